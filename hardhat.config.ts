@@ -1,0 +1,40 @@
+import path from "node:path";
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+
+/** The compiler version; the npm package `solc` is pinned to exactly this version in package.json. */
+const SOLC_VERSION = "0.8.28";
+
+// Use the solc-js compiler from node_modules instead of downloading one: the build must work offline.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper(args);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require("solc");
+  return {
+    compilerPath: path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: solc.version(),
+  };
+});
+
+const remoteAccounts = process.env.PRIVATE_KEY ? [process.env.PRIVATE_KEY] : [];
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun", viaIR: false },
+  },
+  networks: {
+    hardhat: { chainId: 31337 },
+    localhost: { url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+    ...(process.env.RPC_URL ? { remote: { url: process.env.RPC_URL, accounts: remoteAccounts } } : {}),
+  },
+  gasReporter: { enabled: process.env.REPORT_GAS === "true", offline: true },
+  mocha: { timeout: 300_000 },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+};
+
+export default config;
