@@ -1,0 +1,140 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Every metric name starts with this, so one scrape config can select the whole service. */
+export const METRIC_PREFIX = "chat_oracle_";
+
+/** The node's Prometheus metrics; one instance per process (or per test), never a global. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Chat requests handled by this node, by final status (finalized, timed_out, failed, ...). */
+  readonly requestsTotal: Counter<"status">;
+  /** Wall time of one inference call. */
+  readonly inferenceSeconds: Histogram<string>;
+  /** Decoding speed of the last inference call. */
+  readonly inferenceTokensPerSecond: Gauge<string>;
+  /** Time from sending a transaction to its receipt, by kind (commit, reveal, timeout, anchor, ...). */
+  readonly txSeconds: Histogram<"kind">;
+  /** Transactions that failed for good, by kind and a short reason code. */
+  readonly txFailuresTotal: Counter<"kind" | "reason">;
+  /** Journal rows per state (seen, inferred, committed, revealed, ...). */
+  readonly journalDepth: Gauge<"state">;
+  /** JSON-RPC calls that threw. */
+  readonly rpcErrorsTotal: Counter<string>;
+  /** Errors no handler expected (HTTP error handler, main loop). */
+  readonly unhandledErrorsTotal: Counter<string>;
+  /** Latest block number the RPC reported. */
+  readonly chainHeadBlock: Gauge<string>;
+  /** Latest block the chain listener has fully processed. */
+  readonly processedBlock: Gauge<string>;
+  /** HTTP responses by route pattern and status code. */
+  readonly httpRequestsTotal: Counter<"route" | "code">;
+  /** Off-chain chat records stored through POST /v1/chat. */
+  readonly recordsTotal: Counter<string>;
+  /** Merkle batches anchored on-chain, by outcome (anchored, failed). */
+  readonly batchesTotal: Counter<"outcome">;
+  /** Records waiting for the next anchor. */
+  readonly pendingBatchRecords: Gauge<string>;
+}
+
+export interface CreateMetricsOptions {
+  /** Also collect Node.js process metrics (CPU, heap, event loop); off in tests to keep scrapes small. */
+  collectProcessMetrics?: boolean;
+}
+
+/** Builds a fresh registry with every metric of the node registered on it. */
+export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.collectProcessMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const registers = [registry];
+  const name = (suffix: string) => METRIC_PREFIX + suffix;
+
+  return {
+    registry,
+    requestsTotal: new Counter({
+      name: name("requests_total"),
+      help: "Chat requests handled by this node, by final status",
+      labelNames: ["status"] as const,
+      registers,
+    }),
+    inferenceSeconds: new Histogram({
+      name: name("inference_seconds"),
+      help: "Wall time of one inference call in seconds",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    inferenceTokensPerSecond: new Gauge({
+      name: name("inference_tokens_per_second"),
+      help: "Generated tokens per second of the last inference call",
+      registers,
+    }),
+    txSeconds: new Histogram({
+      name: name("tx_seconds"),
+      help: "Seconds from sending a transaction to its receipt, by kind",
+      labelNames: ["kind"] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    txFailuresTotal: new Counter({
+      name: name("tx_failures_total"),
+      help: "Transactions that failed for good, by kind and reason",
+      labelNames: ["kind", "reason"] as const,
+      registers,
+    }),
+    journalDepth: new Gauge({
+      name: name("journal_depth"),
+      help: "Journal rows per job state",
+      labelNames: ["state"] as const,
+      registers,
+    }),
+    rpcErrorsTotal: new Counter({ name: name("rpc_errors_total"), help: "JSON-RPC calls that threw", registers }),
+    unhandledErrorsTotal: new Counter({
+      name: name("unhandled_errors_total"),
+      help: "Errors that reached a last-resort handler",
+      registers,
+    }),
+    chainHeadBlock: new Gauge({ name: name("chain_head_block"), help: "Latest block number seen on the RPC", registers }),
+    processedBlock: new Gauge({
+      name: name("processed_block"),
+      help: "Latest block fully processed by the chain listener",
+      registers,
+    }),
+    httpRequestsTotal: new Counter({
+      name: name("http_requests_total"),
+      help: "HTTP responses by route pattern and status code",
+      labelNames: ["route", "code"] as const,
+      registers,
+    }),
+    recordsTotal: new Counter({ name: name("records_total"), help: "Off-chain chat records stored", registers }),
+    batchesTotal: new Counter({
+      name: name("batches_total"),
+      help: "Merkle batches of records sent for anchoring, by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    pendingBatchRecords: new Gauge({
+      name: name("pending_batch_records"),
+      help: "Records waiting for the next Merkle batch anchor",
+      registers,
+    }),
+  };
+}
+
+/** Reads the current value of an unlabelled gauge or counter (or the sum over its labels), for the JSON views. */
+export async function readMetricValue(metric: Counter<string> | Gauge<string>): Promise<number> {
+  const { values } = await metric.get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Reads a labelled gauge or counter as `{labelValue: value}` keyed by one label. */
+export async function readMetricByLabel(
+  metric: Counter<string> | Gauge<string>,
+  label: string,
+): Promise<Record<string, number>> {
+  const { values } = await metric.get();
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const key = String(v.labels[label] ?? "");
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}

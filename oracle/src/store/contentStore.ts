@@ -1,0 +1,45 @@
+import { keccak256, toUtf8Bytes } from "ethers";
+import { applyMigrations, type Database } from "./database";
+
+/** Texts (prompts, responses) by the hash the contracts store for them: keccak256 of the UTF-8 bytes. */
+export interface ContentStore {
+  /** Stores the text (idempotent) and returns its 0x-prefixed lower-case keccak256 hash. */
+  put(text: string): string;
+  /** The stored text for a hash, or undefined. The text is returned as stored: callers verify it by hashing. */
+  get(hash: string): string | undefined;
+  has(hash: string): boolean;
+}
+
+/** Table `content(hash TEXT PRIMARY KEY, text TEXT, created_at INTEGER)`; tests may edit it to simulate tampering. */
+export const CONTENT_TABLE = "content";
+
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS ${CONTENT_TABLE} (
+     hash TEXT PRIMARY KEY, text TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+];
+
+/** keccak256 of the UTF-8 encoding, exactly as Solidity's keccak256(bytes(text)). Throws on lone surrogates. */
+export function hashText(text: string): string {
+  return keccak256(toUtf8Bytes(text));
+}
+
+export function createContentStore(db: Database): ContentStore {
+  applyMigrations(db, "content-store", MIGRATIONS);
+  const insert = db.prepare(`INSERT OR IGNORE INTO ${CONTENT_TABLE} (hash, text, created_at) VALUES (?, ?, ?)`);
+  const select = db.prepare(`SELECT text FROM ${CONTENT_TABLE} WHERE hash = ?`);
+  const exists = db.prepare(`SELECT 1 FROM ${CONTENT_TABLE} WHERE hash = ?`);
+  return {
+    put(text) {
+      const hash = hashText(text);
+      insert.run(hash, text, Date.now());
+      return hash;
+    },
+    get(hash) {
+      const row = select.get(hash.toLowerCase()) as { text: string } | undefined;
+      return row?.text;
+    },
+    has(hash) {
+      return exists.get(hash.toLowerCase()) !== undefined;
+    },
+  };
+}

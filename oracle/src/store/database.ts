@@ -1,0 +1,44 @@
+import fs from "node:fs";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+
+export type Database = BetterSqlite3.Database;
+
+/**
+ * Opens (creating if needed) the node's SQLite file. WAL lets the HTTP API read while the job loop writes;
+ * busy_timeout makes a briefly locked database wait instead of throwing SQLITE_BUSY at once.
+ * Pass ":memory:" for a throw-away database in tests.
+ */
+export function openDatabase(file: string): Database {
+  if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new BetterSqlite3(file);
+  db.pragma("journal_mode = WAL");
+  // NORMAL is durable across process crashes (kill -9) in WAL mode; only an OS crash can lose the last commits.
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  return db;
+}
+
+/**
+ * Applies the not-yet-applied migrations of one component (e.g. "store", "journal"), in order, each in a
+ * transaction. Components own their tables; the shared `schema_migrations` table records what ran, so restarting a
+ * node never re-runs a step and an older file gains the newer tables.
+ */
+export function applyMigrations(db: Database, component: string, migrations: readonly string[]): void {
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (
+       component TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL,
+       PRIMARY KEY (component, version))`,
+  );
+  const row = db
+    .prepare("SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations WHERE component = ?")
+    .get(component) as { version: number };
+  const record = db.prepare("INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)");
+  for (let version = row.version + 1; version <= migrations.length; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version - 1]);
+      record.run(component, version, Date.now());
+    })();
+  }
+}
