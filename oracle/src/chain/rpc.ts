@@ -1,0 +1,87 @@
+import { JsonRpcProvider, Network, isError } from "ethers";
+import { NonRetryableError, RetryableError } from "../inference/errors";
+import type { Metrics } from "../metrics";
+
+/**
+ * A provider that never probes the network by itself: the chain id comes from the deployments file, so a node that
+ * starts while the RPC is down does not spin in ethers' network detection, and every call fails fast instead
+ * (the listener and submitter own the retrying). One call per HTTP request: batching would add its stall delay to
+ * every transaction.
+ */
+export function createProvider(rpcUrl: string, chainId: number): JsonRpcProvider {
+  const network = Network.from(chainId);
+  return new JsonRpcProvider(rpcUrl, network, { staticNetwork: network, batchMaxCount: 1, polling: false });
+}
+
+const RETRYABLE_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "UNKNOWN_ERROR", "BAD_DATA"]);
+const RETRYABLE_MESSAGES = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed|network|timeout|503|502/i;
+
+/** True for errors worth trying again (the RPC is down or overloaded); false for reverts, bad keys, bad input. */
+export function isRetryableRpcError(error: unknown): boolean {
+  if (error instanceof RetryableError) return true;
+  if (error instanceof NonRetryableError) return false;
+  if (isError(error, "CALL_EXCEPTION") || isError(error, "INSUFFICIENT_FUNDS") || isError(error, "INVALID_ARGUMENT")) {
+    return false;
+  }
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === "string" && RETRYABLE_CODES.has(code)) return true;
+  const message = String((error as { message?: unknown })?.message ?? error);
+  return RETRYABLE_MESSAGES.test(message) || RETRYABLE_MESSAGES.test(String((error as { cause?: unknown })?.cause ?? ""));
+}
+
+/** Wraps an RPC failure into the service's two error classes (cause kept), counting it as an RPC error. */
+export function classifyRpcError(error: unknown, what: string, metrics?: Metrics): RetryableError | NonRetryableError {
+  if (error instanceof RetryableError || error instanceof NonRetryableError) return error;
+  const message = shortMessage(error);
+  if (isRetryableRpcError(error)) {
+    metrics?.rpcErrorsTotal.inc();
+    return new RetryableError(`${what}: ${message}`, { cause: error });
+  }
+  return new NonRetryableError(`${what}: ${message}`, { cause: error });
+}
+
+export function shortMessage(error: unknown): string {
+  const e = error as { shortMessage?: string; message?: string };
+  return (e?.shortMessage ?? e?.message ?? String(error)).split("\n")[0].slice(0, 300);
+}
+
+export interface BackoffOptions {
+  attempts: number;
+  baseMs?: number;
+  maxMs?: number;
+  onRetry?: (error: RetryableError, attempt: number, delayMs: number) => void;
+  /** Stops waiting early (shutdown). */
+  signal?: AbortSignal;
+}
+
+/** Exponential back-off with jitter; retries only `RetryableError`s (after classification), up to `attempts` tries. */
+export async function withBackoff<T>(what: string, fn: () => Promise<T>, options: BackoffOptions): Promise<T> {
+  const base = options.baseMs ?? 100;
+  const max = options.maxMs ?? 5_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const classified = classifyRpcError(error, what);
+      if (classified instanceof NonRetryableError || attempt >= options.attempts || options.signal?.aborted) {
+        throw classified;
+      }
+      const delay = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      options.onRetry?.(classified, attempt, delay);
+      await sleep(delay, options.signal);
+    }
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,158 @@
+import fs from "node:fs";
+import { Wallet } from "ethers";
+import type { z } from "zod";
+import { OPTION_SPECS, type OptionName, type OptionSpec } from "./options";
+
+export { DEFAULT_MODEL_DIR, OPTION_SPECS } from "./options";
+
+type Specs = typeof OPTION_SPECS;
+/** The node's validated options; field names are the keys of OPTION_SPECS. */
+export type OracleConfig = { -readonly [K in OptionName]: z.output<Specs[K]["schema"]> };
+
+/** A missing, unknown or malformed option; `option` is the flag name so the message can point at it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`--${option}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface ParseConfigInput {
+  /** Command-line arguments without `node` and the script, e.g. `process.argv.slice(2)`. */
+  argv?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Options given by code (tests, the demo); they win over env and argv. */
+  overrides?: Partial<OracleConfig>;
+}
+
+export interface ParsedCommandLine {
+  config: OracleConfig;
+  /** `--help` was given: print `formatHelp()` and exit 0 instead of starting. */
+  help: boolean;
+}
+
+const FLAG_TO_NAME = new Map<string, OptionName>(
+  (Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]).map(([name, spec]) => [spec.flag, name]),
+);
+
+/**
+ * Reads every option from the command line (wins) or the environment, validates it, and fails at the first bad or
+ * unknown one with a `ConfigError` that names it. Secret values never appear in the message.
+ */
+export function parseConfig(input: ParseConfigInput = {}): ParsedCommandLine {
+  const env = input.env ?? process.env;
+  const { raw, help } = readCommandLine(input.argv ?? []);
+  const config: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]) {
+    if (input.overrides && name in input.overrides && input.overrides[name] !== undefined) {
+      config[name] = input.overrides[name];
+      continue;
+    }
+    let value: unknown = raw.get(name);
+    if (value === undefined && env[spec.env] !== undefined && env[spec.env] !== "") {
+      const text = env[spec.env] as string;
+      value = spec.repeatable ? splitList(text) : text;
+    }
+    if (spec.repeatable && Array.isArray(value)) value = (value as string[]).flatMap(splitList);
+    const parsed = spec.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const shown = spec.secret || value === undefined ? "" : ` (got ${JSON.stringify(value)})`;
+      const message = value === undefined ? "is required" : (issue?.message ?? "is invalid");
+      throw new ConfigError(spec.flag, `${message}${shown}`);
+    }
+    config[name] = parsed.data;
+  }
+  const result = config as OracleConfig;
+  if (result.keystore && !result.keystorePassword) {
+    throw new ConfigError("keystore-password", `is required with --keystore (or set ${OPTION_SPECS.keystorePassword.env})`);
+  }
+  return { config: result, help };
+}
+
+/** Validator keys from `--validator-key` and `--keystore`, as 0x-prefixed hex, de-duplicated. */
+export async function resolveValidatorKeys(config: OracleConfig): Promise<string[]> {
+  const keys = config.validatorKeys.map((k) => (k.startsWith("0x") ? k : `0x${k}`).toLowerCase());
+  if (config.keystore) {
+    let json: string;
+    try {
+      json = fs.readFileSync(config.keystore, "utf8");
+    } catch (error) {
+      throw new ConfigError("keystore", `cannot read ${config.keystore}: ${(error as Error).message}`);
+    }
+    try {
+      const wallet = await Wallet.fromEncryptedJson(json, config.keystorePassword ?? "");
+      keys.push(wallet.privateKey.toLowerCase());
+    } catch {
+      throw new ConfigError("keystore", "cannot decrypt (wrong password or not a keystore file)");
+    }
+  }
+  if (keys.length === 0) {
+    throw new ConfigError("validator-key", `is required (or --keystore, or ${OPTION_SPECS.validatorKeys.env})`);
+  }
+  return [...new Set(keys)];
+}
+
+/** `--help` text, generated from the same table the parser uses. */
+export function formatHelp(command = "npm run oracle --"): string {
+  const rows = (Object.values(OPTION_SPECS) as OptionSpec[]).map((spec) => {
+    const left = `--${spec.flag}${spec.boolean ? "" : " <value>"}${spec.repeatable ? " ..." : ""}`;
+    const right = `${spec.description}${spec.defaultText ? ` [default: ${spec.defaultText}]` : ""} (env ${spec.env})`;
+    return { left, right };
+  });
+  const width = Math.max(...rows.map((r) => r.left.length)) + 2;
+  return [
+    `Usage: ${command} [options]`,
+    "",
+    "Runs a chat-oracle validator node: follows chat requests on-chain, runs the model, commits and reveals responses,",
+    "and serves the HTTP API. Every option can also be set through its environment variable.",
+    "",
+    "Options:",
+    ...rows.map((r) => `  ${r.left.padEnd(width)}${r.right}`),
+    `  ${"--help".padEnd(width)}print this help`,
+  ].join("\n");
+}
+
+function readCommandLine(argv: readonly string[]): { raw: Map<OptionName, string | string[]>; help: boolean } {
+  const raw = new Map<OptionName, string | string[]>();
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h") {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith("--")) throw new ConfigError(arg, "unexpected argument (options start with --)");
+    const eq = arg.indexOf("=");
+    const flag = arg.slice(2, eq === -1 ? undefined : eq);
+    const name = FLAG_TO_NAME.get(flag);
+    if (!name) throw new ConfigError(flag, "unknown option (see --help)");
+    const spec: OptionSpec = OPTION_SPECS[name];
+    let value: string;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (spec.boolean && (argv[i + 1] === undefined || argv[i + 1].startsWith("--"))) value = "true";
+    else {
+      if (argv[i + 1] === undefined) throw new ConfigError(flag, "needs a value");
+      value = argv[++i];
+    }
+    if (spec.repeatable) {
+      const list = (raw.get(name) as string[] | undefined) ?? [];
+      list.push(value);
+      raw.set(name, list);
+    } else {
+      if (raw.has(name)) throw new ConfigError(flag, "given more than once");
+      raw.set(name, value);
+    }
+  }
+  return { raw, help };
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,222 @@
+import { z } from "zod";
+
+/**
+ * One node option: where it is read from (a command-line flag and an environment variable), what it means, and how
+ * its text is parsed and validated. The same table drives parsing, validation errors and `--help`, so they never
+ * disagree (Optimism `base-service/options.ts`).
+ */
+export interface OptionSpec {
+  /** Command-line flag without the leading dashes, e.g. `rpc-url`. */
+  readonly flag: string;
+  /** Environment variable, e.g. `ORACLE_RPC_URL`. */
+  readonly env: string;
+  readonly description: string;
+  /** Parses the raw text (or list of texts for repeatable options); its default applies when the option is absent. */
+  readonly schema: z.ZodType;
+  /** Shown in `--help`; the schema's own default is what applies. */
+  readonly defaultText?: string;
+  /** May be given several times on the command line; comma-separated in the environment. */
+  readonly repeatable?: boolean;
+  /** A switch without a value (`--flag`); `true`/`false`/`1`/`0` in the environment. */
+  readonly boolean?: boolean;
+  /** Never echoed back in errors or logs. */
+  readonly secret?: boolean;
+}
+
+const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
+const PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
+
+const intText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const booleanText = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** The default model folder: the project's deterministic tiny model, built on first use when missing. */
+export const DEFAULT_MODEL_DIR = "models/tiny";
+
+export const OPTION_SPECS = {
+  rpcUrl: {
+    flag: "rpc-url",
+    env: "ORACLE_RPC_URL",
+    description: "JSON-RPC endpoint of the chain",
+    schema: z.url({ message: "must be an http(s) or ws(s) URL" }).default("http://127.0.0.1:8545"),
+    defaultText: "http://127.0.0.1:8545",
+  },
+  deployments: {
+    flag: "deployments",
+    env: "ORACLE_DEPLOYMENTS",
+    description: "deployments file written by scripts/deploy.ts (addresses, ABIs, chain id, start block)",
+    schema: z.string().min(1).default("deployments/localhost.json"),
+    defaultText: "deployments/localhost.json",
+  },
+  validatorKeys: {
+    flag: "validator-key",
+    env: "ORACLE_VALIDATOR_KEYS",
+    description: "validator private key (32 bytes hex); repeat the flag (or comma-separate in env) to run several",
+    schema: z.array(z.string().regex(PRIVATE_KEY, "must be a 32-byte hex private key")).default([]),
+    repeatable: true,
+    secret: true,
+  },
+  keystore: {
+    flag: "keystore",
+    env: "ORACLE_KEYSTORE",
+    description: "encrypted JSON keystore file of a validator key (instead of --validator-key)",
+    schema: z.string().min(1).optional(),
+  },
+  keystorePassword: {
+    flag: "keystore-password",
+    env: "ORACLE_KEYSTORE_PASSWORD",
+    description: "password of --keystore (prefer the environment variable)",
+    schema: z.string().optional(),
+    secret: true,
+  },
+  modelDir: {
+    flag: "model-dir",
+    env: "ORACLE_MODEL_DIR",
+    description: `model folder (Optimum layout); the default tiny model is built when missing`,
+    schema: z.string().min(1).default(DEFAULT_MODEL_DIR),
+    defaultText: DEFAULT_MODEL_DIR,
+  },
+  providers: {
+    flag: "providers",
+    env: "ORACLE_PROVIDERS",
+    description: "execution providers tried in order (comma-separated: cuda, webgpu, cpu)",
+    schema: z.array(z.enum(PROVIDERS, { message: `must be one of ${PROVIDERS.join(", ")}` })).min(1).default(["cpu"]),
+    defaultText: "cpu",
+    repeatable: true,
+  },
+  threads: {
+    flag: "threads",
+    env: "ORACLE_THREADS",
+    description: "CPU threads for inference (0 = onnxruntime's choice)",
+    schema: intText(0, 256).default(1),
+    defaultText: "1",
+  },
+  httpHost: {
+    flag: "http-host",
+    env: "ORACLE_HTTP_HOST",
+    description: "address the HTTP API listens on",
+    schema: z.string().min(1).default("127.0.0.1"),
+    defaultText: "127.0.0.1",
+  },
+  httpPort: {
+    flag: "http-port",
+    env: "ORACLE_HTTP_PORT",
+    description: "port of the HTTP API (0 = any free port)",
+    schema: intText(0, 65535).default(8080),
+    defaultText: "8080",
+  },
+  publicUrl: {
+    flag: "public-url",
+    env: "ORACLE_PUBLIC_URL",
+    description: "base URL under which others reach this node's API (defaults to the listening address)",
+    schema: z.url().optional(),
+  },
+  dataDir: {
+    flag: "data-dir",
+    env: "ORACLE_DATA_DIR",
+    description: "folder of the node's SQLite database (journal, content store, batches)",
+    schema: z.string().min(1).default(".oracle-data"),
+    defaultText: ".oracle-data",
+  },
+  confirmations: {
+    flag: "confirmations",
+    env: "ORACLE_CONFIRMATIONS",
+    description: "blocks a log must be buried under before the node acts on it",
+    schema: intText(0, 1000).default(0),
+    defaultText: "0",
+  },
+  pollIntervalMs: {
+    flag: "poll-interval-ms",
+    env: "ORACLE_POLL_INTERVAL_MS",
+    description: "milliseconds between chain polls",
+    schema: intText(10, 600_000).default(500),
+    defaultText: "500",
+  },
+  blockRange: {
+    flag: "block-range",
+    env: "ORACLE_BLOCK_RANGE",
+    description: "most blocks read per eth_getLogs call while catching up",
+    schema: intText(1, 100_000).default(1000),
+    defaultText: "1000",
+  },
+  reorgDepth: {
+    flag: "reorg-depth",
+    env: "ORACLE_REORG_DEPTH",
+    description: "processed block hashes kept to find the common ancestor after a reorg",
+    schema: intText(1, 10_000).default(256),
+    defaultText: "256",
+  },
+  maxNewTokens: {
+    flag: "max-new-tokens",
+    env: "ORACLE_MAX_NEW_TOKENS",
+    description: "upper bound on generated tokens, whatever a request asks",
+    schema: intText(1, 4096).default(256),
+    defaultText: "256",
+  },
+  maxPromptChars: {
+    flag: "max-prompt-chars",
+    env: "ORACLE_MAX_PROMPT_CHARS",
+    description: "longest prompt POST /v1/chat accepts",
+    schema: intText(1, 1_000_000).default(4000),
+    defaultText: "4000",
+  },
+  rateLimitPerMinute: {
+    flag: "rate-limit-per-minute",
+    env: "ORACLE_RATE_LIMIT_PER_MINUTE",
+    description: "HTTP requests per client per minute",
+    schema: intText(1, 1_000_000).default(600),
+    defaultText: "600",
+  },
+  batchSize: {
+    flag: "batch-size",
+    env: "ORACLE_BATCH_SIZE",
+    description: "off-chain records per anchored Merkle batch",
+    schema: intText(1, 100_000).default(256),
+    defaultText: "256",
+  },
+  batchIntervalMs: {
+    flag: "batch-interval-ms",
+    env: "ORACLE_BATCH_INTERVAL_MS",
+    description: "longest wait before a partial batch is anchored",
+    schema: intText(100, 86_400_000).default(60_000),
+    defaultText: "60000",
+  },
+  txRetries: {
+    flag: "tx-retries",
+    env: "ORACLE_TX_RETRIES",
+    description: "attempts for a transaction that fails with a retryable error",
+    schema: intText(1, 100).default(5),
+    defaultText: "5",
+  },
+  adminToken: {
+    flag: "admin-token",
+    env: "ORACLE_ADMIN_TOKEN",
+    description: "bearer token for admin routes (pause/resume); admin routes are off without it",
+    schema: z.string().min(16, "must be at least 16 characters").optional(),
+    secret: true,
+  },
+  timeoutSweeper: {
+    flag: "timeout-sweeper",
+    env: "ORACLE_TIMEOUT_SWEEPER",
+    description: "call timeout() on requests whose deadline passed (any node may)",
+    schema: booleanText.default(true),
+    defaultText: "true",
+    boolean: true,
+  },
+  logLevel: {
+    flag: "log-level",
+    env: "ORACLE_LOG_LEVEL",
+    description: "pino log level",
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    defaultText: "info",
+  },
+} satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTION_SPECS;

@@ -1,0 +1,404 @@
+import { applyMigrations, type Database } from "../store/database";
+import { ACTIVE_STATES, InvalidJobTransitionError, JOB_STATES, canMove, type JobState } from "./states";
+
+/** One committee seat of one request, as the journal stores it. `round` counts reassignments of the request. */
+export interface Job {
+  requestId: bigint;
+  validator: string;
+  round: number;
+  state: JobState;
+  modelId: string;
+  prompt: string;
+  promptHash: string;
+  maxNewTokens: number;
+  /** Block of the event that created the job; a reorg below it deletes the job. */
+  seenBlock: number;
+  /** Block of the chain event that ended the job (finalized / timed out), if any. */
+  closedBlock: number | null;
+  salt: string | null;
+  responseText: string | null;
+  responseHash: string | null;
+  commitTx: string | null;
+  revealTx: string | null;
+  /** Blocks the commit and reveal were mined in (null while unsent or pending). */
+  commitBlock: number | null;
+  revealBlock: number | null;
+  txAttempts: number;
+  lastError: string | null;
+  /** Epoch ms before which the pipeline leaves the job alone (back-off after a retryable error). */
+  notBefore: number;
+  updatedAt: number;
+}
+
+/** A request seen on-chain, whoever serves it; the timeout sweeper walks the open ones. */
+export interface TrackedRequest {
+  requestId: bigint;
+  seenBlock: number;
+  open: boolean;
+  /** Epoch seconds (chain time) after which `timeout` may be callable; 0 when unknown. */
+  deadline: number;
+}
+
+export interface NewJob {
+  requestId: bigint;
+  validator: string;
+  round: number;
+  modelId: string;
+  prompt: string;
+  promptHash: string;
+  maxNewTokens: number;
+  seenBlock: number;
+}
+
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS journal_jobs (
+     request_id TEXT NOT NULL,
+     validator TEXT NOT NULL,
+     round INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN (${JOB_STATES.map((s) => `'${s}'`).join(",")})),
+     model_id TEXT NOT NULL,
+     prompt TEXT NOT NULL,
+     prompt_hash TEXT NOT NULL,
+     max_new_tokens INTEGER NOT NULL,
+     seen_block INTEGER NOT NULL,
+     closed_block INTEGER,
+     salt TEXT,
+     response_text TEXT,
+     response_hash TEXT,
+     commit_tx TEXT,
+     reveal_tx TEXT,
+     commit_block INTEGER,
+     reveal_block INTEGER,
+     tx_attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     not_before INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (request_id, validator, round))`,
+  `CREATE INDEX IF NOT EXISTS journal_jobs_state ON journal_jobs (state)`,
+  `CREATE TABLE IF NOT EXISTS journal_requests (
+     request_id TEXT PRIMARY KEY,
+     seen_block INTEGER NOT NULL,
+     open INTEGER NOT NULL,
+     deadline INTEGER NOT NULL DEFAULT 0,
+     closed_block INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS journal_blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS journal_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), processed_block INTEGER NOT NULL)`,
+];
+
+interface JobRow {
+  request_id: string;
+  validator: string;
+  round: number;
+  state: JobState;
+  model_id: string;
+  prompt: string;
+  prompt_hash: string;
+  max_new_tokens: number;
+  seen_block: number;
+  closed_block: number | null;
+  salt: string | null;
+  response_text: string | null;
+  response_hash: string | null;
+  commit_tx: string | null;
+  reveal_tx: string | null;
+  commit_block: number | null;
+  reveal_block: number | null;
+  tx_attempts: number;
+  last_error: string | null;
+  not_before: number;
+  updated_at: number;
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    requestId: BigInt(row.request_id),
+    validator: row.validator,
+    round: row.round,
+    state: row.state,
+    modelId: row.model_id,
+    prompt: row.prompt,
+    promptHash: row.prompt_hash,
+    maxNewTokens: row.max_new_tokens,
+    seenBlock: row.seen_block,
+    closedBlock: row.closed_block,
+    salt: row.salt,
+    responseText: row.response_text,
+    responseHash: row.response_hash,
+    commitTx: row.commit_tx,
+    revealTx: row.reveal_tx,
+    commitBlock: row.commit_block,
+    revealBlock: row.reveal_block,
+    txAttempts: row.tx_attempts,
+    lastError: row.last_error,
+    notBefore: row.not_before,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type JobKey = Pick<Job, "requestId" | "validator" | "round">;
+
+/** Fields a move may write together with the new state. */
+export type JobUpdate = Partial<
+  Pick<Job, "salt" | "responseText" | "responseHash" | "closedBlock" | "lastError" | "commitBlock" | "revealBlock">
+>;
+
+/**
+ * The durable record of everything the node has seen and done, in the node's SQLite file (WAL). Every write is a
+ * synchronous SQLite transaction, so when a method returns the row survives a `kill -9`.
+ */
+export interface Journal {
+  /** Inserts the job if it is new (a re-processed event keeps the existing row); true when inserted. */
+  addJob(job: NewJob): boolean;
+  get(key: JobKey): Job | undefined;
+  /** Moves a job forward (see states.ts), writing the given fields in the same transaction. */
+  move(key: JobKey, to: JobState, update?: JobUpdate): Job;
+  /** Records the hash of a signed transaction before it is broadcast. */
+  recordTx(key: JobKey, kind: "commit" | "reveal", txHash: string | null): void;
+  /** Records a retryable failure: bumps the attempt count and parks the job until `notBefore`. */
+  recordFailure(key: JobKey, message: string, notBefore: number): Job;
+  /** Active (non-terminal) jobs due now, oldest first. */
+  dueJobs(now: number, limit?: number): Job[];
+  /** Every job of a request (all validators and rounds). */
+  jobsOfRequest(requestId: bigint): Job[];
+  /** Moves every active job of a request to a terminal state (the chain said so). Returns the jobs moved. */
+  closeRequest(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number): Job[];
+  countByState(): Record<JobState, number>;
+
+  trackRequest(requestId: bigint, seenBlock: number, deadline: number): void;
+  setRequestDeadline(requestId: bigint, deadline: number): void;
+  markRequestClosed(requestId: bigint, block: number): void;
+  getRequest(requestId: bigint): TrackedRequest | undefined;
+  /** Open requests whose deadline (chain seconds) is at or before `chainTime`. */
+  expiredRequests(chainTime: number, limit?: number): TrackedRequest[];
+  openRequestCount(): number;
+
+  processedBlock(): number | undefined;
+  /** Stores the hashes of the blocks a range covered and advances the cursor, in one transaction with `work`. */
+  commitRange(toBlock: number, blocks: readonly { number: number; hash: string }[], work?: () => void): void;
+  blockHash(number: number): string | undefined;
+  /** Highest stored block at or below `number`. */
+  storedBlocksDescending(belowOrAt: number, limit: number): { number: number; hash: string }[];
+  /**
+   * Undoes everything learned from blocks after `ancestor`: jobs and requests first seen there are deleted (their ids
+   * may now name other requests or nothing), jobs and requests closed there are re-opened, block hashes above it are
+   * dropped and the cursor goes back to it. Returns how many jobs were deleted and re-opened.
+   */
+  rollbackTo(ancestor: number): { deleted: number; reopened: number };
+  /** Drops stored block hashes older than `keepFrom` (they are past any reorg we handle). */
+  pruneBlocks(keepFrom: number): void;
+}
+
+export function createJournal(db: Database): Journal {
+  applyMigrations(db, "journal", MIGRATIONS);
+  const now = () => Date.now();
+  const keyArgs = (k: JobKey) => [k.requestId.toString(), k.validator.toLowerCase(), k.round] as const;
+
+  const insertJob = db.prepare(
+    `INSERT OR IGNORE INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash,
+       max_new_tokens, seen_block, created_at, updated_at) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectJob = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? AND validator = ? AND round = ?`);
+  const updateState = db.prepare(
+    `UPDATE journal_jobs SET state = @state, salt = COALESCE(@salt, salt), response_text = COALESCE(@responseText, response_text),
+       response_hash = COALESCE(@responseHash, response_hash), closed_block = COALESCE(@closedBlock, closed_block),
+       commit_block = COALESCE(@commitBlock, commit_block), reveal_block = COALESCE(@revealBlock, reveal_block),
+       last_error = @lastError, not_before = 0, updated_at = @now
+     WHERE request_id = @requestId AND validator = @validator AND round = @round`,
+  );
+  const updateCommitTx = db.prepare(
+    `UPDATE journal_jobs SET commit_tx = ?, tx_attempts = tx_attempts + 1, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
+  );
+  const updateRevealTx = db.prepare(
+    `UPDATE journal_jobs SET reveal_tx = ?, tx_attempts = tx_attempts + 1, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
+  );
+  const updateFailure = db.prepare(
+    `UPDATE journal_jobs SET last_error = ?, not_before = ?, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
+  );
+  const placeholders = ACTIVE_STATES.map(() => "?").join(",");
+  const selectDue = db.prepare(
+    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+  );
+  const selectOfRequest = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? ORDER BY round, validator`);
+  const closeActive = db.prepare(
+    `UPDATE journal_jobs SET state = ?, closed_block = ?, updated_at = ?
+     WHERE request_id = ? AND state IN (${placeholders}) AND (? IS NULL OR round = ?) RETURNING *`,
+  );
+  const countStates = db.prepare(`SELECT state, COUNT(*) AS n FROM journal_jobs GROUP BY state`);
+
+  const insertRequest = db.prepare(
+    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, open, deadline) VALUES (?, ?, 1, ?)`,
+  );
+  const updateDeadline = db.prepare(`UPDATE journal_requests SET deadline = ? WHERE request_id = ?`);
+  const closeRequestRow = db.prepare(
+    `UPDATE journal_requests SET open = 0, closed_block = ? WHERE request_id = ? AND open = 1`,
+  );
+  const selectRequest = db.prepare(`SELECT * FROM journal_requests WHERE request_id = ?`);
+  const selectExpired = db.prepare(
+    `SELECT * FROM journal_requests WHERE open = 1 AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?`,
+  );
+  const countOpen = db.prepare(`SELECT COUNT(*) AS n FROM journal_requests WHERE open = 1`);
+
+  const selectCursor = db.prepare(`SELECT processed_block FROM journal_cursor WHERE id = 1`);
+  const upsertCursor = db.prepare(
+    `INSERT INTO journal_cursor (id, processed_block) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET processed_block = excluded.processed_block`,
+  );
+  const upsertBlock = db.prepare(
+    `INSERT INTO journal_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash`,
+  );
+  const selectBlock = db.prepare(`SELECT hash FROM journal_blocks WHERE number = ?`);
+  const selectBlocksDesc = db.prepare(`SELECT number, hash FROM journal_blocks WHERE number <= ? ORDER BY number DESC LIMIT ?`);
+
+  const toRequest = (row: { request_id: string; seen_block: number; open: number; deadline: number }): TrackedRequest => ({
+    requestId: BigInt(row.request_id),
+    seenBlock: row.seen_block,
+    open: row.open === 1,
+    deadline: row.deadline,
+  });
+
+  const journal: Journal = {
+    addJob(job) {
+      const t = now();
+      const result = insertJob.run(
+        job.requestId.toString(),
+        job.validator.toLowerCase(),
+        job.round,
+        job.modelId,
+        job.prompt,
+        job.promptHash,
+        job.maxNewTokens,
+        job.seenBlock,
+        t,
+        t,
+      );
+      return result.changes === 1;
+    },
+    get(key) {
+      const row = selectJob.get(...keyArgs(key)) as JobRow | undefined;
+      return row && toJob(row);
+    },
+    move(key, to, update = {}) {
+      return db.transaction(() => {
+        const current = journal.get(key);
+        if (!current) throw new Error(`job ${key.requestId}/${key.validator}/${key.round} is not in the journal`);
+        if (current.state !== to && !canMove(current.state, to)) {
+          throw new InvalidJobTransitionError(key.requestId, current.state, to);
+        }
+        const [requestId, validator, round] = keyArgs(key);
+        updateState.run({
+          state: to,
+          salt: update.salt ?? null,
+          responseText: update.responseText ?? null,
+          responseHash: update.responseHash ?? null,
+          closedBlock: update.closedBlock ?? null,
+          commitBlock: update.commitBlock ?? null,
+          revealBlock: update.revealBlock ?? null,
+          lastError: update.lastError ?? null,
+          now: now(),
+          requestId,
+          validator,
+          round,
+        });
+        return journal.get(key) as Job;
+      })();
+    },
+    recordTx(key, kind, txHash) {
+      (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key));
+    },
+    recordFailure(key, message, notBefore) {
+      updateFailure.run(message.slice(0, 500), notBefore, now(), ...keyArgs(key));
+      return journal.get(key) as Job;
+    },
+    dueJobs(at, limit = 500) {
+      return (selectDue.all(...ACTIVE_STATES, at, limit) as JobRow[]).map(toJob);
+    },
+    jobsOfRequest(requestId) {
+      return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);
+    },
+    closeRequest(requestId, to, block, round) {
+      const r = round ?? null;
+      return (closeActive.all(to, block, now(), requestId.toString(), ...ACTIVE_STATES, r, r) as JobRow[]).map(toJob);
+    },
+    countByState() {
+      const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+      for (const row of countStates.all() as { state: JobState; n: number }[]) counts[row.state] = row.n;
+      return counts;
+    },
+
+    trackRequest(requestId, seenBlock, deadline) {
+      insertRequest.run(requestId.toString(), seenBlock, deadline);
+    },
+    setRequestDeadline(requestId, deadline) {
+      updateDeadline.run(deadline, requestId.toString());
+    },
+    markRequestClosed(requestId, block) {
+      closeRequestRow.run(block, requestId.toString());
+    },
+    getRequest(requestId) {
+      const row = selectRequest.get(requestId.toString()) as Parameters<typeof toRequest>[0] | undefined;
+      return row && toRequest(row);
+    },
+    expiredRequests(chainTime, limit = 100) {
+      return (selectExpired.all(chainTime, limit) as Parameters<typeof toRequest>[0][]).map(toRequest);
+    },
+    openRequestCount() {
+      return (countOpen.get() as { n: number }).n;
+    },
+
+    processedBlock() {
+      const row = selectCursor.get() as { processed_block: number } | undefined;
+      return row?.processed_block;
+    },
+    commitRange(toBlock, blocks, work) {
+      db.transaction(() => {
+        work?.();
+        for (const b of blocks) upsertBlock.run(b.number, b.hash);
+        upsertCursor.run(toBlock);
+      })();
+    },
+    blockHash(number) {
+      return (selectBlock.get(number) as { hash: string } | undefined)?.hash;
+    },
+    storedBlocksDescending(belowOrAt, limit) {
+      return selectBlocksDesc.all(belowOrAt, limit) as { number: number; hash: string }[];
+    },
+    rollbackTo(ancestor) {
+      return db.transaction(() => {
+        const deleted = db.prepare(`DELETE FROM journal_jobs WHERE seen_block > ?`).run(ancestor).changes;
+        // Transactions mined in dropped blocks are gone: forget their blocks (the hashes stay, so the pipeline can
+        // see whether the same transaction is mined again before it signs a new one) and step the state back.
+        const t = now();
+        let reopened = db
+          .prepare(
+            `UPDATE journal_jobs SET state = 'inferred', commit_block = NULL, reveal_block = NULL, closed_block = NULL,
+               not_before = 0, updated_at = ? WHERE commit_block > ?`,
+          )
+          .run(t, ancestor).changes;
+        reopened += db
+          .prepare(
+            `UPDATE journal_jobs SET state = 'committed', reveal_block = NULL, closed_block = NULL, not_before = 0,
+               updated_at = ? WHERE reveal_block > ?`,
+          )
+          .run(t, ancestor).changes;
+        // A job closed by an event that no longer exists goes back to the pipeline, which re-reads the chain.
+        reopened += db
+          .prepare(
+            `UPDATE journal_jobs SET state = CASE WHEN reveal_block IS NOT NULL THEN 'revealed'
+                                                  WHEN commit_block IS NOT NULL THEN 'committed'
+                                                  WHEN salt IS NOT NULL THEN 'inferred' ELSE 'seen' END,
+               closed_block = NULL, not_before = 0, updated_at = ? WHERE closed_block > ?`,
+          )
+          .run(t, ancestor).changes;
+        db.prepare(`DELETE FROM journal_requests WHERE seen_block > ?`).run(ancestor);
+        db.prepare(`UPDATE journal_requests SET open = 1, closed_block = NULL WHERE closed_block > ?`).run(ancestor);
+        db.prepare(`DELETE FROM journal_blocks WHERE number > ?`).run(ancestor);
+        upsertCursor.run(ancestor);
+        return { deleted, reopened };
+      })();
+    },
+    pruneBlocks(keepFrom) {
+      db.prepare(`DELETE FROM journal_blocks WHERE number < ?`).run(keepFrom);
+    },
+  };
+  return journal;
+}

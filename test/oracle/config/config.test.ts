@@ -1,0 +1,94 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Wallet, encryptKeystoreJsonSync } from "ethers";
+import { ConfigError, OPTION_SPECS, formatHelp, parseConfig, resolveValidatorKeys } from "../../../oracle/src/config";
+
+const KEY = "0x" + "11".repeat(32);
+
+describe("oracle config", function () {
+  it("applies defaults when nothing is given", function () {
+    const { config, help } = parseConfig({ argv: [], env: {} });
+    expect(help).to.equal(false);
+    expect(config.rpcUrl).to.equal("http://127.0.0.1:8545");
+    expect(config.httpPort).to.equal(8080);
+    expect(config.providers).to.deep.equal(["cpu"]);
+    expect(config.timeoutSweeper).to.equal(true);
+  });
+
+  it("reads the command line over the environment", function () {
+    const { config } = parseConfig({
+      argv: ["--http-port", "9000", "--validator-key", KEY, "--validator-key=" + "22".repeat(32), "--timeout-sweeper=false"],
+      env: { ORACLE_HTTP_PORT: "7000", ORACLE_CONFIRMATIONS: "3", ORACLE_PROVIDERS: "webgpu, cpu" },
+    });
+    expect(config.httpPort).to.equal(9000);
+    expect(config.confirmations).to.equal(3);
+    expect(config.providers).to.deep.equal(["webgpu", "cpu"]);
+    expect(config.validatorKeys).to.have.length(2);
+    expect(config.timeoutSweeper).to.equal(false);
+  });
+
+  const bad: [string[], Record<string, string>, string][] = [
+    [["--http-port", "eighty"], {}, "http-port"],
+    [["--http-port", "70000"], {}, "http-port"],
+    [["--rpc-url", "not a url"], {}, "rpc-url"],
+    [["--no-such-option", "1"], {}, "no-such-option"],
+    [["--providers", "tpu"], {}, "providers"],
+    [["--http-port"], {}, "http-port"],
+    [["stray"], {}, "stray"],
+    [[], { ORACLE_CONFIRMATIONS: "-1" }, "confirmations"],
+    [["--admin-token", "short"], {}, "admin-token"],
+    [["--keystore", "k.json"], {}, "keystore-password"],
+  ];
+  for (const [argv, env, option] of bad) {
+    it(`stops with the option's name for ${JSON.stringify(argv.length ? argv : env)}`, function () {
+      expect(() => parseConfig({ argv, env }))
+        .to.throw(ConfigError)
+        .with.property("option", option);
+    });
+  }
+
+  it("never echoes a secret value in the error", function () {
+    const secret = "zz".repeat(32);
+    try {
+      parseConfig({ argv: ["--validator-key", secret], env: {} });
+      expect.fail("should have thrown");
+    } catch (error) {
+      expect((error as Error).message).to.contain("--validator-key").and.not.contain(secret);
+    }
+  });
+
+  it("requires at least one validator key when keys are resolved", async function () {
+    const { config } = parseConfig({ argv: [], env: {} });
+    await resolveValidatorKeys(config).then(
+      () => expect.fail("should have thrown"),
+      (error: ConfigError) => expect(error.option).to.equal("validator-key"),
+    );
+  });
+
+  it("decrypts a keystore and rejects a wrong password", async function () {
+    this.timeout(60_000);
+    const wallet = new Wallet(KEY);
+    // A cheap scrypt setting keeps the test fast; the format is the standard one.
+    const json = encryptKeystoreJsonSync({ address: wallet.address, privateKey: KEY }, "pw-123456", { scrypt: { N: 1024 } });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oracle-cfg-")), "key.json");
+    fs.writeFileSync(file, json);
+    const ok = parseConfig({ argv: ["--keystore", file], env: { ORACLE_KEYSTORE_PASSWORD: "pw-123456" } }).config;
+    expect(await resolveValidatorKeys(ok)).to.deep.equal([KEY]);
+    const wrong = parseConfig({ argv: ["--keystore", file, "--keystore-password", "nope"], env: {} }).config;
+    await resolveValidatorKeys(wrong).then(
+      () => expect.fail("should have thrown"),
+      (error: ConfigError) => expect(error.option).to.equal("keystore"),
+    );
+  });
+
+  it("prints every option in --help from the same table", function () {
+    const { help } = parseConfig({ argv: ["--help"], env: {} });
+    expect(help).to.equal(true);
+    const text = formatHelp();
+    for (const spec of Object.values(OPTION_SPECS)) {
+      expect(text).to.contain(`--${spec.flag}`).and.contain(spec.env);
+    }
+  });
+});

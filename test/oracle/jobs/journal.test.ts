@@ -1,0 +1,100 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDatabase } from "../../../oracle/src/store/database";
+import { createJournal, type NewJob } from "../../../oracle/src/jobs/journal";
+import { InvalidJobTransitionError } from "../../../oracle/src/jobs/states";
+
+const V = "0x00000000000000000000000000000000000000aa";
+
+function newJob(requestId: bigint, seenBlock: number, validator = V): NewJob {
+  return { requestId, validator, round: 0, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, seenBlock };
+}
+
+describe("oracle job journal", function () {
+  it("adds a job once and moves it forward only", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    expect(journal.addJob(newJob(1n, 5))).to.equal(true);
+    expect(journal.addJob(newJob(1n, 5))).to.equal(false);
+    const key = { requestId: 1n, validator: V, round: 0 };
+    journal.move(key, "inferred", { salt: "0xs", responseText: "yo", responseHash: "0xh" });
+    journal.recordTx(key, "commit", "0xtx");
+    const committed = journal.move(key, "committed", { commitBlock: 6 });
+    expect(committed).to.include({ state: "committed", salt: "0xs", responseText: "yo", commitTx: "0xtx", commitBlock: 6, txAttempts: 1 });
+    expect(() => journal.move(key, "seen")).to.throw(InvalidJobTransitionError);
+  });
+
+  it("keeps every write across a reopen of the file", function () {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "journal-")), "j.sqlite");
+    const db = openDatabase(file);
+    const journal = createJournal(db);
+    journal.addJob(newJob(7n, 3));
+    journal.move({ requestId: 7n, validator: V, round: 0 }, "inferred", { salt: "0x5a17" });
+    journal.commitRange(3, [{ number: 3, hash: "0xb3" }]);
+    db.close();
+    const again = createJournal(openDatabase(file));
+    expect(again.get({ requestId: 7n, validator: V, round: 0 })?.salt).to.equal("0x5a17");
+    expect(again.processedBlock()).to.equal(3);
+    expect(again.blockHash(3)).to.equal("0xb3");
+  });
+
+  it("lists due jobs and parks failed ones until their back-off ends", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    journal.addJob(newJob(1n, 1));
+    journal.addJob(newJob(2n, 2));
+    journal.recordFailure({ requestId: 1n, validator: V, round: 0 }, "rpc down", 1_000);
+    expect(journal.dueJobs(500).map((j) => j.requestId)).to.deep.equal([2n]);
+    expect(journal.dueJobs(1_000).map((j) => j.requestId)).to.deep.equal([1n, 2n]);
+  });
+
+  it("closes every active job of a request and counts states", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    journal.addJob(newJob(1n, 1, V));
+    journal.addJob(newJob(1n, 1, "0x00000000000000000000000000000000000000bb"));
+    const closed = journal.closeRequest(1n, "finalized", 9);
+    expect(closed).to.have.length(2);
+    expect(journal.closeRequest(1n, "timed_out", 10)).to.have.length(0);
+    expect(journal.countByState()).to.include({ finalized: 2, seen: 0 });
+  });
+
+  it("rolls back to the common ancestor: deletes later jobs, steps back later transactions", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    const early = { requestId: 1n, validator: V, round: 0 };
+    const late = { requestId: 2n, validator: V, round: 0 };
+    journal.addJob(newJob(1n, 10));
+    journal.trackRequest(1n, 10, 100);
+    journal.move(early, "inferred", { salt: "0x1" });
+    journal.recordTx(early, "commit", "0xc");
+    journal.move(early, "committed", { commitBlock: 11 });
+    journal.recordTx(early, "reveal", "0xr");
+    journal.move(early, "revealed", { revealBlock: 13 });
+    journal.move(early, "finalized", { closedBlock: 13 });
+    journal.markRequestClosed(1n, 13);
+    journal.addJob(newJob(2n, 12));
+    journal.trackRequest(2n, 12, 100);
+    journal.commitRange(13, [10, 11, 12, 13].map((n) => ({ number: n, hash: `0x${n}` })));
+
+    const result = journal.rollbackTo(11);
+    expect(result.deleted).to.equal(1);
+    expect(journal.get(late)).to.equal(undefined);
+    expect(journal.getRequest(2n)).to.equal(undefined);
+    const back = journal.get(early)!;
+    expect(back).to.include({ state: "committed", commitBlock: 11, revealBlock: null, closedBlock: null, revealTx: "0xr" });
+    expect(journal.getRequest(1n)?.open).to.equal(true);
+    expect(journal.processedBlock()).to.equal(11);
+    expect(journal.blockHash(12)).to.equal(undefined);
+    expect(journal.blockHash(11)).to.equal("0x11");
+  });
+
+  it("finds open requests whose deadline passed", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    journal.trackRequest(1n, 1, 50);
+    journal.trackRequest(2n, 1, 150);
+    journal.trackRequest(3n, 1, 40);
+    journal.markRequestClosed(3n, 2);
+    expect(journal.expiredRequests(100).map((r) => r.requestId)).to.deep.equal([1n]);
+    journal.setRequestDeadline(1n, 200);
+    expect(journal.expiredRequests(100)).to.have.length(0);
+  });
+});
