@@ -1,0 +1,138 @@
+import { ElemType, OnnxGraphBuilder } from "./onnxGraph";
+import { Prng } from "../prng";
+
+/** Shape and weight settings of a GPT-2-style decoder (the seed's architecture). */
+export interface Gpt2Shape {
+  vocabSize: number;
+  nPositions: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  layerNormEpsilon: number;
+}
+
+export interface Gpt2WeightInit {
+  seed: number;
+  /** standard deviation of the token and position embedding entries */
+  embeddingStd: number;
+  /**
+   * Output standard deviation of each linear layer for unit-variance input (weights uniform in ±gain·√(3/fan_in)).
+   * With random weights a strong MLP makes the next token a varied function of token, position and context
+   * instead of an echo of the current token.
+   */
+  attentionGain: number;
+  mlpGain: number;
+  residualGain: number;
+  /**
+   * Token ids whose tied embedding rows are shrunk by `quietTokenScale`. With random weights, shrinking
+   * EOS and the non-ASCII byte tokens keeps greedy output from ending at once or being mostly broken UTF-8.
+   */
+  quietTokenIds: readonly number[];
+  quietTokenScale: number;
+}
+
+const F = ElemType.FLOAT;
+const I64 = ElemType.INT64;
+const NEG_LARGE = -1e9; // exp(NEG_LARGE - max) underflows to exactly 0, so masked keys contribute nothing
+
+/** Number of weights, for reports and benchmarks. */
+export function gpt2ParamCount(s: Gpt2Shape): number {
+  const d = s.nEmbd;
+  const perLayer = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d);
+  return s.vocabSize * d + s.nPositions * d + s.nLayer * perLayer + 2 * d;
+}
+
+/**
+ * Writes a GPT-2 decoder in the Hugging Face Optimum "decoder with past" layout (one graph, empty past at the
+ * first step): token + position embeddings → pre-LayerNorm blocks (causal multi-head self-attention, GELU MLP)
+ * → final LayerNorm → output layer tied to the token embedding. Weight names follow transformers' GPT2LMHeadModel.
+ */
+export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGraphBuilder {
+  const { vocabSize: V, nPositions: P, nEmbd: D, nLayer: L, nHead: H } = shape;
+  if (D % H !== 0) throw new RangeError(`n_embd ${D} is not divisible by n_head ${H}`);
+  const hd = D / H;
+  const g = new OnnxGraphBuilder();
+  const prng = new Prng(init.seed);
+  const uniform = (n: number, limit: number): Float32Array => prng.fillUniform(new Float32Array(n), limit);
+  const embeddingLimit = init.embeddingStd * Math.sqrt(3);
+  const limitFor = (gain: number, fanIn: number): number => gain * Math.sqrt(3 / fanIn);
+  const filled = (n: number, value: number): Float32Array => new Float32Array(n).fill(value);
+
+  const inputIds = g.input("input_ids", I64, ["batch_size", "sequence_length"]);
+  const attentionMask = g.input("attention_mask", I64, ["batch_size", "past_sequence_length + sequence_length"]);
+  const positionIds = g.input("position_ids", I64, ["batch_size", "sequence_length"]);
+  const pastShape = ["batch_size", H, "past_sequence_length", hd];
+  for (let i = 0; i < L; i++) {
+    g.input(`past_key_values.${i}.key`, F, pastShape);
+    g.input(`past_key_values.${i}.value`, F, pastShape);
+  }
+  g.output("logits", F, ["batch_size", "sequence_length", V]);
+
+  // Embeddings. The quiet tokens' rows are shrunk; the output layer reuses this tensor (tied weights).
+  const wteData = uniform(V * D, embeddingLimit);
+  for (const id of init.quietTokenIds) {
+    for (let j = 0; j < D; j++) wteData[id * D + j] = Math.fround(wteData[id * D + j] * init.quietTokenScale);
+  }
+  const wte = g.floatTensor("transformer.wte.weight", [V, D], wteData);
+  const wpe = g.floatTensor("transformer.wpe.weight", [P, D], uniform(P * D, embeddingLimit));
+  let hidden = g.op("Add", [g.op("Gather", [wte, inputIds], { axis: 0 }), g.op("Gather", [wpe, positionIds], { axis: 0 })]);
+
+  // Additive attention bias [batch, 1, seq, past+seq]: causal part from absolute positions, padding part from the mask.
+  const zero = g.int64Tensor("const.zero", [], [0]);
+  const one = g.int64Tensor("const.one", [], [1]);
+  const axisOne = g.int64Tensor("const.axes_1", [1], [1]);
+  const axesOneTwo = g.int64Tensor("const.axes_1_2", [2], [1, 2]);
+  const oneF = g.floatTensor("const.one_f", [], Float32Array.of(1));
+  const negLarge = g.floatTensor("const.neg_large", [], Float32Array.of(NEG_LARGE));
+  const zeroF = g.floatTensor("const.zero_f", [], Float32Array.of(0));
+  const seqLen = g.op("Gather", [g.op("Shape", [inputIds]), one], { axis: 0 });
+  const totalLen = g.op("Gather", [g.op("Shape", [attentionMask]), one], { axis: 0 });
+  const pastLen = g.op("Sub", [totalLen, seqLen]);
+  const queryPos = g.op("Unsqueeze", [g.op("Range", [pastLen, totalLen, one]), axisOne]);
+  const keyPos = g.op("Range", [zero, totalLen, one]);
+  const causalBias = g.op("Where", [g.op("Greater", [keyPos, queryPos]), negLarge, zeroF]);
+  const maskF = g.op("Cast", [attentionMask], { to: F });
+  const padBias = g.op("Unsqueeze", [g.op("Mul", [g.op("Sub", [oneF, maskF]), negLarge]), axesOneTwo]);
+  const attnBias = g.op("Add", [padBias, causalBias]);
+
+  const splitSizes = g.int64Tensor("const.qkv_split", [3], [D, D, D]);
+  const headsShape = g.int64Tensor("const.heads_shape", [4], [0, 0, H, hd]);
+  const mergedShape = g.int64Tensor("const.merged_shape", [3], [0, 0, D]);
+  const scale = g.floatTensor("const.attn_scale", [], Float32Array.of(1 / Math.sqrt(hd)));
+  const half = g.floatTensor("const.half", [], Float32Array.of(0.5));
+  const sqrt2 = g.floatTensor("const.sqrt2", [], Float32Array.of(Math.SQRT2));
+
+  const layerNorm = (x: string, prefix: string): string =>
+    g.op("LayerNormalization", [x, g.floatTensor(`${prefix}.weight`, [D], filled(D, 1)), g.floatTensor(`${prefix}.bias`, [D], filled(D, 0))], {
+      axis: -1,
+      epsilon: { float: shape.layerNormEpsilon },
+    });
+  const linear = (x: string, prefix: string, inDim: number, outDim: number, gain: number): string =>
+    g.op("Add", [
+      g.op("MatMul", [x, g.floatTensor(`${prefix}.weight`, [inDim, outDim], uniform(inDim * outDim, limitFor(gain, inDim)))]),
+      g.floatTensor(`${prefix}.bias`, [outDim], uniform(outDim, gain * 0.1)),
+    ]);
+  const toHeads = (x: string): string => g.op("Transpose", [g.op("Reshape", [x, headsShape])], { perm: [0, 2, 1, 3] });
+
+  for (let i = 0; i < L; i++) {
+    const p = `transformer.h.${i}`;
+    const qkv = linear(layerNorm(hidden, `${p}.ln_1`), `${p}.attn.c_attn`, D, 3 * D, init.attentionGain);
+    const [q, k, v] = g.node("Split", [qkv, splitSizes], { axis: 2 }, undefined, 3);
+    const key = g.node("Concat", [`past_key_values.${i}.key`, toHeads(k)], { axis: 2 }, [`present.${i}.key`])[0];
+    const value = g.node("Concat", [`past_key_values.${i}.value`, toHeads(v)], { axis: 2 }, [`present.${i}.value`])[0];
+    g.output(key, F, ["batch_size", H, "past_sequence_length + sequence_length", hd]);
+    g.output(value, F, ["batch_size", H, "past_sequence_length + sequence_length", hd]);
+    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [toHeads(q), g.op("Transpose", [key], { perm: [0, 1, 3, 2] })]), scale]), attnBias]);
+    const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), value]);
+    const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), mergedShape]);
+    hidden = g.op("Add", [hidden, linear(merged, `${p}.attn.c_proj`, D, D, init.residualGain)]);
+
+    const up = linear(layerNorm(hidden, `${p}.ln_2`), `${p}.mlp.c_fc`, D, 4 * D, init.mlpGain);
+    // exact GELU from opset-17 primitives; onnxruntime fuses the pattern into one Gelu kernel
+    const gelu = g.op("Mul", [g.op("Mul", [up, half]), g.op("Add", [oneF, g.op("Erf", [g.op("Div", [up, sqrt2])])])]);
+    hidden = g.op("Add", [hidden, linear(gelu, `${p}.mlp.c_proj`, 4 * D, D, init.residualGain)]);
+  }
+  const final = layerNorm(hidden, "transformer.ln_f");
+  g.node("MatMul", [final, g.op("Transpose", [wte], { perm: [1, 0] })], {}, ["logits"]);
+  return g;
+}

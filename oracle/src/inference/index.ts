@@ -1,0 +1,137 @@
+import { keccak256, toUtf8Bytes } from "ethers";
+import { DecoderModel, type SequenceResult } from "./decoderModel";
+import { NonRetryableError } from "./errors";
+import { computeModelHash } from "./modelHash";
+import { readModelFolder } from "./modelFolder";
+import { DEFAULT_PROVIDERS, openSession, type ProviderLogger } from "./providers";
+import { TokenSampler, validateSampling, type SamplingOptions } from "./sampling";
+import { BatchScheduler } from "./scheduler";
+import { ModelTokenizer } from "./tokenizer";
+
+export { NonRetryableError, RetryableError } from "./errors";
+export { computeModelHash } from "./modelHash";
+export { ensureTinyModel, buildModel } from "./buildModel";
+export { DEFAULT_PROVIDERS } from "./providers";
+
+export interface GenerateOptions {
+  prompt: string;
+  /** default 32; capped so prompt + response fit the context */
+  maxNewTokens?: number;
+  /** absent → greedy (the default for verifiable records) */
+  sampling?: { temperature: number; topK?: number; topP?: number; seed: number };
+}
+
+export interface GenerateResult {
+  text: string;
+  promptTokenIds: number[];
+  /** generated ids; ends with the EOS id when finishReason is "eos" (EOS adds no text) */
+  tokenIds: number[];
+  /** keccak256(utf8(text)), 0x-prefixed, as the contracts compute it */
+  responseHash: string;
+  finishReason: "eos" | "length";
+  tokensPerSecond: number;
+}
+
+export interface InferenceEngine {
+  readonly modelDir: string;
+  readonly modelHash: string;
+  readonly provider: string;
+  readonly maxContext: number;
+  /** concurrent calls are batched by an internal scheduler */
+  generate(o: GenerateOptions): Promise<GenerateResult>;
+  close(): Promise<void>;
+}
+
+export interface LoadEngineOptions {
+  modelDir: string;
+  /** tried one at a time, first that loads wins; default cuda → webgpu → cpu */
+  providers?: string[];
+  /** CPU intra-op threads (default: onnxruntime's choice) */
+  threads?: number;
+  logger?: ProviderLogger;
+  /** most prompts run together in one batch (default 8) */
+  maxBatch?: number;
+}
+
+export const DEFAULT_MAX_NEW_TOKENS = 32;
+
+/** Engine internals, exported for tests and benchmarks (cached vs uncached runs). */
+export class OnnxInferenceEngine implements InferenceEngine {
+  private readonly scheduler: BatchScheduler;
+  private closed = false;
+
+  constructor(
+    readonly modelDir: string,
+    readonly modelHash: string,
+    readonly provider: string,
+    readonly maxContext: number,
+    readonly tokenizer: ModelTokenizer,
+    readonly model: DecoderModel,
+    maxBatch: number,
+  ) {
+    this.scheduler = new BatchScheduler((requests) => this.model.generateBatch(requests), maxBatch);
+  }
+
+  /** Encodes and checks a prompt; throws NonRetryableError when it is empty or does not fit the context. */
+  encodePrompt(prompt: string): number[] {
+    if (typeof prompt !== "string") throw new NonRetryableError("prompt must be a string");
+    const ids = this.tokenizer.encode(prompt);
+    if (ids.length === 0) throw new NonRetryableError("prompt is empty (it encodes to no tokens)");
+    if (ids.length >= this.maxContext) {
+      throw new NonRetryableError(`prompt too long: ${ids.length} tokens, the model's context is ${this.maxContext} (prompt + at least one new token)`);
+    }
+    return ids;
+  }
+
+  async generate(o: GenerateOptions): Promise<GenerateResult> {
+    if (this.closed) throw new NonRetryableError("inference engine is closed");
+    const maxNewTokens = o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
+    if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 1)) throw new NonRetryableError(`maxNewTokens must be an integer >= 1, got ${maxNewTokens}`);
+    if (o.sampling) validateSampling(o.sampling as SamplingOptions);
+    const promptTokenIds = this.encodePrompt(o.prompt);
+    const result = await this.scheduler.submit({
+      promptIds: promptTokenIds,
+      maxNewTokens: Math.min(maxNewTokens, this.maxContext - promptTokenIds.length),
+      sampler: o.sampling ? new TokenSampler(o.sampling) : undefined,
+    });
+    return this.toResult(promptTokenIds, result, result.seconds);
+  }
+
+  toResult(promptTokenIds: number[], result: SequenceResult, seconds: number): GenerateResult {
+    const text = this.tokenizer.decode(result.tokenIds);
+    return {
+      text,
+      promptTokenIds,
+      tokenIds: result.tokenIds,
+      responseHash: keccak256(toUtf8Bytes(text)),
+      finishReason: result.finishReason,
+      tokensPerSecond: seconds > 0 ? result.tokenIds.length / seconds : 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.scheduler.idle();
+    await this.model.release();
+  }
+}
+
+/** Loads a model folder (Optimum layout) on the first execution provider that works. */
+export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInferenceEngine> {
+  const folder = await readModelFolder(opts.modelDir);
+  const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
+  const modelHash = await computeModelHash(folder.dir);
+  const opened = await openSession(folder.graphPath, opts.providers ?? [...DEFAULT_PROVIDERS], { threads: opts.threads, logger: opts.logger });
+  let model: DecoderModel;
+  try {
+    model = DecoderModel.fromSession(opened.session, folder, tokenizer.vocabSize);
+  } catch (err) {
+    await opened.session.release();
+    throw err;
+  }
+  const maxBatch = opts.maxBatch ?? 8;
+  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new NonRetryableError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
+  opts.logger?.info({ provider: opened.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache }, "inference engine ready");
+  return new OnnxInferenceEngine(folder.dir, modelHash, opened.provider, folder.maxContext, tokenizer, model, maxBatch);
+}

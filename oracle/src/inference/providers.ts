@@ -1,0 +1,82 @@
+import * as ort from "onnxruntime-node";
+import { NonRetryableError } from "./errors";
+
+/** Default order: the fastest provider that loads wins; CPU always works. */
+export const DEFAULT_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
+
+export interface ProviderLogger {
+  info: (...args: any[]) => void;
+  warn: (...args: any[]) => void;
+}
+
+export interface SessionSettings {
+  threads?: number;
+  logger?: ProviderLogger;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  provider: string;
+  /** providers tried before the one in use, with why each failed */
+  failures: Array<{ provider: string; error: string }>;
+}
+
+/** Provider names this onnxruntime-node build knows (bundled or loadable), e.g. cpu, webgpu, cuda, tensorrt. */
+export function knownProviders(): string[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string }> }).listSupportedBackends?.();
+  return list ? list.map((b) => b.name) : ["cpu"];
+}
+
+function sessionOptions(provider: string, settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: "all",
+    // Only the failure we report ourselves matters; ORT's own error lines for a missing provider are noise.
+    logSeverityLevel: 3,
+  };
+  if (settings.threads !== undefined) {
+    options.intraOpNumThreads = settings.threads;
+    options.interOpNumThreads = 1;
+  }
+  return options;
+}
+
+/**
+ * Opens `graphPath` with the first provider of `providers` that works, trying them one at a time
+ * (a session created with ['cuda', 'cpu'] throws when CUDA is missing instead of falling back).
+ * Logs one warning line when it ends up on CPU after a GPU provider failed.
+ */
+export async function openSession(graphPath: string, providers: readonly string[], settings: SessionSettings = {}): Promise<OpenedSession> {
+  if (providers.length === 0) throw new NonRetryableError("no execution provider given (expected a list such as cuda,webgpu,cpu)");
+  const known = knownProviders();
+  for (const p of providers) {
+    if (!known.includes(p)) throw new NonRetryableError(`unknown execution provider "${p}" (onnxruntime-node knows: ${known.join(", ")})`);
+  }
+  if (settings.threads !== undefined && !(Number.isInteger(settings.threads) && settings.threads >= 1)) {
+    throw new NonRetryableError(`threads must be an integer >= 1, got ${settings.threads}`);
+  }
+  ort.env.logLevel = "fatal";
+  const failures: OpenedSession["failures"] = [];
+  for (const provider of providers) {
+    try {
+      const session = await ort.InferenceSession.create(graphPath, sessionOptions(provider, settings));
+      if (provider === "cpu" && failures.length > 0) {
+        settings.logger?.warn(
+          { tried: failures.map((f) => `${f.provider}: ${f.error}`) },
+          `no gpu execution provider available (${failures.map((f) => f.provider).join(", ")} failed), running on cpu`,
+        );
+      }
+      return { session, provider, failures };
+    } catch (err) {
+      failures.push({ provider, error: firstLine(err) });
+    }
+  }
+  throw new NonRetryableError(
+    `no execution provider could open ${graphPath}: ${failures.map((f) => `${f.provider}: ${f.error}`).join("; ")}`,
+  );
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n")[0].slice(0, 300);
+}
