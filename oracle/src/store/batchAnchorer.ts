@@ -1,0 +1,173 @@
+import { getAddress } from "ethers";
+import type { Common } from "../common";
+import { createBatchStore, type BatchStore, type ChatRecord, type NewChatRecord, type RecordBatch } from "./batchStore";
+
+/** Sends `anchorBatch(root, count, modelId)` from the anchoring validator's key; O1's submitter provides it. */
+export type SendAnchor = (
+  merkleRoot: string,
+  count: number,
+  modelId: number,
+) => Promise<{ txHash: string; batchId: bigint | string | number }>;
+
+export interface BatchAnchorerOptions {
+  /** Address of the validator whose key `sendAnchor` signs with; it is part of every record leaf. */
+  validator: string;
+  sendAnchor: SendAnchor;
+  /** Anchor as soon as this many records wait (default config.batchSize). */
+  batchSize?: number;
+  /** Anchor a partial batch once its oldest record waited this long (default config.batchIntervalMs). */
+  intervalMs?: number;
+  /** Defaults to a store over common.db. */
+  store?: BatchStore;
+}
+
+export interface BatchAnchorer {
+  readonly validator: string;
+  readonly store: BatchStore;
+  /** Stores a record of this validator and anchors at once if a batch is full. */
+  add(record: Omit<NewChatRecord, "validator">): ChatRecord;
+  /** Anchors every waiting record of this validator now (whatever the batch size); resolves with the batches sent. */
+  flush(): Promise<RecordBatch[]>;
+  /** Re-sends batches left `sending` by a crash, then checks the waiting records every second. */
+  start(): void;
+  /** Stops the timer and waits for an anchor in flight. */
+  stop(): Promise<void>;
+  /** Called after each anchor attempt (anchored or failed), e.g. to push server-sent events. */
+  onBatch(listener: (batch: RecordBatch) => void): () => void;
+}
+
+/**
+ * Collects off-chain records into Merkle batches and anchors each batch on-chain every `batchSize` records or
+ * `intervalMs`, whichever comes first. One anchor at a time: anchors of one key must not race for its nonce, and a
+ * serial queue keeps batch order equal to local sequence order.
+ */
+export function createBatchAnchorer(common: Common, options: BatchAnchorerOptions): BatchAnchorer {
+  const { logger, metrics } = common;
+  const validator = getAddress(options.validator);
+  const store = options.store ?? createBatchStore(common.db);
+  const batchSize = options.batchSize ?? common.config.batchSize;
+  const intervalMs = options.intervalMs ?? common.config.batchIntervalMs;
+  const listeners = new Set<(batch: RecordBatch) => void>();
+  /** Why: after a failed anchor, wait before retrying so a broken RPC is not hammered every tick. */
+  const retryDelayMs = Math.min(intervalMs, 10_000);
+  let retryNotBefore = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  function updateGauge() {
+    metrics.pendingBatchRecords.set(store.pendingCount());
+  }
+
+  function emit(batch: RecordBatch) {
+    for (const listener of listeners) {
+      try {
+        listener(batch);
+      } catch (error) {
+        logger.warn({ err: error }, "batch listener failed");
+      }
+    }
+  }
+
+  async function send(batch: RecordBatch): Promise<RecordBatch> {
+    const started = performance.now();
+    try {
+      const { txHash, batchId } = await options.sendAnchor(batch.root, batch.count, batch.modelId);
+      metrics.txSeconds.observe({ kind: "anchor" }, (performance.now() - started) / 1000);
+      const anchored = store.markAnchored(batch.seq, batchId, txHash);
+      metrics.batchesTotal.inc({ outcome: "anchored" });
+      logger.info({ seq: batch.seq, batchId: anchored.batchId, count: batch.count, txHash }, "anchored record batch");
+      return anchored;
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      const failed = store.markFailed(batch.seq, message);
+      retryNotBefore = Date.now() + retryDelayMs;
+      metrics.batchesTotal.inc({ outcome: "failed" });
+      logger.warn({ seq: batch.seq, count: batch.count, err: message }, "anchoring record batch failed");
+      return failed;
+    } finally {
+      updateGauge();
+    }
+  }
+
+  /** Runs `task` after everything queued before it; errors stay inside the task's own promise. */
+  function enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async function anchorGroup(modelId: number, maxCount: number): Promise<RecordBatch | undefined> {
+    const batch = store.openBatch(modelId, validator, maxCount);
+    if (!batch) return undefined;
+    const result = await send(batch);
+    emit(result);
+    return result;
+  }
+
+  /** Anchors the groups that are full or old enough (or all, when `force`). */
+  function anchorDue(force: boolean): Promise<RecordBatch[]> {
+    return enqueue(async () => {
+      const sent: RecordBatch[] = [];
+      if (!force && Date.now() < retryNotBefore) return sent;
+      for (const group of store.pendingGroups()) {
+        if (group.validator !== validator) continue;
+        let remaining = group.count;
+        const due = force || remaining >= batchSize || Date.now() - group.oldestCreatedAt >= intervalMs;
+        while (due && remaining > 0 && !(stopped && !force)) {
+          const batch = await anchorGroup(group.modelId, batchSize);
+          if (!batch) break;
+          sent.push(batch);
+          if (batch.status === "failed") return sent;
+          remaining -= batch.count;
+          if (!force && remaining < batchSize) break;
+        }
+      }
+      return sent;
+    });
+  }
+
+  const anchorer: BatchAnchorer = {
+    validator,
+    store,
+    add(record) {
+      const { record: stored, created } = store.addRecord({ ...record, validator });
+      if (created) {
+        metrics.recordsTotal.inc();
+        updateGauge();
+      }
+      const group = store.pendingGroups().find((g) => g.modelId === record.modelId && g.validator === validator);
+      if (!stopped && group && group.count >= batchSize) void anchorDue(false);
+      return stored;
+    },
+    flush() {
+      return anchorDue(true);
+    },
+    start() {
+      if (timer) return;
+      stopped = false;
+      const unfinished = store.batchesByStatus("sending").filter((b) => b.validator === validator);
+      for (const batch of unfinished) {
+        // The anchor may or may not have been mined before the crash; sending the same root again is harmless
+        // (the proof verifies against either batch id) and keeps the records from waiting for ever.
+        logger.info({ seq: batch.seq, root: batch.root }, "re-sending record batch left unfinished");
+        void enqueue(async () => emit(await send(batch)));
+      }
+      updateGauge();
+      timer = setInterval(() => void anchorDue(false), Math.min(1000, intervalMs));
+      timer.unref();
+      common.shutdown.add("batch anchorer", () => anchorer.stop());
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await queue;
+    },
+    onBatch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return anchorer;
+}

@@ -1,0 +1,117 @@
+import { expect } from "chai";
+import { id, Wallet } from "ethers";
+import { createBatchAnchorer, type SendAnchor } from "../../../oracle/src/store/batchAnchorer";
+import { createBatchStore } from "../../../oracle/src/store/batchStore";
+import { readMetricByLabel, readMetricValue } from "../../../oracle/src/metrics";
+import { createTestCommon } from "./fixtures";
+
+const VALIDATOR = Wallet.createRandom().address;
+const record = (i: number, modelId = 1) => ({
+  promptHash: id(`p${i}`),
+  responseHash: id(`r${i}`),
+  modelHash: id("m"),
+  modelId,
+  maxNewTokens: 8,
+  finishReason: "length",
+});
+
+/** Records each anchor call; answers with sequential batch ids like the contract, or throws while `failing`. */
+function recordingSender() {
+  const calls: { root: string; count: number; modelId: number }[] = [];
+  const state = { failing: false };
+  const send: SendAnchor = async (root, count, modelId) => {
+    if (state.failing) throw new Error("rpc unavailable");
+    calls.push({ root, count, modelId });
+    return { txHash: id(`tx${calls.length}`), batchId: BigInt(calls.length) };
+  };
+  return { calls, state, send };
+}
+
+/** Resolves once the anchorer reported `n` batches. */
+function batchesSeen(anchorer: ReturnType<typeof createBatchAnchorer>, n: number) {
+  return new Promise<void>((resolve) => {
+    let seen = 0;
+    anchorer.onBatch(() => {
+      if (++seen === n) resolve();
+    });
+  });
+}
+
+describe("batch anchorer", () => {
+  it("anchors a batch as soon as batchSize records wait", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 3, intervalMs: 3_600_000 });
+    const seen = batchesSeen(anchorer, 1);
+    anchorer.add(record(1));
+    anchorer.add(record(2));
+    expect(sender.calls).to.have.length(0);
+    anchorer.add(record(3));
+    await seen;
+    expect(sender.calls).to.have.length(1);
+    expect(sender.calls[0]).to.include({ count: 3, modelId: 1 });
+    const proof = anchorer.store.proof(anchorer.store.recentRecords(1)[0].leaf)!;
+    expect(proof.batch).to.include({ status: "anchored", batchId: "1", root: sender.calls[0].root });
+    expect(await readMetricByLabel(common.metrics.batchesTotal, "outcome")).to.deep.equal({ anchored: 1 });
+    expect(await readMetricValue(common.metrics.recordsTotal)).to.equal(3);
+    expect(await readMetricValue(common.metrics.pendingBatchRecords)).to.equal(0);
+  });
+
+  it("anchors a partial batch after the interval, once per model", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 100, intervalMs: 100 });
+    anchorer.add(record(1, 1));
+    anchorer.add(record(2, 2));
+    const seen = batchesSeen(anchorer, 2);
+    anchorer.start();
+    await seen;
+    await anchorer.stop();
+    expect(sender.calls.map((c) => [c.modelId, c.count])).to.have.deep.members([
+      [1, 1],
+      [2, 1],
+    ]);
+  });
+
+  it("keeps records after a failed anchor and anchors them on the next flush", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 10, intervalMs: 3_600_000 });
+    anchorer.add(record(1));
+    anchorer.add(record(2));
+    sender.state.failing = true;
+    const failed = await anchorer.flush();
+    expect(failed.map((b) => b.status)).to.deep.equal(["failed"]);
+    expect(anchorer.store.pendingCount()).to.equal(2);
+    sender.state.failing = false;
+    const anchored = await anchorer.flush();
+    expect(anchored.map((b) => [b.status, b.count])).to.deep.equal([["anchored", 2]]);
+    expect(await readMetricByLabel(common.metrics.batchesTotal, "outcome")).to.deep.equal({ failed: 1, anchored: 1 });
+  });
+
+  it("splits a flush into batches of at most batchSize", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 2, intervalMs: 3_600_000 });
+    await anchorer.stop(); // no automatic anchoring: this test drives it by flush alone
+    for (let i = 0; i < 5; i++) anchorer.add(record(i));
+    const batches = await anchorer.flush();
+    expect(batches.map((b) => b.count)).to.deep.equal([2, 2, 1]);
+    expect(sender.calls.map((c) => c.count)).to.deep.equal([2, 2, 1]);
+  });
+
+  it("re-sends a batch a crash left in `sending` when it starts", async () => {
+    const common = createTestCommon();
+    const store = createBatchStore(common.db);
+    store.addRecord({ ...record(1), validator: VALIDATOR });
+    const unfinished = store.openBatch(1, VALIDATOR, 10)!;
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, store, batchSize: 10, intervalMs: 3_600_000 });
+    const seen = batchesSeen(anchorer, 1);
+    anchorer.start();
+    await seen;
+    expect(sender.calls).to.deep.equal([{ root: unfinished.root, count: 1, modelId: 1 }]);
+    expect(store.getBatch(unfinished.seq)).to.include({ status: "anchored", batchId: "1" });
+    await common.shutdown.run("test over"); // stops the anchorer (registered by start) before closing the database
+  });
+});
