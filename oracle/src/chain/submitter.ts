@@ -19,6 +19,8 @@ export interface SendOptions {
    * crash the node can tell whether this exact transaction reached the chain before signing another one.
    */
   beforeBroadcast?: (txHash: string) => void;
+  /** A revert is an expected outcome (e.g. racing other nodes to `timeout`): log it at debug, not as an error. */
+  revertExpected?: boolean;
 }
 
 export interface MinedTx {
@@ -230,8 +232,9 @@ export function createSubmitter(
         return await waitMined(hash, intent.kind, started);
       } catch (error) {
         const reason = error instanceof TxRevertedError ? "reverted" : error instanceof RetryableError ? "retries_exhausted" : "rejected";
-        metrics.txFailuresTotal.inc({ kind: intent.kind, reason });
-        log.error({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
+        const expected = reason === "reverted" && sendOptions.revertExpected;
+        if (!expected) metrics.txFailuresTotal.inc({ kind: intent.kind, reason });
+        log[expected ? "debug" : "error"]({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
         throw error;
       }
     },

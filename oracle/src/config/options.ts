@@ -122,8 +122,8 @@ export const OPTION_SPECS = {
     flag: "data-dir",
     env: "ORACLE_DATA_DIR",
     description: "folder of the node's SQLite database (journal, content store, batches)",
-    schema: z.string().min(1).default(".oracle-data"),
-    defaultText: ".oracle-data",
+    schema: z.string().min(1).default(".data/oracle"),
+    defaultText: ".data/oracle",
   },
   confirmations: {
     flag: "confirmations",
@@ -156,7 +156,7 @@ export const OPTION_SPECS = {
   maxNewTokens: {
     flag: "max-new-tokens",
     env: "ORACLE_MAX_NEW_TOKENS",
-    description: "upper bound on generated tokens, whatever a request asks",
+    description: "upper bound on generated tokens for POST /v1/chat (on-chain requests use their own maxNewTokens)",
     schema: intText(1, 4096).default(256),
     defaultText: "256",
   },

@@ -34,6 +34,10 @@ export interface Job {
 export interface TrackedRequest {
   requestId: bigint;
   seenBlock: number;
+  modelId: string;
+  prompt: string;
+  promptHash: string;
+  maxNewTokens: number;
   open: boolean;
   /** Epoch seconds (chain time) after which `timeout` may be callable; 0 when unknown. */
   deadline: number;
@@ -79,6 +83,10 @@ const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS journal_requests (
      request_id TEXT PRIMARY KEY,
      seen_block INTEGER NOT NULL,
+     model_id TEXT NOT NULL,
+     prompt TEXT NOT NULL,
+     prompt_hash TEXT NOT NULL,
+     max_new_tokens INTEGER NOT NULL,
      open INTEGER NOT NULL,
      deadline INTEGER NOT NULL DEFAULT 0,
      closed_block INTEGER)`,
@@ -157,6 +165,10 @@ export interface Journal {
   recordTx(key: JobKey, kind: "commit" | "reveal", txHash: string | null): void;
   /** Records a retryable failure: bumps the attempt count and parks the job until `notBefore`. */
   recordFailure(key: JobKey, message: string, notBefore: number): Job;
+  /** Leaves a waiting job alone until `notBefore` (no error). */
+  defer(key: JobKey, notBefore: number): void;
+  /** Makes every waiting job of a request due now: something happened on-chain that it may wait for. */
+  nudge(requestId: bigint): void;
   /** Active (non-terminal) jobs due now, oldest first. */
   dueJobs(now: number, limit?: number): Job[];
   /** Every job of a request (all validators and rounds). */
@@ -165,7 +177,7 @@ export interface Journal {
   closeRequest(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number): Job[];
   countByState(): Record<JobState, number>;
 
-  trackRequest(requestId: bigint, seenBlock: number, deadline: number): void;
+  trackRequest(request: Omit<TrackedRequest, "open">): void;
   setRequestDeadline(requestId: bigint, deadline: number): void;
   markRequestClosed(requestId: bigint, block: number): void;
   getRequest(requestId: bigint): TrackedRequest | undefined;
@@ -215,7 +227,13 @@ export function createJournal(db: Database): Journal {
   const updateFailure = db.prepare(
     `UPDATE journal_jobs SET last_error = ?, not_before = ?, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
   );
+  const updateNotBefore = db.prepare(
+    `UPDATE journal_jobs SET not_before = ? WHERE request_id = ? AND validator = ? AND round = ?`,
+  );
   const placeholders = ACTIVE_STATES.map(() => "?").join(",");
+  const nudgeRequest = db.prepare(
+    `UPDATE journal_jobs SET not_before = 0 WHERE request_id = ? AND not_before > 0 AND state IN (${placeholders})`,
+  );
   const selectDue = db.prepare(
     `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
   );
@@ -227,7 +245,8 @@ export function createJournal(db: Database): Journal {
   const countStates = db.prepare(`SELECT state, COUNT(*) AS n FROM journal_jobs GROUP BY state`);
 
   const insertRequest = db.prepare(
-    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, open, deadline) VALUES (?, ?, 1, ?)`,
+    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline)
+     VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
   );
   const updateDeadline = db.prepare(`UPDATE journal_requests SET deadline = ? WHERE request_id = ?`);
   const closeRequestRow = db.prepare(
@@ -249,9 +268,23 @@ export function createJournal(db: Database): Journal {
   const selectBlock = db.prepare(`SELECT hash FROM journal_blocks WHERE number = ?`);
   const selectBlocksDesc = db.prepare(`SELECT number, hash FROM journal_blocks WHERE number <= ? ORDER BY number DESC LIMIT ?`);
 
-  const toRequest = (row: { request_id: string; seen_block: number; open: number; deadline: number }): TrackedRequest => ({
+  interface RequestRow {
+    request_id: string;
+    seen_block: number;
+    model_id: string;
+    prompt: string;
+    prompt_hash: string;
+    max_new_tokens: number;
+    open: number;
+    deadline: number;
+  }
+  const toRequest = (row: RequestRow): TrackedRequest => ({
     requestId: BigInt(row.request_id),
     seenBlock: row.seen_block,
+    modelId: row.model_id,
+    prompt: row.prompt,
+    promptHash: row.prompt_hash,
+    maxNewTokens: row.max_new_tokens,
     open: row.open === 1,
     deadline: row.deadline,
   });
@@ -309,6 +342,12 @@ export function createJournal(db: Database): Journal {
       updateFailure.run(message.slice(0, 500), notBefore, now(), ...keyArgs(key));
       return journal.get(key) as Job;
     },
+    defer(key, notBefore) {
+      updateNotBefore.run(notBefore, ...keyArgs(key));
+    },
+    nudge(requestId) {
+      nudgeRequest.run(requestId.toString(), ...ACTIVE_STATES);
+    },
     dueJobs(at, limit = 500) {
       return (selectDue.all(...ACTIVE_STATES, at, limit) as JobRow[]).map(toJob);
     },
@@ -325,8 +364,8 @@ export function createJournal(db: Database): Journal {
       return counts;
     },
 
-    trackRequest(requestId, seenBlock, deadline) {
-      insertRequest.run(requestId.toString(), seenBlock, deadline);
+    trackRequest(r) {
+      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline);
     },
     setRequestDeadline(requestId, deadline) {
       updateDeadline.run(deadline, requestId.toString());
@@ -335,11 +374,11 @@ export function createJournal(db: Database): Journal {
       closeRequestRow.run(block, requestId.toString());
     },
     getRequest(requestId) {
-      const row = selectRequest.get(requestId.toString()) as Parameters<typeof toRequest>[0] | undefined;
+      const row = selectRequest.get(requestId.toString()) as RequestRow | undefined;
       return row && toRequest(row);
     },
     expiredRequests(chainTime, limit = 100) {
-      return (selectExpired.all(chainTime, limit) as Parameters<typeof toRequest>[0][]).map(toRequest);
+      return (selectExpired.all(chainTime, limit) as RequestRow[]).map(toRequest);
     },
     openRequestCount() {
       return (countOpen.get() as { n: number }).n;

@@ -12,6 +12,10 @@ function newJob(requestId: bigint, seenBlock: number, validator = V): NewJob {
   return { requestId, validator, round: 0, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, seenBlock };
 }
 
+function request(requestId: bigint, seenBlock: number, deadline: number) {
+  return { requestId, seenBlock, deadline, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8 };
+}
+
 describe("oracle job journal", function () {
   it("adds a job once and moves it forward only", function () {
     const journal = createJournal(openDatabase(":memory:"));
@@ -63,7 +67,7 @@ describe("oracle job journal", function () {
     const early = { requestId: 1n, validator: V, round: 0 };
     const late = { requestId: 2n, validator: V, round: 0 };
     journal.addJob(newJob(1n, 10));
-    journal.trackRequest(1n, 10, 100);
+    journal.trackRequest(request(1n, 10, 100));
     journal.move(early, "inferred", { salt: "0x1" });
     journal.recordTx(early, "commit", "0xc");
     journal.move(early, "committed", { commitBlock: 11 });
@@ -72,7 +76,7 @@ describe("oracle job journal", function () {
     journal.move(early, "finalized", { closedBlock: 13 });
     journal.markRequestClosed(1n, 13);
     journal.addJob(newJob(2n, 12));
-    journal.trackRequest(2n, 12, 100);
+    journal.trackRequest(request(2n, 12, 100));
     journal.commitRange(13, [10, 11, 12, 13].map((n) => ({ number: n, hash: `0x${n}` })));
 
     const result = journal.rollbackTo(11);
@@ -89,9 +93,9 @@ describe("oracle job journal", function () {
 
   it("finds open requests whose deadline passed", function () {
     const journal = createJournal(openDatabase(":memory:"));
-    journal.trackRequest(1n, 1, 50);
-    journal.trackRequest(2n, 1, 150);
-    journal.trackRequest(3n, 1, 40);
+    journal.trackRequest(request(1n, 1, 50));
+    journal.trackRequest(request(2n, 1, 150));
+    journal.trackRequest(request(3n, 1, 40));
     journal.markRequestClosed(3n, 2);
     expect(journal.expiredRequests(100).map((r) => r.requestId)).to.deep.equal([1n]);
     journal.setRequestDeadline(1n, 200);

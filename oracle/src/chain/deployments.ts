@@ -1,0 +1,86 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Interface, type InterfaceAbi, getAddress } from "ethers";
+import { NonRetryableError } from "../inference/errors";
+
+/** One deployed contract: where it is and how to encode calls and decode its logs. */
+export interface DeployedContract {
+  address: string;
+  iface: Interface;
+  abi: InterfaceAbi;
+}
+
+/** What the node needs from `deployments/<network>.json` (written by scripts/deploy.ts). */
+export interface Deployment {
+  file: string;
+  chainId: number;
+  /** Block the contracts were deployed in: the listener starts reading there. */
+  startBlock: number;
+  chatRecordRegistry: DeployedContract;
+  validatorRegistry: DeployedContract;
+  token?: DeployedContract;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Reads the deployments file. Addresses and ABIs come from `contracts.<Name>.{address, abi}` (or `addresses.<Name>` +
+ * `abis.<Name>`); an ABI missing from the file is taken from Hardhat's artifacts. A missing file or contract is a
+ * NonRetryableError naming it.
+ */
+export function loadDeployment(file: string): Deployment {
+  let json: Json;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8")) as Json;
+  } catch (error) {
+    throw new NonRetryableError(
+      `cannot read deployments file ${file} (${(error as Error).message.split("\n")[0]}); run scripts/deploy.ts first`,
+      { cause: error },
+    );
+  }
+  const chainId = Number(json.chainId);
+  if (!Number.isInteger(chainId) || chainId <= 0) throw new NonRetryableError(`${file}: chainId is missing or invalid`);
+  const startBlock = Number(json.startBlock ?? json.deploymentBlock ?? json.blockNumber ?? json.block ?? 0);
+  const contract = (name: string, required: boolean): DeployedContract | undefined => {
+    const entry = (json.contracts as Json | undefined)?.[name] as Json | string | undefined;
+    const address =
+      (typeof entry === "string" ? entry : (entry?.address as string | undefined)) ??
+      ((json.addresses as Json | undefined)?.[name] as string | undefined);
+    if (!address) {
+      if (required) throw new NonRetryableError(`${file}: no address for contract ${name}`);
+      return undefined;
+    }
+    const abi =
+      (typeof entry === "object" ? (entry.abi as InterfaceAbi | undefined) : undefined) ??
+      ((json.abis as Json | undefined)?.[name] as InterfaceAbi | undefined) ??
+      artifactAbi(name);
+    return { address: getAddress(address), abi, iface: new Interface(abi) };
+  };
+  return {
+    file,
+    chainId,
+    startBlock: Number.isInteger(startBlock) && startBlock >= 0 ? startBlock : 0,
+    chatRecordRegistry: contract("ChatRecordRegistry", true) as DeployedContract,
+    validatorRegistry: contract("ValidatorRegistry", true) as DeployedContract,
+    token: contract("DemoToken", false) ?? contract("StakeToken", false),
+  };
+}
+
+function artifactAbi(name: string): InterfaceAbi {
+  const root = path.resolve(__dirname, "../../../artifacts/contracts");
+  const found = findFile(root, `${name}.json`);
+  if (!found) throw new NonRetryableError(`no ABI for ${name} in the deployments file and no artifact (run npm run compile)`);
+  return (JSON.parse(fs.readFileSync(found, "utf8")) as { abi: InterfaceAbi }).abi;
+}
+
+function findFile(dir: string, fileName: string): string | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const hit = findFile(full, fileName);
+      if (hit) return hit;
+    } else if (entry.name === fileName) return full;
+  }
+  return undefined;
+}

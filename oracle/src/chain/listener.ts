@@ -1,0 +1,182 @@
+import type { Interface, JsonRpcProvider, Log, LogDescription } from "ethers";
+import type { Common } from "../common";
+import type { Journal } from "../jobs/journal";
+import { classifyRpcError, sleep } from "./rpc";
+
+/** A decoded log of one of the watched contracts, with where it sits in the chain. */
+export interface ChainEvent {
+  name: string;
+  args: LogDescription["args"];
+  address: string;
+  blockNumber: number;
+  blockHash: string;
+  transactionHash: string;
+  logIndex: number;
+}
+
+/**
+ * What one listener step did, as a discriminated union (Ponder `sync-realtime`): a range of blocks processed, a reorg
+ * rolled back to a common ancestor, or nothing new.
+ */
+export type ListenerStep =
+  | { type: "block"; fromBlock: number; toBlock: number; events: number }
+  | { type: "reorg"; ancestor: number; deletedJobs: number; reopenedJobs: number }
+  | { type: "idle"; head: number };
+
+export interface ListenerOptions {
+  provider: JsonRpcProvider;
+  journal: Journal;
+  /** Contracts whose logs are read, each with the interface that decodes them. */
+  contracts: readonly { address: string; iface: Interface }[];
+  /** First block worth reading (the deployment block). */
+  startBlock: number;
+  /**
+   * Applies the events of one range to the journal. It runs inside the same SQLite transaction that advances the
+   * cursor, so a crash either keeps both or neither: each event is applied exactly once.
+   */
+  apply: (events: ChainEvent[]) => void;
+  /** Called after each step that changed something (the pipeline wakes up). */
+  onStep?: (step: ListenerStep) => void;
+}
+
+export interface Listener {
+  /** One poll: reorg check, then at most one bounded range. Throws classified errors (retryable when the RPC is down). */
+  step(): Promise<ListenerStep>;
+  /** Polls until `stop()`, backing off while the RPC is unreachable. */
+  start(): void;
+  stop(): Promise<void>;
+  /** True once the processed block has reached the confirmed head at least once (the backlog is done). */
+  caughtUp(): boolean;
+  /** The latest chain head the listener saw. */
+  head(): number | undefined;
+}
+
+export function createListener(common: Common, options: ListenerOptions): Listener {
+  const { config, logger, metrics } = common;
+  const { provider, journal } = options;
+  const log = logger.child({ component: "listener" });
+  const byAddress = new Map(options.contracts.map((c) => [c.address.toLowerCase(), c.iface]));
+  const addresses = options.contracts.map((c) => c.address);
+  let isCaughtUp = false;
+  let lastHead: number | undefined;
+  let stopping = false;
+  const abort = new AbortController();
+  let loop: Promise<void> | undefined;
+
+  async function blockHashAt(number: number): Promise<string | undefined> {
+    const block = await provider.getBlock(number);
+    return block?.hash ?? undefined;
+  }
+
+  /** Highest stored block whose hash the chain still has; walks down the stored (sparse) hashes. */
+  async function findCommonAncestor(from: number): Promise<number> {
+    for (const stored of journal.storedBlocksDescending(from, config.reorgDepth)) {
+      if ((await blockHashAt(stored.number)) === stored.hash) return stored.number;
+    }
+    log.error({ from, depth: config.reorgDepth }, "reorg deeper than the stored block hashes; re-reading from the start block");
+    return options.startBlock - 1;
+  }
+
+  function decode(raw: Log): ChainEvent | undefined {
+    const iface = byAddress.get(raw.address.toLowerCase());
+    const parsed = iface?.parseLog({ topics: [...raw.topics], data: raw.data });
+    if (!parsed) return undefined;
+    return {
+      name: parsed.name,
+      args: parsed.args,
+      address: raw.address,
+      blockNumber: raw.blockNumber,
+      blockHash: raw.blockHash,
+      transactionHash: raw.transactionHash,
+      logIndex: raw.index,
+    };
+  }
+
+  async function step(): Promise<ListenerStep> {
+    try {
+      const head = await provider.getBlockNumber();
+      lastHead = head;
+      metrics.chainHeadBlock.set(head);
+      const processed = journal.processedBlock() ?? options.startBlock - 1;
+
+      // Reorg check: the last processed block must still be on the chain with the hash we stored.
+      const storedHash = journal.blockHash(processed);
+      if (storedHash !== undefined && (processed > head || (await blockHashAt(processed)) !== storedHash)) {
+        const ancestor = await findCommonAncestor(Math.min(processed, head));
+        const { deleted, reopened } = journal.rollbackTo(ancestor);
+        metrics.processedBlock.set(ancestor);
+        log.warn({ processed, ancestor, deletedJobs: deleted, reopenedJobs: reopened }, "chain reorganized, rolled back");
+        return { type: "reorg", ancestor, deletedJobs: deleted, reopenedJobs: reopened };
+      }
+
+      const safe = head - config.confirmations;
+      if (safe <= processed) {
+        isCaughtUp = true;
+        return { type: "idle", head };
+      }
+      const fromBlock = processed + 1;
+      const toBlock = Math.min(safe, processed + config.blockRange);
+      const rawLogs = await provider.getLogs({ address: addresses, fromBlock, toBlock });
+      const toHash = await blockHashAt(toBlock);
+      if (!toHash) return { type: "idle", head }; // the chain shrank under us; the next step sees the reorg
+      const hashes = new Map<number, string>([[toBlock, toHash]]);
+      for (const l of rawLogs) {
+        const known = hashes.get(l.blockNumber);
+        // Two hashes for one height inside one answer means the chain moved during the call: read again.
+        if (known !== undefined && known !== l.blockHash) return { type: "idle", head };
+        hashes.set(l.blockNumber, l.blockHash);
+      }
+      const events = rawLogs
+        .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
+        .map(decode)
+        .filter((e): e is ChainEvent => e !== undefined);
+      // Block hashes are kept for every block with one of our logs (every job comes from one) and each range's end,
+      // so the common ancestor found after a reorg is never below a block we acted on.
+      const blocks = [...hashes].map(([number, hash]) => ({ number, hash }));
+      journal.commitRange(toBlock, blocks, () => options.apply(events));
+      if (toBlock - config.reorgDepth > 0 && toBlock % 64 === 0) journal.pruneBlocks(toBlock - config.reorgDepth);
+      metrics.processedBlock.set(toBlock);
+      if (toBlock >= safe) isCaughtUp = true;
+      return { type: "block", fromBlock, toBlock, events: events.length };
+    } catch (error) {
+      throw classifyRpcError(error, "chain listener", metrics);
+    }
+  }
+
+  async function run() {
+    let failures = 0;
+    while (!stopping) {
+      let next = config.pollIntervalMs;
+      try {
+        const result = await step();
+        if (failures > 0) log.info({ failures }, "rpc reachable again");
+        failures = 0;
+        if (result.type !== "idle") {
+          options.onStep?.(result);
+          next = 0; // more may be waiting: read on at once
+        }
+      } catch (error) {
+        failures++;
+        next = Math.min(5_000, config.pollIntervalMs * 2 ** Math.min(failures, 6));
+        const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
+        log[level]({ err: (error as Error).message, failures, retryInMs: next }, "chain poll failed");
+      }
+      if (next > 0) await sleep(next, abort.signal);
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  return {
+    step,
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      abort.abort();
+      await loop;
+    },
+    caughtUp: () => isCaughtUp,
+    head: () => lastHead,
+  };
+}

@@ -1,0 +1,304 @@
+import { hexlify, randomBytes } from "ethers";
+import type { ChatRegistryClient } from "../chain/chatRegistry";
+import { RequestStatus, computeCommitment } from "../chain/chatRegistry";
+import { type Submitter, TxRevertedError } from "../chain/submitter";
+import type { Common } from "../common";
+import { NonRetryableError, RetryableError } from "../inference/errors";
+import type { GenerateResult, InferenceEngine } from "../inference";
+import { type ContentStore, hashText } from "../store/contentStore";
+import type { Job, JobKey, Journal } from "./journal";
+import { InvalidJobTransitionError, isTerminal, type JobState } from "./states";
+
+export interface PipelineOptions {
+  journal: Journal;
+  engine: InferenceEngine;
+  registry: ChatRegistryClient;
+  /** One submitter per validator key this process runs, by lower-case address. */
+  submitters: ReadonlyMap<string, Submitter>;
+  contentStore?: ContentStore;
+  /**
+   * Test hook: changes the text a validator commits and reveals (a dishonest or broken node). Never set in production
+   * code paths; the e2e test uses it to check that a dissenting reveal is slashed.
+   */
+  alterResponse?: (validator: string, text: string) => string;
+  /** Most jobs worked on at once. */
+  concurrency?: number;
+}
+
+export interface Pipeline {
+  start(): void;
+  /** Something changed (new events): look at due jobs now instead of at the next poll. */
+  wake(): void;
+  stop(): Promise<void>;
+  /** Jobs currently being worked on. */
+  inFlight(): number;
+}
+
+/** Finished with this step; the loop looks at the job again once `notBefore` passes (or an event nudges it). */
+class Deferred extends Error {
+  constructor(readonly delayMs: number) {
+    super("deferred");
+  }
+}
+
+const MAX_REVERTED_TX = 5;
+
+/**
+ * The validator pipeline: for every active job of the journal, the next step toward finalization —
+ * seen → (inference) inferred → (commit tx) committed → (reveal tx) revealed → (RecordFinalized event) finalized.
+ *
+ * Exactly-once: the salt and response are journaled before the commit is signed, and each transaction's hash before
+ * it is broadcast. Before signing anything, a step first asks the chain (receipt of the journaled hash, then the
+ * member's commit/reveal state), so a node restarted at any point never sends a second commit or reveal.
+ */
+export function createPipeline(common: Common, options: PipelineOptions): Pipeline {
+  const { config, logger, metrics } = common;
+  const { journal, engine, registry, submitters } = options;
+  const log = logger.child({ component: "pipeline" });
+  const concurrency = options.concurrency ?? 64;
+  const running = new Map<string, Promise<void>>();
+  const generations = new Map<string, Promise<GenerateResult>>();
+  const modelChecks = new Map<string, Promise<void>>();
+  let wakeUp: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+  let stopping = false;
+  const shortWait = Math.max(20, Math.min(config.pollIntervalMs, 1_000));
+
+  const keyOf = (job: JobKey) => `${job.requestId}:${job.validator}:${job.round}`;
+
+  function move(job: Job, to: JobState, update: Parameters<Journal["move"]>[2] = {}): Job {
+    const moved = journal.move(job, to, update);
+    refreshDepth();
+    return moved;
+  }
+
+  function refreshDepth() {
+    for (const [state, n] of Object.entries(journal.countByState())) metrics.journalDepth.set({ state }, n);
+  }
+
+  /** The registered hash of the request's model must be this engine's, or every answer would be unverifiable. */
+  function checkModel(modelId: string): Promise<void> {
+    let check = modelChecks.get(modelId);
+    if (!check) {
+      check = registry.getModelHash(Number(modelId)).then(({ modelHash }) => {
+        if (modelHash.toLowerCase() !== engine.modelHash.toLowerCase()) {
+          throw new NonRetryableError(`model ${modelId} is registered with hash ${modelHash}, this node runs ${engine.modelHash}`);
+        }
+      });
+      check.catch(() => modelChecks.delete(modelId));
+      modelChecks.set(modelId, check);
+    }
+    return check;
+  }
+
+  /** One inference per request even when several local validators sit on its committee (greedy decoding is deterministic). */
+  function generate(job: Job): Promise<GenerateResult> {
+    const key = `${job.requestId}`;
+    let pending = generations.get(key);
+    if (!pending) {
+      const started = process.hrtime.bigint();
+      pending = engine.generate({ prompt: job.prompt, maxNewTokens: job.maxNewTokens }).then((result) => {
+        metrics.inferenceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        metrics.inferenceTokensPerSecond.set(result.tokensPerSecond);
+        return result;
+      });
+      generations.set(key, pending);
+      pending.catch(() => generations.delete(key));
+      if (generations.size > 1_000) generations.delete(generations.keys().next().value as string);
+    }
+    return pending;
+  }
+
+  async function infer(job: Job): Promise<Job> {
+    await checkModel(job.modelId);
+    const result = await generate(job);
+    const text = options.alterResponse ? options.alterResponse(job.validator, result.text) : result.text;
+    const responseHash = options.contentStore ? options.contentStore.put(text) : hashText(text);
+    const salt = hexlify(randomBytes(32));
+    log.debug({ requestId: job.requestId.toString(), validator: job.validator, tokens: result.tokenIds.length }, "inferred response");
+    return move(job, "inferred", {
+      salt,
+      responseText: text,
+      responseHash,
+    });
+  }
+
+  function submitterOf(job: Job): Submitter {
+    const submitter = submitters.get(job.validator.toLowerCase());
+    if (!submitter) throw new NonRetryableError(`no key for validator ${job.validator}`);
+    return submitter;
+  }
+
+  /** Journaled transaction of this step: mined → its block; pending → wait for it; otherwise nothing was sent. */
+  async function settleJournaledTx(job: Job, kind: "commit" | "reveal"): Promise<number | undefined> {
+    const hash = kind === "commit" ? job.commitTx : job.revealTx;
+    if (!hash) return undefined;
+    const submitter = submitterOf(job);
+    const found = await submitter.lookup(hash);
+    if (found.status === "mined") return found.tx.blockNumber;
+    if (found.status === "pending") return (await submitter.waitMined(hash, kind)).blockNumber;
+    return undefined;
+  }
+
+  async function commit(job: Job): Promise<Job> {
+    const minedIn = await settleJournaledTx(job, "commit");
+    if (minedIn !== undefined) return move(job, "committed", { commitBlock: minedIn });
+
+    const record = await registry.getRecord(job.requestId);
+    if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
+    if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // closed by its event
+    const members = await registry.getMembers(job.requestId);
+    const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
+    if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
+    const commitment = computeCommitment(job.requestId, job.validator, job.responseHash as string, job.salt as string);
+    if (me.committed) {
+      if (me.commitment.toLowerCase() !== commitment.toLowerCase()) {
+        throw new NonRetryableError(`on-chain commitment ${me.commitment} is not the journaled one ${commitment}`);
+      }
+      return move(job, "committed", { commitBlock: job.seenBlock });
+    }
+    const now = await registry.chainTime();
+    if (now > record.commitDeadline) return move(job, "timed_out", { lastError: "commit phase closed before the commit" });
+
+    const mined = await submitterOf(job).send(
+      { kind: "commit", to: registry.address, data: registry.encodeCommit(job.requestId, commitment) },
+      { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
+    );
+    log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "committed response");
+    return move(job, "committed", { commitBlock: mined.blockNumber });
+  }
+
+  async function reveal(job: Job): Promise<Job> {
+    const minedIn = await settleJournaledTx(job, "reveal");
+    if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
+
+    const record = await registry.getRecord(job.requestId);
+    if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
+    if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // quorum reached without us
+    const members = await registry.getMembers(job.requestId);
+    const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
+    if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
+    if (me.revealed) return move(job, "revealed", { revealBlock: job.commitBlock ?? job.seenBlock });
+    const now = await registry.chainTime();
+    const allCommitted = members.every((m) => m.committed);
+    // The contract opens reveals once every member committed, or strictly after the commit deadline.
+    if (!allCommitted && now <= record.commitDeadline) {
+      throw new Deferred(Math.min(shortWait * 10, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)));
+    }
+    if (now > record.revealDeadline) return move(job, "timed_out", { lastError: "reveal phase closed before the reveal" });
+
+    const mined = await submitterOf(job).send(
+      {
+        kind: "reveal",
+        to: registry.address,
+        data: registry.encodeReveal(job.requestId, job.responseText as string, job.salt as string),
+      },
+      { beforeBroadcast: (hash) => journal.recordTx(job, "reveal", hash) },
+    );
+    log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "revealed response");
+    return move(job, "revealed", { revealBlock: mined.blockNumber });
+  }
+
+  async function advance(start: Job): Promise<void> {
+    let job: Job | undefined = start;
+    while (job && !isTerminal(job.state) && !stopping) {
+      switch (job.state) {
+        case "seen":
+          job = await infer(job);
+          break;
+        case "inferred":
+          job = await commit(job);
+          break;
+        case "committed":
+          job = await reveal(job);
+          break;
+        case "revealed":
+          // Done on our side; RecordFinalized / RequestTimedOut close it. Look again later in case a reorg dropped it.
+          throw new Deferred(Math.max(shortWait * 20, 2_000));
+        default:
+          return;
+      }
+      // An event may have closed the job meanwhile; continue from what the journal says.
+      job = journal.get(job);
+    }
+  }
+
+  async function processJob(job: Job): Promise<void> {
+    try {
+      await advance(job);
+    } catch (error) {
+      if (error instanceof Deferred) {
+        journal.defer(job, Date.now() + error.delayMs);
+        return;
+      }
+      if (error instanceof InvalidJobTransitionError) return; // an event closed the job while we worked on it
+      const current = journal.get(job) ?? job;
+      if (isTerminal(current.state)) return;
+      const message = (error as Error).message;
+      if (error instanceof TxRevertedError && current.txAttempts < MAX_REVERTED_TX) {
+        // Lost a race with the chain (e.g. a phase just ended): re-read the chain before deciding again.
+        journal.recordFailure(job, message, Date.now() + shortWait * 2 ** current.txAttempts);
+        return;
+      }
+      if (error instanceof RetryableError) {
+        const failures = Math.min(current.txAttempts + 1, 8);
+        journal.recordFailure(job, message, Date.now() + Math.min(10_000, shortWait * 2 ** failures));
+        log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job step failed, will retry");
+        return;
+      }
+      metrics.requestsTotal.inc({ status: "failed" });
+      log.error({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job failed");
+      try {
+        move(current, "failed", { lastError: message });
+      } catch {
+        // closed by an event meanwhile
+      }
+    }
+  }
+
+  async function run() {
+    refreshDepth();
+    while (!stopping) {
+      try {
+        const due = journal.dueJobs(Date.now(), concurrency * 2);
+        for (const job of due) {
+          const key = keyOf(job);
+          if (running.has(key) || running.size >= concurrency) continue;
+          const work = processJob(job).finally(() => {
+            running.delete(key);
+            wakeUp?.();
+          });
+          running.set(key, work);
+        }
+      } catch (error) {
+        metrics.unhandledErrorsTotal.inc();
+        log.error({ err: (error as Error).message }, "pipeline loop failed");
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, config.pollIntervalMs);
+        function done() {
+          clearTimeout(timer);
+          wakeUp = undefined;
+          resolve();
+        }
+        wakeUp = done;
+      });
+    }
+    await Promise.allSettled(running.values());
+  }
+
+  return {
+    start() {
+      loop ??= run();
+    },
+    wake() {
+      wakeUp?.();
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await loop;
+    },
+    inFlight: () => running.size,
+  };
+}
