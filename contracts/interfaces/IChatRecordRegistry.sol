@@ -93,7 +93,8 @@ interface IChatRecordRegistry {
     }
 
     /// @notice One committee member's progress in the current attempt, as returned by `getMembers`.
-    /// @param commitment   Zero until committed.
+    /// @param commitment   Zero until committed, and again once revealed (the seat's slot then holds the response
+    ///                     hash: one storage slot per seat).
     /// @param responseHash Zero until revealed.
     struct MemberState {
         address validator;

@@ -1,0 +1,132 @@
+/**
+ * Gas benchmark: `npm run bench:gas` (hardhat run bench/gas.ts). Writes bench/out/gas.json and prints a table.
+ * - lifecycle.committee1 / committee3: request + every commit + the reveals up to the finalizing one, summing each
+ *   transaction's gasUsed (21k base included), 200-character prompt and response, steady state (the requester and
+ *   every validator already hold pending rewards from earlier requests, as in normal operation); lifecycleFirst =
+ *   the very first request on a fresh deployment.
+ * - anchorPerRecord256: gasUsed of one anchorBatch transaction / 256.
+ * - Tree figures (draw, drawLinear, stakeUpdate10000, insert10000) come from bench/gasTree.ts when present
+ *   (BENCH_SKIP_TREE=1 skips them and keeps the tree figures already in gas.json).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import hre from "hardhat";
+import { deployAll } from "../scripts/lib/deploy";
+
+const { ethers } = hre;
+const PROMPT = "P".repeat(180) + "rompt text 200 chars"; // 200 characters
+const RESPONSE = "R".repeat(180) + "esponse text 200 chr"; // 200 characters
+const MODEL_HASH = "0x" + "ab".repeat(32);
+
+async function receiptGas(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<bigint> {
+  const receipt = await (await tx).wait();
+  return receipt!.gasUsed;
+}
+
+async function lifecycle(committeeSize: number, quorum: number): Promise<{ first: bigint; steady: bigint }> {
+  const signers = await ethers.getSigners();
+  const deployment = await deployAll(hre, {
+    modelHash: MODEL_HASH,
+    write: false,
+    config: { committeeSize, quorum, minimumFee: 10n ** 15n },
+  });
+  const token = await ethers.getContractAt("DemoToken", deployment.addresses.DemoToken!);
+  const registry = await ethers.getContractAt("ValidatorRegistry", deployment.addresses.ValidatorRegistry);
+  const chat = await ethers.getContractAt("ChatRecordRegistry", deployment.addresses.ChatRecordRegistry);
+  const validators = signers.slice(1, 11);
+  const stake = 1000n * 10n ** 18n;
+  for (const v of validators) {
+    await token.mint(v.address, stake);
+    await token.connect(v).approve(await registry.getAddress(), stake);
+    await registry.connect(v).stake(stake, "http://127.0.0.1:8080");
+  }
+  const requester = signers[11];
+  const byAddress = new Map(validators.map((v) => [v.address, v]));
+  const responseHash = ethers.keccak256(ethers.toUtf8Bytes(RESPONSE));
+
+  async function once(): Promise<bigint> {
+    const requestTx = chat.connect(requester).requestChat(1, PROMPT, 64, ethers.ZeroAddress, 0, { value: 10n ** 15n });
+    const requestReceipt = await (await requestTx).wait();
+    let gas = requestReceipt!.gasUsed;
+    const requestId = await chat.requestCount();
+    const committee = (await chat.getRecord(requestId)).committee;
+    const salt = ethers.id("salt");
+    for (const member of committee) {
+      const commitment = await chat.computeCommitment(requestId, member, responseHash, salt);
+      gas += await receiptGas(chat.connect(byAddress.get(member)!).commitResponse(requestId, commitment));
+    }
+    for (const member of committee.slice(0, quorum)) {
+      gas += await receiptGas(chat.connect(byAddress.get(member)!).revealResponse(requestId, RESPONSE, salt));
+    }
+    if ((await chat.getRecord(requestId)).status !== 4n) throw new Error("benchmark request did not finalize");
+    return gas;
+  }
+  const first = await once();
+  // Steady state: every validator already holds pending rewards (validators withdraw now and then, not per request).
+  for (let warmup = 0; warmup < 100; warmup++) {
+    const pending = await Promise.all(validators.map((v) => chat.pendingRewards(v.address)));
+    if (pending.every((p) => p > 0n)) break;
+    await once();
+  }
+  const steady = await once();
+  return { first, steady };
+}
+
+async function anchorPerRecord(count: number): Promise<number> {
+  const signers = await ethers.getSigners();
+  const deployment = await deployAll(hre, { modelHash: MODEL_HASH, write: false });
+  const token = await ethers.getContractAt("DemoToken", deployment.addresses.DemoToken!);
+  const registry = await ethers.getContractAt("ValidatorRegistry", deployment.addresses.ValidatorRegistry);
+  const chat = await ethers.getContractAt("ChatRecordRegistry", deployment.addresses.ChatRecordRegistry);
+  const validator = signers[1];
+  const stake = 1000n * 10n ** 18n;
+  await token.mint(validator.address, stake);
+  await token.connect(validator).approve(await registry.getAddress(), stake);
+  await registry.connect(validator).stake(stake, "");
+  const gas = await receiptGas(chat.connect(validator).anchorBatch(ethers.id("batch root"), count, 1));
+  return Math.round(Number(gas) / count);
+}
+
+async function treeFigures(): Promise<Record<string, unknown>> {
+  const file = path.join(__dirname, "gasTree.ts");
+  if (!existsSync(file) || process.env.BENCH_SKIP_TREE === "1") return {};
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { measureTreeGas } = require("./gasTree") as {
+    measureTreeGas(log: (line: string) => void): Promise<Record<string, unknown>>;
+  };
+  return measureTreeGas((line) => console.log(line));
+}
+
+async function main(): Promise<void> {
+  const committee1 = await lifecycle(1, 1);
+  const committee3 = await lifecycle(3, 2);
+  const anchor = await anchorPerRecord(256);
+  const tree = await treeFigures();
+  const outDir = path.join(__dirname, "out");
+  mkdirSync(outDir, { recursive: true });
+  const outFile = path.join(outDir, "gas.json");
+  const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, "utf8")) as Record<string, unknown>) : {};
+  const result = {
+    ...previous,
+    ...tree,
+    lifecycle: { committee1: Number(committee1.steady), committee3: Number(committee3.steady) },
+    lifecycleFirst: { committee1: Number(committee1.first), committee3: Number(committee3.first) },
+    anchorPerRecord256: anchor,
+  };
+  writeFileSync(outFile, JSON.stringify(result, null, 2) + "\n");
+  const rows: [string, number | string, string][] = [
+    ["lifecycle committee1 (steady)", result.lifecycle.committee1, "≤ 200,000"],
+    ["lifecycle committee3 (steady)", result.lifecycle.committee3, "≤ 450,000"],
+    ["lifecycle committee1 (first)", result.lifecycleFirst.committee1, ""],
+    ["lifecycle committee3 (first)", result.lifecycleFirst.committee3, ""],
+    ["anchor per record (batch 256)", anchor, "≤ 2,000"],
+  ];
+  for (const [key, value] of Object.entries(tree)) rows.push([key, JSON.stringify(value), ""]);
+  console.table(rows.map(([measure, gas, target]) => ({ measure, gas, target })));
+  console.log(`wrote ${path.relative(process.cwd(), outFile)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:gas failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});
