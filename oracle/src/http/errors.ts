@@ -1,0 +1,69 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { Logger } from "pino";
+import { RetryableError } from "../inference/errors";
+import type { Metrics } from "../metrics";
+
+/**
+ * An error with its HTTP status and a stable machine-readable code; routes throw it and the error handler turns it
+ * into `{error: {code, message}}`. Anything else that reaches the handler is a bug: 500, logged and counted.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** Unknown routes get the same JSON shape as every other error. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, "not_found", `no route for ${req.method} ${req.path.slice(0, 200)}`));
+};
+
+/**
+ * The last handler. Express's own body-parser style errors (with `status`/`type`) are mapped to 4xx; everything else
+ * counts in `unhandled_errors_total` and answers 500 without internals (stack traces and key material stay in logs,
+ * and the logger redacts keys).
+ */
+export function createErrorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    if (res.headersSent) {
+      // A stream (SSE) already started: the only thing left to do is to close it.
+      res.destroy();
+      return;
+    }
+    if (error instanceof HttpError) {
+      for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+      res.status(error.status).json(errorBody(error.code, error.message));
+      return;
+    }
+    if (error instanceof RetryableError) {
+      // RPC down or database busy: the client may retry. The message stays generic because RPC URLs can carry keys.
+      logger.warn({ err: error.message, route: req.route?.path ?? req.path }, "http request hit a retryable error");
+      res.setHeader("Retry-After", "2");
+      res.status(503).json(errorBody("unavailable", "the chain RPC or the database is unavailable; retry shortly"));
+      return;
+    }
+    const status = (error as { status?: unknown })?.status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      const type = String((error as { type?: unknown }).type ?? "bad_request").replace(/\./g, "_");
+      res.status(status).json(errorBody(type, (error as Error).message ?? "bad request"));
+      return;
+    }
+    metrics.unhandledErrorsTotal.inc();
+    logger.error({ err: error, method: req.method, route: req.route?.path ?? req.path }, "unhandled http error");
+    res.status(500).json(errorBody("internal", "internal error; see the node's log"));
+  };
+}

@@ -1,0 +1,158 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { ethers } from "hardhat";
+import { hexlify, randomBytes, type Contract } from "ethers";
+import { deployAll } from "../../../scripts/lib/deploy";
+import { computeCommitment } from "../../../oracle/src/chain/chatRegistry";
+import { loadDeployment, type Deployment } from "../../../oracle/src/chain/deployments";
+import type { Common } from "../../../oracle/src/common";
+import type { OracleConfig } from "../../../oracle/src/config";
+import { ensureTinyModel, loadEngine, type InferenceEngine } from "../../../oracle/src/inference";
+import { createChainViews, type ChainViews } from "../../../oracle/src/http/chainViews";
+import { createHttpServer, type HttpDeps, type RunningHttpServer } from "../../../oracle/src/http/server";
+import { createBatchAnchorer, type BatchAnchorer } from "../../../oracle/src/store/batchAnchorer";
+import { createTestCommon } from "../store/fixtures";
+
+let enginePromise: Promise<InferenceEngine> | undefined;
+/** One tiny-model engine for every HTTP test file (loading is the slow part). */
+export function sharedEngine(): Promise<InferenceEngine> {
+  enginePromise ??= ensureTinyModel().then((modelDir) => loadEngine({ modelDir, providers: ["cpu"], threads: 1 }));
+  return enginePromise;
+}
+
+export const STAKES = [100n, 200n, 300n].map((tokens) => tokens * 10n ** 18n);
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/**
+ * Deploys the contracts on Hardhat's in-process network with the tiny model registered as model 1, and stakes three
+ * validators (stakes 100/200/300 tokens, endpoints set). Use with loadFixture.
+ */
+export async function deployedNetworkFixture() {
+  const engine = await sharedEngine();
+  const [deployer, user, ...validatorSigners] = await ethers.getSigners();
+  const validators = validatorSigners.slice(0, 3);
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-oracle-api-"));
+  await deployAll(hre, { modelHash: engine.modelHash, write: true, redeploy: true, outDir });
+  const file = path.join(outDir, "hardhat.json");
+  const deployment: Deployment = loadDeployment(file);
+  const raw = JSON.parse(fs.readFileSync(file, "utf8")) as { addresses: { StakeToken: string } };
+  const token = await ethers.getContractAt("DemoToken", raw.addresses.StakeToken);
+  const validatorRegistry = await ethers.getContractAt("ValidatorRegistry", deployment.validatorRegistry.address);
+  const chatRegistry = await ethers.getContractAt("ChatRecordRegistry", deployment.chatRecordRegistry.address);
+  for (const [i, validator] of validators.entries()) {
+    await token.connect(deployer).mint(validator.address, STAKES[i]);
+    await token.connect(validator).approve(await validatorRegistry.getAddress(), STAKES[i]);
+    await validatorRegistry.connect(validator).stake(STAKES[i], `http://127.0.0.1:${9000 + i}`);
+  }
+  return { engine, deployer, user, validators, deployment, token, validatorRegistry, chatRegistry };
+}
+
+export type Network = Awaited<ReturnType<typeof deployedNetworkFixture>>;
+
+/**
+ * Runs one chat request through its whole life with the validators' keys: request, three commits, reveals. With
+ * `dissent`, the first validator reveals another text first and is slashed when the other two finalize.
+ */
+export async function runRequestToFinal(net: Network, prompt: string, options: { dissent?: boolean } = {}) {
+  const { chatRegistry, user, engine } = net;
+  const fee = 10n ** 15n;
+  const tx = await chatRegistry.connect(user).requestChat(1, prompt, 8, ethers.ZeroAddress, 0, { value: fee });
+  const receipt = await tx.wait();
+  const requested = receipt!.logs
+    .map((log) => chatRegistry.interface.parseLog(log))
+    .find((parsed) => parsed?.name === "ChatRequested")!;
+  const requestId = requested.args.requestId as bigint;
+  const committee = (requested.args.committee as string[]).map((a) => net.validators.find((v) => v.address === a)!);
+  const { text } = await engine.generate({ prompt, maxNewTokens: 8 });
+  const texts = committee.map((_, i) => (options.dissent && i === 0 ? `${text} (dissent)` : text));
+  const salts = committee.map(() => hexlify(randomBytes(32)));
+  for (const [i, member] of committee.entries()) {
+    const commitment = computeCommitment(requestId, member.address, ethers.keccak256(ethers.toUtf8Bytes(texts[i])), salts[i]);
+    await chatRegistry.connect(member).commitResponse(requestId, commitment);
+  }
+  for (const [i, member] of committee.entries()) {
+    const status = Number((await chatRegistry.getRecord(requestId)).status);
+    if (status === 4) break; // finalized: later reveals are rejected
+    await chatRegistry.connect(member).revealResponse(requestId, texts[i], salts[i]);
+  }
+  return { requestId, text, committee };
+}
+
+export interface ApiUnderTest {
+  common: Common;
+  chain: ChainViews;
+  anchorer: BatchAnchorer;
+  deps: HttpDeps;
+  server: RunningHttpServer;
+  url: string;
+  paused: { value: boolean };
+  stop(): Promise<void>;
+}
+
+/** Starts the API on a free port over the deployed network, anchoring with the first validator's key for real. */
+export async function startApi(
+  net: Network,
+  overrides: Partial<OracleConfig> = {},
+  depsOverrides: Partial<HttpDeps> = {},
+): Promise<ApiUnderTest> {
+  const common = createTestCommon({ httpPort: 0, adminToken: ADMIN_TOKEN, batchSize: 2, batchIntervalMs: 3_600_000, ...overrides });
+  const chain = createChainViews({ deployment: net.deployment, provider: ethers.provider, logger: common.logger, metrics: common.metrics, pollIntervalMs: 50 });
+  const anchorValidator = net.validators[0];
+  const anchorer = createBatchAnchorer(common, {
+    validator: anchorValidator.address,
+    sendAnchor: async (root, count, modelId) => {
+      const registry = net.chatRegistry.connect(anchorValidator) as unknown as Contract;
+      const receipt = await (await registry.anchorBatch(root, count, modelId)).wait();
+      const anchored = receipt.logs.map((log: never) => net.chatRegistry.interface.parseLog(log)).find((p: { name?: string } | null) => p?.name === "BatchAnchored");
+      return { txHash: receipt.hash as string, batchId: anchored.args.batchId as bigint };
+    },
+  });
+  const paused = { value: false };
+  const deps: HttpDeps = {
+    engine: net.engine,
+    chain,
+    isReady: () => true,
+    anchorer,
+    pause: { pause: () => void (paused.value = true), resume: () => void (paused.value = false), isPaused: () => paused.value },
+    ...depsOverrides,
+  };
+  const server = await createHttpServer(common, deps).listen();
+  return {
+    common,
+    chain,
+    anchorer,
+    deps,
+    server,
+    url: server.url,
+    paused,
+    async stop() {
+      await server.close();
+      await anchorer.stop();
+      chain.close();
+      await common.shutdown.run("test over");
+    },
+  };
+}
+
+/** fetch + JSON, returning status, headers and the parsed body. */
+export async function getJson(url: string, init?: RequestInit) {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: response.status, headers: response.headers, body };
+}
+
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return getJson(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}

@@ -1,0 +1,56 @@
+import { expect } from "chai";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { recordLeaf } from "../../../../oracle/src/store/recordLeaf";
+import { verifyMerkleProof } from "../../../../oracle/src/store/merkle";
+import { deployedNetworkFixture, getJson, postJson, startApi, type ApiUnderTest } from "../fixture";
+
+describe("POST /v1/chat", function () {
+  let api: ApiUnderTest;
+  let net: Awaited<ReturnType<typeof deployedNetworkFixture>>;
+  before(async () => {
+    net = await loadFixture(deployedNetworkFixture);
+    api = await startApi(net);
+  });
+  after(async () => api.stop());
+
+  it("answers at once with the response text, its hashes and the record hash (= Merkle leaf)", async () => {
+    const { status, body } = await postJson(`${api.url}/v1/chat`, { prompt: "What is a validator?", maxNewTokens: 6 });
+    expect(status).to.equal(201);
+    const expected = await net.engine.generate({ prompt: "What is a validator?", maxNewTokens: 6 });
+    expect(body.response.text).to.equal(expected.text);
+    expect(body.response).to.include({ hash: keccak256(toUtf8Bytes(expected.text)), verified: true, source: "store" });
+    expect(body.prompt).to.include({ hash: keccak256(toUtf8Bytes("What is a validator?")), verified: true });
+    expect(body.model).to.deep.equal({ id: 1, hash: net.engine.modelHash });
+    expect(body.recordHash).to.equal(
+      recordLeaf({ promptHash: body.prompt.hash, responseHash: body.response.hash, modelHash: net.engine.modelHash, validator: net.validators[0].address }),
+    );
+    expect(body.batch).to.deep.equal({ status: "pending" });
+    expect(body.generation.promptTokens).to.be.greaterThan(0);
+  });
+
+  it("anchors every batchSize records on-chain and later returns a proof the contract accepts", async () => {
+    const first = await postJson(`${api.url}/v1/chat`, { prompt: "anchor me one" });
+    const second = await postJson(`${api.url}/v1/chat`, { prompt: "anchor me two" });
+    expect([first.status, second.status]).to.deep.equal([201, 201]);
+    await api.anchorer.flush();
+    for (const record of [first.body, second.body]) {
+      const { status, body } = await getJson(`${api.url}/v1/records/${record.recordHash}`);
+      expect(status).to.equal(200);
+      expect(body.batch.status).to.equal("anchored");
+      expect(verifyMerkleProof(body.batch.proof, body.batch.merkleRoot, record.recordHash)).to.equal(true);
+      expect(await net.chatRegistry.verifyRecord(BigInt(body.batch.batchId), record.recordHash, body.batch.proof)).to.equal(true);
+      expect(body.batch.onChain).to.deep.equal({ verified: true });
+      const onChainBatch = await net.chatRegistry.getBatch(BigInt(body.batch.batchId));
+      expect(onChainBatch.merkleRoot).to.equal(body.batch.merkleRoot);
+      expect(onChainBatch.validator).to.equal(net.validators[0].address);
+    }
+  });
+
+  it("returns the stored record again for a repeated prompt (same leaf)", async () => {
+    const a = await postJson(`${api.url}/v1/chat`, { prompt: "same prompt", maxNewTokens: 4 });
+    const b = await postJson(`${api.url}/v1/chat`, { prompt: "same prompt", maxNewTokens: 4 });
+    expect(b.body.recordHash).to.equal(a.body.recordHash);
+    expect(b.body.createdAt).to.equal(a.body.createdAt);
+  });
+});
