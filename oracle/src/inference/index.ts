@@ -98,7 +98,9 @@ export class OnnxInferenceEngine implements InferenceEngine {
   }
 
   toResult(promptTokenIds: number[], result: SequenceResult, seconds: number): GenerateResult {
-    const text = this.tokenizer.decode(result.tokenIds);
+    // The EOS token ends the response; it adds no text even when the tokenizer does not mark it special.
+    const textIds = result.finishReason === "eos" ? result.tokenIds.slice(0, -1) : result.tokenIds;
+    const text = this.tokenizer.decode(textIds);
     return {
       text,
       promptTokenIds,
@@ -119,6 +121,8 @@ export class OnnxInferenceEngine implements InferenceEngine {
 
 /** Loads a model folder (Optimum layout) on the first execution provider that works. */
 export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInferenceEngine> {
+  const maxBatch = opts.maxBatch ?? 8;
+  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new NonRetryableError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
   const folder = await readModelFolder(opts.modelDir);
   const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
   const modelHash = await computeModelHash(folder.dir);
@@ -130,8 +134,6 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInference
     await opened.session.release();
     throw err;
   }
-  const maxBatch = opts.maxBatch ?? 8;
-  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new NonRetryableError(`maxBatch must be an integer >= 1, got ${maxBatch}`);
   opts.logger?.info({ provider: opened.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache }, "inference engine ready");
   return new OnnxInferenceEngine(folder.dir, modelHash, opened.provider, folder.maxContext, tokenizer, model, maxBatch);
 }

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { NonRetryableError } from "./errors";
 
@@ -25,6 +27,20 @@ export interface OpenedSession {
 export function knownProviders(): string[] {
   const list = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string }> }).listSupportedBackends?.();
   return list ? list.map((b) => b.name) : ["cpu"];
+}
+
+const VULKAN_LOADER = "libvulkan.so.1";
+const SYSTEM_LIBRARY_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu", "/lib64", "/lib"];
+
+/**
+ * WebGPU in onnxruntime-node runs on Vulkan on Linux. Without the Vulkan loader, Dawn prints a multi-line
+ * warning before failing; checking first gives a clean one-line reason instead.
+ */
+function missingPrerequisite(provider: string): string | undefined {
+  if (provider !== "webgpu" || process.platform !== "linux") return undefined;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean), ...SYSTEM_LIBRARY_DIRS];
+  if (dirs.some((d) => existsSync(path.join(d, VULKAN_LOADER)))) return undefined;
+  return `${VULKAN_LOADER} not found (install libvulkan1 or add its folder to LD_LIBRARY_PATH)`;
 }
 
 function sessionOptions(provider: string, settings: SessionSettings): ort.InferenceSession.SessionOptions {
@@ -58,6 +74,11 @@ export async function openSession(graphPath: string, providers: readonly string[
   ort.env.logLevel = "fatal";
   const failures: OpenedSession["failures"] = [];
   for (const provider of providers) {
+    const missing = missingPrerequisite(provider);
+    if (missing) {
+      failures.push({ provider, error: missing });
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(graphPath, sessionOptions(provider, settings));
       if (provider === "cpu" && failures.length > 0) {

@@ -1,0 +1,82 @@
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { computeModelHash, loadEngine } from "../../../oracle/src/inference";
+import { makeTempDir, removeTempDirs, tinyModelDir } from "./fixtures";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(script: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(TSX, [path.join(ROOT, "oracle/src/cli", script), ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function expectOneLineError(run: Run, needle: string): void {
+  expect(run.code).to.not.equal(0);
+  expect(run.stdout).to.equal("");
+  const lines = run.stderr.trimEnd().split("\n");
+  expect(lines, run.stderr).to.have.length(1);
+  expect(lines[0]).to.match(/^error: /).and.contain(needle);
+}
+
+describe("inference CLIs (generate, model:build)", function () {
+  let modelDir: string;
+
+  before(async function () {
+    modelDir = await tinyModelDir();
+  });
+
+  after(removeTempDirs);
+
+  it("generate --json prints one object with ids, text, hashes, provider and speed, matching the engine", async function () {
+    const prompt = "The validator";
+    const run = await runCli("generate.ts", ["--model", modelDir, "--prompt", prompt, "--max-new-tokens", "12", "--provider", "cpu", "--json"]);
+    expect(run.code, run.stderr).to.equal(0);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines).to.have.length(1);
+    const out = JSON.parse(lines[0]);
+    expect(Object.keys(out)).to.include.members(["prompt", "promptTokenIds", "tokenIds", "text", "responseHash", "modelHash", "provider", "tokensPerSecond"]);
+    const engine = await loadEngine({ modelDir, providers: ["cpu"] });
+    try {
+      const expected = await engine.generate({ prompt, maxNewTokens: 12 });
+      expect(out.prompt).to.equal(prompt);
+      expect(out.promptTokenIds).to.deep.equal(expected.promptTokenIds);
+      expect(out.tokenIds).to.deep.equal(expected.tokenIds);
+      expect(out.text).to.equal(expected.text);
+      expect(out.responseHash).to.equal(keccak256(toUtf8Bytes(out.text)));
+      expect(out.modelHash).to.equal(await computeModelHash(modelDir));
+      expect(out.provider).to.equal("cpu");
+      expect(out.tokensPerSecond).to.be.greaterThan(0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("generate rejects a bad option value with one error line and a nonzero exit", async function () {
+    expectOneLineError(await runCli("generate.ts", ["--model", modelDir, "--prompt", "x", "--max-new-tokens", "0"]), "--max-new-tokens");
+  });
+
+  it("generate rejects an unknown provider and a missing model folder with one error line each", async function () {
+    expectOneLineError(await runCli("generate.ts", ["--model", modelDir, "--prompt", "x", "--provider", "gpu"]), "gpu");
+    expectOneLineError(await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "x", "--provider", "cpu"]), "model folder not found: /nonexistent");
+  });
+
+  it("model:build writes a model whose printed modelHash matches the folder, and rejects a bad preset", async function () {
+    const out = path.join(await makeTempDir("cli-build"), "m");
+    const run = await runCli("buildModel.ts", ["--preset", "tiny", "--out", out, "--n-layer", "1"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.contain(`modelHash ${await computeModelHash(out)}`);
+    expectOneLineError(await runCli("buildModel.ts", ["--preset", "huge"]), "huge");
+  });
+});

@@ -1,0 +1,115 @@
+import { expect } from "chai";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { loadEngine, NonRetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
+import { ElemType, OnnxGraphBuilder } from "../../../oracle/src/inference/builder/onnxGraph";
+import { copyModel, PROMPTS, removeTempDirs, tinyModelDir } from "./fixtures";
+
+/** Replaces a model folder's graph with a one-op graph taking `inputs` (each int64 [batch, seq]). */
+async function writeToyGraph(dir: string, inputs: string[], vocab: number): Promise<void> {
+  const g = new OnnxGraphBuilder();
+  const table = g.floatTensor("table", [vocab, vocab], new Float32Array(vocab * vocab));
+  let logits: string | undefined;
+  for (const name of inputs) {
+    g.input(name, ElemType.INT64, ["batch_size", "sequence_length"]);
+    const looked = g.op("Gather", [table, name], { axis: 0 });
+    logits = logits ? g.op("Add", [logits, looked]) : looked;
+  }
+  g.node("Identity", [logits!], {}, ["logits"]);
+  g.output("logits", ElemType.FLOAT, ["batch_size", "sequence_length", vocab]);
+  await fs.writeFile(path.join(dir, "onnx", "model.onnx"), g.serialize({ opset: 17, producer: "test" }).graph);
+}
+
+async function loadError(modelDir: string): Promise<Error> {
+  const err = await loadEngine({ modelDir, providers: ["cpu"] }).then(
+    (e) => e.close().then(() => new Error("loaded")),
+    (e: Error) => e,
+  );
+  expect(err).to.be.instanceOf(NonRetryableError);
+  return err;
+}
+
+describe("inference/decoderModel", function () {
+  let engine: OnnxInferenceEngine;
+
+  before(async function () {
+    engine = await loadEngine({ modelDir: await tinyModelDir(), providers: ["cpu"], threads: 1 });
+  });
+
+  after(async function () {
+    await engine.close();
+    await removeTempDirs();
+  });
+
+  const encodeAll = (): number[][] => PROMPTS.map((p) => engine.tokenizer.encode(p));
+
+  it("gives every row of a left-padded batch of mixed lengths the tokens it gets alone", async function () {
+    const prompts = encodeAll();
+    expect(new Set(prompts.map((p) => p.length)).size).to.be.greaterThan(2);
+    const batch = await engine.model.generateBatch(prompts.map((promptIds) => ({ promptIds, maxNewTokens: 16 })));
+    for (let i = 0; i < prompts.length; i++) {
+      const [alone] = await engine.model.generateBatch([{ promptIds: prompts[i], maxNewTokens: 16 }]);
+      expect(batch[i].tokenIds, PROMPTS[i]).to.deep.equal(alone.tokenIds);
+    }
+  });
+
+  it("computes the same logits with and without the KV cache (within 1e-4), batched", async function () {
+    const requests = encodeAll().map((promptIds) => ({ promptIds, maxNewTokens: 12 }));
+    const cached = await engine.model.generateBatch(requests, { useCache: true, collectLogits: true });
+    const uncached = await engine.model.generateBatch(requests, { useCache: false, collectLogits: true });
+    let worst = 0;
+    cached.forEach((row, i) => {
+      expect(row.tokenIds).to.deep.equal(uncached[i].tokenIds);
+      row.stepLogits!.forEach((step, s) => {
+        const other = uncached[i].stepLogits![s];
+        for (let j = 0; j < step.length; j++) worst = Math.max(worst, Math.abs(step[j] - other[j]));
+      });
+    });
+    expect(worst).to.be.lessThan(1e-4);
+  });
+
+  it("stops at the EOS token with finishReason eos and no text for it", async function () {
+    const dir = await copyModel(engine.modelDir, "eos");
+    const first = (await engine.generate({ prompt: PROMPTS[0], maxNewTokens: 1 })).tokenIds[0];
+    const genConfig = JSON.parse(await fs.readFile(path.join(dir, "generation_config.json"), "utf8"));
+    await fs.writeFile(path.join(dir, "generation_config.json"), JSON.stringify({ ...genConfig, eos_token_id: [511, first] }));
+    const eosEngine = await loadEngine({ modelDir: dir, providers: ["cpu"] });
+    try {
+      const r = await eosEngine.generate({ prompt: PROMPTS[0], maxNewTokens: 10 });
+      expect(r.tokenIds).to.deep.equal([first]);
+      expect(r.finishReason).to.equal("eos");
+      expect(r.text).to.equal("");
+    } finally {
+      await eosEngine.close();
+    }
+  });
+
+  it("rejects a graph without attention_mask, naming the tensor", async function () {
+    const dir = await copyModel(engine.modelDir, "no-mask");
+    await writeToyGraph(dir, ["input_ids"], 512);
+    expect((await loadError(dir)).message).to.contain('has no input "attention_mask"').and.contain("model.onnx");
+  });
+
+  it("rejects a graph input a decoder-only model does not take, naming the tensor", async function () {
+    const dir = await copyModel(engine.modelDir, "extra-input");
+    await writeToyGraph(dir, ["input_ids", "attention_mask", "token_type_ids"], 512);
+    expect((await loadError(dir)).message).to.contain('input "token_type_ids"');
+  });
+
+  it("rejects a tokenizer with more tokens than the model's logits, naming both", async function () {
+    const dir = await copyModel(engine.modelDir, "vocab");
+    const file = path.join(dir, "tokenizer.json");
+    const tokenizer = JSON.parse(await fs.readFile(file, "utf8"));
+    tokenizer.added_tokens.push({ id: 600, content: "<|extra|>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    await fs.writeFile(file, JSON.stringify(tokenizer));
+    const message = (await loadError(dir)).message;
+    expect(message).to.contain("vocabulary mismatch: tokenizer.json has 601 tokens").and.contain('output "logits"').and.contain("has 512");
+  });
+
+  it("rejects a config.json vocab_size that disagrees with the logits", async function () {
+    const dir = await copyModel(engine.modelDir, "config-vocab");
+    const file = path.join(dir, "config.json");
+    await fs.writeFile(file, JSON.stringify({ ...JSON.parse(await fs.readFile(file, "utf8")), vocab_size: 1000 }));
+    expect((await loadError(dir)).message).to.contain("config.json vocab_size 1000").and.contain('"logits"');
+  });
+});
