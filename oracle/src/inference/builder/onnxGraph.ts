@@ -76,7 +76,9 @@ export class OnnxGraphBuilder {
     const external: Uint8Array[] = [];
     let offset = 0;
     const initializer = this.initializers.map((t): onnx.ITensorProto => {
-      if (!opts.externalDataFile) return { name: t.name, dims: t.dims, dataType: t.dataType, rawData: t.bytes };
+      // Small tensors stay inline like onnx's own converter does (size_threshold 1024): shape inference must
+      // read constants such as split sizes and reshape targets from the graph file.
+      if (!opts.externalDataFile || t.bytes.byteLength < 1024) return { name: t.name, dims: t.dims, dataType: t.dataType, rawData: t.bytes };
       const padding = (64 - (offset % 64)) % 64; // keep each tensor 64-byte aligned for memory mapping
       if (padding) external.push(new Uint8Array(padding));
       offset += padding;
