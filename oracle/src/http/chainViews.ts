@@ -1,4 +1,4 @@
-import { Contract, isError, ZeroHash, type Provider } from "ethers";
+import { Contract, ZeroHash, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { Deployment } from "../chain/deployments";
 import { classifyRpcError, shortMessage } from "../chain/rpc";
@@ -173,6 +173,8 @@ export interface ChainViewsOptions {
   blockRange?: number;
   /** Poll period for /v1/events subscribers. */
   pollIntervalMs?: number;
+  /** Reads within this many ms of the last index sync reuse it (default 250). */
+  minSyncIntervalMs?: number;
 }
 
 const statusName = (status: number): RequestStatusName => REQUEST_STATUSES[status] ?? "none";
@@ -183,7 +185,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
   const { deployment, provider, logger, metrics } = options;
   const chat = new Contract(deployment.chatRecordRegistry.address, deployment.chatRecordRegistry.iface, provider);
   const validators = new Contract(deployment.validatorRegistry.address, deployment.validatorRegistry.iface, provider);
-  const index = new ChainIndex({ deployment, provider, logger, metrics, blockRange: options.blockRange ?? 1000 });
+  const index = new ChainIndex({ deployment, provider, logger, metrics, blockRange: options.blockRange ?? 1000, minSyncIntervalMs: options.minSyncIntervalMs });
   const timestamps = new Map<number, number>();
   let pollTimer: NodeJS.Timeout | undefined;
   let subscribers = 0;
@@ -307,14 +309,10 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
 
     async getRequest(requestId) {
       await index.sync();
-      let record;
-      try {
-        record = await chat.getRecord(requestId);
-      } catch (error) {
-        if (isError(error, "CALL_EXCEPTION")) return undefined; // ChatRecordRegistryUnknownRequest
-        throw classifyRpcError(error, "getRecord", metrics);
-      }
-      const members = await call("getMembers", () => chat.getMembers(requestId));
+      // Ids are sequential from 1, so the count answers "unknown" without decoding a revert.
+      const count = (await call("requestCount", () => chat.requestCount())) as bigint;
+      if (requestId < 1n || requestId > count) return undefined;
+      const [record, members] = await call("getRecord", () => Promise.all([chat.getRecord(requestId), chat.getMembers(requestId)]));
       const events = [...index.forRequest(requestId)].sort(order);
       await timestampsOf(events.map((e) => e.block));
       const requested = events.find((e) => e.name === "ChatRequested");
@@ -521,6 +519,8 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     },
 
     async getAnchoredBatch(batchId) {
+      const count = (await call("batchCount", () => chat.batchCount())) as bigint;
+      if (batchId < 1n || batchId > count) return undefined;
       try {
         const b = await chat.getBatch(batchId);
         return {
@@ -532,7 +532,6 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           anchoredAt: Number(b.anchoredAt),
         };
       } catch (error) {
-        if (isError(error, "CALL_EXCEPTION")) return undefined; // ChatRecordRegistryUnknownBatch
         throw classifyRpcError(error, "getBatch", metrics);
       }
     },

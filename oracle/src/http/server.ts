@@ -85,7 +85,7 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
   app.set("etag", false);
   app.use((req, res, next) => {
     res.on("finish", () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      const route = req.route?.path ? String(req.route.path) : "unmatched";
       metrics.httpRequestsTotal.inc({ route, code: String(res.statusCode) });
     });
     next();
@@ -93,12 +93,8 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
   app.use(healthRoutes(ctx));
   const limiter = createTokenBucketLimiter({ perMinute: config.rateLimitPerMinute });
   app.use("/v1", rateLimitMiddleware(limiter));
-  app.use("/v1", chatRoutes(ctx));
-  app.use("/v1", requestRoutes(ctx));
-  app.use("/v1", recordRoutes(ctx));
-  app.use("/v1", networkRoutes(ctx));
-  app.use("/v1", eventRoutes(ctx));
-  app.use("/v1/admin", adminRoutes(ctx));
+  // Routers carry full paths (not mounted under a prefix) so `req.route.path` is the whole pattern for the metric.
+  for (const routes of [chatRoutes, requestRoutes, recordRoutes, networkRoutes, eventRoutes, adminRoutes]) app.use(routes(ctx));
   deps.mount?.(app);
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger, metrics));

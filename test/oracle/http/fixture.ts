@@ -22,12 +22,12 @@ export function sharedEngine(): Promise<InferenceEngine> {
   return enginePromise;
 }
 
-export const STAKES = [100n, 200n, 300n].map((tokens) => tokens * 10n ** 18n);
+export const STAKES = [200n, 300n, 500n].map((tokens) => tokens * 10n ** 18n);
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
 /**
  * Deploys the contracts on Hardhat's in-process network with the tiny model registered as model 1, and stakes three
- * validators (stakes 100/200/300 tokens, endpoints set). Use with loadFixture.
+ * validators (stakes 200/300/500 tokens, so a slash of 10 keeps each in the pool, endpoints set). Use with loadFixture.
  */
 export async function deployedNetworkFixture() {
   const engine = await sharedEngine();
@@ -98,7 +98,7 @@ export async function startApi(
   depsOverrides: Partial<HttpDeps> = {},
 ): Promise<ApiUnderTest> {
   const common = createTestCommon({ httpPort: 0, adminToken: ADMIN_TOKEN, batchSize: 2, batchIntervalMs: 3_600_000, ...overrides });
-  const chain = createChainViews({ deployment: net.deployment, provider: ethers.provider, logger: common.logger, metrics: common.metrics, pollIntervalMs: 50 });
+  const chain = createChainViews({ deployment: net.deployment, provider: ethers.provider, logger: common.logger, metrics: common.metrics, pollIntervalMs: 50, minSyncIntervalMs: 0 });
   const anchorValidator = net.validators[0];
   const anchorer = createBatchAnchorer(common, {
     validator: anchorValidator.address,

@@ -28,22 +28,22 @@ export function requireAdminToken(token: string | undefined): RequestHandler {
 /** POST /v1/admin/pause and /resume: stop and restart taking new work (jobs and POST /v1/chat). */
 export function adminRoutes(ctx: ApiContext): Router {
   const router = Router();
-  router.use(requireAdminToken(ctx.common.config.adminToken));
+  router.use("/v1/admin", requireAdminToken(ctx.common.config.adminToken));
   const control = () => {
     if (!ctx.deps.pause) throw new HttpError(501, "not_supported", "this node cannot be paused");
     return ctx.deps.pause;
   };
-  router.post("/pause", (_req, res) => {
+  router.post("/v1/admin/pause", (_req, res) => {
     control().pause();
     ctx.common.logger.warn("paused by admin");
     res.json({ paused: control().isPaused() });
   });
-  router.post("/resume", (_req, res) => {
+  router.post("/v1/admin/resume", (_req, res) => {
     control().resume();
     ctx.common.logger.warn("resumed by admin");
     res.json({ paused: control().isPaused() });
   });
-  router.get("/status", (_req, res) => {
+  router.get("/v1/admin/status", (_req, res) => {
     res.json({ paused: ctx.deps.pause?.isPaused() ?? false });
   });
   return router;

@@ -41,7 +41,7 @@ export function chatRoutes(ctx: ApiContext): Router {
     throw new HttpError(422, "model_not_served", `this node serves model ${served}, not ${requested}`);
   }
 
-  router.post("/chat", ...strictJsonBody(ctx.limits.maxBodyBytes), async (req, res) => {
+  router.post("/v1/chat", ...strictJsonBody(ctx.limits.maxBodyBytes), async (req, res) => {
     const body = parseOrThrow(schema, req.body);
     if (ctx.deps.pause?.isPaused()) throw new HttpError(503, "paused", "the node is paused by its operator");
     const engine = ctx.deps.engine;

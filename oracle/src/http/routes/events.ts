@@ -54,7 +54,7 @@ export function createEventHub(deps: HttpDeps, logger: Logger): EventHub {
 /** GET /v1/events: server-sent events `chain`, `record` and `batch`, each with a JSON `data` line. */
 export function eventRoutes(ctx: ApiContext): Router {
   const router = Router();
-  router.get("/events", (req, res) => {
+  router.get("/v1/events", (req, res) => {
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-cache, no-transform",

@@ -14,11 +14,11 @@ export function networkRoutes(ctx: ApiContext): Router {
   const router = Router();
   const { metrics } = ctx.common;
 
-  router.get("/validators", async (_req, res) => {
+  router.get("/v1/validators", async (_req, res) => {
     res.json(await ctx.deps.chain.getNetwork());
   });
 
-  router.get("/models", async (_req, res) => {
+  router.get("/v1/models", async (_req, res) => {
     const engine = ctx.deps.engine;
     const models = await ctx.deps.chain.getModels();
     res.json({
@@ -29,7 +29,7 @@ export function networkRoutes(ctx: ApiContext): Router {
     });
   });
 
-  router.get("/node", async (_req, res) => {
+  router.get("/v1/node", async (_req, res) => {
     const engine = ctx.deps.engine;
     const [rpc, inference, lastTokensPerSecond, journal, head, processed, rpcErrors, unhandled, batches, txFailures] =
       await Promise.all([

@@ -57,7 +57,7 @@ export async function recordView(ctx: ApiContext, record: ChatRecord, options: R
  */
 export function recordRoutes(ctx: ApiContext): Router {
   const router = Router();
-  router.get("/records", (req, res) => {
+  router.get("/v1/records", (req, res) => {
     const { limit } = parseOrThrow(limitQuerySchema(100, 20), req.query, "invalid_query");
     res.json({
       records: ctx.batchStore.recentRecords(limit).map((r) => ({
@@ -70,7 +70,7 @@ export function recordRoutes(ctx: ApiContext): Router {
       })),
     });
   });
-  router.get("/records/:hash", async (req, res) => {
+  router.get("/v1/records/:hash", async (req, res) => {
     const hash = parseOrThrow(hashSchema, req.params.hash, "invalid_hash").toLowerCase();
     const record = ctx.batchStore.getRecord(hash);
     if (record) {

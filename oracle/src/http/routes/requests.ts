@@ -7,12 +7,12 @@ import { resolveText } from "../texts";
 /** GET /v1/requests (recent on-chain requests) and GET /v1/requests/:id (one request's full story). */
 export function requestRoutes(ctx: ApiContext): Router {
   const router = Router();
-  router.get("/requests", async (req, res) => {
+  router.get("/v1/requests", async (req, res) => {
     const { limit } = parseOrThrow(limitQuerySchema(100, 20), req.query, "invalid_query");
     res.json({ requests: await ctx.deps.chain.listRequests(limit) });
   });
 
-  router.get("/requests/:id", async (req, res) => {
+  router.get("/v1/requests/:id", async (req, res) => {
     const requestId = parseOrThrow(requestIdSchema, req.params.id, "invalid_request_id");
     const request = await ctx.deps.chain.getRequest(requestId);
     if (!request) throw new HttpError(404, "unknown_request", `no request ${requestId} on-chain`);

@@ -1,0 +1,204 @@
+import fs from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { createPageRouter } from "../../../../oracle/src/http/page";
+import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
+import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, type ApiUnderTest, type Network } from "../fixture";
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+/** Screenshots for a person to look at (gitignored). */
+const SCREENSHOTS = path.resolve("test-output", "monitoring-page");
+const LAPTOP = { width: 1366, height: 900 };
+const PHONE = { width: 390, height: 844 };
+/** Waits for a condition the page reaches by itself (SSE or its 5 s poll); generous for a loaded 2-core machine. */
+const UNTIL = { timeout: 30_000 };
+
+describe("monitoring page in a real browser", function () {
+  this.timeout(120_000);
+  let net: Network;
+  let api: ApiUnderTest;
+  let browser: Browser;
+  let laptop: BrowserContext;
+  /** Requests the page made to anything but the oracle (must stay empty: the page works offline). */
+  const foreignRequests: string[] = [];
+  const pageErrors: string[] = [];
+
+  async function openPage(context: BrowserContext, hash = ""): Promise<Page> {
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(`${api.url}/${hash}`);
+    await page.waitForSelector("body[data-loaded=true]", UNTIL);
+    return page;
+  }
+
+  async function newContext(viewport: { width: number; height: number }, mobile = false) {
+    const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+    await context.route("**/*", (route) => {
+      const url = route.request().url();
+      if (!url.startsWith(api.url)) {
+        foreignRequests.push(url);
+        return route.abort();
+      }
+      return route.continue();
+    });
+    return context;
+  }
+
+  async function badgeOf(page: Page) {
+    const badge = page.locator("[data-testid=verified-badge]");
+    await badge.waitFor(UNTIL);
+    return { verified: await badge.getAttribute("data-verified"), text: (await badge.innerText()).trim() };
+  }
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`chromium not found at ${CHROMIUM_PATH}: apt-get install -y chromium (.ci/run does)`);
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    net = await loadFixture(deployedNetworkFixture);
+    api = await startApi(net, { batchSize: 2 }, { mount: (app) => app.use(createPageRouter()) });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    laptop = await newContext(LAPTOP);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await api?.stop();
+  });
+
+  it("serves the page and its assets from the oracle with a same-origin-only content security policy", async () => {
+    const page = await getJson(`${api.url}/`);
+    expect(page.status).to.equal(200);
+    expect(page.headers.get("content-type")).to.match(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).to.include("default-src 'none'").and.include("script-src 'self'");
+    expect(page.body).to.include('src="/assets/app.js"').and.not.match(/https?:\/\/(?!127\.0\.0\.1)/);
+    for (const asset of ["app.js", "app.css", "keccak.js"]) {
+      const { status } = await getJson(`${api.url}/assets/${asset}`);
+      expect(status, asset).to.equal(200);
+    }
+    const missing = await getJson(`${api.url}/assets/nope.js`);
+    expect(missing.status).to.equal(404);
+    expect(missing.body.error.code).to.be.a("string");
+  });
+
+  it("lists the staked validators with stake, share and the selection chart", async () => {
+    const page = await openPage(laptop);
+    const rows = page.locator("[data-testid=validator-row]");
+    expect(await rows.count()).to.equal(3);
+    for (const validator of net.validators) {
+      const row = page.locator(`[data-testid=validator-row][data-validator="${validator.address.toLowerCase()}"]`);
+      expect(await row.count(), validator.address).to.equal(1);
+    }
+    const text = await page.locator("#validators").innerText();
+    expect(text).to.include("16.7 %").and.include("33.3 %").and.include("50.0 %");
+    expect(await page.locator("#network-summary").innerText()).to.include("600");
+    // Before any request the chart says so in words.
+    expect(await page.locator("#selection-chart").innerText()).to.include("No committee has been drawn yet");
+    await page.close();
+  });
+
+  it("shows an on-chain request live until it is finalized, with the verified badge", async () => {
+    const page = await openPage(laptop, "#requests");
+    await page.waitForSelector(".live-on", UNTIL);
+    const { requestId } = await runRequestToFinal(net, "What does the network monitor show?");
+    const row = `[data-testid=request-row][data-request-id="${requestId}"]`;
+    await page.waitForSelector(`${row}[data-status=finalized]`, UNTIL);
+    expect(await page.locator(`${row} .steps li.done`).count()).to.equal(4);
+    await page.waitForSelector("#selection-chart svg .bar-row", UNTIL);
+    expect(await page.locator("#selection-chart svg .bar-row").count()).to.equal(3);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "overview-laptop.png"), fullPage: true });
+
+    await page.click(`${row} a`);
+    const badge = await badgeOf(page);
+    expect(badge.verified).to.equal("true");
+    expect(badge.text).to.include("Verified against chain");
+    expect(await page.locator("ol.timeline li.tl-finalized").count()).to.equal(1);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "request-verified-laptop.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("shows a request whose stored response text was tampered with as NOT verified", async () => {
+    const { requestId, text } = await runRequestToFinal(net, "Tamper with my answer later");
+    // The node keeps texts in its content store (the API serves those first); change the row behind its hash.
+    const store = createContentStore(api.common.db);
+    const responseHash = store.put(text);
+    const page = await openPage(laptop, `#request/${requestId}`);
+    expect((await badgeOf(page)).verified).to.equal("true");
+
+    api.common.db.prepare(`UPDATE ${CONTENT_TABLE} SET text = ? WHERE hash = ?`).run(`${text} (edited)`, responseHash);
+    await page.reload();
+    await page.waitForSelector("[data-testid=verified-badge][data-verified=false]", UNTIL);
+    const badge = await badgeOf(page);
+    expect(badge.text).to.include("NOT verified").and.include("response");
+    expect(await page.locator("[data-testid=response] pre").innerText()).to.equal(`${text} (edited)`);
+    expect(await page.locator("[data-testid=response] .bad").innerText()).to.include("hash differs");
+    await page.screenshot({ path: path.join(SCREENSHOTS, "request-tampered-laptop.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("sends a chat from the page, shows its anchored record verified through the Merkle proof, and NOT verified once tampered", async () => {
+    const page = await openPage(laptop, "#records");
+    await page.fill("#chat-prompt", "Hello from the monitoring page");
+    await page.click("#chat-form button[type=submit]");
+    const link = page.locator("#chat-result a");
+    await link.waitFor(UNTIL);
+    const recordHash = (await link.getAttribute("href"))!.replace("#record/", "");
+    await page.waitForSelector(`[data-testid=record-row][data-record-hash="${recordHash}"]`, UNTIL);
+    // A second record fills the batch (batchSize 2); flush waits for the anchor transaction.
+    expect((await postJson(`${api.url}/v1/chat`, { prompt: "A second record for the batch" })).status).to.equal(201);
+    await api.anchorer.flush();
+
+    await link.click();
+    const badge = await badgeOf(page);
+    expect(badge.verified).to.equal("true");
+    expect(badge.text).to.include("Verified against chain").and.include("Merkle proof");
+    expect(await page.locator("ol.proof li").count()).to.equal(1);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "record-verified-laptop.png"), fullPage: true });
+
+    const { body: record } = await getJson(`${api.url}/v1/records/${recordHash}`);
+    expect(hashText(record.prompt.text)).to.equal(record.prompt.hash);
+    api.common.db.prepare(`UPDATE ${CONTENT_TABLE} SET text = ? WHERE hash = ?`).run("Hello from somebody else", record.prompt.hash);
+    await page.reload();
+    await page.waitForSelector("[data-testid=verified-badge][data-verified=false]", UNTIL);
+    expect((await badgeOf(page)).text).to.include("NOT verified").and.include("prompt text does not hash");
+    await page.screenshot({ path: path.join(SCREENSHOTS, "record-tampered-laptop.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("reads at phone width: validators, requests and a record as stacked cards", async () => {
+    const phone = await newContext(PHONE, true);
+    const page = await openPage(phone);
+    await page.waitForSelector("[data-testid=request-row][data-status=finalized]", UNTIL);
+    // No sideways scrolling: the page is as wide as the screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
+    const svgWidth = await page.locator("#selection-chart svg").evaluate((svg) => svg.getBoundingClientRect().width);
+    expect(svgWidth).to.be.at.most(PHONE.width);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone.png"), fullPage: true });
+    const recordHash = await page.locator("[data-testid=record-row]").first().getAttribute("data-record-hash");
+    await page.goto(`${api.url}/#record/${recordHash}`);
+    await badgeOf(page);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone.png"), fullPage: true });
+    await phone.close();
+  });
+
+  it("says in words when a request or record is unknown, and never reached outside the oracle", async () => {
+    const page = await openPage(laptop, "#request/999999");
+    await page.waitForSelector("#detail-body .empty:has-text('no request #999999')", UNTIL);
+    await page.goto(`${api.url}/#record/0x${"ab".repeat(32)}`);
+    await page.waitForSelector("#detail-body .empty:has-text('knows no record or text')", UNTIL);
+    await page.close();
+    expect(foreignRequests).to.deep.equal([]);
+    expect(pageErrors).to.deep.equal([]);
+  });
+});
