@@ -10,7 +10,9 @@ import type { Metrics } from "../metrics";
  */
 export function createProvider(rpcUrl: string, chainId: number): JsonRpcProvider {
   const network = Network.from(chainId);
-  return new JsonRpcProvider(rpcUrl, network, { staticNetwork: network, batchMaxCount: 1, polling: false });
+  // cacheTimeout -1: ethers otherwise answers an identical call made within 250 ms from a cache, which hands out the
+  // same "pending" nonce twice and hides new blocks.
+  return new JsonRpcProvider(rpcUrl, network, { staticNetwork: network, batchMaxCount: 1, polling: false, cacheTimeout: -1 });
 }
 
 const RETRYABLE_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "UNKNOWN_ERROR", "BAD_DATA"]);

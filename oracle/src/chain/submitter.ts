@@ -147,7 +147,9 @@ export function createSubmitter(
         try {
           await provider.broadcastTransaction(signed);
         } catch (error) {
-          // The same signed bytes again after a lost reply: already in the pool or already mined is success.
+          // Mined anyway (an automining node reports a transaction that reverted while mining as an error): the
+          // receipt decides. The same signed bytes again after a lost reply: already in the pool is success too.
+          if (await provider.getTransactionReceipt(hash).catch(() => null)) return;
           const text = shortMessage(error);
           if (/already known|known transaction|already imported/i.test(text)) return;
           if (isError(error, "NONCE_EXPIRED") || /nonce too low/i.test(text)) {

@@ -32,6 +32,10 @@ export interface Pipeline {
   stop(): Promise<void>;
   /** Jobs currently being worked on. */
   inFlight(): number;
+  /** Stops taking up jobs (those in flight finish); the admin API's pause. */
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
 }
 
 /** Finished with this step; the loop looks at the job again once `notBefore` passes (or an event nudges it). */
@@ -59,9 +63,11 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   const running = new Map<string, Promise<void>>();
   const generations = new Map<string, Promise<GenerateResult>>();
   const modelChecks = new Map<string, Promise<void>>();
+  const revealLocks = new Map<string, Promise<unknown>>();
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let stopping = false;
+  let paused = false;
   const shortWait = Math.max(20, Math.min(config.pollIntervalMs, 1_000));
 
   const keyOf = (job: JobKey) => `${job.requestId}:${job.validator}:${job.round}`;
@@ -151,6 +157,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
     const commitment = computeCommitment(job.requestId, job.validator, job.responseHash as string, job.salt as string);
+    if (me.revealed) return move(job, "committed", { commitBlock: job.seenBlock });
     if (me.committed) {
       if (me.commitment.toLowerCase() !== commitment.toLowerCase()) {
         throw new NonRetryableError(`on-chain commitment ${me.commitment} is not the journaled one ${commitment}`);
@@ -166,6 +173,22 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     );
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "committed response");
     return move(job, "committed", { commitBlock: mined.blockNumber });
+  }
+
+  /**
+   * Reveals of one request by this process's validators go one at a time: once a quorum is in, the request is final
+   * and further reveals would only revert, so each reveal first re-reads the chain after the previous one is mined.
+   */
+  function revealSerially(job: Job): Promise<Job> {
+    const key = job.requestId.toString();
+    const previous = revealLocks.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => reveal(job));
+    const tail = next.catch(() => undefined);
+    revealLocks.set(key, tail);
+    void tail.then(() => {
+      if (revealLocks.get(key) === tail) revealLocks.delete(key);
+    });
+    return next;
   }
 
   async function reveal(job: Job): Promise<Job> {
@@ -210,7 +233,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
           job = await commit(job);
           break;
         case "committed":
-          job = await reveal(job);
+          job = await revealSerially(job);
           break;
         case "revealed":
           // Done on our side; RecordFinalized / RequestTimedOut close it. Look again later in case a reorg dropped it.
@@ -260,7 +283,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     refreshDepth();
     while (!stopping) {
       try {
-        const due = journal.dueJobs(Date.now(), concurrency * 2);
+        const due = paused ? [] : journal.dueJobs(Date.now(), concurrency * 2);
         for (const job of due) {
           const key = keyOf(job);
           if (running.has(key) || running.size >= concurrency) continue;
@@ -300,5 +323,15 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       await loop;
     },
     inFlight: () => running.size,
+    pause() {
+      paused = true;
+      log.warn("pipeline paused");
+    },
+    resume() {
+      paused = false;
+      log.info("pipeline resumed");
+      wakeUp?.();
+    },
+    isPaused: () => paused,
   };
 }

@@ -1,0 +1,160 @@
+import path from "node:path";
+import { Wallet } from "ethers";
+import { createChatRegistryClient } from "./chain/chatRegistry";
+import { loadDeployment, type Deployment } from "./chain/deployments";
+import { createListener, type Listener } from "./chain/listener";
+import { createProvider } from "./chain/rpc";
+import { createSubmitter, type Submitter } from "./chain/submitter";
+import { createCommon, type Common, type CreateCommonOptions } from "./common";
+import { resolveValidatorKeys, type OracleConfig } from "./config";
+import { createChainViews } from "./http/chainViews";
+import { createHttpServer, type RunningHttpServer } from "./http/server";
+import { type InferenceEngine, ensureTinyModel, loadEngine } from "./inference";
+import { DEFAULT_TINY_MODEL_DIR } from "./inference/buildModel";
+import { createEventApplier } from "./jobs/events";
+import { createJournal, type Journal } from "./jobs/journal";
+import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
+import { createTimeoutSweeper } from "./jobs/timeouts";
+import { createBatchAnchorer } from "./store/batchAnchorer";
+import { createContentStore } from "./store/contentStore";
+
+export interface OracleNodeOptions extends CreateCommonOptions {
+  /** An engine loaded elsewhere (tests and the demo share one between nodes); the node will not close it. */
+  engine?: InferenceEngine;
+  /** Skip the HTTP API (tests of the pipeline alone). */
+  http?: boolean;
+  /** Test hook, see PipelineOptions.alterResponse. */
+  alterResponse?: PipelineOptions["alterResponse"];
+}
+
+/** A running validator node: every stage wired together, stoppable once. */
+export interface OracleNode {
+  common: Common;
+  deployment: Deployment;
+  engine: InferenceEngine;
+  journal: Journal;
+  listener: Listener;
+  pipeline: Pipeline;
+  /** Validator addresses this node serves (checksummed). */
+  validators: string[];
+  submitters: Map<string, Submitter>;
+  /** The HTTP API's base URL, when it runs. */
+  url?: string;
+  ready(): boolean;
+  stop(reason?: string): Promise<void>;
+}
+
+/** True when `modelDir` is the project's default tiny model, which the node may build itself when missing. */
+export function isDefaultTinyModel(modelDir: string): boolean {
+  return path.resolve(modelDir) === path.resolve(DEFAULT_TINY_MODEL_DIR);
+}
+
+/**
+ * Builds and starts a node: config → common services → engine → journal → listener + pipeline (+ timeout sweeper) →
+ * HTTP API with the batch anchorer. Everything registers its clean-up with `common.shutdown`.
+ */
+export async function startOracleNode(config: OracleConfig, options: OracleNodeOptions = {}): Promise<OracleNode> {
+  const keys = await resolveValidatorKeys(config);
+  const deployment = loadDeployment(config.deployments);
+  const common = createCommon(config, options);
+  const { logger, metrics, shutdown, db } = common;
+  try {
+    const provider = createProvider(config.rpcUrl, deployment.chainId);
+    shutdown.add("provider", () => provider.destroy());
+
+    let engine = options.engine;
+    if (!engine) {
+      if (isDefaultTinyModel(config.modelDir)) await ensureTinyModel(path.resolve(config.modelDir));
+      engine = await loadEngine({ modelDir: config.modelDir, providers: config.providers, threads: config.threads || undefined, logger });
+      const owned = engine;
+      shutdown.add("engine", () => owned.close());
+    }
+
+    const journal = createJournal(db);
+    const contentStore = createContentStore(db);
+    const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
+    const submitters = new Map<string, Submitter>();
+    for (const key of keys) {
+      const submitter = createSubmitter(common, provider, new Wallet(key), { errorInterfaces });
+      submitters.set(submitter.address.toLowerCase(), submitter);
+    }
+    const validators = [...submitters.values()].map((s) => s.address);
+    const registry = createChatRegistryClient(deployment.chatRecordRegistry, provider, metrics);
+
+    const pipeline = createPipeline(common, {
+      journal,
+      engine,
+      registry,
+      submitters,
+      contentStore,
+      alterResponse: options.alterResponse,
+    });
+    shutdown.add("pipeline", () => pipeline.stop());
+    const listener = createListener(common, {
+      provider,
+      journal,
+      contracts: [deployment.chatRecordRegistry],
+      startBlock: deployment.startBlock,
+      apply: createEventApplier({ journal, validators, contentStore, logger, metrics }),
+      onStep: () => pipeline.wake(),
+    });
+    shutdown.add("listener", () => listener.stop());
+    const firstSubmitter = submitters.values().next().value as Submitter;
+    if (config.timeoutSweeper) {
+      const sweeper = createTimeoutSweeper(common, { journal, registry, submitter: firstSubmitter });
+      shutdown.add("timeout sweeper", () => sweeper.stop());
+      sweeper.start();
+    }
+    listener.start();
+    pipeline.start();
+
+    const ready = () => listener.caughtUp() && !shutdown.isShuttingDown;
+    let url: string | undefined;
+    if (options.http !== false) {
+      const chain = createChainViews({ deployment, provider, logger, metrics, blockRange: config.blockRange, pollIntervalMs: config.pollIntervalMs });
+      shutdown.add("chain views", () => chain.close());
+      const anchorer = createBatchAnchorer(common, {
+        validator: firstSubmitter.address,
+        sendAnchor: async (root, count, modelId) => {
+          const mined = await firstSubmitter.send({ kind: "anchor", to: registry.address, data: registry.encodeAnchor(root, count, modelId) });
+          const iface = deployment.chatRecordRegistry.iface;
+          for (const log of mined.receipt.logs) {
+            const parsed = iface.parseLog(log);
+            if (parsed?.name === "BatchAnchored") return { txHash: mined.hash, batchId: parsed.args.batchId as bigint };
+          }
+          throw new Error(`anchor transaction ${mined.hash} emitted no BatchAnchored event`);
+        },
+      });
+      shutdown.add("batch anchorer", () => anchorer.stop());
+      anchorer.start();
+      const server = createHttpServer(common, {
+        engine,
+        chain,
+        isReady: ready,
+        anchorer,
+        contentStore,
+        pause: { pause: pipeline.pause, resume: pipeline.resume, isPaused: pipeline.isPaused },
+      });
+      const running: RunningHttpServer = await server.listen();
+      shutdown.add("http", () => running.close());
+      url = running.url;
+    }
+    logger.info({ validators, url, modelHash: engine.modelHash, rpcUrl: config.rpcUrl }, "oracle node started");
+    return {
+      common,
+      deployment,
+      engine,
+      journal,
+      listener,
+      pipeline,
+      validators,
+      submitters,
+      url,
+      ready,
+      stop: (reason = "stop") => shutdown.run(reason),
+    };
+  } catch (error) {
+    await shutdown.run("start-up failed");
+    throw error;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * `npm run demo [-- --keep-running] [-- --processes]`: the whole oracle on one machine, in about a minute.
+ * Compiles (if needed) → builds the tiny model (if missing) → starts `hardhat node` → deploys → stakes 3 validators →
+ * starts the oracle (one process with 3 keys, or 3 processes) → sends a chat request → prints the committee, commits,
+ * reveals, the finalized record, and re-verifies it.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { Command } from "commander";
+import { formatEther, type JsonRpcProvider, type Wallet } from "ethers";
+import pino from "pino";
+import { createProvider } from "../oracle/src/chain/rpc";
+import { formatReport, verify } from "../oracle/src/cli/verify";
+import { loadDeployment } from "../oracle/src/chain/deployments";
+import { parseConfig } from "../oracle/src/config";
+import { type InferenceEngine, ensureTinyModel, loadEngine } from "../oracle/src/inference";
+import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
+import { type OracleNode, startOracleNode } from "../oracle/src/node";
+import { ROLES, devAccount } from "./demo/accounts";
+import { deployToNode } from "./demo/deploy";
+import { type HardhatNode, REPO_ROOT, freePort, startHardhatNode } from "./demo/hardhatNode";
+import { contractsOf, sendChatRequest, stakeValidators } from "./demo/network";
+import { type OracleProcess, startOracleProcess } from "./demo/oracleProcess";
+
+const STAKES = [100n, 200n, 300n];
+const DEFAULT_PROMPT = "The oracle answers every question with";
+
+interface DemoOptions {
+  keepRunning: boolean;
+  processes: boolean;
+  prompt: string;
+  maxNewTokens: number;
+}
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`);
+const detail = (line: string) => process.stdout.write(`         ${line}\n`);
+const short = (hash: string) => `${hash.slice(0, 10)}…${hash.slice(-6)}`;
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name("npm run demo --")
+    .description("Runs chain, contracts, 3 validators and one chat request end to end, printing each step.")
+    .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C stops)", false)
+    .option("--processes", "run the 3 validators as 3 separate OS processes", false)
+    .option("--prompt <text>", "the chat prompt", DEFAULT_PROMPT)
+    .option("--max-new-tokens <n>", "generation cap of the request", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 512) throw new Error("--max-new-tokens must be a whole number in 1..512");
+      return n;
+    }, 24)
+    .showHelpAfterError();
+  program.parse(process.argv);
+  const options = program.opts<DemoOptions>();
+
+  const cleanups: { name: string; fn: () => Promise<void> }[] = [];
+  const cleanup = async () => {
+    for (const { fn } of cleanups.reverse()) await fn().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  let interrupted = false;
+  process.once("SIGINT", () => {
+    interrupted = true;
+    say("stopping (Ctrl-C)");
+    void cleanup().then(() => process.exit(options.keepRunning ? 0 : 130));
+  });
+  process.once("SIGTERM", () => void cleanup().then(() => process.exit(0)));
+
+  try {
+    await run(options, cleanups);
+  } catch (error) {
+    process.stderr.write(`demo failed: ${(error as Error).message}\n`);
+    await cleanup();
+    process.exit(1);
+  }
+  if (options.keepRunning && !interrupted) {
+    say("running; press Ctrl-C to stop everything");
+    await new Promise(() => undefined); // until a signal
+  }
+  await cleanup();
+  say("stopped the oracle and the chain; done");
+  process.exit(0);
+}
+
+async function run(options: DemoOptions, cleanups: { name: string; fn: () => Promise<void> }[]): Promise<void> {
+  const dataDir = path.join(REPO_ROOT, ".data/demo", new Date().toISOString().replace(/[:.]/g, "-"));
+  fs.mkdirSync(dataDir, { recursive: true });
+
+  say("compiling contracts (skipped when up to date)");
+  const compile = spawnSync(path.join(REPO_ROOT, "node_modules/.bin/hardhat"), ["compile", "--quiet"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (compile.status !== 0) throw new Error(`hardhat compile failed:\n${compile.stdout}${compile.stderr}`);
+
+  say("building the tiny model if missing");
+  const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
+  detail(`model folder ${path.relative(REPO_ROOT, modelDir)}`);
+
+  const chainLog = fs.createWriteStream(path.join(dataDir, "hardhat-node.log"));
+  const chain: HardhatNode = await startHardhatNode({ onOutput: (line) => chainLog.write(`${line}\n`) });
+  cleanups.push({ name: "chain", fn: () => chain.stop() });
+  say(`hardhat node running at ${chain.url} (pid ${chain.pid})`);
+
+  const provider = createProvider(chain.url, 31337);
+  cleanups.push({ name: "provider", fn: async () => provider.destroy() });
+  const deployment = await deployToNode(provider, devAccount(ROLES.deployer), "localhost", {
+    redeploy: true,
+    write: true,
+    modelDir,
+    commitWindow: 60,
+    revealWindow: 60,
+  });
+  say(`deployed to chain ${deployment.chainId}, wrote deployments/localhost.json`);
+  detail(`ChatRecordRegistry ${deployment.addresses.ChatRecordRegistry}`);
+  detail(`ValidatorRegistry  ${deployment.addresses.ValidatorRegistry}`);
+  detail(`model ${deployment.modelId} registered with hash ${deployment.modelHash}`);
+
+  const validators: Wallet[] = ROLES.validators.slice(0, 3).map(devAccount);
+  const ports = options.processes ? await Promise.all(validators.map(() => freePort())) : [await freePort()];
+  const endpointOf = (i: number) => `http://127.0.0.1:${ports[options.processes ? i : 0]}`;
+  await stakeValidators(
+    provider,
+    deployment,
+    validators.map((wallet, i) => ({ wallet, tokens: STAKES[i], endpoint: endpointOf(i) })),
+  );
+  say(`staked 3 validators (${STAKES.join(" / ")} CODS)`);
+
+  const deploymentsFile = path.join(REPO_ROOT, "deployments/localhost.json");
+  const baseArgs = ["--rpc-url", chain.url, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100"];
+  let apiUrls: string[];
+  let engine: InferenceEngine | undefined;
+  if (options.processes) {
+    const starts = await Promise.allSettled(
+      validators.map((wallet, i) =>
+        startOracleProcess({
+          args: [...baseArgs, "--validator-key", wallet.privateKey, "--http-port", String(ports[i]), "--data-dir", path.join(dataDir, `oracle-${i + 1}`)],
+          url: endpointOf(i),
+          logFile: path.join(dataDir, `oracle-${i + 1}.log`),
+        }),
+      ),
+    );
+    const procs: OracleProcess[] = [];
+    for (const start of starts) {
+      if (start.status === "fulfilled") {
+        procs.push(start.value);
+        cleanups.push({ name: `oracle ${start.value.pid}`, fn: () => start.value.stop() });
+      }
+    }
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    apiUrls = procs.map((p) => p.url);
+    say(`started 3 oracle processes (pids ${procs.map((p) => p.pid).join(", ")}), logs in ${path.relative(REPO_ROOT, dataDir)}/`);
+  } else {
+    const { config } = parseConfig({
+      argv: [...baseArgs, "--http-port", String(ports[0]), "--data-dir", path.join(dataDir, "oracle"), ...validators.flatMap((w) => ["--validator-key", w.privateKey])],
+      env: {},
+    });
+    engine = await loadEngine({ modelDir, providers: config.providers });
+    const node: OracleNode = await startOracleNode(config, {
+      engine,
+      logDestination: pino.destination({ dest: path.join(dataDir, "oracle.log"), sync: false }),
+    });
+    const shared = engine;
+    cleanups.push({ name: "engine", fn: () => shared.close() });
+    cleanups.push({ name: "oracle", fn: () => node.stop("demo done") });
+    while (!node.ready()) await new Promise((r) => setTimeout(r, 50));
+    apiUrls = [node.url as string];
+    say(`started the oracle node with 3 validator keys sharing one model (${engine.provider}), API ${node.url}`);
+  }
+
+  await chatRound(provider, deployment, options, validators);
+
+  const requestId = 1n;
+  const ctx = { provider, deployment: loadDeployment(deploymentsFile), engine: engine ?? (await loadEngine({ modelDir, providers: ["cpu"] })), endpoints: apiUrls };
+  if (!engine) cleanups.push({ name: "verify engine", fn: () => ctx.engine.close() });
+  say(`verifying request ${requestId} from public data (npm run verify -- ${requestId})`);
+  const report = await verify(ctx, requestId.toString());
+  for (const line of formatReport(report)) detail(line);
+  if (!report.match) throw new Error("verification did not match");
+
+  if (options.keepRunning) {
+    say("everything stays up:");
+    detail(`chain RPC        ${chain.url}   (deployments/localhost.json)`);
+    apiUrls.forEach((url, i) => detail(`oracle API ${apiUrls.length > 1 ? i + 1 : " "}     ${url}   e.g. ${url}/v1/requests/${requestId}`));
+    detail(`verify again     ORACLE_RPC_URL=${chain.url} npm run verify -- ${requestId}`);
+  }
+}
+
+async function chatRound(provider: JsonRpcProvider, deployment: Awaited<ReturnType<typeof deployToNode>>, options: DemoOptions, validators: Wallet[]) {
+  const { chat, validators: registry } = contractsOf(deployment, provider);
+  const user = devAccount(ROLES.user);
+  const fromBlock = await provider.getBlockNumber();
+  const sent = await sendChatRequest(provider, deployment, user, { prompt: options.prompt, maxNewTokens: options.maxNewTokens });
+  say(`user ${short(user.address)} requested a chat: request ${sent.requestId}, tx ${short(sent.receipt.hash)}, gas ${sent.receipt.gasUsed}`);
+  detail(`prompt: ${JSON.stringify(options.prompt)}`);
+  const total = (await registry.totalStake()) as bigint;
+  const names = new Map(validators.map((w, i) => [w.address.toLowerCase(), `validator ${i + 1}`]));
+  const label = (a: string) => `${names.get(a.toLowerCase()) ?? "validator ?"} ${short(a)}`;
+  say(`committee drawn in the same transaction (${sent.committee.length} of 3, probability ∝ stake):`);
+  for (const member of sent.committee) {
+    const stake = (await registry.stakeOf(member)) as bigint;
+    detail(`${label(member)}  stake ${formatEther(stake)} CODS = ${((Number(stake) / Number(total)) * 100).toFixed(1)}% of ${formatEther(total)}`);
+  }
+
+  // Follow the request's events as they are mined and print each once.
+  let gasTotal = sent.receipt.gasUsed;
+  let responseText = "";
+  let outcome: { outcome: "finalized" | "timed_out"; blockNumber: number } | undefined;
+  let next = fromBlock;
+  const deadline = Date.now() + 60_000;
+  while (!outcome) {
+    if (Date.now() > deadline) throw new Error(`request ${sent.requestId} reached no outcome within 60 s`);
+    const head = await provider.getBlockNumber();
+    const logs = next <= head ? await provider.getLogs({ address: deployment.addresses.ChatRecordRegistry, fromBlock: next, toBlock: head }) : [];
+    next = head + 1;
+    for (const log of logs) {
+      const parsed = chat.interface.parseLog(log);
+      if (!parsed || parsed.args.requestId !== sent.requestId) continue;
+      if (parsed.name === "ResponseCommitted" || parsed.name === "ResponseRevealed") {
+        const receipt = await provider.getTransactionReceipt(log.transactionHash);
+        gasTotal += receipt?.gasUsed ?? 0n;
+        const what =
+          parsed.name === "ResponseCommitted"
+            ? `committed ${short(parsed.args.commitment as string)}`
+            : `revealed  ${short(parsed.args.responseHash as string)}`;
+        say(`${label(parsed.args.validator as string)} ${what}  tx ${short(log.transactionHash)} block ${log.blockNumber} gas ${receipt?.gasUsed}`);
+        if (parsed.name === "ResponseRevealed") responseText = parsed.args.responseText as string;
+      } else if (parsed.name === "MemberSlashed") {
+        say(`${label(parsed.args.validator as string)} slashed ${formatEther(parsed.args.amount as bigint)} CODS`);
+      } else if (parsed.name === "RecordFinalized") {
+        outcome = { outcome: "finalized", blockNumber: log.blockNumber };
+      } else if (parsed.name === "RequestTimedOut" && parsed.args.final) {
+        outcome = { outcome: "timed_out", blockNumber: log.blockNumber };
+      }
+    }
+    if (!outcome) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (outcome.outcome !== "finalized") throw new Error(`request ${sent.requestId} timed out instead of finalizing`);
+  const record = await chat.getRecord(sent.requestId);
+  say(`record ${sent.requestId} FINALIZED in block ${outcome.blockNumber}:`);
+  detail(`prompt        ${JSON.stringify(options.prompt)}`);
+  detail(`response      ${JSON.stringify(responseText)}`);
+  detail(`prompt hash   ${record.promptHash}`);
+  detail(`response hash ${record.responseHash}`);
+  detail(`model hash    ${record.modelHash}`);
+  detail(`gas used      ${gasTotal} in total (request + commits + reveals; finalization happens inside the quorum reveal)`);
+}
+
+void main();

@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { REPO_ROOT, stopGroup } from "./hardhatNode";
+
+const TSX_BIN = path.join(REPO_ROOT, "node_modules/.bin/tsx");
+const MAIN = path.join(REPO_ROOT, "oracle/src/main.ts");
+
+export interface OracleProcess {
+  pid: number;
+  url: string;
+  logFile: string;
+  /** SIGTERM to its process group; resolves when it exited. */
+  stop(): Promise<void>;
+  /** SIGKILL to its process group, as a crash would. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `oracle/src/main.ts` as its own OS process (own process group, logs to `logFile`), with the given options as
+ * command-line flags, and resolves once GET /readyz answers 200.
+ */
+export async function startOracleProcess(options: {
+  args: readonly string[];
+  url: string;
+  logFile: string;
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}): Promise<OracleProcess> {
+  fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
+  const log = fs.openSync(options.logFile, "a");
+  const child: ChildProcess = spawn(TSX_BIN, [MAIN, ...options.args], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: { ...process.env, ...options.env },
+  });
+  fs.closeSync(log);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const proc: OracleProcess = {
+    pid: child.pid as number,
+    url: options.url,
+    logFile: options.logFile,
+    stop: () => stopGroup(child, exited.then(() => undefined), "SIGTERM"),
+    kill: () => stopGroup(child, exited.then(() => undefined), "SIGKILL"),
+    exited,
+  };
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      const tail = fs.readFileSync(options.logFile, "utf8").slice(-3000);
+      throw new Error(`oracle process exited with code ${child.exitCode}:\n${tail}`);
+    }
+    if (await isReady(options.url)) return proc;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await proc.kill();
+  throw new Error(`oracle at ${options.url} was not ready within ${options.readyTimeoutMs ?? 120_000} ms (log: ${options.logFile})`);
+}
+
+export async function isReady(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
