@@ -60,6 +60,14 @@ contract SortitionTreeHarness {
         return _tree.pick(value);
     }
 
+    /// @notice `pick` for each value; for cross-checks against the TypeScript port.
+    function pickMany(uint256[] calldata values) external view returns (address[] memory members) {
+        members = new address[](values.length);
+        for (uint256 i = 0; i < values.length; ++i) {
+            members[i] = _tree.pick(values[i]);
+        }
+    }
+
     /// @notice See SortitionTree.draw.
     function draw(bytes32 seed) external view returns (address member, bytes32 nextSeed) {
         return _tree.draw(seed);
