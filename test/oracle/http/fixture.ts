@@ -96,8 +96,9 @@ export async function startApi(
   net: Network,
   overrides: Partial<OracleConfig> = {},
   depsOverrides: Partial<HttpDeps> = {},
+  logLines?: string[],
 ): Promise<ApiUnderTest> {
-  const common = createTestCommon({ httpPort: 0, adminToken: ADMIN_TOKEN, batchSize: 2, batchIntervalMs: 3_600_000, ...overrides });
+  const common = createTestCommon({ httpPort: 0, adminToken: ADMIN_TOKEN, batchSize: 2, batchIntervalMs: 3_600_000, ...overrides }, logLines);
   const chain = createChainViews({ deployment: net.deployment, provider: ethers.provider, logger: common.logger, metrics: common.metrics, pollIntervalMs: 50, minSyncIntervalMs: 0 });
   const anchorValidator = net.validators[0];
   const anchorer = createBatchAnchorer(common, {

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ethers } from "ethers";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
 import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
@@ -24,6 +25,8 @@ const LAPTOP = { width: 1366, height: 900 };
 const PHONE = { width: 390, height: 844 };
 /** Waits for a condition the page reaches by itself (SSE or its 5 s poll); generous for a loaded 2-core machine. */
 const UNTIL = { timeout: 30_000 };
+/** 18-decimal amounts the way the page writes them: "1,000", "0.5". */
+const tokens = (wei: bigint) => Number(ethers.formatEther(wei)).toLocaleString("en-US", { maximumFractionDigits: 6 });
 
 describe("monitoring page in a real browser", function () {
   this.timeout(120_000);
@@ -99,9 +102,14 @@ describe("monitoring page in a real browser", function () {
       const row = page.locator(`[data-testid=validator-row][data-validator="${validator.address.toLowerCase()}"]`);
       expect(await row.count(), validator.address).to.equal(1);
     }
-    const text = await page.locator("#validators").innerText();
-    expect(text).to.include("16.7 %").and.include("33.3 %").and.include("50.0 %");
-    expect(await page.locator("#network-summary").innerText()).to.include("600");
+    const totalStake = await net.validatorRegistry.totalStake();
+    for (const validator of net.validators) {
+      const { stake } = await net.validatorRegistry.validatorInfo(validator.address);
+      const share = `${((Number(stake) / Number(totalStake)) * 100).toFixed(1)} %`;
+      const row = page.locator(`[data-testid=validator-row][data-validator="${validator.address.toLowerCase()}"]`);
+      expect(await row.innerText(), validator.address).to.include(tokens(stake)).and.include(share);
+    }
+    expect(await page.locator("#network-summary").innerText()).to.include(tokens(totalStake));
     // Before any request the chart says so in words.
     expect(await page.locator("#selection-chart").innerText()).to.include("No committee has been drawn yet");
     await page.close();
@@ -184,11 +192,14 @@ describe("monitoring page in a real browser", function () {
     const svgWidth = await page.locator("#selection-chart svg").evaluate((svg) => svg.getBoundingClientRect().width);
     expect(svgWidth).to.be.at.most(PHONE.width);
     await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone-first-screen.png") });
+    await page.locator("#requests").screenshot({ path: path.join(SCREENSHOTS, "requests-phone.png") });
     const recordHash = await page.locator("[data-testid=record-row]").first().getAttribute("data-record-hash");
     await page.goto(`${api.url}/#record/${recordHash}`);
     await badgeOf(page);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone.png"), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone-first-screen.png") });
     await phone.close();
   });
 
