@@ -120,6 +120,10 @@
     return (negative ? "-" : "") + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (fraction ? "." + fraction : "");
   }
 
+  function plural(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
   function percent(share) {
     return (share * 100).toFixed(share > 0 && share < 0.1 ? 2 : 1) + " %";
   }
@@ -127,7 +131,8 @@
   function ago(unixSeconds) {
     if (unixSeconds === null || unixSeconds === undefined) return "";
     var seconds = Math.round(Date.now() / 1000 - unixSeconds);
-    if (seconds < 0) return "in " + duration(-seconds);
+    // A block stamped ahead of this browser's clock (a dev chain moved forward in time, or clock skew).
+    if (seconds <= 0) return "just now";
     return duration(seconds) + " ago";
   }
 
@@ -253,7 +258,7 @@
       card("Pending unstakes", units(t.totalUnbonding), "unbonding period " + duration(t.unbondingPeriod)),
       card("Slashed so far", units(t.slashedBalance), "slash " + units(network.config.slashAmount) + " per fault"),
       card("Committees", String(network.config.committeeSize) + " seats, quorum " + network.config.quorum, "commit " + network.config.commitWindow + " s, reveal " + network.config.revealWindow + " s"),
-      card("Draws", network.draws.requests + " requests", network.draws.committees + " committees · " + network.draws.seats + " seats"),
+      card("Draws", plural(network.draws.requests, "request"), network.draws.committees + " committees · " + network.draws.seats + " seats"),
       card("Randomness source", code(short(network.randomnessSource, 8), network.randomnessSource), "chain block " + network.blockNumber),
     ]);
     renderChart(network);
