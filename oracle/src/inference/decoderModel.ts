@@ -38,7 +38,8 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-function toFloat32(t: ort.Tensor): Float32Array {
+function toFloat32(t: ort.Tensor | undefined): Float32Array {
+  if (!t) throw new NonRetryableError('the graph returned no "logits" output');
   if (t.type === "float32") return t.data as Float32Array;
   if (t.type === "float16") return Float32Array.from(t.data as Uint16Array, halfToFloat);
   throw new NonRetryableError(`output "logits" has unsupported type ${t.type}`);
@@ -66,10 +67,12 @@ export class DecoderModel {
     readonly hasPositionIds: boolean,
     readonly hasUseCacheBranch: boolean,
     readonly vocabSize: number,
+    /** "gpu-buffer": present.* tensors stay in device memory and must be disposed once fed back */
+    readonly kvLocation: "cpu" | "gpu-buffer",
   ) {}
 
   /** Checks the graph against what the engine feeds and the tokenizer's vocabulary; throws NonRetryableError naming the tensor. */
-  static fromSession(session: ort.InferenceSession, folder: ModelFolder, tokenizerVocabSize: number): DecoderModel {
+  static fromSession(session: ort.InferenceSession, folder: ModelFolder, tokenizerVocabSize: number, kvLocation: "cpu" | "gpu-buffer" = "cpu"): DecoderModel {
     const graph = folder.graphPath;
     const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
     const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
@@ -120,7 +123,7 @@ export class DecoderModel {
     if (tokenizerVocabSize > modelVocab) {
       throw new NonRetryableError(`vocabulary mismatch: tokenizer.json has ${tokenizerVocabSize} tokens but output "logits" of ${graph} has ${modelVocab}`);
     }
-    return new DecoderModel(session, folder, numLayers, kvHeads, headDim, kvType, inputs.has("position_ids"), inputs.has("use_cache_branch"), modelVocab);
+    return new DecoderModel(session, folder, numLayers, kvHeads, headDim, kvType, inputs.has("position_ids"), inputs.has("use_cache_branch"), modelVocab, kvLocation);
   }
 
   get supportsCache(): boolean {
@@ -153,49 +156,75 @@ export class DecoderModel {
     let past: Record<string, ort.Tensor> | undefined;
     let fedFrom = 0; // index of the first column not yet seen by the model
 
-    while (true) {
-      const total = tokens[0].length;
-      const from = useCache ? fedFrom : 0;
-      const seq = total - from;
-      const slice = (rows: number[][], start: number): number[] => rows.flatMap((r) => r.slice(start));
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: int64(slice(tokens, from), [batch, seq]),
-        attention_mask: int64(slice(masks, 0), [batch, total]),
-      };
-      if (this.hasPositionIds) feeds.position_ids = int64(slice(positions, from), [batch, seq]);
-      if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor("bool", Uint8Array.of(past ? 1 : 0), [1]);
-      for (let i = 0; i < this.numLayers; i++) {
-        for (const kind of ["key", "value"]) feeds[`past_key_values.${i}.${kind}`] = past?.[`present.${i}.${kind}`] ?? this.emptyPast(batch);
+    try {
+      while (true) {
+        const total = tokens[0].length;
+        const from = useCache ? fedFrom : 0;
+        const seq = total - from;
+        const out = await this.step(tokens, masks, positions, from, past, batch);
+        this.releaseDeviceTensors(past);
+        past = useCache ? out : undefined;
+        if (!useCache) this.releaseDeviceTensors(out);
+
+        const logits = toFloat32(out.logits);
+        const vocab = this.vocabSize;
+        for (let b = 0; b < batch; b++) {
+          if (done[b]) continue;
+          const offset = (b * seq + seq - 1) * vocab;
+          const sampler = requests[b].sampler;
+          const next = sampler ? sampler.next(logits, offset, vocab) : argmax(logits, offset, vocab);
+          results[b].stepLogits?.push(logits.slice(offset, offset + vocab));
+          results[b].tokenIds.push(next);
+          if (this.folder.eosTokenIds.includes(next)) {
+            done[b] = true;
+            results[b].finishReason = "eos";
+          } else if (results[b].tokenIds.length >= requests[b].maxNewTokens) done[b] = true;
+        }
+        if (done.every(Boolean)) return results;
+        fedFrom = total;
+        for (let b = 0; b < batch; b++) {
+          tokens[b].push(done[b] ? this.folder.padTokenId : results[b].tokenIds[results[b].tokenIds.length - 1]);
+          masks[b].push(1);
+          positions[b].push(positions[b][positions[b].length - 1] + 1);
+        }
       }
-      let out: ort.InferenceSession.OnnxValueMapType;
-      try {
-        out = await this.session.run(feeds);
-      } catch (err) {
-        throw new RetryableError(`inference run failed on ${this.folder.graphPath}`, { cause: err });
-      }
-      const logits = toFloat32(out.logits as ort.Tensor);
-      const vocab = this.vocabSize;
-      for (let b = 0; b < batch; b++) {
-        if (done[b]) continue;
-        const offset = (b * seq + seq - 1) * vocab;
-        const sampler = requests[b].sampler;
-        const next = sampler ? sampler.next(logits, offset, vocab) : argmax(logits, offset, vocab);
-        results[b].stepLogits?.push(logits.slice(offset, offset + vocab));
-        results[b].tokenIds.push(next);
-        if (this.folder.eosTokenIds.includes(next)) {
-          done[b] = true;
-          results[b].finishReason = "eos";
-        } else if (results[b].tokenIds.length >= requests[b].maxNewTokens) done[b] = true;
-      }
-      if (done.every(Boolean)) return results;
-      fedFrom = total;
-      past = useCache ? (out as Record<string, ort.Tensor>) : undefined;
-      for (let b = 0; b < batch; b++) {
-        tokens[b].push(done[b] ? this.folder.padTokenId : results[b].tokenIds[results[b].tokenIds.length - 1]);
-        masks[b].push(1);
-        positions[b].push(positions[b][positions[b].length - 1] + 1);
-      }
+    } finally {
+      this.releaseDeviceTensors(past);
     }
+  }
+
+  /** One forward pass over columns `from..` of every row (all of them when there is no cache). */
+  private async step(
+    tokens: number[][],
+    masks: number[][],
+    positions: number[][],
+    from: number,
+    past: Record<string, ort.Tensor> | undefined,
+    batch: number,
+  ): Promise<Record<string, ort.Tensor>> {
+    const total = tokens[0].length;
+    const seq = total - from;
+    const columns = (rows: number[][], start: number): number[] => rows.flatMap((r) => r.slice(start));
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(columns(tokens, from), [batch, seq]),
+      attention_mask: int64(columns(masks, 0), [batch, total]),
+    };
+    if (this.hasPositionIds) feeds.position_ids = int64(columns(positions, from), [batch, seq]);
+    if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor("bool", Uint8Array.of(past ? 1 : 0), [1]);
+    for (let i = 0; i < this.numLayers; i++) {
+      for (const kind of ["key", "value"]) feeds[`past_key_values.${i}.${kind}`] = past?.[`present.${i}.${kind}`] ?? this.emptyPast(batch);
+    }
+    try {
+      return (await this.session.run(feeds)) as Record<string, ort.Tensor>;
+    } catch (err) {
+      throw new RetryableError(`inference run failed on ${this.folder.graphPath}`, { cause: err });
+    }
+  }
+
+  /** Frees KV tensors held in device memory (a no-op for CPU tensors, which the garbage collector frees). */
+  private releaseDeviceTensors(outputs: Record<string, ort.Tensor> | undefined): void {
+    if (!outputs || this.kvLocation === "cpu") return;
+    for (const [name, tensor] of Object.entries(outputs)) if (name.startsWith("present.") && tensor.location === "gpu-buffer") tensor.dispose();
   }
 
   async release(): Promise<void> {

@@ -51,6 +51,8 @@ export interface LoadEngineOptions {
   logger?: ProviderLogger;
   /** most prompts run together in one batch (default 8) */
   maxBatch?: number;
+  /** on a GPU provider keep the KV cache in device memory between steps (default true) */
+  kvOnDevice?: boolean;
 }
 
 export const DEFAULT_MAX_NEW_TOKENS = 32;
@@ -126,14 +128,21 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInference
   const folder = await readModelFolder(opts.modelDir);
   const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
   const modelHash = await computeModelHash(folder.dir);
-  const opened = await openSession(folder.graphPath, opts.providers ?? [...DEFAULT_PROVIDERS], { threads: opts.threads, logger: opts.logger });
+  const opened = await openSession(folder.graphPath, opts.providers ?? [...DEFAULT_PROVIDERS], {
+    threads: opts.threads,
+    logger: opts.logger,
+    kvOnDevice: opts.kvOnDevice,
+  });
   let model: DecoderModel;
   try {
-    model = DecoderModel.fromSession(opened.session, folder, tokenizer.vocabSize);
+    model = DecoderModel.fromSession(opened.session, folder, tokenizer.vocabSize, opened.kvLocation);
   } catch (err) {
     await opened.session.release();
     throw err;
   }
-  opts.logger?.info({ provider: opened.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache }, "inference engine ready");
+  opts.logger?.info(
+    { provider: opened.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache, kvLocation: opened.kvLocation },
+    "inference engine ready",
+  );
   return new OnnxInferenceEngine(folder.dir, modelHash, opened.provider, folder.maxContext, tokenizer, model, maxBatch);
 }

@@ -14,6 +14,11 @@ export interface ProviderLogger {
 export interface SessionSettings {
   threads?: number;
   logger?: ProviderLogger;
+  /**
+   * On a GPU provider, ask for the KV cache outputs (present.*) in device memory, so they go back in as
+   * past_key_values without a round trip through host memory each step. Default true.
+   */
+  kvOnDevice?: boolean;
 }
 
 export interface OpenedSession {
@@ -21,7 +26,12 @@ export interface OpenedSession {
   provider: string;
   /** providers tried before the one in use, with why each failed */
   failures: Array<{ provider: string; error: string }>;
+  /** where the present.* outputs live: "gpu-buffer" only with webgpu and kvOnDevice */
+  kvLocation: "cpu" | "gpu-buffer";
 }
+
+/** Providers whose outputs onnxruntime-node can leave in device memory (Tensor.location "gpu-buffer"). */
+const DEVICE_BUFFER_PROVIDERS = new Set(["webgpu"]);
 
 /** Provider names this onnxruntime-node build knows (bundled or loadable), e.g. cpu, webgpu, cuda, tensorrt. */
 export function knownProviders(): string[] {
@@ -80,14 +90,25 @@ export async function openSession(graphPath: string, providers: readonly string[
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(graphPath, sessionOptions(provider, settings));
+      let session = await ort.InferenceSession.create(graphPath, sessionOptions(provider, settings));
+      let kvLocation: OpenedSession["kvLocation"] = "cpu";
+      if (DEVICE_BUFFER_PROVIDERS.has(provider) && (settings.kvOnDevice ?? true)) {
+        // preferredOutputLocation must name real outputs, which are only known once a session exists.
+        const present = session.outputNames.filter((n) => n.startsWith("present."));
+        if (present.length > 0) {
+          const options = { ...sessionOptions(provider, settings), preferredOutputLocation: Object.fromEntries(present.map((n) => [n, "gpu-buffer" as const])) };
+          await session.release();
+          session = await ort.InferenceSession.create(graphPath, options);
+          kvLocation = "gpu-buffer";
+        }
+      }
       if (provider === "cpu" && failures.length > 0) {
         settings.logger?.warn(
           { tried: failures.map((f) => `${f.provider}: ${f.error}`) },
           `no gpu execution provider available (${failures.map((f) => f.provider).join(", ")} failed), running on cpu`,
         );
       }
-      return { session, provider, failures };
+      return { session, provider, failures, kvLocation };
     } catch (err) {
       failures.push({ provider, error: firstLine(err) });
     }
