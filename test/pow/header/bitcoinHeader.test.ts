@@ -1,27 +1,7 @@
 import { expect } from "chai";
+import { BITCOIN_HEADER_VECTORS } from "./bitcoinVectors";
 import { headerFromHex, parseHeader, serializeHeader, setNonce, verifyHeader } from "../../../pow/src/header/bitcoinHeader";
 
-/** Real mainnet headers (from any block explorer) and their hashes in display order. */
-export const BITCOIN_HEADER_VECTORS = [
-  {
-    height: 0,
-    hex: "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c",
-    hash: "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f",
-    nonce: 2083236893, time: 1231006505, bits: 0x1d00ffff,
-  },
-  {
-    height: 1,
-    hex: "010000006fe28c0ab6f1b372c1a6a246ae63f74f931e8365e15a089c68d6190000000000982051fd1e4ba744bbbe680e1fee14677ba1a3c3540bf7b1cdb606e857233e0e61bc6649ffff001d01e36299",
-    hash: "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048",
-    nonce: 2573394689, time: 1231469665, bits: 0x1d00ffff,
-  },
-  {
-    height: 100000,
-    hex: "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710",
-    hash: "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506",
-    nonce: 274148111, time: 1293623863, bits: 0x1b04864c,
-  },
-];
 
 describe("pow/header/bitcoinHeader", () => {
   for (const vector of BITCOIN_HEADER_VECTORS) {
