@@ -46,8 +46,8 @@ describe("monitoring page in a real browser", function () {
     return page;
   }
 
-  async function newContext(viewport: { width: number; height: number }, mobile = false) {
-    const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+  async function newContext(viewport: { width: number; height: number }, mobile = false, colorScheme: "light" | "dark" = "light") {
+    const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1, colorScheme });
     await context.route("**/*", (route) => {
       const url = route.request().url();
       if (!url.startsWith(api.url)) {
@@ -112,6 +112,9 @@ describe("monitoring page in a real browser", function () {
     expect(await page.locator("#network-summary").innerText()).to.include(tokens(totalStake));
     // Before any request the chart says so in words.
     expect(await page.locator("#selection-chart").innerText()).to.include("No committee has been drawn yet");
+    expect(await page.locator("#request-list").innerText()).to.include("No chat request on-chain yet");
+    expect(await page.locator("#record-list").innerText()).to.include("No off-chain record yet");
+    await page.screenshot({ path: path.join(SCREENSHOTS, "empty-network-laptop.png"), fullPage: true });
     await page.close();
   });
 
@@ -184,7 +187,8 @@ describe("monitoring page in a real browser", function () {
   });
 
   it("reads at phone width: validators, requests and a record as stacked cards", async () => {
-    const phone = await newContext(PHONE, true);
+    // Dark scheme on the phone, so the screenshots show both palettes.
+    const phone = await newContext(PHONE, true, "dark");
     const page = await openPage(phone);
     await page.waitForSelector("[data-testid=request-row][data-status=finalized]", UNTIL);
     // No sideways scrolling: the page is as wide as the screen.
@@ -209,6 +213,18 @@ describe("monitoring page in a real browser", function () {
     await page.goto(`${api.url}/#record/0x${"ab".repeat(32)}`);
     await page.waitForSelector("#detail-body .empty:has-text('knows no record or text')", UNTIL);
     await page.close();
+
+    // An API failure (here: the RPC node gone) is said in words in each panel that lacks its data.
+    const failing = await laptop.newPage();
+    await failing.route("**/v1/validators", (route) =>
+      route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "rpc_unavailable", message: "the RPC node does not answer" } }) }),
+    );
+    await failing.goto(`${api.url}/`);
+    await failing.waitForSelector("body[data-loaded=true]", UNTIL);
+    expect(await failing.locator("#network-summary .error").innerText()).to.equal("Could not load the network: the RPC node does not answer (HTTP 503)");
+    expect(await failing.locator("#validators").innerText()).to.include("No validator list without the network data");
+    await failing.close();
+
     expect(foreignRequests).to.deep.equal([]);
     expect(pageErrors).to.deep.equal([]);
   });

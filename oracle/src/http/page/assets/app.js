@@ -584,17 +584,39 @@
   /* ---------- loading and routing ---------- */
 
   var inFlight = false;
+  var lastRefreshAt = 0;
   var queued = false;
 
+  var shown = {};
+  /**
+   * True when `body` is what a panel already shows: re-rendering it would drop the reader's text selection (people
+   * copy hashes from here). The 30 s bucket still lets "… ago" texts move on.
+   */
+  function unchanged(key, body) {
+    var stamp = JSON.stringify(body) + "|" + Math.floor(Date.now() / 30000);
+    if (shown[key] === stamp) return true;
+    shown[key] = stamp;
+    return false;
+  }
+
   function loadInto(containerId, what, path, render) {
-    return api(path).then(render, function (error) {
-      replace($(containerId), errorBox(what, error));
-    });
+    return api(path).then(
+      function (body) {
+        if (!unchanged(containerId, body)) render(body);
+      },
+      function (error) {
+        delete shown[containerId];
+        replace($(containerId), errorBox(what, error));
+      },
+    );
   }
 
   function refreshOverview() {
     return Promise.all([
-      api("/v1/validators").then(renderNetwork, function (error) {
+      api("/v1/validators").then(function (network) {
+        if (!unchanged("network", network)) renderNetwork(network);
+      }, function (error) {
+        delete shown.network;
         // One failed call leaves three panels without data: say so in each rather than leave "Loading…".
         replace($("network-summary"), errorBox("the network", error));
         replace($("selection-chart"), empty("No chart without the network data."));
@@ -621,8 +643,11 @@
     if (route.kind === "request") {
       $("back-link").setAttribute("href", "#requests");
       return api("/v1/requests/" + route.id).then(
-        function (r) { replace(body, renderRequestDetail(r)); },
+        function (r) {
+          if (!unchanged("detail", r)) replace(body, renderRequestDetail(r));
+        },
         function (error) {
+          delete shown.detail;
           replace(body, [el("h2", null, "Request #" + route.id), error.status === 404 ? empty("There is no request #" + route.id + " on this chain.") : errorBox("request #" + route.id, error)]);
         },
       );
@@ -630,6 +655,7 @@
     $("back-link").setAttribute("href", "#records");
     return api("/v1/records/" + route.hash).then(
       function (rec) {
+        if (unchanged("detail", rec)) return;
         if (rec.kind !== "record") {
           replace(body, renderRecordDetail(rec));
           return;
@@ -641,6 +667,7 @@
         );
       },
       function (error) {
+        delete shown.detail;
         replace(body, [el("h2", null, "Record"), error.status === 404 ? empty("This node knows no record or text with hash " + route.hash + ".") : errorBox("the record", error)]);
       },
     );
@@ -653,6 +680,7 @@
       return;
     }
     inFlight = true;
+    lastRefreshAt = Date.now();
     var route = parseRoute();
     var work = route.kind === "overview" ? refreshOverview() : refreshDetail(route);
     work
@@ -675,6 +703,7 @@
     $("overview").hidden = detail;
     $("detail").hidden = !detail;
     if (detail) {
+      delete shown.detail;
       replace($("detail-body"), empty("Loading…"));
       window.scrollTo(0, 0);
     } else if (route.section && $(route.section)) {
@@ -684,12 +713,16 @@
   }
 
   var debounce = null;
+  /**
+   * At most about one refresh a second however many events arrive: a refresh is five API calls, and the API's rate
+   * limit (600 a minute per client by default) is shared by every tab a person has open.
+   */
   function refreshSoon() {
     if (debounce) return;
     debounce = setTimeout(function () {
       debounce = null;
       refresh();
-    }, 250);
+    }, Math.max(250, lastRefreshAt + 1000 - Date.now()));
   }
 
   function setLive(state, text) {
@@ -757,6 +790,6 @@
   window.addEventListener("hashchange", showRoute);
   setupChatForm();
   connectEvents();
-  setInterval(refresh, POLL_MS);
+  setInterval(refreshSoon, POLL_MS);
   showRoute();
 })();
