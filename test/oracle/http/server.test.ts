@@ -167,11 +167,18 @@ describe("http server", function () {
       metrics: api.common.metrics,
     });
     api.deps.chain = deadChain;
+    api.deps.modelId = 1; // the node learned its model id while the RPC was up
     try {
-      const response = await getJson(`${api.url}/v1/requests/1`);
-      expect(response.status).to.equal(503);
-      expect(response.body.error.code).to.equal("unavailable");
-      expect(response.body.error.message).to.not.include("127.0.0.1:9");
+      for (const path of ["/v1/requests/1", "/v1/requests", "/v1/validators", "/v1/models"]) {
+        const response = await getJson(`${api.url}${path}`);
+        expect(response.status, path).to.equal(503);
+        expect(response.body.error.code).to.equal("unavailable");
+        expect(response.headers.get("retry-after")).to.equal("2");
+        expect(response.body.error.message).to.not.include("127.0.0.1:9");
+      }
+      // Off-chain records still answer; the chain check of the proof says it could not ask.
+      const posted = await postJson(`${api.url}/v1/chat`, { prompt: "while the rpc is down", maxNewTokens: 2 });
+      expect(posted.status).to.equal(201);
       const node = await getJson(`${api.url}/v1/node`);
       expect(node.status).to.equal(200);
       expect(node.body.chain.rpc.ok).to.equal(false);

@@ -48,6 +48,11 @@ describe("GET /v1/records", function () {
     expect(status).to.equal(200);
     expect(body.records).to.have.length(2);
     expect(body.records[0].recordHash).to.match(/^0x[0-9a-f]{64}$/);
+    for (const bad of ["0", "101", "two", ""]) {
+      const response = await getJson(`${api.url}/v1/records?limit=${bad}`);
+      expect(response.status, bad).to.equal(400);
+      expect(response.body.error.code).to.equal("invalid_query");
+    }
   });
 
   it("answers 404 for an unknown hash and 400 for a malformed one", async () => {
