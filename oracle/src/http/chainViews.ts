@@ -4,147 +4,22 @@ import type { Deployment } from "../chain/deployments";
 import { classifyRpcError, shortMessage } from "../chain/rpc";
 import type { Metrics } from "../metrics";
 import { ChainIndex, type ChainActivity, type IndexedEvent } from "./chainIndex";
+import { chainRef, currentAssignment, eventOrder, latencyOf, slashReason, statusFromEvents, timelineOf, validatorActivity } from "./eventViews";
+import {
+  REQUEST_STATUSES,
+  type AnchoredBatchView,
+  type ChainRef,
+  type ModelView,
+  type NetworkView,
+  type RequestOnChain,
+  type RequestStatusName,
+  type RequestSummary,
+  type RpcHealth,
+} from "./viewTypes";
 
-/** Status names the API uses, in IChatRecordRegistry.Status order. */
-export const REQUEST_STATUSES = ["none", "requested", "committed", "revealed", "finalized", "timed_out", "refunded"] as const;
-export type RequestStatusName = (typeof REQUEST_STATUSES)[number];
-export const SLASH_REASONS = ["missed_commit", "missed_reveal", "dissent"] as const;
+export * from "./viewTypes";
+export type { ChainActivity } from "./chainIndex";
 
-/** Where something happened on-chain. `timestamp` is the block's unix time in seconds. */
-export interface ChainRef {
-  block: number;
-  txHash: string;
-  timestamp: number | null;
-}
-
-export type TimelineEntry = ChainRef & {
-  type: "requested" | "reassigned" | "committed" | "revealed" | "finalized" | "slashed" | "timed_out" | "refunded" | "callback_failed";
-  attempt?: number;
-  validator?: string;
-  responseHash?: string;
-  reason?: string;
-  amount?: string;
-  final?: boolean;
-};
-
-export interface CommitteeMemberView {
-  validator: string;
-  committed: boolean;
-  revealed: boolean;
-  commitment: string | null;
-  responseHash: string | null;
-  /** Revealed the finalized hash (null until finalized). */
-  agreed: boolean | null;
-}
-
-/** A request as the chain knows it; texts are the raw event texts (the route checks them against the hashes). */
-export interface RequestOnChain {
-  requestId: string;
-  status: RequestStatusName;
-  requester: string;
-  modelId: number;
-  fee: string;
-  attempt: number;
-  quorum: number;
-  maxNewTokens: number | null;
-  consumer: string | null;
-  callbackGasLimit: number;
-  callbackFailed: boolean;
-  commitDeadline: number;
-  revealDeadline: number;
-  hashes: { prompt: string; response: string | null; model: string };
-  committee: CommitteeMemberView[];
-  timeline: TimelineEntry[];
-  /** Seconds from the request's block to its finalizing block (null until finalized). */
-  latencySeconds: number | null;
-  /** Prompt text from ChatRequested. */
-  eventPrompt: string | null;
-  /** Revealed texts by response hash, from ResponseRevealed. */
-  eventResponses: Record<string, string>;
-}
-
-export interface RequestSummary {
-  requestId: string;
-  status: RequestStatusName;
-  requester: string;
-  modelId: number;
-  fee: string;
-  promptHash: string;
-  responseHash: string | null;
-  committee: string[];
-  attempt: number;
-  requested: ChainRef;
-  finalized: ChainRef | null;
-  latencySeconds: number | null;
-}
-
-export interface ValidatorView {
-  address: string;
-  active: boolean;
-  stake: string;
-  /** stake / totalStake, 0..1. */
-  stakeShare: number;
-  endpoint: string;
-  unbonding: string;
-  /** Unix seconds when the unbonding stake can be withdrawn (null when nothing unbonds). */
-  unlockAt: number | null;
-  /** Committee seats drawn so far, and seats × current stake share. */
-  selection: { seats: number; expectedSeats: number };
-  lastCommit: (ChainRef & { requestId: string }) | null;
-  lastReveal: (ChainRef & { requestId: string }) | null;
-  slashes: { count: number; amount: string; recent: (ChainRef & { requestId: string; reason: string; amount: string })[] };
-}
-
-export interface NetworkView {
-  blockNumber: number;
-  totals: {
-    totalStake: string;
-    totalUnbonding: string;
-    slashedBalance: string;
-    activeValidators: number;
-    stakeUnit: string;
-    minimumStake: string;
-    unbondingPeriod: number;
-  };
-  draws: { requests: number; committees: number; seats: number };
-  randomnessSource: string;
-  config: {
-    minimumFee: string;
-    slashAmount: string;
-    committeeSize: number;
-    quorum: number;
-    maxAttempts: number;
-    commitWindow: number;
-    revealWindow: number;
-  };
-  validators: ValidatorView[];
-}
-
-export interface ModelView {
-  modelId: number;
-  modelHash: string;
-  enabled: boolean;
-  uri: string;
-  registered: ChainRef | null;
-}
-
-export interface AnchoredBatchView {
-  batchId: string;
-  merkleRoot: string;
-  validator: string;
-  modelId: number;
-  count: number;
-  anchoredAt: number;
-}
-
-export interface RpcHealth {
-  ok: boolean;
-  headBlock: number | null;
-  latencyMs: number | null;
-  indexedBlock: number;
-  error: string | null;
-  checkedAt: number;
-}
 
 /** Read-only views of the deployed registries for the HTTP API. */
 export interface ChainViews {
@@ -179,7 +54,6 @@ export interface ChainViewsOptions {
 
 const statusName = (status: number): RequestStatusName => REQUEST_STATUSES[status] ?? "none";
 const nonZero = (hash: string): string | null => (hash === ZeroHash ? null : hash);
-const order = (a: IndexedEvent, b: IndexedEvent) => a.block - b.block || a.logIndex - b.logIndex;
 
 export function createChainViews(options: ChainViewsOptions): ChainViews {
   const { deployment, provider, logger, metrics } = options;
@@ -211,72 +85,9 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     if (timestamps.size > 50_000) timestamps.clear();
   }
 
-  const ref = (e: IndexedEvent): ChainRef => ({ block: e.block, txHash: e.txHash, timestamp: timestamps.get(e.block) ?? null });
+  const timeOf = (block: number) => timestamps.get(block);
+  const ref = (e: IndexedEvent): ChainRef => chainRef(e, timeOf);
 
-  function timelineOf(events: readonly IndexedEvent[]): TimelineEntry[] {
-    const entries: TimelineEntry[] = [];
-    for (const e of events) {
-      const a = e.args;
-      switch (e.name) {
-        case "ChatRequested":
-          entries.push({ type: "requested", ...ref(e), attempt: Number(a.attempt) });
-          break;
-        case "CommitteeReassigned":
-          entries.push({ type: "reassigned", ...ref(e), attempt: Number(a.attempt) });
-          break;
-        case "ResponseCommitted":
-          entries.push({ type: "committed", ...ref(e), validator: a.validator as string });
-          break;
-        case "ResponseRevealed":
-          entries.push({ type: "revealed", ...ref(e), validator: a.validator as string, responseHash: a.responseHash as string });
-          break;
-        case "RecordFinalized":
-          entries.push({ type: "finalized", ...ref(e), responseHash: a.responseHash as string });
-          break;
-        case "MemberSlashed":
-          entries.push({
-            type: "slashed",
-            ...ref(e),
-            validator: a.validator as string,
-            reason: SLASH_REASONS[Number(a.reason)] ?? String(a.reason),
-            amount: (a.amount as bigint).toString(),
-          });
-          break;
-        case "RequestTimedOut":
-          entries.push({ type: "timed_out", ...ref(e), attempt: Number(a.attempt), final: a.final as boolean });
-          break;
-        case "RequestRefunded":
-          entries.push({ type: "refunded", ...ref(e), amount: (a.amount as bigint).toString() });
-          break;
-        case "ConsumerCallbackFailed":
-          entries.push({ type: "callback_failed", ...ref(e) });
-          break;
-      }
-    }
-    return entries;
-  }
-
-  /** Status from events alone (for lists, without one getRecord call per request). */
-  function statusFromEvents(events: readonly IndexedEvent[]): RequestStatusName {
-    if (events.some((e) => e.name === "RequestRefunded")) return "refunded";
-    if (events.some((e) => e.name === "RecordFinalized")) return "finalized";
-    if (events.some((e) => e.name === "RequestTimedOut" && e.args.final === true)) return "timed_out";
-    const assignments = events.filter((e) => e.name === "ChatRequested" || e.name === "CommitteeReassigned");
-    const current = assignments[assignments.length - 1];
-    if (!current) return "none";
-    const after = events.filter((e) => order(e, current) > 0);
-    if (after.some((e) => e.name === "ResponseRevealed")) return "revealed";
-    const commits = after.filter((e) => e.name === "ResponseCommitted").length;
-    return commits >= (current.args.committee as string[]).length ? "committed" : "requested";
-  }
-
-  function latencyOf(events: readonly IndexedEvent[]): number | null {
-    const requested = events.find((e) => e.name === "ChatRequested");
-    const finalized = events.find((e) => e.name === "RecordFinalized");
-    if (!requested || !finalized) return null;
-    const [start, end] = [timestamps.get(requested.block), timestamps.get(finalized.block)];
-    return start === undefined || end === undefined ? null : end - start;
-  }
 
   function startPolling() {
     if (pollTimer) return;
@@ -313,7 +124,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
       const count = (await call("requestCount", () => chat.requestCount())) as bigint;
       if (requestId < 1n || requestId > count) return undefined;
       const [record, members] = await call("getRecord", () => Promise.all([chat.getRecord(requestId), chat.getMembers(requestId)]));
-      const events = [...index.forRequest(requestId)].sort(order);
+      const events = [...index.forRequest(requestId)].sort(eventOrder);
       await timestampsOf(events.map((e) => e.block));
       const requested = events.find((e) => e.name === "ChatRequested");
       const finalHash = nonZero(record.responseHash as string);
@@ -345,8 +156,8 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           responseHash: nonZero(m.responseHash),
           agreed: finalHash === null ? null : m.responseHash === finalHash,
         })),
-        timeline: timelineOf(events),
-        latencySeconds: latencyOf(events),
+        timeline: timelineOf(events, timeOf),
+        latencySeconds: latencyOf(events, timeOf),
         eventPrompt: requested ? (requested.args.prompt as string) : null,
         eventResponses,
       };
@@ -356,14 +167,13 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
       await index.sync();
       const summaries: RequestSummary[] = [];
       const ids = index.recentRequestIds(limit);
-      const eventsById = ids.map((id) => [...index.forRequest(id)].sort(order));
+      const eventsById = ids.map((id) => [...index.forRequest(id)].sort(eventOrder));
       await timestampsOf(eventsById.flat().filter((e) => e.name === "ChatRequested" || e.name === "RecordFinalized").map((e) => e.block));
       ids.forEach((id, i) => {
         const events = eventsById[i];
         const requested = events.find((e) => e.name === "ChatRequested")!;
         const finalized = events.find((e) => e.name === "RecordFinalized");
-        const assignments = events.filter((e) => e.name === "ChatRequested" || e.name === "CommitteeReassigned");
-        const current = assignments[assignments.length - 1];
+        const current = currentAssignment(events)!;
         summaries.push({
           requestId: id.toString(),
           status: statusFromEvents(events),
@@ -376,7 +186,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           attempt: Number(current.args.attempt),
           requested: ref(requested),
           finalized: finalized ? ref(finalized) : null,
-          latencySeconds: latencyOf(events),
+          latencySeconds: latencyOf(events, timeOf),
         });
       });
       // The fee is only in storage; one batched round of getRecord calls keeps the list complete.
@@ -416,28 +226,8 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
         Promise.all(addresses.map(async (a) => [await validators.validatorInfo(a), await validators.isActive(a)] as const)),
       );
 
-      const seats = new Map<string, number>();
-      const lastCommit = new Map<string, IndexedEvent>();
-      const lastReveal = new Map<string, IndexedEvent>();
-      const slashes = new Map<string, IndexedEvent[]>();
-      let committees = 0;
-      let totalSeats = 0;
-      let requests = 0;
-      for (const e of index.all()) {
-        if (e.name === "ChatRequested" || e.name === "CommitteeReassigned") {
-          if (e.name === "ChatRequested") requests++;
-          committees++;
-          for (const member of e.args.committee as string[]) {
-            seats.set(member.toLowerCase(), (seats.get(member.toLowerCase()) ?? 0) + 1);
-            totalSeats++;
-          }
-        } else if (e.name === "ResponseCommitted") lastCommit.set((e.args.validator as string).toLowerCase(), e);
-        else if (e.name === "ResponseRevealed") lastReveal.set((e.args.validator as string).toLowerCase(), e);
-        else if (e.name === "MemberSlashed") {
-          const key = (e.args.validator as string).toLowerCase();
-          slashes.set(key, [...(slashes.get(key) ?? []), e]);
-        }
-      }
+      const activity = validatorActivity(index.all());
+      const { seats, lastCommit, lastReveal, slashes, totalSeats } = activity;
       const recentSlashes = (key: string) => (slashes.get(key) ?? []).slice(-10);
       await timestampsOf([
         ...[...lastCommit.values(), ...lastReveal.values()].map((e) => e.block),
@@ -458,7 +248,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           minimumStake: (minimumStake as bigint).toString(),
           unbondingPeriod: Number(unbondingPeriod),
         },
-        draws: { requests, committees, seats: totalSeats },
+        draws: { requests: activity.requests, committees: activity.committees, seats: totalSeats },
         randomnessSource: randomnessSource as string,
         config: {
           minimumFee: (config.minimumFee as bigint).toString(),
@@ -494,7 +284,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
               recent: recentSlashes(key).map((e) => ({
                 ...ref(e),
                 requestId: (e.args.requestId as bigint).toString(),
-                reason: SLASH_REASONS[Number(e.args.reason)] ?? String(e.args.reason),
+                reason: slashReason(e.args.reason),
                 amount: (e.args.amount as bigint).toString(),
               })),
             },

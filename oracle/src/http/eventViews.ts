@@ -1,0 +1,123 @@
+import type { IndexedEvent } from "./chainIndex";
+import { SLASH_REASONS, type ChainRef, type RequestStatusName, type TimelineEntry } from "./viewTypes";
+
+/**
+ * Pure derivations from indexed registry events: a request's timeline, status and latency, and each validator's
+ * selection count and liveness. `timeOf` gives a block's timestamp when known (the caller fetched it).
+ */
+export type BlockTime = (block: number) => number | undefined;
+
+export const eventOrder = (a: IndexedEvent, b: IndexedEvent) => a.block - b.block || a.logIndex - b.logIndex;
+
+export function chainRef(e: IndexedEvent, timeOf: BlockTime): ChainRef {
+  return { block: e.block, txHash: e.txHash, timestamp: timeOf(e.block) ?? null };
+}
+
+const slashReason = (reason: unknown) => SLASH_REASONS[Number(reason)] ?? String(reason);
+
+/** One entry per request event, in chain order; events the API does not show are skipped. */
+export function timelineOf(events: readonly IndexedEvent[], timeOf: BlockTime): TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  for (const e of events) {
+    const a = e.args;
+    const at = chainRef(e, timeOf);
+    switch (e.name) {
+      case "ChatRequested":
+        entries.push({ type: "requested", ...at, attempt: Number(a.attempt) });
+        break;
+      case "CommitteeReassigned":
+        entries.push({ type: "reassigned", ...at, attempt: Number(a.attempt) });
+        break;
+      case "ResponseCommitted":
+        entries.push({ type: "committed", ...at, validator: a.validator as string });
+        break;
+      case "ResponseRevealed":
+        entries.push({ type: "revealed", ...at, validator: a.validator as string, responseHash: a.responseHash as string });
+        break;
+      case "RecordFinalized":
+        entries.push({ type: "finalized", ...at, responseHash: a.responseHash as string });
+        break;
+      case "MemberSlashed":
+        entries.push({ type: "slashed", ...at, validator: a.validator as string, reason: slashReason(a.reason), amount: (a.amount as bigint).toString() });
+        break;
+      case "RequestTimedOut":
+        entries.push({ type: "timed_out", ...at, attempt: Number(a.attempt), final: a.final as boolean });
+        break;
+      case "RequestRefunded":
+        entries.push({ type: "refunded", ...at, amount: (a.amount as bigint).toString() });
+        break;
+      case "ConsumerCallbackFailed":
+        entries.push({ type: "callback_failed", ...at });
+        break;
+    }
+  }
+  return entries;
+}
+
+/** The latest ChatRequested / CommitteeReassigned: the current attempt's committee. */
+export function currentAssignment(events: readonly IndexedEvent[]): IndexedEvent | undefined {
+  return events.filter((e) => e.name === "ChatRequested" || e.name === "CommitteeReassigned").at(-1);
+}
+
+/** Status from events alone, matching the contract's Status (for lists, without a getRecord call per request). */
+export function statusFromEvents(events: readonly IndexedEvent[]): RequestStatusName {
+  if (events.some((e) => e.name === "RequestRefunded")) return "refunded";
+  if (events.some((e) => e.name === "RecordFinalized")) return "finalized";
+  if (events.some((e) => e.name === "RequestTimedOut" && e.args.final === true)) return "timed_out";
+  const current = currentAssignment(events);
+  if (!current) return "none";
+  const after = events.filter((e) => eventOrder(e, current) > 0);
+  if (after.some((e) => e.name === "ResponseRevealed")) return "revealed";
+  const commits = after.filter((e) => e.name === "ResponseCommitted").length;
+  return commits >= (current.args.committee as string[]).length ? "committed" : "requested";
+}
+
+/** Seconds from the request's block to its finalizing block; null until finalized or while a time is unknown. */
+export function latencyOf(events: readonly IndexedEvent[], timeOf: BlockTime): number | null {
+  const requested = events.find((e) => e.name === "ChatRequested");
+  const finalized = events.find((e) => e.name === "RecordFinalized");
+  if (!requested || !finalized) return null;
+  const [start, end] = [timeOf(requested.block), timeOf(finalized.block)];
+  return start === undefined || end === undefined ? null : end - start;
+}
+
+export interface ValidatorActivity {
+  requests: number;
+  committees: number;
+  totalSeats: number;
+  /** By lower-case address. */
+  seats: Map<string, number>;
+  lastCommit: Map<string, IndexedEvent>;
+  lastReveal: Map<string, IndexedEvent>;
+  slashes: Map<string, IndexedEvent[]>;
+}
+
+/** Committee seats, last commit/reveal and slashes per validator, over every indexed event. */
+export function validatorActivity(events: readonly IndexedEvent[]): ValidatorActivity {
+  const activity: ValidatorActivity = {
+    requests: 0,
+    committees: 0,
+    totalSeats: 0,
+    seats: new Map(),
+    lastCommit: new Map(),
+    lastReveal: new Map(),
+    slashes: new Map(),
+  };
+  const key = (e: IndexedEvent) => (e.args.validator as string).toLowerCase();
+  for (const e of events) {
+    if (e.name === "ChatRequested" || e.name === "CommitteeReassigned") {
+      if (e.name === "ChatRequested") activity.requests++;
+      activity.committees++;
+      for (const member of e.args.committee as string[]) {
+        const k = member.toLowerCase();
+        activity.seats.set(k, (activity.seats.get(k) ?? 0) + 1);
+        activity.totalSeats++;
+      }
+    } else if (e.name === "ResponseCommitted") activity.lastCommit.set(key(e), e);
+    else if (e.name === "ResponseRevealed") activity.lastReveal.set(key(e), e);
+    else if (e.name === "MemberSlashed") activity.slashes.set(key(e), [...(activity.slashes.get(key(e)) ?? []), e]);
+  }
+  return activity;
+}
+
+export { slashReason };
