@@ -337,10 +337,18 @@ library SortitionTree {
         mask |= mask >> 16;
         value = uint256(seed) & mask;
         while (value >= bound) {
-            seed = keccak256(abi.encode(seed));
+            seed = _rehash(seed);
             value = uint256(seed) & mask;
         }
-        nextSeed = keccak256(abi.encode(seed));
+        nextSeed = _rehash(seed);
+    }
+
+    /// @dev keccak256 of the 32 seed bytes, hashed in scratch space so that long draw loops do not grow memory.
+    function _rehash(bytes32 seed) private pure returns (bytes32 hashed) {
+        assembly ("memory-safe") {
+            mstore(0x00, seed)
+            hashed := keccak256(0x00, 0x20)
+        }
     }
 
     /// @dev Maps a value among the unchosen weight onto the full tree: skips the chosen intervals (sorted by start)

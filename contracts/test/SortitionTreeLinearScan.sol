@@ -51,7 +51,11 @@ contract SortitionTreeLinearScan {
         mask |= mask >> 128;
         uint256 value = uint256(seed) & mask;
         while (value >= total) {
-            seed = keccak256(abi.encode(seed));
+            // Same scratch-space hashing as SortitionTree._rehash.
+            assembly ("memory-safe") {
+                mstore(0x00, seed)
+                seed := keccak256(0x00, 0x20)
+            }
             value = uint256(seed) & mask;
         }
         uint256 length = _entries.length;
