@@ -38,6 +38,7 @@ export async function deployedNetworkFixture() {
   const file = path.join(outDir, "hardhat.json");
   const deployment: Deployment = loadDeployment(file);
   const raw = JSON.parse(fs.readFileSync(file, "utf8")) as { addresses: { StakeToken: string } };
+  fs.rmSync(outDir, { recursive: true, force: true }); // everything needed is read
   const token = await ethers.getContractAt("DemoToken", raw.addresses.StakeToken);
   const validatorRegistry = await ethers.getContractAt("ValidatorRegistry", deployment.validatorRegistry.address);
   const chatRegistry = await ethers.getContractAt("ChatRecordRegistry", deployment.chatRecordRegistry.address);
