@@ -52,7 +52,8 @@ function shareTable(rows: Array<{ initialShare: number; rewardShare: number }>, 
   return ["  #     power share  reward share", ...ordered.map((r) => `  ${String(r.i).padEnd(5)} ${fmtPct(r.initialShare).padStart(11)}  ${fmtPct(r.rewardShare).padStart(12)}`)].join("\n");
 }
 
-export function buildProgram(): Command {
+/** `outcome.exitCode` is set by commands whose result is a verdict (header: 1 when INVALID). */
+export function buildProgram(outcome: { exitCode: number } = { exitCode: 0 }): Command {
   const program = new Command("sim").description("PoW/PoS simulator: Bitcoin headers, real mining, network simulation, PoW vs PoS report")
     .exitOverride().configureOutput({ outputError: (message, write) => write(message.trim().split("\n")[0] + "\n") });
 
@@ -64,7 +65,7 @@ export function buildProgram(): Command {
         `hash   ${verdict.hash}`, `target ${verdict.target} (bits 0x${verdict.bits})`,
         verdict.valid ? "VALID" : `INVALID: ${verdict.reason}`,
       ].join("\n"));
-      if (!verdict.valid) process.exitCode = EXIT_INVALID;
+      if (!verdict.valid) outcome.exitCode = EXIT_INVALID;
     });
 
   program.command("mine").description("mine toy-chain blocks with real double SHA-256 across worker threads")
@@ -208,8 +209,9 @@ export function describeError(error: unknown): { message: string; code: number }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    const outcome = { exitCode: 0 };
+    await buildProgram(outcome).parseAsync(argv, { from: "user" });
+    return outcome.exitCode;
   } catch (error) {
     // Commander has already printed its one-line message (or the help text, exit code 0).
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
