@@ -229,7 +229,7 @@ async function chatRound(provider: JsonRpcProvider, deployment: Awaited<ReturnTy
         say(`${label(parsed.args.validator as string)} slashed ${formatEther(parsed.args.amount as bigint)} CODS`);
       } else if (parsed.name === "RecordFinalized") {
         outcome = { outcome: "finalized", blockNumber: log.blockNumber };
-      } else if (parsed.name === "RequestTimedOut" && parsed.args.final) {
+      } else if (parsed.name === "RequestTimedOut" && parsed.args.exhausted) {
         outcome = { outcome: "timed_out", blockNumber: log.blockNumber };
       }
     }

@@ -23,8 +23,9 @@ export interface OracleNodeOptions extends CreateCommonOptions {
   engine?: InferenceEngine;
   /** Skip the HTTP API (tests of the pipeline alone). */
   http?: boolean;
-  /** Test hook, see PipelineOptions.alterResponse. */
+  /** Test hooks, see PipelineOptions. */
   alterResponse?: PipelineOptions["alterResponse"];
+  revealDelayMs?: PipelineOptions["revealDelayMs"];
 }
 
 /** A running validator node: every stage wired together, stoppable once. */
@@ -88,6 +89,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       submitters,
       contentStore,
       alterResponse: options.alterResponse,
+      revealDelayMs: options.revealDelayMs,
     });
     shutdown.add("pipeline", () => pipeline.stop());
     const listener = createListener(common, {

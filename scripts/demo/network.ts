@@ -99,7 +99,7 @@ export async function waitForOutcome(
     for (const log of logs) {
       const parsed = chat.interface.parseLog(log);
       if (parsed?.name === "RecordFinalized") return { outcome: "finalized", blockNumber: log.blockNumber, txHash: log.transactionHash };
-      if (parsed?.name === "RequestTimedOut" && parsed.args.final) {
+      if (parsed?.name === "RequestTimedOut" && parsed.args.exhausted) {
         return { outcome: "timed_out", blockNumber: log.blockNumber, txHash: log.transactionHash };
       }
     }

@@ -93,7 +93,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
           break;
         case "RequestTimedOut":
           closeJobs(requestId as bigint, "timed_out", event.blockNumber, Number(event.args.attempt));
-          if (event.args.final as boolean) journal.markRequestClosed(requestId as bigint, event.blockNumber);
+          if (event.args.exhausted as boolean) journal.markRequestClosed(requestId as bigint, event.blockNumber);
           break;
         case "MemberSlashed":
           if (ours.has((event.args.validator as string).toLowerCase())) {

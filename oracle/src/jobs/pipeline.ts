@@ -21,6 +21,8 @@ export interface PipelineOptions {
    * code paths; the e2e test uses it to check that a dissenting reveal is slashed.
    */
   alterResponse?: (validator: string, text: string) => string;
+  /** Test hook: milliseconds a validator waits before revealing (orders reveals in the e2e tests). */
+  revealDelayMs?: (validator: string) => number;
   /** Most jobs worked on at once. */
   concurrency?: number;
 }
@@ -151,6 +153,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (minedIn !== undefined) return move(job, "committed", { commitBlock: minedIn });
 
     const record = await registry.getRecord(job.requestId);
+    assertSameRequest(job, record.promptHash);
     if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
     if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // closed by its event
     const members = await registry.getMembers(job.requestId);
@@ -176,6 +179,17 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   /**
+   * After a reorg a request id can name another request (ids are sequential): never commit or reveal an answer to a
+   * prompt the chain no longer has under this id. The listener rolls such a job back; until then it waits.
+   */
+  function assertSameRequest(job: Job, onChainPromptHash: string) {
+    if (onChainPromptHash.toLowerCase() !== job.promptHash.toLowerCase()) {
+      log.warn({ requestId: job.requestId.toString(), validator: job.validator }, "request changed on-chain (reorg?), waiting");
+      throw new Deferred(shortWait * 5);
+    }
+  }
+
+  /**
    * Reveals of one request by this process's validators go one at a time: once a quorum is in, the request is final
    * and further reveals would only revert, so each reveal first re-reads the chain after the previous one is mined.
    */
@@ -196,6 +210,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
 
     const record = await registry.getRecord(job.requestId);
+    assertSameRequest(job, record.promptHash);
     if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
     if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // quorum reached without us
     const members = await registry.getMembers(job.requestId);
@@ -209,6 +224,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       throw new Deferred(Math.min(shortWait * 10, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)));
     }
     if (now > record.revealDeadline) return move(job, "timed_out", { lastError: "reveal phase closed before the reveal" });
+    const delay = options.revealDelayMs?.(job.validator) ?? 0;
+    if (delay > 0 && Date.now() - job.updatedAt < delay) throw new Deferred(delay);
 
     const mined = await submitterOf(job).send(
       {

@@ -1,0 +1,157 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { JsonRpcProvider, Wallet } from "ethers";
+import pino from "pino";
+import { createProvider } from "../../oracle/src/chain/rpc";
+import { type OracleConfig, parseConfig } from "../../oracle/src/config";
+import { type InferenceEngine, ensureTinyModel, loadEngine } from "../../oracle/src/inference";
+import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
+import { type OracleNode, type OracleNodeOptions, startOracleNode } from "../../oracle/src/node";
+import { devAccount } from "../../scripts/demo/accounts";
+import { deployToNode } from "../../scripts/demo/deploy";
+import { type HardhatNode, startHardhatNode } from "../../scripts/demo/hardhatNode";
+import { contractsOf, stakeValidators } from "../../scripts/demo/network";
+import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
+
+/** A `hardhat node` process with the contracts deployed and validators staked, for one test file. */
+export interface E2eChain {
+  node: HardhatNode;
+  provider: JsonRpcProvider;
+  deployment: Deployment;
+  deploymentsFile: string;
+  dir: string;
+  validators: Wallet[];
+  stop(): Promise<void>;
+}
+
+export interface StartChainOptions {
+  config: Partial<ChatConfig>;
+  /** Stakes in whole tokens, one validator each (dev accounts 1..n). */
+  stakes: bigint[];
+  commitWindow?: number;
+  revealWindow?: number;
+  endpoint?: string;
+}
+
+export async function startE2eChain(options: StartChainOptions): Promise<E2eChain> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-e2e-"));
+  const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
+  const node = await startHardhatNode();
+  const provider = createProvider(node.url, 31337);
+  try {
+    const deployment = await deployToNode(provider, devAccount(0), "localhost", {
+      outDir: dir,
+      write: true,
+      redeploy: true,
+      modelDir,
+      commitWindow: options.commitWindow ?? 60,
+      revealWindow: options.revealWindow ?? 60,
+      config: options.config,
+    });
+    const validators = options.stakes.map((_, i) => devAccount(i + 1));
+    await stakeValidators(
+      provider,
+      deployment,
+      validators.map((wallet, i) => ({ wallet, tokens: options.stakes[i], endpoint: options.endpoint ?? "http://127.0.0.1:1" })),
+    );
+    return {
+      node,
+      provider,
+      deployment,
+      deploymentsFile: path.join(dir, "localhost.json"),
+      dir,
+      validators,
+      async stop() {
+        provider.destroy();
+        await node.stop();
+      },
+    };
+  } catch (error) {
+    provider.destroy();
+    await node.stop();
+    throw error;
+  }
+}
+
+let sharedEngine: Promise<InferenceEngine> | undefined;
+/** One engine for every in-process node of the test run (loading it is the slow part of starting a node). */
+export function tinyEngine(): Promise<InferenceEngine> {
+  sharedEngine ??= ensureTinyModel(DEFAULT_TINY_MODEL_DIR).then((dir) => loadEngine({ modelDir: dir, providers: ["cpu"], threads: 1 }));
+  return sharedEngine;
+}
+
+/** Node options as the command line would give them, for a node serving `keys` on `chain`. */
+export function nodeConfig(chain: E2eChain, keys: readonly string[], extra: string[] = []): OracleConfig {
+  return parseConfig({
+    argv: [
+      "--rpc-url", chain.node.url,
+      "--deployments", chain.deploymentsFile,
+      "--data-dir", fs.mkdtempSync(path.join(chain.dir, "node-")),
+      "--http-port", "0",
+      "--poll-interval-ms", "50",
+      "--log-level", "info",
+      ...keys.flatMap((k) => ["--validator-key", k]),
+      ...extra,
+    ],
+    env: {},
+  }).config;
+}
+
+/** Starts an in-process node on the shared engine, logging to a file in the chain's folder. */
+export async function startNode(
+  chain: E2eChain,
+  keys: readonly string[],
+  options: Omit<OracleNodeOptions, "engine"> & { extraArgs?: string[] } = {},
+): Promise<OracleNode> {
+  const config = nodeConfig(chain, keys, options.extraArgs);
+  const node = await startOracleNode(config, {
+    engine: await tinyEngine(),
+    logDestination: pino.destination({ dest: path.join(config.dataDir, "node.log"), sync: true }),
+    ...options,
+  });
+  return node;
+}
+
+/** Moves chain time forward and mines a block (deadlines compare with block.timestamp). */
+export async function advanceTime(provider: JsonRpcProvider, seconds: number): Promise<void> {
+  await provider.send("evm_increaseTime", [seconds]);
+  await provider.send("evm_mine", []);
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every event of the chat registry so far, decoded, in chain order. */
+export async function registryEvents(chain: E2eChain) {
+  const { chat } = contractsOf(chain.deployment, chain.provider);
+  const logs = await chain.provider.getLogs({ address: chain.deployment.addresses.ChatRecordRegistry, fromBlock: 0, toBlock: "latest" });
+  return logs.flatMap((log) => {
+    const parsed = chat.interface.parseLog(log);
+    return parsed ? [{ name: parsed.name, args: parsed.args, block: log.blockNumber, txHash: log.transactionHash }] : [];
+  });
+}
+
+/** Counts of transactions sent by `addresses` whose receipts say reverted (a duplicate commit/reveal would be one). */
+export async function revertedTransactionsFrom(chain: E2eChain, addresses: readonly string[]): Promise<number> {
+  const wanted = new Set(addresses.map((a) => a.toLowerCase()));
+  const head = await chain.provider.getBlockNumber();
+  let reverted = 0;
+  for (let n = 0; n <= head; n++) {
+    const block = await chain.provider.getBlock(n, true);
+    for (const tx of block?.prefetchedTransactions ?? []) {
+      if (!wanted.has(tx.from.toLowerCase())) continue;
+      const receipt = await chain.provider.getTransactionReceipt(tx.hash);
+      if (receipt?.status === 0) reverted++;
+    }
+  }
+  return reverted;
+}
