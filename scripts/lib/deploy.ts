@@ -36,7 +36,7 @@ export interface DeployOptions {
   write?: boolean;
   /** Deploy again even if deployments/<network>.json points at live contracts. */
   redeploy?: boolean;
-  /** Folder for <network>.json (default deployments/ at the repository root). */
+  /** Folder for <network>.json (default env DEPLOYMENTS_DIR, else deployments/ at the repository root). */
   outDir?: string;
   log?: (line: string) => void;
 }
@@ -69,7 +69,7 @@ export const DEFAULT_CHAT_CONFIG: ChatConfig = {
 const REPO_ROOT = path.resolve(__dirname, "../..");
 
 /** Path of the deployment file for `network`. */
-export function deploymentPath(network: string, outDir = path.join(REPO_ROOT, "deployments")): string {
+export function deploymentPath(network: string, outDir = process.env.DEPLOYMENTS_DIR ?? path.join(REPO_ROOT, "deployments")): string {
   return path.join(outDir, `${network}.json`);
 }
 

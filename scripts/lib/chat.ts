@@ -1,0 +1,223 @@
+/**
+ * Functions a dApp (or an operator) uses to talk to the deployed contracts. The Hardhat tasks in tasks/ and the
+ * scripts in scripts/ both call these, so there is one way to do each thing. Every function takes the Hardhat
+ * runtime environment; none imports "hardhat" itself (so hardhat.config.ts can load the tasks).
+ */
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { Signer } from "ethers";
+import type { ChatRecordRegistry, DemoToken, ValidatorRegistry } from "../../typechain-types";
+import { LOCAL_NETWORKS, readDeployment, type Deployment } from "./deploy";
+
+export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Refunded"];
+const TERMINAL = new Set(["Finalized", "TimedOut", "Refunded"]);
+
+export interface Contracts {
+  deployment: Deployment;
+  signer: Signer;
+  validatorRegistry: ValidatorRegistry;
+  chatRegistry: ChatRecordRegistry;
+  stakeToken: DemoToken; // only `mint` is DemoToken-specific; the rest is plain ERC-20
+}
+
+/** The deployed contracts of the current network, connected to signer `accountIndex` (default 0). */
+export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0): Promise<Contracts> {
+  const deployment = readDeployment(hre.network.name);
+  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
+  if (chainId !== deployment.chainId) {
+    throw new Error(`deployments/${hre.network.name}.json is for chain ${deployment.chainId}, connected to ${chainId}: redeploy`);
+  }
+  const signers = await hre.ethers.getSigners();
+  const signer = signers[accountIndex];
+  if (!signer) throw new Error(`no account #${accountIndex} on network "${hre.network.name}" (have ${signers.length})`);
+  const at = <T>(name: string, address: string) => hre.ethers.getContractAt(name, address, signer) as Promise<T>;
+  return {
+    deployment,
+    signer,
+    validatorRegistry: await at<ValidatorRegistry>("ValidatorRegistry", deployment.addresses.ValidatorRegistry),
+    chatRegistry: await at<ChatRecordRegistry>("ChatRecordRegistry", deployment.addresses.ChatRecordRegistry),
+    stakeToken: await at<DemoToken>("DemoToken", deployment.addresses.StakeToken),
+  };
+}
+
+/** Stakes `amount` tokens (decimal string, e.g. "100") and optionally sets the endpoint; mints demo tokens locally. */
+export async function stakeAsValidator(
+  hre: HardhatRuntimeEnvironment,
+  options: { amount: string; endpoint?: string; accountIndex?: number },
+): Promise<{ validator: string; stake: bigint }> {
+  const { signer, validatorRegistry, stakeToken } = await connectContracts(hre, options.accountIndex);
+  const validator = await signer.getAddress();
+  const amount = hre.ethers.parseUnits(options.amount, 18);
+  const balance = await stakeToken.balanceOf(validator);
+  if (balance < amount) {
+    if (!LOCAL_NETWORKS.includes(hre.network.name)) {
+      throw new Error(`${validator} holds ${hre.ethers.formatUnits(balance, 18)} stake tokens, needs ${options.amount}`);
+    }
+    await (await stakeToken.mint(validator, amount - balance)).wait();
+  }
+  await (await stakeToken.approve(await validatorRegistry.getAddress(), amount)).wait();
+  await (await validatorRegistry.stake(amount, options.endpoint ?? "")).wait();
+  return { validator, stake: await validatorRegistry.stakeOf(validator) };
+}
+
+/** Moves `amount` tokens (decimal string) of the caller's stake out of the pool; returns the unlock time. */
+export async function requestUnstake(hre: HardhatRuntimeEnvironment, options: { amount: string; accountIndex?: number }) {
+  const { signer, validatorRegistry } = await connectContracts(hre, options.accountIndex);
+  await (await validatorRegistry.requestUnstake(hre.ethers.parseUnits(options.amount, 18))).wait();
+  const info = await validatorRegistry.validatorInfo(await signer.getAddress());
+  return { unbonding: info.unbonding, unlockAt: info.unlockAt };
+}
+
+/** Withdraws the caller's unbonded stake; returns the amount. */
+export async function withdrawStake(hre: HardhatRuntimeEnvironment, options: { accountIndex?: number } = {}) {
+  const { signer, validatorRegistry } = await connectContracts(hre, options.accountIndex);
+  const amount = (await validatorRegistry.validatorInfo(await signer.getAddress())).unbonding;
+  await (await validatorRegistry.withdraw()).wait();
+  return amount;
+}
+
+/** Sends a chat request paying the minimum fee (or `fee` wei); returns its id and committee. */
+export async function sendChatRequest(
+  hre: HardhatRuntimeEnvironment,
+  options: { prompt: string; modelId?: number; maxNewTokens?: number; fee?: bigint; consumer?: string; callbackGasLimit?: number; accountIndex?: number },
+): Promise<{ requestId: bigint; committee: string[]; commitDeadline: bigint; revealDeadline: bigint }> {
+  const { deployment, chatRegistry } = await connectContracts(hre, options.accountIndex);
+  const fee = options.fee ?? (await chatRegistry.getConfig()).minimumFee;
+  const tx = await chatRegistry.requestChat(
+    options.modelId ?? deployment.modelId,
+    options.prompt,
+    options.maxNewTokens ?? 64,
+    options.consumer ?? hre.ethers.ZeroAddress,
+    options.callbackGasLimit ?? 0,
+    { value: fee },
+  );
+  const receipt = await tx.wait();
+  for (const log of receipt?.logs ?? []) {
+    const parsed = chatRegistry.interface.parseLog(log);
+    if (parsed?.name === "ChatRequested") {
+      return {
+        requestId: parsed.args.requestId as bigint,
+        committee: [...(parsed.args.committee as string[])],
+        commitDeadline: parsed.args.commitDeadline as bigint,
+        revealDeadline: parsed.args.revealDeadline as bigint,
+      };
+    }
+  }
+  throw new Error(`transaction ${tx.hash} emitted no ChatRequested event`);
+}
+
+export interface RecordView {
+  requestId: bigint;
+  status: string;
+  requester: string;
+  modelId: number;
+  attempt: number;
+  fee: bigint;
+  promptHash: string;
+  responseHash: string;
+  modelHash: string;
+  committee: string[];
+  commitDeadline: bigint;
+  revealDeadline: bigint;
+  callbackFailed: boolean;
+  prompt?: string;
+  response?: string;
+}
+
+/** A record with its status name, plus the prompt and agreed response texts found in the registry's events. */
+export async function readRecord(hre: HardhatRuntimeEnvironment, requestId: bigint): Promise<RecordView> {
+  const { deployment, chatRegistry } = await connectContracts(hre);
+  const r = await chatRegistry.getRecord(requestId);
+  const view: RecordView = {
+    requestId,
+    status: STATUS_NAMES[Number(r.status)],
+    requester: r.requester,
+    modelId: Number(r.modelId),
+    attempt: Number(r.attempt),
+    fee: r.fee,
+    promptHash: r.promptHash,
+    responseHash: r.responseHash,
+    modelHash: r.modelHash,
+    committee: [...r.committee],
+    commitDeadline: r.commitDeadline,
+    revealDeadline: r.revealDeadline,
+    callbackFailed: r.callbackFailed,
+  };
+  const fromBlock = deployment.block;
+  const requested = await chatRegistry.queryFilter(chatRegistry.filters.ChatRequested(requestId), fromBlock);
+  if (requested[0]) view.prompt = requested[0].args.prompt;
+  if (view.status === "Finalized") {
+    const reveals = await chatRegistry.queryFilter(chatRegistry.filters.ResponseRevealed(requestId), fromBlock);
+    view.response = reveals.find((e) => e.args.responseHash === view.responseHash)?.args.responseText;
+  }
+  return view;
+}
+
+/** Polls until the record is Finalized, TimedOut or Refunded (or `timeoutMs` passes). */
+export async function waitForRecord(
+  hre: HardhatRuntimeEnvironment,
+  requestId: bigint,
+  options: { timeoutMs?: number; pollMs?: number; onStatus?: (status: string) => void } = {},
+): Promise<RecordView> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  let last = "";
+  for (;;) {
+    const record = await readRecord(hre, requestId);
+    if (record.status !== last) options.onStatus?.((last = record.status));
+    if (TERMINAL.has(record.status)) return record;
+    if (Date.now() > deadline) throw new Error(`request ${requestId} still ${record.status} after ${options.timeoutMs ?? 120_000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}
+
+/** Request ids of `requester` (newest first). */
+export async function listRequests(hre: HardhatRuntimeEnvironment, requester: string, limit = 20): Promise<bigint[]> {
+  const { chatRegistry } = await connectContracts(hre);
+  const [ids] = await chatRegistry.requestsOf(requester, 0, limit);
+  return [...ids];
+}
+
+export interface ValidatorView {
+  address: string;
+  stake: bigint;
+  unbonding: bigint;
+  share: number;
+  active: boolean;
+  endpoint: string;
+}
+
+/** Every address that ever staked, with its stake, selection share (stake / totalStake) and endpoint. */
+export async function listValidators(hre: HardhatRuntimeEnvironment): Promise<ValidatorView[]> {
+  const { validatorRegistry } = await connectContracts(hre);
+  const count = Number(await validatorRegistry.validatorCount());
+  const total = await validatorRegistry.totalStake();
+  const out: ValidatorView[] = [];
+  for (let i = 0; i < count; i++) {
+    const address = await validatorRegistry.validatorAt(i);
+    const info = await validatorRegistry.validatorInfo(address);
+    out.push({
+      address,
+      stake: info.stake,
+      unbonding: info.unbonding,
+      share: total === 0n ? 0 : Number((info.stake * 1_000_000n) / total) / 1_000_000,
+      active: await validatorRegistry.isActive(address),
+      endpoint: info.endpoint,
+    });
+  }
+  return out;
+}
+
+/** Human-readable lines for a record. */
+export function formatRecord(hre: HardhatRuntimeEnvironment, r: RecordView): string {
+  return [
+    `request ${r.requestId}: ${r.status} (attempt ${r.attempt})`,
+    `requester     ${r.requester}`,
+    `model         ${r.modelId} ${r.modelHash}`,
+    `fee           ${hre.ethers.formatEther(r.fee)} ETH`,
+    `promptHash    ${r.promptHash}`,
+    `responseHash  ${r.responseHash}`,
+    `committee     ${r.committee.join(", ")}`,
+    `deadlines     commit ${new Date(Number(r.commitDeadline) * 1000).toISOString()}, reveal ${new Date(Number(r.revealDeadline) * 1000).toISOString()}`,
+    ...(r.prompt !== undefined ? [`prompt        ${JSON.stringify(r.prompt)}`] : []),
+    ...(r.response !== undefined ? [`response      ${JSON.stringify(r.response)}`] : []),
+  ].join("\n");
+}
