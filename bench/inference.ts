@@ -16,21 +16,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildModel, MODEL_PRESETS, type PresetName } from "../oracle/src/inference/buildModel";
 import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
-import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
+import { loadEngine } from "../oracle/src/inference";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";
+import { decodeRate, timeBatch } from "./inferenceRates";
 
 const ROOT = path.resolve(__dirname, "..");
-const PROMPTS = [
-  "The oracle",
-  "Hello, what is a blockchain?",
-  "Proof of stake",
-  "A committee of validators runs the same model and",
-  "Attention lets every token look at the tokens before it.",
-  "区块链",
-  "Greedy decoding gives the same tokens",
-  "x",
-];
-
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
@@ -45,27 +35,6 @@ async function ensurePreset(preset: PresetName): Promise<string> {
     await buildModel(dir, preset);
   }
   return dir;
-}
-
-/** Seconds for one batch of `batch` prompts generating exactly `tokens` tokens each (EOS is not a stop here). */
-async function timeBatch(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean): Promise<number> {
-  const requests = PROMPTS.slice(0, batch).map((p) => ({ promptIds: engine.tokenizer.encode(p), maxNewTokens: tokens }));
-  const started = performance.now();
-  const results = await engine.model.generateBatch(requests, { useCache });
-  const seconds = (performance.now() - started) / 1000;
-  // With random weights EOS is rare; a row that stopped early still occupied its slot until the end.
-  void results;
-  return seconds;
-}
-
-async function decodeRate(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean, repeats: number): Promise<number> {
-  let best = 0;
-  for (let r = 0; r < repeats; r++) {
-    const one = await timeBatch(engine, batch, 1, useCache);
-    const full = await timeBatch(engine, batch, tokens, useCache);
-    best = Math.max(best, (batch * (tokens - 1)) / Math.max(full - one, 1e-9));
-  }
-  return best;
 }
 
 /** Copy bandwidth in bytes/s, STREAM convention (read + write = 2 × bytes copied), best of 5. */
@@ -99,6 +68,7 @@ function gitCommit(): string {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg()[0];
   const presets = arg("presets", "tiny,small,gpt2-small").split(",") as PresetName[];
   for (const p of presets) if (!(p in MODEL_PRESETS)) throw new Error(`unknown preset ${p} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
   const results: Partial<Record<PresetName, PresetResult>> = {};
@@ -136,7 +106,9 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: gitCommit(),
     command: `npm run bench:inference -- --presets ${presets.join(",")}`,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", provider: "cpu" },
+    // The 1-minute load average says how much else ran on the machine (figures are best-of-runs, but a busy
+    // shared machine still lowers them).
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", provider: "cpu", loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] } },
     tokPerSec: gpt2 ? { engine: gpt2.batch1.cached, noCache: gpt2.batch1.uncached, transformersJs: null } : null,
     boundTokPerSec: gpt2 ? boundTokPerSec : null,
     fractionOfBound: gpt2 ? gpt2.batch1.cached / boundTokPerSec : null,
