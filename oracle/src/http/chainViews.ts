@@ -4,6 +4,7 @@ import type { Deployment } from "../chain/deployments";
 import { classifyRpcError, shortMessage } from "../chain/rpc";
 import type { Metrics } from "../metrics";
 import { ChainIndex, type ChainActivity, type IndexedEvent } from "./chainIndex";
+import { inclusionProbabilities } from "./selectionOdds";
 import { chainRef, currentAssignment, eventOrder, latencyOf, slashReason, statusFromEvents, timelineOf, validatorActivity } from "./eventViews";
 import {
   REQUEST_STATUSES,
@@ -236,6 +237,13 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
 
       const total = totalStake as bigint;
       const share = (stake: bigint) => (total === 0n ? 0 : Number((stake * 1_000_000_000n) / total) / 1e9);
+      // Expected seats with today's stakes: Σ over committee sizes drawn of (committees × chance of a seat).
+      const unit = (stakeUnit as bigint) > 0n ? (stakeUnit as bigint) : 1n;
+      const weights = infos.map(([info, active]) => (active ? Number((info.stake as bigint) / unit) : 0));
+      const expected = new Array<number>(addresses.length).fill(0);
+      for (const [size, committees] of activity.committeesBySize) {
+        inclusionProbabilities(weights, size).forEach((p, i) => (expected[i] += committees * p));
+      }
       const withRequest = (e: IndexedEvent | undefined) => (e ? { ...ref(e), requestId: (e.args.requestId as bigint).toString() } : null);
       return {
         blockNumber,
@@ -273,9 +281,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
             endpoint: info.endpoint as string,
             unbonding: (info.unbonding as bigint).toString(),
             unlockAt: unlockAt === 0 ? null : unlockAt,
-            // Current share × seats drawn: exact for committees of one; with larger committees, draws without
-            // replacement give small stakes slightly more than their share (documented in docs/api.md).
-            selection: { seats: seats.get(key) ?? 0, expectedSeats: Math.round(totalSeats * (active ? share(stake) : 0) * 100) / 100 },
+            selection: { seats: seats.get(key) ?? 0, expectedSeats: Math.round(expected[i] * 100) / 100 },
             lastCommit: withRequest(lastCommit.get(key)),
             lastReveal: withRequest(lastReveal.get(key)),
             slashes: {

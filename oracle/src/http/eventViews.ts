@@ -85,6 +85,8 @@ export interface ValidatorActivity {
   requests: number;
   committees: number;
   totalSeats: number;
+  /** Committees drawn, by committee size (the expected seats depend on it). */
+  committeesBySize: Map<number, number>;
   /** By lower-case address. */
   seats: Map<string, number>;
   lastCommit: Map<string, IndexedEvent>;
@@ -98,6 +100,7 @@ export function validatorActivity(events: readonly IndexedEvent[]): ValidatorAct
     requests: 0,
     committees: 0,
     totalSeats: 0,
+    committeesBySize: new Map(),
     seats: new Map(),
     lastCommit: new Map(),
     lastReveal: new Map(),
@@ -108,6 +111,8 @@ export function validatorActivity(events: readonly IndexedEvent[]): ValidatorAct
     if (e.name === "ChatRequested" || e.name === "CommitteeReassigned") {
       if (e.name === "ChatRequested") activity.requests++;
       activity.committees++;
+      const size = (e.args.committee as string[]).length;
+      activity.committeesBySize.set(size, (activity.committeesBySize.get(size) ?? 0) + 1);
       for (const member of e.args.committee as string[]) {
         const k = member.toLowerCase();
         activity.seats.set(k, (activity.seats.get(k) ?? 0) + 1);

@@ -68,6 +68,7 @@ describe("event views", () => {
     ];
     const activity = validatorActivity(events);
     expect(activity).to.include({ requests: 1, committees: 2, totalSeats: 4 });
+    expect([...activity.committeesBySize]).to.deep.equal([[2, 2]]);
     expect(activity.seats.get(A.toLowerCase())).to.equal(2);
     expect(activity.seats.get(B.toLowerCase())).to.equal(1);
     expect(activity.lastCommit.get(A.toLowerCase())!.block).to.equal(3);
