@@ -42,7 +42,7 @@ describe("monitoring page in a real browser", function () {
     const page = await context.newPage();
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(`${api.url}/${hash}`);
-    await page.waitForSelector("body[data-loaded=true]", UNTIL);
+    await waitShown(page, "body[data-loaded=true]");
     return page;
   }
 
@@ -59,9 +59,19 @@ describe("monitoring page in a real browser", function () {
     return context;
   }
 
+  /** waitForSelector that, on a timeout, says what the page showed instead (an error box, an empty state). */
+  async function waitShown(page: Page, selector: string) {
+    try {
+      await page.waitForSelector(selector, UNTIL);
+    } catch (error) {
+      const shown = await page.locator(page.url().includes("#request/") || page.url().includes("#record/") ? "#detail" : "#overview").innerText().catch(() => "");
+      throw new Error(`${(error as Error).message.split("\n")[0]}\npage showed:\n${shown.slice(0, 2000)}`);
+    }
+  }
+
   async function badgeOf(page: Page) {
     const badge = page.locator("[data-testid=verified-badge]");
-    await badge.waitFor(UNTIL);
+    await waitShown(page, "[data-testid=verified-badge]");
     return { verified: await badge.getAttribute("data-verified"), text: (await badge.innerText()).trim() };
   }
 
@@ -120,12 +130,12 @@ describe("monitoring page in a real browser", function () {
 
   it("shows an on-chain request live until it is finalized, with the verified badge", async () => {
     const page = await openPage(laptop, "#requests");
-    await page.waitForSelector(".live-on", UNTIL);
+    await waitShown(page, ".live-on");
     const { requestId } = await runRequestToFinal(net, "What does the network monitor show?");
     const row = `[data-testid=request-row][data-request-id="${requestId}"]`;
-    await page.waitForSelector(`${row}[data-status=finalized]`, UNTIL);
+    await waitShown(page, `${row}[data-status=finalized]`);
     expect(await page.locator(`${row} .steps li.done`).count()).to.equal(4);
-    await page.waitForSelector("#selection-chart svg .bar-row", UNTIL);
+    await waitShown(page, "#selection-chart svg .bar-row");
     expect(await page.locator("#selection-chart svg .bar-row").count()).to.equal(3);
     await page.screenshot({ path: path.join(SCREENSHOTS, "overview-laptop.png"), fullPage: true });
 
@@ -148,7 +158,7 @@ describe("monitoring page in a real browser", function () {
 
     api.common.db.prepare(`UPDATE ${CONTENT_TABLE} SET text = ? WHERE hash = ?`).run(`${text} (edited)`, responseHash);
     await page.reload();
-    await page.waitForSelector("[data-testid=verified-badge][data-verified=false]", UNTIL);
+    await waitShown(page, "[data-testid=verified-badge][data-verified=false]");
     const badge = await badgeOf(page);
     expect(badge.text).to.include("NOT verified").and.include("response");
     expect(await page.locator("[data-testid=response] pre").innerText()).to.equal(`${text} (edited)`);
@@ -164,7 +174,7 @@ describe("monitoring page in a real browser", function () {
     const link = page.locator("#chat-result a");
     await link.waitFor(UNTIL);
     const recordHash = (await link.getAttribute("href"))!.replace("#record/", "");
-    await page.waitForSelector(`[data-testid=record-row][data-record-hash="${recordHash}"]`, UNTIL);
+    await waitShown(page, `[data-testid=record-row][data-record-hash="${recordHash}"]`);
     // A second record fills the batch (batchSize 2); flush waits for the anchor transaction.
     expect((await postJson(`${api.url}/v1/chat`, { prompt: "A second record for the batch" })).status).to.equal(201);
     await api.anchorer.flush();
@@ -180,9 +190,31 @@ describe("monitoring page in a real browser", function () {
     expect(hashText(record.prompt.text)).to.equal(record.prompt.hash);
     api.common.db.prepare(`UPDATE ${CONTENT_TABLE} SET text = ? WHERE hash = ?`).run("Hello from somebody else", record.prompt.hash);
     await page.reload();
-    await page.waitForSelector("[data-testid=verified-badge][data-verified=false]", UNTIL);
+    await waitShown(page, "[data-testid=verified-badge][data-verified=false]");
     expect((await badgeOf(page)).text).to.include("NOT verified").and.include("prompt text does not hash");
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-tampered-laptop.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("shows a dissenting validator's slash in the request timeline and the validator list, and a pending unstake", async () => {
+    const page = await openPage(laptop, "#network");
+    const { requestId, committee } = await runRequestToFinal(net, "Who disagrees here?", { dissent: true });
+    const dissenter = committee[0].address.toLowerCase();
+    const unstaker = net.validators.find((v) => v.address.toLowerCase() !== dissenter)!;
+    const unit = await net.validatorRegistry.STAKE_UNIT();
+    await net.validatorRegistry.connect(unstaker).requestUnstake(unit);
+
+    const rowOf = (address: string) => `[data-testid=validator-row][data-validator="${address.toLowerCase()}"]`;
+    await waitShown(page, `${rowOf(dissenter)}:has-text("1 × (")`);
+    await waitShown(page, `${rowOf(unstaker.address)}:has-text("unlocks in")`);
+    expect(await page.locator(rowOf(unstaker.address)).innerText()).to.include(tokens(unit));
+    expect(await page.locator("#network-summary").innerText()).to.match(/PENDING UNSTAKES\s*\n?\s*[1-9]/i);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "network-slash-unstake-laptop.png"), fullPage: true });
+
+    await page.goto(`${api.url}/#request/${requestId}`);
+    await waitShown(page, "ol.timeline li.tl-slashed");
+    expect(await page.locator("ol.timeline li.tl-slashed").innerText()).to.include("dissent");
+    expect((await badgeOf(page)).verified).to.equal("true");
     await page.close();
   });
 
@@ -190,7 +222,7 @@ describe("monitoring page in a real browser", function () {
     // Dark scheme on the phone, so the screenshots show both palettes.
     const phone = await newContext(PHONE, true, "dark");
     const page = await openPage(phone);
-    await page.waitForSelector("[data-testid=request-row][data-status=finalized]", UNTIL);
+    await waitShown(page, "[data-testid=request-row][data-status=finalized]");
     // No sideways scrolling: the page is as wide as the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
     const svgWidth = await page.locator("#selection-chart svg").evaluate((svg) => svg.getBoundingClientRect().width);
@@ -209,9 +241,9 @@ describe("monitoring page in a real browser", function () {
 
   it("says in words when a request or record is unknown, and never reached outside the oracle", async () => {
     const page = await openPage(laptop, "#request/999999");
-    await page.waitForSelector("#detail-body .empty:has-text('no request #999999')", UNTIL);
+    await waitShown(page, "#detail-body .empty:has-text('no request #999999')");
     await page.goto(`${api.url}/#record/0x${"ab".repeat(32)}`);
-    await page.waitForSelector("#detail-body .empty:has-text('knows no record or text')", UNTIL);
+    await waitShown(page, "#detail-body .empty:has-text('knows no record or text')");
     await page.close();
 
     // An API failure (here: the RPC node gone) is said in words in each panel that lacks its data.
@@ -220,7 +252,7 @@ describe("monitoring page in a real browser", function () {
       route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "rpc_unavailable", message: "the RPC node does not answer" } }) }),
     );
     await failing.goto(`${api.url}/`);
-    await failing.waitForSelector("body[data-loaded=true]", UNTIL);
+    await waitShown(failing, "body[data-loaded=true]");
     expect(await failing.locator("#network-summary .error").innerText()).to.equal("Could not load the network: the RPC node does not answer (HTTP 503)");
     expect(await failing.locator("#validators").innerText()).to.include("No validator list without the network data");
     await failing.close();

@@ -8,6 +8,8 @@
   "use strict";
   var Keccak = window.Keccak;
   var POLL_MS = 5000;
+  var API_TIMEOUT_MS = 20000;
+  var CHAT_TIMEOUT_MS = 120000;
   var STEPS = ["requested", "committed", "revealed", "finalized"];
   var STATUS_WORDS = {
     none: "unknown",
@@ -76,8 +78,12 @@
   }
 
   /** GET/POST JSON; a non-2xx answer throws with the API's `{error: {code, message}}` in words. */
-  function api(path, init) {
-    return fetch(path, Object.assign({ headers: { accept: "application/json" } }, init || {})).then(
+  function api(path, init, timeoutMs) {
+    // A call that hangs (RPC stuck behind the node) must not stall every later refresh: give up after a while.
+    var controller = new AbortController();
+    var limitMs = timeoutMs || API_TIMEOUT_MS;
+    var timer = setTimeout(function () { controller.abort(); }, limitMs);
+    return fetch(path, Object.assign({ headers: { accept: "application/json" }, signal: controller.signal }, init || {})).then(
       function (response) {
         return response.text().then(function (text) {
           var body = null;
@@ -96,9 +102,11 @@
         });
       },
       function () {
-        throw new Error("the oracle node did not answer (is it running?)");
+        throw new Error(controller.signal.aborted ? "the oracle node took longer than " + limitMs / 1000 + " s to answer" : "the oracle node did not answer (is it running?)");
       },
-    );
+    ).finally(function () {
+      clearTimeout(timer);
+    });
   }
 
   function short(hex, keep) {
@@ -134,6 +142,11 @@
     // A block stamped ahead of this browser's clock (a dev chain moved forward in time, or clock skew).
     if (seconds <= 0) return "just now";
     return duration(seconds) + " ago";
+  }
+
+  function unlockText(unixSeconds) {
+    var seconds = Math.round(unixSeconds - Date.now() / 1000);
+    return seconds > 0 ? "unlocks in " + duration(seconds) : "withdrawable now";
   }
 
   function duration(seconds) {
@@ -267,7 +280,7 @@
       return;
     }
     var rows = network.validators.map(function (v) {
-      var pending = v.unbonding !== "0" ? el("span", null, units(v.unbonding), el("br"), el("small", null, v.unlockAt ? "unlocks " + ago(v.unlockAt) : "")) : "none";
+      var pending = v.unbonding !== "0" ? el("span", null, units(v.unbonding), el("br"), el("small", null, v.unlockAt ? unlockText(v.unlockAt) : "")) : "none";
       var slashes = v.slashes.count === 0 ? "none" : el("span", { class: "bad", title: v.slashes.recent.map(function (s) { return s.reason + " on request " + s.requestId; }).join(", ") }, v.slashes.count + " × (" + units(v.slashes.amount) + ")");
       return {
         attrs: { dataset: { validator: v.address.toLowerCase(), testid: "validator-row" } },
@@ -763,7 +776,7 @@
       var button = form.querySelector("button");
       button.disabled = true;
       result.textContent = "Generating…";
-      api("/v1/chat", { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify({ prompt: prompt }) })
+      api("/v1/chat", { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify({ prompt: prompt }) }, CHAT_TIMEOUT_MS)
         .then(
           function (rec) {
             replace(result, ["Answer: ", el("q", null, rec.response.text), " — ", el("a", { href: "#record/" + rec.recordHash }, "open the record")]);
