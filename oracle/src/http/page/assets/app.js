@@ -341,7 +341,7 @@
       group.appendChild(svg("text", { x: width - valueWidth + 4, y: y + 29, class: "value muted", text: "≈ " + v.selection.expectedSeats }));
       chart.appendChild(group);
     });
-    replace(container, [chart, el("p", { class: "hint" }, "Expected = seats drawn × current stake share. Committees are drawn without replacement, so with several seats per committee small stakes sit slightly above their share.")]);
+    replace(container, [chart, el("p", { class: "hint" }, "Expected = for every committee drawn so far, the chance this validator gets a seat with today's stakes. Seats are drawn without replacement, so small stakes get a little more than their share, and a committee as large as the validator set seats everyone.")]);
   }
 
   /* ---------- overview: requests ---------- */
