@@ -218,6 +218,24 @@ describe("monitoring page in a real browser", function () {
     await page.close();
   });
 
+  it("shows a request still waiting for its committee as requested, with only the prompt to check", async () => {
+    const page = await openPage(laptop, "#requests");
+    const tx = await net.chatRegistry.connect(net.user).requestChat(1, "Nobody answers me", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n });
+    const receipt = await tx.wait();
+    const requestId = receipt!.logs.map((log) => net.chatRegistry.interface.parseLog(log)).find((p) => p?.name === "ChatRequested")!.args.requestId as bigint;
+    const row = `[data-testid=request-row][data-request-id="${requestId}"]`;
+    await waitShown(page, `${row}[data-status=requested]`);
+    expect(await page.locator(`${row} .steps li.done`).count()).to.equal(1);
+    expect(await page.locator(row).innerText()).to.include("pending");
+
+    await page.click(`${row} a`);
+    const badge = await badgeOf(page);
+    expect(badge.verified).to.equal("null");
+    expect(badge.text).to.include("Not finalized yet").and.include("the prompt matches its on-chain hash");
+    expect(await page.locator("[data-testid=response]").innerText()).to.include("No response is finalized yet");
+    await page.close();
+  });
+
   it("reads at phone width: validators, requests and a record as stacked cards", async () => {
     // Dark scheme on the phone, so the screenshots show both palettes.
     const phone = await newContext(PHONE, true, "dark");

@@ -249,7 +249,9 @@
       "div",
       { class: "text-block", dataset: { testid: testid } },
       el("h4", null, title, " ", verdict),
-      textView && textView.text !== null ? el("pre", { class: "text" }, textView.text) : empty("No text is known for this hash (not in this node's store nor in a chain event)."),
+      textView && textView.text !== null
+        ? el("pre", { class: "text" }, textView.text)
+        : empty(expectedHash ? "No text is known for this hash (not in this node's store nor in a chain event)." : "No response is finalized yet."),
       el(
         "dl",
         { class: "hashes" },
