@@ -30,7 +30,9 @@ export function compareChartSpecs(results: CompareResults): Record<string, VegaL
     system: s.label, initialShare: p.initialShare, rewardShare: p.meanRewardShare,
   })));
   const maxShare = Math.max(...sharePoints.map((p) => Math.max(p.initialShare, p.rewardShare)));
-  const giniPoints = systems.flatMap((s) => s.giniOverTime.map((g) => ({ system: s.label, step: g.step, gini: g.gini })));
+  const giniPoints = systems.flatMap((s) => s.overTime.map((g) => ({ system: s.label, step: g.step, gini: g.gini })));
+  const largestShare = Math.max(...results.initialShares);
+  const largestPoints = systems.flatMap((s) => s.overTime.map((g) => ({ system: s.label, step: g.step, share: g.largestShare })));
   return {
     "share-vs-power.svg": {
       title: `Mean share of rewards vs initial share of power (${results.config.runs} runs each)`,
@@ -54,6 +56,20 @@ export function compareChartSpecs(results: CompareResults): Record<string, VegaL
         y: { field: "gini", type: "quantitative", title: "Gini of rewards" },
         color: { field: "system", type: "nominal" },
       },
+    },
+    "largest-share-over-time.svg": {
+      title: `Reward share so far of the largest participant (initial share ${(largestShare * 100).toFixed(1)} %, run 0)`,
+      width: WIDTH, height: HEIGHT,
+      layer: [
+        { data: { values: largestPoints }, mark: "line",
+          encoding: {
+            x: { field: "step", type: "quantitative", title: "block (PoW) / slot (PoS)" },
+            y: { field: "share", type: "quantitative", title: "share of rewards so far", scale: { zero: false } },
+            color: { field: "system", type: "nominal" },
+          } },
+        { data: { values: [{ share: largestShare }] }, mark: { type: "rule", color: "#999", strokeDash: [4, 4] },
+          encoding: { y: { field: "share", type: "quantitative" } } },
+      ],
     },
     "block-intervals.svg": {
       title: `PoW block intervals, main chain of run 0 (target ${results.config.targetBlockTime} s)`,

@@ -54,7 +54,7 @@ export function compareMarkdown(results: CompareResults, command: string, charts
       `Selfish miner (participant ${results.pow.selfish.miner}): ${pct(results.pow.selfish.hashrateShare)} of the hashrate earned ${pct(results.pow.selfish.meanRewardShare)} of the main-chain blocks on average.`,
       ``,
     ] : []),
-    `## Per participant (largest ${Math.min(8, shown.length)}${biggest.length > 10 ? " and smallest 2" : ""})`,
+    biggest.length > 10 ? `## Per participant (largest 8 and smallest 2 of ${biggest.length})` : `## Per participant`,
     ``,
     `E[λ]/a with its standard error over the runs, and δ̂ = share of runs where λ fell outside (1 ± ε)a.`,
     ``,

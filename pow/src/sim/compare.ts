@@ -49,8 +49,8 @@ export interface SystemSummary {
   /** Mean over runs of the final rewards' Gini and Nakamoto coefficient. */
   rewardGini: number;
   rewardNakamoto: number;
-  /** Gini over time of the first run. */
-  giniOverTime: Array<{ step: number; gini: number }>;
+  /** Gini of rewards and the largest participant's reward share over time, first run. */
+  overTime: Array<{ step: number; gini: number; largestShare: number }>;
 }
 
 export interface CompareResults {
@@ -126,12 +126,12 @@ export function runCompare(input: CompareConfig, onProgress?: (done: number, tot
     return { delaySeconds, staleRate: mean(rates), runs: config.sweepRuns };
   });
 
-  const summarize = (label: string, rewardShares: number[][], giniOverTime: Array<{ step: number; gini: number }>): SystemSummary => ({
+  const summarize = (label: string, rewardShares: number[][], overTime: SystemSummary["overTime"]): SystemSummary => ({
     label,
     fairness: fairness(initialShares, rewardShares, config.epsilon, config.delta),
     rewardGini: mean(rewardShares.map((s) => gini(s))),
     rewardNakamoto: mean(rewardShares.map((s) => nakamotoCoefficient(s))),
-    giniOverTime,
+    overTime,
   });
   const gas = readDrawGas(config.wealth.length);
   const powHashesPerBlock = mean(powRuns.map((r) => r.hashesPerMainChainBlock));
@@ -140,7 +140,7 @@ export function runCompare(input: CompareConfig, onProgress?: (done: number, tot
   return {
     config, initialShares, initialGini: gini(config.wealth), initialNakamoto: nakamotoCoefficient(config.wealth),
     pow: {
-      ...summarize("PoW", powRuns.map((r) => r.miners.map((m) => m.rewardShare)), powRuns[0].giniOverTime),
+      ...summarize("PoW", powRuns.map((r) => r.miners.map((m) => m.rewardShare)), powRuns[0].overTime),
       staleRate: mean(powRuns.map((r) => r.staleRate)),
       meanIntervalSeconds: mean(powRuns.map((r) => r.meanIntervalSeconds)),
       intervals: powRuns[0].intervals,
@@ -148,11 +148,11 @@ export function runCompare(input: CompareConfig, onProgress?: (done: number, tot
       ...(selfishShares ? { selfish: { miner: config.selfishMiner!, hashrateShare: initialShares[config.selfishMiner!], meanRewardShare: mean(selfishShares) } } : {}),
     },
     posCompounding: {
-      ...summarize("PoS (compounding)", compounding.map((r) => r.validators.map((v) => v.rewardShare)), compounding[0].giniOverTime),
+      ...summarize("PoS (compounding)", compounding.map((r) => r.validators.map((v) => v.rewardShare)), compounding[0].overTime),
       finalStakeGini: mean(compounding.map((r) => gini(r.validators.map((v) => v.finalStakeShare)))),
       finalStakeNakamoto: mean(compounding.map((r) => nakamotoCoefficient(r.validators.map((v) => v.finalStakeShare)))),
     },
-    posSimple: summarize("PoS (non-compounding)", simple.map((r) => r.validators.map((v) => v.rewardShare)), simple[0].giniOverTime),
+    posSimple: summarize("PoS (non-compounding)", simple.map((r) => r.validators.map((v) => v.rewardShare)), simple[0].overTime),
     staleVsDelay,
     selectionCost: { powHashesPerBlock, posGasPerDraw: gas?.gas ?? "not measured", ...(gas ? { gasSource: gas.source } : {}) },
   };

@@ -43,8 +43,8 @@ export interface PosSimResult {
   compounding: boolean;
   validators: Array<{ stake: number; initialShare: number; slotsWon: number; rewardShare: number; finalStakeShare: number }>;
   slots: number;
-  /** Gini of rewards paid so far, and of stakes, along the slots. */
-  giniOverTime: Array<{ step: number; gini: number; stakeGini: number }>;
+  /** Along the slots: Gini of the rewards paid so far and of the stakes, and the reward share so far of the largest validator. */
+  overTime: Array<{ step: number; gini: number; stakeGini: number; largestShare: number }>;
   /** Draws per slot: one tree draw (the cost the PoS side pays instead of hashing). */
   drawsPerSlot: number;
 }
@@ -62,7 +62,8 @@ export function simulatePos(input: PosSimConfig, onProgress?: (slot: number) => 
   const reward = BigInt(Math.max(1, Math.round(config.rewardPerSlot * config.stakeUnits)));
   const rewards = ids.map(() => 0);
   const won = ids.map(() => 0);
-  const giniOverTime: PosSimResult["giniOverTime"] = [];
+  const overTime: PosSimResult["overTime"] = [];
+  const largest = config.stakes.indexOf(Math.max(...config.stakes));
   const every = Math.max(1, Math.floor(config.slots / config.checkpoints));
   let seed = bytes32Seed(config.seed);
   for (let slot = 1; slot <= config.slots; slot++) {
@@ -73,13 +74,13 @@ export function simulatePos(input: PosSimConfig, onProgress?: (slot: number) => 
     rewards[i] += Number(reward);
     if (config.compounding) tree.set(draw.member, tree.weightOf(draw.member) + reward);
     if (slot % every === 0 || slot === config.slots) {
-      giniOverTime.push({ step: slot, gini: gini(rewards), stakeGini: gini(ids.map((id) => Number(tree.weightOf(id)))) });
+      overTime.push({ step: slot, gini: gini(rewards), stakeGini: gini(ids.map((id) => Number(tree.weightOf(id)))), largestShare: won[largest] / slot });
       onProgress?.(slot);
     }
   }
   const finalTotal = Number(tree.totalWeight());
   return {
-    kind: "pos", seed: config.seed, compounding: config.compounding, slots: config.slots, drawsPerSlot: 1, giniOverTime,
+    kind: "pos", seed: config.seed, compounding: config.compounding, slots: config.slots, drawsPerSlot: 1, overTime,
     validators: config.stakes.map((stake, i) => ({
       stake, initialShare: Number(weights[i]) / config.stakeUnits, slotsWon: won[i], rewardShare: won[i] / config.slots,
       finalStakeShare: Number(tree.weightOf(ids[i])) / finalTotal,

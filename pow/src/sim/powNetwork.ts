@@ -67,8 +67,8 @@ export interface PowSimResult {
   intervals: number[];
   /** Expected block time at the main chain's difficulty, per retarget period. */
   difficulty: Array<{ height: number; time: number; expectedBlockTime: number; expectedHashes: number }>;
-  /** Gini coefficient of the rewards paid so far, along the main chain. */
-  giniOverTime: Array<{ step: number; gini: number }>;
+  /** Along the main chain: Gini of the rewards paid so far, and the reward share so far of the largest miner. */
+  overTime: Array<{ step: number; gini: number; largestShare: number }>;
   /** All hashes computed by all miners over the run (energy proxy). */
   totalHashes: number;
   hashesPerMainChainBlock: number;
@@ -234,7 +234,8 @@ class PowNetwork {
     const minedBy = hashrates.map(() => 0);
     for (const b of this.blocks.slice(1)) minedBy[b.miner]++;
     const rewards = hashrates.map(() => 0);
-    const giniOverTime: PowSimResult["giniOverTime"] = [];
+    const overTime: PowSimResult["overTime"] = [];
+    const largest = hashrates.indexOf(Math.max(...hashrates));
     const every = Math.max(1, Math.floor(main.length / checkpoints));
     const intervals: number[] = [];
     const difficulty: PowSimResult["difficulty"] = [];
@@ -246,7 +247,7 @@ class PowNetwork {
         const hashes = expectedHashes(block.target);
         difficulty.push({ height: block.height, time: block.time, expectedBlockTime: hashes / totalHashrate, expectedHashes: hashes });
       }
-      if ((i + 1) % every === 0 || i === main.length - 1) giniOverTime.push({ step: i + 1, gini: gini(rewards) });
+      if ((i + 1) % every === 0 || i === main.length - 1) overTime.push({ step: i + 1, gini: gini(rewards), largestShare: rewards[largest] / (i + 1) });
     });
     const mainChainBlocks = main.length;
     const blocksFound = this.blocks.length - 1;
@@ -260,7 +261,7 @@ class PowNetwork {
     return {
       kind: "pow", seed: this.config.seed, miners, mainChainBlocks, blocksFound,
       staleBlocks: blocksFound - mainChainBlocks, staleRate: blocksFound > 0 ? (blocksFound - mainChainBlocks) / blocksFound : 0,
-      durationSeconds, meanIntervalSeconds: mainChainBlocks > 0 ? last / mainChainBlocks : 0, intervals, difficulty, giniOverTime,
+      durationSeconds, meanIntervalSeconds: mainChainBlocks > 0 ? last / mainChainBlocks : 0, intervals, difficulty, overTime,
       totalHashes, hashesPerMainChainBlock: mainChainBlocks > 0 ? totalHashes / mainChainBlocks : 0,
       ...(this.selfish === undefined ? {} : { selfish: { miner: this.selfish, hashrateShare: miners[this.selfish].initialShare, rewardShare: miners[this.selfish].rewardShare } }),
     };

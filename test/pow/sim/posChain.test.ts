@@ -25,7 +25,7 @@ describe("pow/sim/posChain", () => {
     const grew = compounding.validators.map((v) => v.finalStakeShare);
     expect(grew).to.not.deep.equal([0.25, 0.25, 0.5]);
     expect(grew.reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-9);
-    expect(compounding.giniOverTime.at(-1)!.step).to.equal(300);
+    expect(compounding.overTime.at(-1)!.step).to.equal(300);
   });
 
   it("refuses a reward schedule that would overflow the tree's 32-bit total", () => {

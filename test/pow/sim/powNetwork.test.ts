@@ -20,6 +20,7 @@ describe("pow/sim/powNetwork", () => {
     const n = 20_000;
     const result = simulatePow(base({ blocks: n }));
     expect(result.mainChainBlocks).to.equal(n);
+    expect(result.overTime.at(-1)).to.deep.include({ step: n, largestShare: result.miners[4].rewardShare });
     for (const miner of result.miners) {
       const sigma = Math.sqrt((miner.initialShare * (1 - miner.initialShare)) / n);
       expect(Math.abs(miner.rewardShare - miner.initialShare)).to.be.below(4 * sigma);
