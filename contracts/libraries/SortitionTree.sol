@@ -8,7 +8,8 @@ pragma solidity ^0.8.24;
 /// - Every internal node is ONE storage slot that packs the 32-bit PREFIX sums of its children: field j (bits
 ///   [32j, 32j + 32)) holds the sum of children 0..j. Descending a level therefore costs one SLOAD, the child is
 ///   found by a 3-step binary search over the packed prefixes, and a weight change of child j is a single
-///   `node + delta * ONES_FROM[j]` on the word (fields j..7 all move by delta; no field can carry, see below).
+///   `node +/- delta * step` on the word, where step has a 1 in fields j..7 (those fields all move by delta; no
+///   field can carry or borrow, see the comments in `_addAlongPath` and `_subtractAlongPath`).
 /// - Ordinary nodes have 8 children. The root has 7 children (fields 0..6) and keeps the tree's depth in its top
 ///   32 bits, so a draw learns the depth and the total weight from the same SLOAD it needs anyway.
 /// - A tree of depth d has ordinary nodes at heights 1..d (height 1 packs leaf weights) and the root at height
@@ -280,50 +281,46 @@ library SortitionTree {
 
     /// @dev Walks from the root to the leaf whose interval contains `value` (< total). Returns the leaf position,
     /// the start of its interval and its weight.
+    /// In each node the child is the first one whose prefix sum exceeds the remainder, found by a 3-step binary
+    /// search over the packed fields (fields 3, then 1 or 5, then 0, 2, 4 or 6; field 7 is never read, which lets the
+    /// root keep its depth there: the remainder is below the node's total, so the answer is at most the last
+    /// non-empty child). The remainder then drops by the prefix before that child.
+    /// Assembly because this loop is the whole cost of a draw besides its SLOADs (Solidity spends ~500 gas a level
+    /// on it, this ~150): one scratch-space keccak for the mapping slot, one SLOAD, shifts and compares.
     function _descend(Tree storage tree, uint256 root, uint256 value)
         private
         view
         returns (uint256 position, uint256 start, uint256 weight)
     {
-        uint256 depth = root >> DEPTH_SHIFT;
-        uint256 remainder = value;
-        (uint256 child, uint256 below, uint256 upTo) = _findChild(root, remainder);
-        // below <= remainder: child is the first field above remainder, so every earlier field is <= it.
-        unchecked {
-            remainder -= below;
-        }
-        position = child;
-        for (uint256 height = depth; height != 0;) {
-            (child, below, upTo) = _findChild(tree.nodes[(height << HEIGHT_KEY_SHIFT) | position], remainder);
-            // below <= remainder as above; position < 2^32 so the shift cannot overflow; height >= 1.
-            unchecked {
-                remainder -= below;
-                position = (position << FANOUT_BITS) | child;
-                --height;
+        mapping(uint256 nodeKey => uint256 prefixSums) storage nodes = tree.nodes;
+        // Cannot overflow or underflow: remainder >= below because every field before the chosen child is
+        // <= remainder; upTo > below because the chosen child's prefix exceeds remainder >= below; position stays
+        // below 2^32 (a leaf position) so shl(3, position) and the key fit easily; when child == 0,
+        // shl(5, child - 1) wraps to a shift >= 256, which makes `below` 0 as intended.
+        assembly ("memory-safe") {
+            mstore(0x20, nodes.slot)
+            let node := root
+            let remainder := value
+            let below := 0
+            let upTo := 0
+            // Heights run from the root (depth + 1, in bits 224..255 of root) down to 1.
+            for { let height := add(shr(224, root), 1) } 1 {} {
+                let child := 0
+                if iszero(gt(and(shr(96, node), 0xffffffff), remainder)) { child := 4 }
+                if iszero(gt(and(shr(shl(5, add(child, 1)), node), 0xffffffff), remainder)) { child := add(child, 2) }
+                if iszero(gt(and(shr(shl(5, child), node), 0xffffffff), remainder)) { child := add(child, 1) }
+                upTo := and(shr(shl(5, child), node), 0xffffffff)
+                below := and(shr(shl(5, sub(child, 1)), node), 0xffffffff)
+                remainder := sub(remainder, below)
+                position := or(shl(3, position), child)
+                height := sub(height, 1)
+                if iszero(height) { break }
+                // nodes[(height << 32) | position]: the mapping slot is keccak256(key . nodes.slot).
+                mstore(0x00, or(shl(32, height), position))
+                node := sload(keccak256(0x00, 0x40))
             }
-        }
-        // upTo > below (the child's prefix grew past remainder >= below), and remainder <= value.
-        unchecked {
-            weight = upTo - below;
-            start = value - remainder;
-        }
-    }
-
-    /// @dev The first child whose prefix sum exceeds `value` (binary search over fields 0..7; with value below the
-    /// node's total the search never reads field 7, so it also serves the root), with the prefix sums before it and
-    /// through it.
-    function _findChild(uint256 node, uint256 value)
-        private
-        pure
-        returns (uint256 child, uint256 below, uint256 upTo)
-    {
-        // Shifts are at most 224 and child stays in 0..7, so nothing here can overflow.
-        unchecked {
-            if ((node >> (3 * FIELD_BITS)) & FIELD_MASK <= value) child = 4;
-            if ((node >> (FIELD_BITS * (child + 1))) & FIELD_MASK <= value) child += 2;
-            if ((node >> (FIELD_BITS * child)) & FIELD_MASK <= value) child += 1;
-            upTo = (node >> (FIELD_BITS * child)) & FIELD_MASK;
-            below = child == 0 ? 0 : (node >> (FIELD_BITS * (child - 1))) & FIELD_MASK;
+            weight := sub(upTo, below)
+            start := sub(value, remainder)
         }
     }
 
