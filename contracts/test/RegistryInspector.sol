@@ -33,7 +33,11 @@ contract RegistryInspector {
             t.sumRewards += chat.pendingRewards(validators[i]);
         }
         for (uint256 i; i < openRequests.length; ++i) {
-            t.openFees += chat.getRecord(openRequests[i]).fee;
+            IChatRecordRegistry.Record memory record = chat.getRecord(openRequests[i]);
+            // Fees of finalized requests became rewards; refunded ones left the contract.
+            if (record.status != IChatRecordRegistry.Status.Finalized && record.status != IChatRecordRegistry.Status.Refunded) {
+                t.openFees += record.fee;
+            }
         }
         t.totalWeight = registry.totalWeight();
         t.totalStake = registry.totalStake();
@@ -47,5 +51,29 @@ contract RegistryInspector {
         for (uint256 i; i < requestIds.length; ++i) {
             digest = keccak256(abi.encode(digest, chat.getRecord(requestIds[i])));
         }
+    }
+
+    function statuses(IChatRecordRegistry chat, uint256[] calldata requestIds)
+        external
+        view
+        returns (IChatRecordRegistry.Status[] memory result)
+    {
+        result = new IChatRecordRegistry.Status[](requestIds.length);
+        for (uint256 i; i < requestIds.length; ++i) {
+            result[i] = chat.getRecord(requestIds[i]).status;
+        }
+    }
+
+    /// @notice Everything the invariant test checks after a step, in one call.
+    function check(
+        IValidatorRegistry registry,
+        IChatRecordRegistry chat,
+        address[] calldata validators,
+        uint256[] calldata openRequests,
+        uint256[] calldata finalizedRequests
+    ) external view returns (Totals memory t, IChatRecordRegistry.Status[] memory openStatuses, bytes32 finalizedDigest) {
+        t = this.totals(registry, chat, validators, openRequests);
+        openStatuses = this.statuses(chat, openRequests);
+        finalizedDigest = this.recordsDigest(chat, finalizedRequests);
     }
 }
