@@ -119,6 +119,7 @@ export async function openSession(graphPath: string, providers: readonly string[
 }
 
 function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split("\n")[0].slice(0, 300);
+  const line = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  // onnxruntime puts the reason at the end of long messages (after the source location)
+  return line.length > 300 ? "…" + line.slice(-300) : line;
 }
