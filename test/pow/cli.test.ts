@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { main } from "../../pow/src/cli";
 import { BITCOIN_HEADER_VECTORS } from "./header/bitcoinVectors";
@@ -72,6 +74,21 @@ describe("pow/cli", () => {
     expect(a.out).to.equal(b.out);
     expect(c.out).to.not.equal(a.out);
     expect(JSON.parse(a.out).mainChainBlocks).to.equal(200);
+  });
+
+  it("reads hashrates from a file (JSON array or separated numbers)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pow-cli-"));
+    try {
+      writeFileSync(path.join(dir, "rates.json"), "[1e12, 3e12]");
+      writeFileSync(path.join(dir, "rates.txt"), "1e12\n3e12\n");
+      const fromJson = await run("pow", "--hashrates-file", path.join(dir, "rates.json"), "--blocks", "50", "--json");
+      const fromText = await run("pow", "--hashrates-file", path.join(dir, "rates.txt"), "--blocks", "50", "--json");
+      expect(fromJson.code).to.equal(0);
+      expect(JSON.parse(fromJson.out).miners.map((m: { initialShare: number }) => m.initialShare)).to.deep.equal([0.25, 0.75]);
+      expect(fromText.out).to.equal(fromJson.out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("pos prints the proposer shares", async () => {
