@@ -56,14 +56,11 @@ export async function sendChatRequest(
 ): Promise<SentChatRequest> {
   const { chat } = contractsOf(deployment, user.connect(provider));
   const fee = spec.fee ?? ((await chat.getConfig()).minimumFee as bigint);
-  const tx = await chat.requestChat(
-    spec.modelId ?? deployment.modelId,
-    spec.prompt,
-    spec.maxNewTokens,
-    spec.consumer ?? ZeroAddress,
-    spec.callbackGasLimit ?? 0,
-    { value: fee },
-  );
+  const args = [spec.modelId ?? deployment.modelId, spec.prompt, spec.maxNewTokens, spec.consumer ?? ZeroAddress, spec.callbackGasLimit ?? 0] as const;
+  // The committee draw walks the sortition tree from a seed that changes every block, so its cost varies a little
+  // between the estimate and inclusion: leave headroom.
+  const estimate = (await chat.requestChat.estimateGas(...args, { value: fee })) as bigint;
+  const tx = await chat.requestChat(...args, { value: fee, gasLimit: (estimate * 13n) / 10n + 30_000n });
   const receipt = (await tx.wait()) as TransactionReceipt;
   for (const log of receipt.logs) {
     const parsed = chat.interface.parseLog(log);

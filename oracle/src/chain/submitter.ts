@@ -67,6 +67,15 @@ export class TxRevertedError extends NonRetryableError {
   }
 }
 
+/**
+ * Gas added to every estimate of a kind. A reveal's cost depends on whether it completes the quorum (finalization,
+ * fee split, slashing and the consumer callback happen inside it), which another member's reveal can change between
+ * estimate and inclusion; unused gas is not charged.
+ */
+function extraGas(kind: TxKind): bigint {
+  return kind === "reveal" ? 250_000n : kind === "timeout" ? 100_000n : 20_000n;
+}
+
 export function createSubmitter(
   common: Common,
   provider: JsonRpcProvider,
@@ -134,7 +143,7 @@ export function createSubmitter(
       data: intent.data,
       value: intent.value ?? 0n,
       nonce,
-      gasLimit: (gasLimit * headroom) / 100n,
+      gasLimit: (gasLimit * headroom) / 100n + extraGas(intent.kind),
       maxFeePerGas: fee.maxFeePerGas,
       maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
     });

@@ -101,7 +101,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
 
   /** One inference per request even when several local validators sit on its committee (greedy decoding is deterministic). */
   function generate(job: Job): Promise<GenerateResult> {
-    const key = `${job.requestId}`;
+    // Keyed by the prompt too: after a reorg the same request id may carry another prompt.
+    const key = `${job.requestId}:${job.promptHash}:${job.maxNewTokens}`;
     let pending = generations.get(key);
     if (!pending) {
       const started = process.hrtime.bigint();

@@ -1,0 +1,196 @@
+import { expect } from "chai";
+import net from "node:net";
+import path from "node:path";
+import { verify } from "../../oracle/src/cli/verify";
+import { loadDeployment } from "../../oracle/src/chain/deployments";
+import { createProvider } from "../../oracle/src/chain/rpc";
+import { readMetricValue } from "../../oracle/src/metrics";
+import { hashText } from "../../oracle/src/store/contentStore";
+import { devAccount } from "../../scripts/demo/accounts";
+import { freePort } from "../../scripts/demo/hardhatNode";
+import { sendChatRequest } from "../../scripts/demo/network";
+import { type OracleProcess, startOracleProcess } from "../../scripts/demo/oracleProcess";
+import { type E2eChain, registryEvents, revertedTransactionsFrom, startE2eChain, startNode, tinyEngine, waitFor } from "./helpers";
+
+const USER = devAccount(10);
+
+/** Seeded PRNG (mulberry32) so a failing kill schedule can be replayed from the printed seed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** How often each request finalized, from the chain's events. */
+async function finalizationCounts(chain: E2eChain): Promise<Map<bigint, number>> {
+  const counts = new Map<bigint, number>();
+  for (const e of await registryEvents(chain)) {
+    if (e.name === "RecordFinalized") counts.set(e.args.requestId as bigint, (counts.get(e.args.requestId as bigint) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("oracle under faults (hardhat node process, tiny model)", function () {
+  this.timeout(300_000);
+  let chain: E2eChain;
+
+  before(async function () {
+    // Long windows: an automining node stamps every block at least 1 s after its parent, so under load chain time runs
+    // far ahead of wall time and short windows would close before a restarted node catches up.
+    chain = await startE2eChain({ config: { committeeSize: 3, quorum: 2, maxAttempts: 3 }, stakes: [100n, 200n, 300n], commitWindow: 3600, revealWindow: 3600 });
+  });
+  after(async function () {
+    await chain?.stop();
+  });
+
+  it("finalizes every one of 50 requests exactly once while the node is killed with SIGKILL at random points", async function () {
+    const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
+    const random = prng(seed);
+    const port = await freePort();
+    const dataDir = path.join(chain.dir, "killed-node");
+    const args = [
+      "--rpc-url", chain.node.url,
+      "--deployments", chain.deploymentsFile,
+      "--data-dir", dataDir,
+      "--http-port", String(port),
+      "--poll-interval-ms", "50",
+      ...chain.validators.flatMap((v) => ["--validator-key", v.privateKey]),
+    ];
+    const start = () => startOracleProcess({ args, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+    let oracle: OracleProcess = await start();
+    const requests = 50;
+    const firstId = ((await registryEvents(chain)).filter((e) => e.name === "ChatRequested").length + 1);
+    let kills = 0;
+    let sending = true;
+    let aborted = false;
+    // Kill while requests arrive, and at least 5 times in all (some kills land during catch-up after a restart).
+    const killer = (async () => {
+      while (!aborted && (sending || kills < 5)) {
+        await new Promise((r) => setTimeout(r, 200 + random() * 1_200));
+        if (aborted) break;
+        await oracle.kill();
+        kills++;
+        oracle = await start();
+      }
+    })();
+    try {
+      const sender = USER.connect(chain.provider);
+      for (let i = 0; i < requests; i++) {
+        await sendChatRequest(chain.provider, chain.deployment, sender, { prompt: `request ${i} of the kill test`, maxNewTokens: 6 });
+        await new Promise((r) => setTimeout(r, 40 + random() * 120));
+      }
+      sending = false;
+      await killer;
+      await waitFor(
+        "all requests finalized",
+        async () => {
+          const counts = await finalizationCounts(chain);
+          for (let id = firstId; id < firstId + requests; id++) if (!counts.has(BigInt(id))) return undefined;
+          return true;
+        },
+        180_000,
+      );
+      const counts = await finalizationCounts(chain);
+      const lost = Array.from({ length: requests }, (_, i) => BigInt(firstId + i)).filter((id) => !counts.has(id));
+      const doubled = [...counts.values()].filter((n) => n > 1);
+      expect(kills, `seed ${seed}`).to.be.at.least(5);
+      expect(lost, `seed ${seed}`).to.deep.equal([]);
+      expect(doubled, `seed ${seed}`).to.deep.equal([]);
+      // A second commit or reveal for the same seat would revert on-chain: none may exist.
+      expect(await revertedTransactionsFrom(chain, chain.validators.map((v) => v.address)), `seed ${seed}`).to.equal(0);
+      const reassigned = (await registryEvents(chain)).filter((e) => e.name === "CommitteeReassigned");
+      expect(reassigned, `seed ${seed}`).to.deep.equal([]);
+    } finally {
+      aborted = true;
+      await killer.catch(() => undefined);
+      await oracle.stop();
+    }
+  });
+
+  it("keeps going when the RPC goes away and comes back", async function () {
+    // A TCP proxy stands in for the RPC endpoint: closing it is the RPC going down with the chain's state kept.
+    const target = new URL(chain.node.url);
+    const proxyPort = await freePort();
+    const sockets = new Set<net.Socket>();
+    const openProxy = () =>
+      new Promise<net.Server>((resolve) => {
+        const server = net.createServer((client) => {
+          const upstream = net.connect(Number(target.port), target.hostname);
+          for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on("close", () => sockets.delete(s));
+            s.on("error", () => s.destroy());
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        server.listen(proxyPort, "127.0.0.1", () => resolve(server));
+      });
+    const closeProxy = (server: net.Server) =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+
+    let proxy = await openProxy();
+    const node = await startNode(
+      { ...chain, node: { ...chain.node, url: `http://127.0.0.1:${proxyPort}` } },
+      chain.validators.map((v) => v.privateKey),
+    );
+    try {
+      const first = await sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "before the outage", maxNewTokens: 6 });
+      await waitFor("first finalized", async () => ((await finalizationCounts(chain)).get(first.requestId) ? true : undefined));
+
+      await closeProxy(proxy);
+      const during = await sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "during the outage", maxNewTokens: 6 });
+      await waitFor("rpc errors counted", async () => ((await readMetricValue(node.common.metrics.rpcErrorsTotal)) > 0 ? true : undefined));
+      expect((await finalizationCounts(chain)).get(during.requestId)).to.equal(undefined);
+
+      proxy = await openProxy();
+      await waitFor("request sent during the outage finalized", async () =>
+        (await finalizationCounts(chain)).get(during.requestId) ? true : undefined,
+      );
+      expect((await finalizationCounts(chain)).get(during.requestId)).to.equal(1);
+    } finally {
+      await node.stop();
+      await closeProxy(proxy);
+    }
+  });
+
+  it("rolls back and re-processes after a reorg (evm_snapshot / evm_revert)", async function () {
+    const node = await startNode(chain, chain.validators.map((v) => v.privateKey));
+    const provider = createProvider(chain.node.url, 31337);
+    try {
+      const snapshot = (await provider.send("evm_snapshot", [])) as string;
+      const dropped = await sendChatRequest(provider, chain.deployment, USER, { prompt: "this block will vanish", maxNewTokens: 6 });
+      await waitFor("doomed request finalized in the journal", async () => {
+        const jobs = node.journal.jobsOfRequest(dropped.requestId);
+        return jobs.length === 3 && jobs.every((j) => j.state === "finalized") ? true : undefined;
+      });
+
+      expect(await provider.send("evm_revert", [snapshot])).to.equal(true);
+      // The same request id now names another prompt on the new branch.
+      const replacement = await sendChatRequest(provider, chain.deployment, USER, { prompt: "the new branch asks this instead", maxNewTokens: 6 });
+      expect(replacement.requestId).to.equal(dropped.requestId);
+      await waitFor("replacement finalized", async () => ((await finalizationCounts(chain)).get(replacement.requestId) ? true : undefined));
+
+      const jobs = node.journal.jobsOfRequest(replacement.requestId);
+      expect(jobs).to.have.length(3);
+      expect(jobs.map((j) => j.promptHash)).to.deep.equal(Array(3).fill(hashText("the new branch asks this instead")));
+      const report = await verify(
+        { provider, deployment: loadDeployment(chain.deploymentsFile), engine: await tinyEngine(), endpoints: [node.url as string] },
+        replacement.requestId.toString(),
+      );
+      expect(report.match, report.problems.join("; ")).to.equal(true);
+      expect(report.prompt).to.equal("the new branch asks this instead");
+      expect((await finalizationCounts(chain)).get(replacement.requestId)).to.equal(1);
+    } finally {
+      provider.destroy();
+      await node.stop();
+    }
+  });
+});
