@@ -5,7 +5,7 @@
  *  - JsMidstateScanner: midstate + the Int32 JavaScript compression;
  *  - the seed's way lives in seedWay.ts (string concatenation and a hex digest per try), for comparison.
  */
-import { buildScanKernel, KERNEL_LAYOUT } from "../crypto/sha256dScanKernel";
+import { buildScanKernel, KERNEL_LAYOUT, kernelInputs } from "../crypto/sha256dScanKernel";
 import { compress, midstate, readBlockWords, SHA256_IV, sha256d } from "../crypto/sha256";
 import { HEADER_BYTES, hashToBigInt, setNonce } from "../header/bitcoinHeader";
 
@@ -58,10 +58,7 @@ export class WasmSimdScanner implements NonceScanner {
     checkTemplate(header);
     this.header = Uint8Array.from(header);
     this.target = target;
-    this.memory.set(midstate(header), KERNEL_LAYOUT.midstate / 4);
-    this.memory.set(readBlockWords(Uint8Array.from([...header.subarray(64, 80), ...new Uint8Array(48)]), 0).subarray(0, 3), KERNEL_LAYOUT.tail / 4);
-    const top = target >> 224n;
-    this.memory[KERNEL_LAYOUT.targetTop / 4] = Number(top > 0xffffffffn ? 0xffffffffn : top) | 0;
+    this.memory.set(kernelInputs(header, target), 0);
   }
 
   scan(startNonce: number, count: number): ScanResult {

@@ -5,8 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { KERNEL_LAYOUT } from "../crypto/sha256dScanKernel";
-import { midstate, readBlockWords } from "../crypto/sha256";
+import { KERNEL_LAYOUT, kernelInputs } from "../crypto/sha256dScanKernel";
 import { HEADER_BYTES } from "../header/bitcoinHeader";
 import { targetToHex } from "../chain/target";
 import { scanKernelModule } from "./nonceScanner";
@@ -69,12 +68,8 @@ export class MiningPool {
     const endNonce = options.endNonce ?? NONCE_SPACE;
     const jobId = ++this.jobId;
     Atomics.store(this.control, 0, jobId);
-    const top = target >> 224n;
     const job = {
-      type: "job", jobId, header: Uint8Array.from(header), targetHex: targetToHex(target),
-      midstate: midstate(header),
-      tail: readBlockWords(Uint8Array.from([...header.subarray(64, 80), ...new Uint8Array(48)]), 0).subarray(0, 3).slice(),
-      targetTop: Number(top > 0xffffffffn ? 0xffffffffn : top) | 0,
+      type: "job", jobId, header: Uint8Array.from(header), targetHex: targetToHex(target), inputs: kernelInputs(header, target),
       stride: this.size, chunkSize, endNonce,
     };
     const started = performance.now();

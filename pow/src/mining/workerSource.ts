@@ -1,9 +1,10 @@
 /**
  * The code each mining thread runs, as plain CommonJS source. Workers are started with `eval: true` so they run the
  * same way under tsx, ts-node (Hardhat's mocha) and compiled JavaScript, without a TypeScript loader in the thread.
- * It receives the compiled kernel (a WebAssembly.Module is cloneable) and per-job midstate words from the main thread.
+ * It receives the compiled kernel (a WebAssembly.Module is cloneable) and each job's kernel inputs (midstate and the
+ * other per-template words, see kernelInputs) from the main thread.
  *
- * Messages in:  {type:"job", jobId, midstate, tail, targetTop, header, targetHex, firstChunk, stride, chunkSize, endNonce}
+ * Messages in:  {type:"job", jobId, inputs, header, targetHex, firstChunk, stride, chunkSize, endNonce}
  *               {type:"exit"}
  * Messages out: {type:"progress", jobId, hashes} every chunk, {type:"found", jobId, nonce, hashes} (hashes of the last, partial chunk),
  *               {type:"done", jobId, hashes: 0} when the range is exhausted or the job was cancelled.
@@ -26,9 +27,7 @@ function meetsTarget(header, nonce, target) {
 }
 
 function runJob(job) {
-  memory.set(job.midstate, L.midstate / 4);
-  memory.set(job.tail, L.tail / 4);
-  memory[L.targetTop / 4] = job.targetTop | 0;
+  memory.set(job.inputs, 0);
   const target = BigInt("0x" + job.targetHex);
   for (let chunk = job.firstChunk; ; chunk += job.stride) {
     if (Atomics.load(control, 0) !== job.jobId) break;
