@@ -91,6 +91,19 @@ describe("pow/cli", () => {
     }
   });
 
+  it("mine builds a valid toy chain with real hashing and reports hashes per second", async () => {
+    const { code, out } = await run("mine", "--k", "12", "--blocks", "2", "--workers", "1", "--json");
+    expect(code).to.equal(0);
+    const result = JSON.parse(out);
+    expect(result.validation).to.deep.equal({ valid: true, length: 3 });
+    expect(result.blocks).to.have.length(2);
+    for (const block of result.blocks) {
+      expect(block.hash.startsWith("000")).to.equal(true); // 12 zero bits = 3 hex digits
+      expect(block.hashesPerSec).to.be.greaterThan(0);
+    }
+    expect((await run("mine", "--k", "41")).code).to.equal(2);
+  });
+
   it("pos prints the proposer shares", async () => {
     const { code, out } = await run("pos", "--hashrates", "1,3", "--slots", "100", "--no-compound");
     expect(code).to.equal(0);
