@@ -1,0 +1,49 @@
+import { expect } from "chai";
+import type { SequenceRequest, SequenceResult } from "../../../oracle/src/inference/decoderModel";
+import { BatchScheduler } from "../../../oracle/src/inference/scheduler";
+
+/** A fake model that records the batches it was given and echoes each prompt's first id. */
+function recordingRunner(fail = false): { batches: number[][]; run: (r: SequenceRequest[]) => Promise<SequenceResult[]> } {
+  const batches: number[][] = [];
+  return {
+    batches,
+    run: async (requests) => {
+      batches.push(requests.map((r) => r.promptIds[0]));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (fail) throw new Error("device lost");
+      return requests.map((r) => ({ tokenIds: [r.promptIds[0]], finishReason: "length" as const }));
+    },
+  };
+}
+
+const request = (id: number): SequenceRequest => ({ promptIds: [id], maxNewTokens: 1 });
+
+describe("inference/scheduler", function () {
+  it("runs requests submitted together as one batch and gives each its own result", async function () {
+    const runner = recordingRunner();
+    const scheduler = new BatchScheduler(runner.run, 8);
+    const results = await Promise.all([1, 2, 3].map((id) => scheduler.submit(request(id))));
+    expect(runner.batches).to.deep.equal([[1, 2, 3]]);
+    expect(results.map((r) => r.tokenIds)).to.deep.equal([[1], [2], [3]]);
+    expect(results.every((r) => r.seconds > 0)).to.equal(true);
+  });
+
+  it("splits more than maxBatch requests and queues those arriving during a batch for the next one", async function () {
+    const runner = recordingRunner();
+    const scheduler = new BatchScheduler(runner.run, 2);
+    const first = [1, 2, 3].map((id) => scheduler.submit(request(id)));
+    await new Promise((resolve) => setTimeout(resolve, 1)); // the first batch is running now
+    const late = [4, 5].map((id) => scheduler.submit(request(id)));
+    await Promise.all([...first, ...late]);
+    expect(runner.batches).to.deep.equal([[1, 2], [3, 4], [5]]);
+    await scheduler.idle();
+  });
+
+  it("rejects every request of a failed batch with the batch's error", async function () {
+    const failing = recordingRunner(true);
+    const scheduler = new BatchScheduler(failing.run, 4);
+    const settled = await Promise.allSettled([1, 2].map((id) => scheduler.submit(request(id))));
+    expect(settled.map((s) => s.status)).to.deep.equal(["rejected", "rejected"]);
+    expect((settled[0] as PromiseRejectedResult).reason.message).to.equal("device lost");
+  });
+});
