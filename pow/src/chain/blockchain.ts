@@ -76,7 +76,7 @@ export class Blockchain {
   blockTemplate(miner: string, timestamp: number = Math.max(this.clock(), this.lastBlock.timestamp)): BlockTemplate {
     const coinbase: Transaction = { sender: COINBASE_SENDER, recipient: miner, amount: this.config.blockReward };
     checkTransaction(coinbase);
-    const bits = expectedBits(this.config, [...this.blocks, { timestamp, bits: 0 }], this.blocks.length);
+    const bits = expectedBits(this.config, this.blocks, this.blocks.length);
     const block = {
       index: this.lastBlock.index + 1, timestamp, transactions: [coinbase, ...this.pool], proof: 0,
       previousHash: this.lastBlock.hash, bits,
