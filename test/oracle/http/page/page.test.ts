@@ -214,6 +214,7 @@ describe("monitoring page in a real browser", function () {
     await page.goto(`${api.url}/#request/${requestId}`);
     await waitShown(page, "ol.timeline li.tl-slashed");
     expect(await page.locator("ol.timeline li.tl-slashed").innerText()).to.include("dissent");
+    expect(await page.locator("table.committee").innerText()).to.include("no (dissent)");
     expect((await badgeOf(page)).verified).to.equal("true");
     await page.close();
   });

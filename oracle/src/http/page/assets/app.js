@@ -480,7 +480,8 @@
             m.committed ? "yes" : "no",
             m.revealed ? "yes" : "no",
             m.responseHash ? code(short(m.responseHash, 6), m.responseHash) : "—",
-            m.agreed === null ? "—" : m.agreed ? el("span", { class: "ok" }, "yes") : el("span", { class: "bad" }, "no"),
+            // Finalizing at quorum can leave a member unrevealed: that is no disagreement.
+            m.agreed === null || !m.revealed ? el("span", { class: "muted" }, m.revealed ? "—" : "did not reveal") : m.agreed ? el("span", { class: "ok" }, "yes") : el("span", { class: "bad" }, "no (dissent)"),
           ],
         };
       }),
