@@ -404,7 +404,7 @@
   function renderNode(node) {
     var m = node.model;
     var rpc = node.chain.rpc;
-    var journalStates = Object.keys(node.journal.depth);
+    var journalStates = Object.keys(node.journal.depth).filter(function (state) { return node.journal.depth[state] > 0; });
     replace($("node-info"), [
       card("Status", node.ready ? (node.paused ? "paused" : "ready") : "not ready", "up " + duration(node.uptimeSeconds) + " · chain id " + node.chainId),
       card("Model", m.loaded ? "model " + (m.id === null ? "(not registered)" : m.id) : "loading…", m.loaded ? el("span", null, code(short(m.hash, 8), m.hash), " · " + m.provider + " · context " + m.maxContext) : "the model is still loading"),
