@@ -91,6 +91,11 @@ export function createSubmitter(
   const receiptPoll = Math.max(5, Math.min(50, config.pollIntervalMs));
   let queue: Promise<unknown> = Promise.resolve();
   let fees: { at: number; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
+  /**
+   * Next nonce of this key, known after the first transaction; forgotten after any broadcast failure (and read again
+   * as the node's pending count), so a restart, a reorg or a transaction sent elsewhere never leaves it wrong for long.
+   */
+  let nextNonce: number | undefined;
 
   /** Runs `fn` after every earlier call has finished: one signing + broadcast per key at a time keeps nonces in order. */
   function serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -135,7 +140,10 @@ export function createSubmitter(
       }
       throw classifyRpcError(error, `${intent.kind}: estimate gas`, metrics);
     }
-    const [nonce, fee] = await Promise.all([provider.getTransactionCount(address, "pending"), currentFees()]);
+    const [nonce, fee] = await Promise.all([
+      nextNonce !== undefined ? Promise.resolve(nextNonce) : provider.getTransactionCount(address, "pending"),
+      currentFees(),
+    ]);
     const tx = Transaction.from({
       type: 2,
       chainId: (await provider.getNetwork()).chainId,
@@ -150,6 +158,7 @@ export function createSubmitter(
     const signed = await signer.signTransaction(tx);
     const hash = Transaction.from(signed).hash as string;
     sendOptions.beforeBroadcast?.(hash);
+    nextNonce = undefined;
     await withBackoff(
       `${intent.kind}: broadcast`,
       async () => {
@@ -171,6 +180,7 @@ export function createSubmitter(
       },
       { attempts: 3, baseMs: 50, onRetry: (e) => log.warn({ kind: intent.kind, err: e.message }, "broadcast failed, retrying") },
     );
+    nextNonce = nonce + 1;
     return hash;
   }
 

@@ -153,11 +153,14 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const minedIn = await settleJournaledTx(job, "commit");
     if (minedIn !== undefined) return move(job, "committed", { commitBlock: minedIn });
 
-    const record = await registry.getRecord(job.requestId);
+    const [record, members, now] = await Promise.all([
+      registry.getRecord(job.requestId),
+      registry.getMembers(job.requestId),
+      registry.chainTime(),
+    ]);
     assertSameRequest(job, record.promptHash);
     if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
     if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // closed by its event
-    const members = await registry.getMembers(job.requestId);
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
     const commitment = computeCommitment(job.requestId, job.validator, job.responseHash as string, job.salt as string);
@@ -168,7 +171,6 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       }
       return move(job, "committed", { commitBlock: job.seenBlock });
     }
-    const now = await registry.chainTime();
     if (now > record.commitDeadline) return move(job, "timed_out", { lastError: "commit phase closed before the commit" });
 
     const mined = await submitterOf(job).send(
@@ -210,15 +212,17 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const minedIn = await settleJournaledTx(job, "reveal");
     if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
 
-    const record = await registry.getRecord(job.requestId);
+    const [record, members, now] = await Promise.all([
+      registry.getRecord(job.requestId),
+      registry.getMembers(job.requestId),
+      registry.chainTime(),
+    ]);
     assertSameRequest(job, record.promptHash);
     if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
     if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // quorum reached without us
-    const members = await registry.getMembers(job.requestId);
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
     if (me.revealed) return move(job, "revealed", { revealBlock: job.commitBlock ?? job.seenBlock });
-    const now = await registry.chainTime();
     const allCommitted = members.every((m) => m.committed);
     // The contract opens reveals once every member committed, or strictly after the commit deadline.
     if (!allCommitted && now <= record.commitDeadline) {
