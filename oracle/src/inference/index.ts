@@ -46,7 +46,7 @@ export interface LoadEngineOptions {
   modelDir: string;
   /** tried one at a time, first that loads wins; default cuda → webgpu → cpu */
   providers?: string[];
-  /** CPU intra-op threads (default: onnxruntime's choice) */
+  /** CPU intra-op threads (undefined or 0: onnxruntime's choice) */
   threads?: number;
   logger?: ProviderLogger;
   /** most prompts run together in one batch (default 8) */

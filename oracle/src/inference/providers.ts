@@ -12,6 +12,7 @@ export interface ProviderLogger {
 }
 
 export interface SessionSettings {
+  /** CPU intra-op threads; undefined or 0 = onnxruntime's choice (one per physical core) */
   threads?: number;
   logger?: ProviderLogger;
   /**
@@ -60,7 +61,7 @@ function sessionOptions(provider: string, settings: SessionSettings): ort.Infere
     // Only the failure we report ourselves matters; ORT's own error lines for a missing provider are noise.
     logSeverityLevel: 3,
   };
-  if (settings.threads !== undefined) {
+  if (settings.threads) {
     options.intraOpNumThreads = settings.threads;
     options.interOpNumThreads = 1;
   }
@@ -78,8 +79,8 @@ export async function openSession(graphPath: string, providers: readonly string[
   for (const p of providers) {
     if (!known.includes(p)) throw new NonRetryableError(`unknown execution provider "${p}" (onnxruntime-node knows: ${known.join(", ")})`);
   }
-  if (settings.threads !== undefined && !(Number.isInteger(settings.threads) && settings.threads >= 1)) {
-    throw new NonRetryableError(`threads must be an integer >= 1, got ${settings.threads}`);
+  if (settings.threads !== undefined && !(Number.isInteger(settings.threads) && settings.threads >= 0)) {
+    throw new NonRetryableError(`threads must be an integer >= 0 (0 = onnxruntime's choice), got ${settings.threads}`);
   }
   ort.env.logLevel = "fatal";
   const failures: OpenedSession["failures"] = [];

@@ -66,9 +66,14 @@ describe("inference/providers", function () {
     expect((err as Error).message).to.contain(`no execution provider could open ${graphPath}: cuda: `).and.contain("; tensorrt: ");
   });
 
-  it("rejects a thread count that is not a positive integer", async function () {
-    const err = await openSession(graphPath, ["cpu"], { threads: 0 }).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(NonRetryableError);
-    expect((err as Error).message).to.contain("threads must be an integer >= 1, got 0");
+  it("rejects a negative or fractional thread count, and takes 0 as onnxruntime's choice", async function () {
+    for (const threads of [-1, 1.5]) {
+      const err = await openSession(graphPath, ["cpu"], { threads }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(NonRetryableError);
+      expect((err as Error).message).to.contain(`threads must be an integer >= 0 (0 = onnxruntime's choice), got ${threads}`);
+    }
+    const opened = await openSession(graphPath, ["cpu"], { threads: 0 });
+    expect(opened.provider).to.equal("cpu");
+    await opened.session.release();
   });
 });
