@@ -39,3 +39,4 @@ const config: HardhatUserConfig = {
 };
 
 export default config;
+import "./tasks/verify";
