@@ -96,6 +96,7 @@ export async function buildModel(
     n_embd: spec.nEmbd,
     n_layer: spec.nLayer,
     n_head: spec.nHead,
+    ...(spec.nKvHead !== undefined && spec.nKvHead !== spec.nHead && { num_key_value_heads: spec.nKvHead }),
     layer_norm_epsilon: spec.layerNormEpsilon,
     activation_function: "gelu",
     tie_word_embeddings: true,

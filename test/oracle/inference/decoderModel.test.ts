@@ -2,8 +2,9 @@ import { expect } from "chai";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { loadEngine, NonRetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
+import { buildModel, MODEL_PRESETS } from "../../../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../../../oracle/src/inference/builder/onnxGraph";
-import { copyModel, PROMPTS, removeTempDirs, tinyModelDir } from "./fixtures";
+import { copyModel, makeTempDir, PROMPTS, removeTempDirs, tinyModelDir } from "./fixtures";
 
 /** Replaces a model folder's graph with a one-op graph taking `inputs` (each int64 [batch, seq]). */
 async function writeToyGraph(dir: string, inputs: string[], vocab: number): Promise<void> {
@@ -81,6 +82,41 @@ describe("inference/decoderModel", function () {
       expect(r.text).to.equal("");
     } finally {
       await eosEngine.close();
+    }
+  });
+
+  it("reads grouped-query attention and fp16 KV tensors from the graph; batch, cache and no-cache agree", async function () {
+    const dir = path.join(await makeTempDir("gqa"), "m");
+    await buildModel(dir, { ...MODEL_PRESETS.tiny, nKvHead: 2, kvDtype: "float16" });
+    const gqa = await loadEngine({ modelDir: dir, providers: ["cpu"] });
+    try {
+      expect([gqa.model.kvHeads, gqa.model.headDim, gqa.model.kvType]).to.deep.equal([2, 16, "float16"]);
+      const prompts = encodeAll();
+      const requests = prompts.map((promptIds) => ({ promptIds, maxNewTokens: 12 }));
+      const cached = await gqa.model.generateBatch(requests);
+      const uncached = await gqa.model.generateBatch(requests, { useCache: false });
+      for (let i = 0; i < prompts.length; i++) {
+        const [alone] = await gqa.model.generateBatch([requests[i]]);
+        expect(cached[i].tokenIds).to.deep.equal(alone.tokenIds).and.to.deep.equal(uncached[i].tokenIds);
+        expect(new Set(alone.tokenIds).size).to.be.greaterThan(1);
+      }
+    } finally {
+      await gqa.close();
+    }
+  });
+
+  it("runs a graph without a position_ids input with the same tokens as the one with it", async function () {
+    const dir = path.join(await makeTempDir("no-positions"), "m");
+    await buildModel(dir, { ...MODEL_PRESETS.tiny, positionIdsInput: false });
+    const noPositions = await loadEngine({ modelDir: dir, providers: ["cpu"] });
+    try {
+      expect(noPositions.model.hasPositionIds).to.equal(false);
+      const requests = encodeAll().map((promptIds) => ({ promptIds, maxNewTokens: 12 }));
+      const expected = await engine.model.generateBatch(requests);
+      const got = await noPositions.model.generateBatch(requests);
+      expect(got.map((r) => r.tokenIds)).to.deep.equal(expected.map((r) => r.tokenIds));
+    } finally {
+      await noPositions.close();
     }
   });
 

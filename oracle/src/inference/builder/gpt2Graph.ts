@@ -9,6 +9,14 @@ export interface Gpt2Shape {
   nLayer: number;
   nHead: number;
   layerNormEpsilon: number;
+  /**
+   * Variants that exported Hugging Face models have, so tests can check the engine reads them from the graph:
+   * fewer KV heads than query heads (grouped-query attention), fp16 KV tensors, no position_ids input
+   * (positions computed from the attention mask inside the graph). Defaults: plain GPT-2.
+   */
+  nKvHead?: number;
+  kvDtype?: "float32" | "float16";
+  positionIdsInput?: boolean;
 }
 
 export interface Gpt2WeightInit {
@@ -32,13 +40,15 @@ export interface Gpt2WeightInit {
 }
 
 const F = ElemType.FLOAT;
+const F16 = ElemType.FLOAT16;
 const I64 = ElemType.INT64;
 const NEG_LARGE = -1e9; // exp(NEG_LARGE - max) underflows to exactly 0, so masked keys contribute nothing
 
 /** Number of weights, for reports and benchmarks. */
 export function gpt2ParamCount(s: Gpt2Shape): number {
   const d = s.nEmbd;
-  const perLayer = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d);
+  const qkv = d + 2 * (s.nKvHead ?? s.nHead) * (d / s.nHead);
+  const perLayer = 2 * d + (d * qkv + qkv) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d);
   return s.vocabSize * d + s.nPositions * d + s.nLayer * perLayer + 2 * d;
 }
 
@@ -51,6 +61,10 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   const { vocabSize: V, nPositions: P, nEmbd: D, nLayer: L, nHead: H } = shape;
   if (D % H !== 0) throw new RangeError(`n_embd ${D} is not divisible by n_head ${H}`);
   const hd = D / H;
+  const KVH = shape.nKvHead ?? H;
+  if (H % KVH !== 0) throw new RangeError(`n_head ${H} is not a multiple of the KV heads ${KVH}`);
+  const kvD = KVH * hd;
+  const kvType = shape.kvDtype === "float16" ? F16 : F;
   const g = new OnnxGraphBuilder();
   const prng = new Prng(init.seed);
   const uniform = (n: number, limit: number): Float32Array => prng.fillUniform(new Float32Array(n), limit);
@@ -60,11 +74,12 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
 
   const inputIds = g.input("input_ids", I64, ["batch_size", "sequence_length"]);
   const attentionMask = g.input("attention_mask", I64, ["batch_size", "past_sequence_length + sequence_length"]);
-  const positionIds = g.input("position_ids", I64, ["batch_size", "sequence_length"]);
-  const pastShape = ["batch_size", H, "past_sequence_length", hd];
+  const withPositionIds = shape.positionIdsInput ?? true;
+  const positionIdsInput = withPositionIds ? g.input("position_ids", I64, ["batch_size", "sequence_length"]) : "";
+  const pastShape = ["batch_size", KVH, "past_sequence_length", hd];
   for (let i = 0; i < L; i++) {
-    g.input(`past_key_values.${i}.key`, F, pastShape);
-    g.input(`past_key_values.${i}.value`, F, pastShape);
+    g.input(`past_key_values.${i}.key`, kvType, pastShape);
+    g.input(`past_key_values.${i}.value`, kvType, pastShape);
   }
   g.output("logits", F, ["batch_size", "sequence_length", V]);
 
@@ -75,7 +90,10 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   }
   const wte = g.floatTensor("transformer.wte.weight", [V, D], wteData);
   const wpe = g.floatTensor("transformer.wpe.weight", [P, D], uniform(P * D, embeddingLimit));
-  let hidden = g.op("Add", [g.op("Gather", [wte, inputIds], { axis: 0 }), g.op("Gather", [wpe, positionIds], { axis: 0 })]);
+  const embed = (positionIds: string): string =>
+    g.op("Add", [g.op("Gather", [wte, inputIds], { axis: 0 }), g.op("Gather", [wpe, positionIds], { axis: 0 })]);
+  // (With a position_ids input the embedding nodes come first, which keeps the built-in presets' bytes.)
+  let hidden = withPositionIds ? embed(positionIdsInput) : "";
 
   // Additive attention bias [batch, 1, seq, past+seq]: causal part from absolute positions, padding part from the mask.
   const zero = g.int64Tensor("const.zero", [], [0]);
@@ -95,8 +113,23 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   const padBias = g.op("Unsqueeze", [g.op("Mul", [g.op("Sub", [oneF, maskF]), negLarge]), axesOneTwo]);
   const attnBias = g.op("Add", [padBias, causalBias]);
 
-  const splitSizes = g.int64Tensor("const.qkv_split", [3], [D, D, D]);
+  if (!withPositionIds) {
+    // positions = max(cumsum(mask) - 1, 0), last seq_len columns
+    const positions = g.op("Slice", [
+      g.op("Max", [g.op("Sub", [g.op("CumSum", [attentionMask, one]), one]), zero]),
+      g.op("Neg", [g.op("Unsqueeze", [seqLen, g.int64Tensor("const.axes_0", [1], [0])])]),
+      g.int64Tensor("const.int64_max", [1], [Number.MAX_SAFE_INTEGER]),
+      axisOne,
+    ]);
+    hidden = embed(positions);
+  }
+
+  const splitSizes = g.int64Tensor("const.qkv_split", [3], [D, kvD, kvD]);
   const headsShape = g.int64Tensor("const.heads_shape", [4], [0, 0, H, hd]);
+  const kvHeadsShape = KVH === H ? headsShape : g.int64Tensor("const.kv_heads_shape", [4], [0, 0, KVH, hd]);
+  const repeatShape = KVH === H ? "" : g.int64Tensor("const.kv_repeat", [5], [1, 1, H / KVH, 1, 1]);
+  const groupedShape = KVH === H ? "" : g.int64Tensor("const.kv_grouped_shape", [4], [0, H, -1, hd]);
+  const axisTwo = KVH === H ? "" : g.int64Tensor("const.axes_2", [1], [2]);
   const mergedShape = g.int64Tensor("const.merged_shape", [3], [0, 0, D]);
   const scale = g.floatTensor("const.attn_scale", [], Float32Array.of(1 / Math.sqrt(hd)));
   const half = g.floatTensor("const.half", [], Float32Array.of(0.5));
@@ -112,16 +145,24 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
       g.op("MatMul", [x, g.floatTensor(`${prefix}.weight`, [inDim, outDim], uniform(inDim * outDim, limitFor(gain, inDim)))]),
       g.floatTensor(`${prefix}.bias`, [outDim], uniform(outDim, gain * 0.1)),
     ]);
-  const toHeads = (x: string): string => g.op("Transpose", [g.op("Reshape", [x, headsShape])], { perm: [0, 2, 1, 3] });
+  const toHeads = (x: string, target = headsShape): string => g.op("Transpose", [g.op("Reshape", [x, target])], { perm: [0, 2, 1, 3] });
+  // present = concat(past, new) in the KV dtype; attention reads it back as float32, so cached and uncached
+  // runs see the same (rounded) values.
+  const cacheInto = (past: string, fresh: string, present: string): string => {
+    const stored = kvType === F ? fresh : g.op("Cast", [fresh], { to: F16 });
+    const out = g.node("Concat", [past, stored], { axis: 2 }, [present])[0];
+    g.output(out, kvType, ["batch_size", KVH, "past_sequence_length + sequence_length", hd]);
+    const asFloat = kvType === F ? out : g.op("Cast", [out], { to: F });
+    // grouped-query attention: each KV head serves H / KVH query heads
+    return KVH === H ? asFloat : g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [asFloat, axisTwo]), repeatShape]), groupedShape]);
+  };
 
   for (let i = 0; i < L; i++) {
     const p = `transformer.h.${i}`;
-    const qkv = linear(layerNorm(hidden, `${p}.ln_1`), `${p}.attn.c_attn`, D, 3 * D, init.attentionGain);
+    const qkv = linear(layerNorm(hidden, `${p}.ln_1`), `${p}.attn.c_attn`, D, D + 2 * kvD, init.attentionGain);
     const [q, k, v] = g.node("Split", [qkv, splitSizes], { axis: 2 }, undefined, 3);
-    const key = g.node("Concat", [`past_key_values.${i}.key`, toHeads(k)], { axis: 2 }, [`present.${i}.key`])[0];
-    const value = g.node("Concat", [`past_key_values.${i}.value`, toHeads(v)], { axis: 2 }, [`present.${i}.value`])[0];
-    g.output(key, F, ["batch_size", H, "past_sequence_length + sequence_length", hd]);
-    g.output(value, F, ["batch_size", H, "past_sequence_length + sequence_length", hd]);
+    const key = cacheInto(`past_key_values.${i}.key`, toHeads(k, kvHeadsShape), `present.${i}.key`);
+    const value = cacheInto(`past_key_values.${i}.value`, toHeads(v, kvHeadsShape), `present.${i}.value`);
     const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [toHeads(q), g.op("Transpose", [key], { perm: [0, 1, 3, 2] })]), scale]), attnBias]);
     const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), value]);
     const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), mergedShape]);
