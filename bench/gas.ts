@@ -6,7 +6,7 @@
  *   the very first request on a fresh deployment.
  * - anchorPerRecord256: gasUsed of one anchorBatch transaction / 256.
  * - Tree figures (draw, drawLinear, stakeUpdate10000, insert10000) come from bench/gasTree.ts when present
- *   (BENCH_SKIP_TREE=1 skips them and keeps the tree figures already in gas.json).
+ *   (BENCH_SKIP_TREE=1 reuses bench/out/gasTree.json from `npm run bench:tree` instead of measuring again).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -89,7 +89,12 @@ async function anchorPerRecord(count: number): Promise<number> {
 
 async function treeFigures(): Promise<Record<string, unknown>> {
   const file = path.join(__dirname, "gasTree.ts");
-  if (!existsSync(file) || process.env.BENCH_SKIP_TREE === "1") return {};
+  if (process.env.BENCH_SKIP_TREE === "1") {
+    // Reuse the last `npm run bench:tree` figures instead of rebuilding the 100,000-member tree.
+    const saved = path.join(__dirname, "out", "gasTree.json");
+    return existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>) : {};
+  }
+  if (!existsSync(file)) return {};
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { measureTreeGas } = require("./gasTree") as {
     measureTreeGas(log: (line: string) => void): Promise<Record<string, unknown>>;
