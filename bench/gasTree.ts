@@ -35,6 +35,7 @@ export interface TreeGas {
 export interface TreeGasReport extends TreeGas {
   drawMax: { "1000": number; "10000": number; "100000": number };
   drawTransaction: { "1000": number; "10000": number; "100000": number };
+  drawDistinct3: { "1000": number; "10000": number; "100000": number };
   removal10000: number;
   method: string;
 }
@@ -79,7 +80,9 @@ async function drawTransactionGas(tree: SortitionTreeHarness, signer: Signer): P
   const used: bigint[] = [];
   for (const seed of seeds("transaction", 4)) {
     const data = tree.interface.encodeFunctionData("draw", [seed]);
-    const receipt = await (await signer.sendTransaction({ to: await tree.getAddress(), data, gasLimit: 1_000_000 })).wait();
+    const receipt = await (
+      await signer.sendTransaction({ to: await tree.getAddress(), data, gasLimit: 1_000_000 })
+    ).wait();
     used.push(receipt!.gasUsed);
   }
   return mean(used);
@@ -111,6 +114,7 @@ export async function measureTreeGas(log: (line: string) => void = () => {}): Pr
     draw: { "1000": 0, "10000": 0, "100000": 0 },
     drawMax: { "1000": 0, "10000": 0, "100000": 0 },
     drawTransaction: { "1000": 0, "10000": 0, "100000": 0 },
+    drawDistinct3: { "1000": 0, "10000": 0, "100000": 0 },
     drawLinear: { "1000": 0, "10000": 0 },
     stakeUpdate10000: 0,
     insert10000: 0,
@@ -131,8 +135,15 @@ export async function measureTreeGas(log: (line: string) => void = () => {}): Pr
     report.draw[key] = draws.mean;
     report.drawMax[key] = draws.max;
     report.drawTransaction[key] = await drawTransactionGas(tree, signer);
+    const committees: bigint[] = [];
+    for (const seed of seeds(`committee ${target}`, DRAW_SAMPLES / 3)) {
+      committees.push(await tree.measureDrawDistinct.staticCall(seed, 3n));
+    }
+    report.drawDistinct3[key] = mean(committees);
 
-    log(`draw at ${target}: ${draws.mean} gas (transaction ${report.drawTransaction[key]})`);
+    log(
+      `draw at ${target}: ${draws.mean} gas (transaction ${report.drawTransaction[key]}, 3 distinct ${report.drawDistinct3[key]})`
+    );
     if (target === 10_000) {
       const updates: bigint[] = [];
       const removals: bigint[] = [];
@@ -152,12 +163,16 @@ export async function measureTreeGas(log: (line: string) => void = () => {}): Pr
       report.stakeUpdate10000 = mean(updates);
       report.removal10000 = mean(removals);
       report.insert10000 = mean(inserts);
-      log(`update ${report.stakeUpdate10000}, insert ${report.insert10000}, removal ${report.removal10000} gas at 10000`);
+      log(
+        `update ${report.stakeUpdate10000}, insert ${report.insert10000}, removal ${report.removal10000} gas at 10000`
+      );
     }
 
     if (target <= 10_000) {
       await growTo(linear, target === 1_000 ? 0 : 1_000, target);
-      report.drawLinear[key as "1000" | "10000"] = (await measureDraws(linear, `linear ${target}`, LINEAR_SAMPLES)).mean;
+      report.drawLinear[key as "1000" | "10000"] = (
+        await measureDraws(linear, `linear ${target}`, LINEAR_SAMPLES)
+      ).mean;
       log(`linear scan draw at ${target}: ${report.drawLinear[key as "1000" | "10000"]} gas`);
     }
   }
@@ -169,8 +184,14 @@ function printTable(report: TreeGasReport): void {
     ["draw, N = 1,000", `${report.draw["1000"]} (max ${report.drawMax["1000"]})`],
     ["draw, N = 10,000", `${report.draw["10000"]} (max ${report.drawMax["10000"]})`],
     ["draw, N = 100,000", `${report.draw["100000"]} (max ${report.drawMax["100000"]})`],
-    ["draw tx gasUsed incl. 21k, N = 1,000 / 10,000 / 100,000",
-      `${report.drawTransaction["1000"]} / ${report.drawTransaction["10000"]} / ${report.drawTransaction["100000"]}`],
+    [
+      "draw tx gasUsed incl. 21k, N = 1,000 / 10,000 / 100,000",
+      `${report.drawTransaction["1000"]} / ${report.drawTransaction["10000"]} / ${report.drawTransaction["100000"]}`,
+    ],
+    [
+      "drawDistinct k = 3, N = 1,000 / 10,000 / 100,000",
+      `${report.drawDistinct3["1000"]} / ${report.drawDistinct3["10000"]} / ${report.drawDistinct3["100000"]}`,
+    ],
     ["linear scan draw, N = 1,000", String(report.drawLinear["1000"])],
     ["linear scan draw, N = 10,000", String(report.drawLinear["10000"])],
     ["weight update, N = 10,000", String(report.stakeUpdate10000)],

@@ -104,6 +104,13 @@ contract SortitionTreeHarness {
         gasUsed = before - gasleft();
     }
 
+    /// @notice Gas of one library `drawDistinct(seed, k)`, measured like `measureDraw`.
+    function measureDrawDistinct(bytes32 seed, uint256 k) external view returns (uint256 gasUsed) {
+        uint256 before = gasleft();
+        _tree.drawDistinct(seed, k);
+        gasUsed = before - gasleft();
+    }
+
     /// @notice Gas of one library `set`, measured like `measureDraw` (run it as eth_call: state is not kept).
     function measureSet(address member, uint256 weight) external returns (uint256 gasUsed) {
         uint256 before = gasleft();

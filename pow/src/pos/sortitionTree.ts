@@ -22,10 +22,7 @@ const HEIGHT_KEY_SHIFT = 32n;
 
 /** Errors mirror the library's custom errors (same names and values). */
 export class SortitionTreeError extends Error {
-  constructor(
-    readonly errorName: string,
-    readonly args: readonly (bigint | string)[],
-  ) {
+  constructor(readonly errorName: string, readonly args: readonly (bigint | string)[]) {
     super(`${errorName}(${args.map(String).join(", ")})`);
     this.name = "SortitionTreeError";
   }

@@ -176,7 +176,7 @@ describe("SortitionTree", function () {
       const removed = Array.from({ length: 460 }, (_, i) => i).filter((i) => i % 3 === 0);
       await tree.setMany(
         removed.map((i) => memberAddress(i)),
-        removed.map(() => 0n),
+        removed.map(() => 0n)
       );
       removed.forEach((i) => model.set(memberAddress(i), 0n));
       expect(await tree.memberCount()).to.equal(BigInt(460 - removed.length));
@@ -196,7 +196,12 @@ describe("SortitionTree", function () {
             for (let op = 0; op < 20; op++) {
               const member = memberAddress(Math.floor(random() * 120));
               const roll = random();
-              const weight = roll < 0.25 ? 0n : roll < 0.3 ? BigInt(Math.floor(random() * 1e7)) : BigInt(1 + Math.floor(random() * 1000));
+              const weight =
+                roll < 0.25
+                  ? 0n
+                  : roll < 0.3
+                  ? BigInt(Math.floor(random() * 1e7))
+                  : BigInt(1 + Math.floor(random() * 1000));
               members.push(member);
               weights.push(weight);
               model.set(member, weight);
@@ -299,7 +304,7 @@ describe("SortitionTree", function () {
       const { tree } = await loadFixture(deployFixture);
       await expect(tree.set(ethers.ZeroAddress, 1n)).to.be.revertedWithCustomError(
         tree,
-        "SortitionTreeZeroAddressMember",
+        "SortitionTreeZeroAddressMember"
       );
     });
 
@@ -344,7 +349,11 @@ describe("SortitionTree", function () {
           for (const member of drawn) counts[members.indexOf(member)]++;
           seed = ethers.keccak256(seed + chunk.toString(16).padStart(2, "0"));
         }
-        const statistic = chiSquare(counts, weights.map((w) => Number(w) / total), draws);
+        const statistic = chiSquare(
+          counts,
+          weights.map((w) => Number(w) / total),
+          draws
+        );
         expect(statistic, `seed label ${label}, counts ${counts.join(",")}`).to.be.below(CRITICAL_DF7_P001);
       }
     });
@@ -356,7 +365,7 @@ describe("SortitionTree", function () {
       const total = w.reduce((a, b) => a + b, 0);
       // P(second = j) = Σ_{i≠j} (w_i / W) · (w_j / (W − w_i)).
       const probabilities = w.map((wj, j) =>
-        w.reduce((sum, wi, i) => (i === j ? sum : sum + (wi / total) * (wj / (total - wi))), 0),
+        w.reduce((sum, wi, i) => (i === j ? sum : sum + (wi / total) * (wj / (total - wi))), 0)
       );
       const counts = new Array<number>(members.length).fill(0);
       const committees = 4_000;
