@@ -2,10 +2,12 @@
  * `npm run bench:e2e`: the oracle end to end on this machine — a `hardhat node` process (automine), the contracts,
  * 3 staked validators served by one oracle process (tiny model, one shared engine), committee 3 / quorum 2.
  *
- * Phase "steady": N requests at a fixed offered rate, no faults → finalized requests/s and request→finalized latency.
- * Phase "kills":  N more requests while the oracle process is killed with SIGKILL at random moments and restarted →
- *                 kills, lost requests (never finalized) and requests finalized more than once (must both be 0).
- * Writes bench/out/e2e.json. Options: --requests N (default 200), --rate R req/s offered (default 40), --seed S.
+ * Phase "saturate": N requests offered faster than the node finalizes them → sustained finalized requests/s.
+ * Phase "latency":  M requests at a low offered rate → request→finalized latency without queueing (p50/p95).
+ * Phase "kills":    N more requests while the oracle process is killed with SIGKILL at random moments (until all are
+ *                   final) and restarted → kills, lost requests (never finalized), requests finalized twice (both 0).
+ * Writes bench/out/e2e.json. Options: --requests N (200), --rate R req/s offered (40), --latency-requests M (50),
+ * --latency-rate r (2), --seed S.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -110,12 +112,13 @@ async function runPhase(options: {
   const watcher = watchFinalizations(provider, deployment, await provider.getBlockNumber());
   const sentAt = new Map<bigint, number>();
   let kills = 0;
-  let sending = true;
+  let killing = options.kill !== undefined;
+  // Kills land at random moments until every request of the phase is final (so also during catch-up after restarts).
   const killer = options.kill
     ? (async () => {
-        while (sending) {
-          await new Promise((r) => setTimeout(r, 1_000 + options.random() * 3_000));
-          if (!sending) break;
+        while (killing) {
+          await new Promise((r) => setTimeout(r, 500 + options.random() * 2_500));
+          if (!killing) break;
           await options.kill!.killNow();
           kills++;
           await options.kill!.restart();
@@ -149,13 +152,13 @@ async function runPhase(options: {
     if (i % chats.length === chats.length - 1) await Promise.race(lanes);
   }
   await Promise.all(lanes);
-  sending = false;
-  await killer;
 
-  const deadline = performance.now() + 300_000;
+  const deadline = performance.now() + 600_000;
   while (performance.now() < deadline && [...sentAt.keys()].some((id) => !watcher.firstSeen.has(id))) {
     await new Promise((r) => setTimeout(r, 50));
   }
+  killing = false;
+  await killer;
   await new Promise((r) => setTimeout(r, 500)); // a late duplicate finalization would show up here
   await watcher.stop();
 
@@ -179,6 +182,8 @@ async function main() {
   const requests = arg("requests", 200);
   const rate = arg("rate", 40);
   const seed = arg("seed", 1 + Math.floor(Math.random() * 1e6));
+  const latencyRequests = arg("latency-requests", 50);
+  const latencyRate = arg("latency-rate", 2);
   const random = prng(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
@@ -215,7 +220,9 @@ async function main() {
     process.stdout.write(`bench:e2e  seed ${seed}, ${requests} requests per phase at ${rate} req/s offered, logs in ${dir}\n`);
 
     const steady = await runPhase({ provider, deployment, requests, rate, label: "steady", random });
-    process.stdout.write(`steady: ${JSON.stringify(steady)}\n`);
+    process.stdout.write(`throughput: ${JSON.stringify(steady)}\n`);
+    const latency = await runPhase({ provider, deployment, requests: latencyRequests, rate: latencyRate, label: "latency", random });
+    process.stdout.write(`latency: ${JSON.stringify(latency)}\n`);
     const withKills = await runPhase({
       provider,
       deployment,
@@ -229,13 +236,14 @@ async function main() {
 
     const result = {
       reqPerSec: round(steady.reqPerSec),
-      p50Ms: round(steady.p50Ms),
-      p95Ms: round(steady.p95Ms),
+      p50Ms: round(latency.p50Ms),
+      p95Ms: round(latency.p95Ms),
       requests: withKills.requests,
       kills: withKills.kills,
-      lost: withKills.lost + steady.lost,
-      doubleFinalized: withKills.doubleFinalized + steady.doubleFinalized,
-      steady: roundAll(steady),
+      lost: withKills.lost + steady.lost + latency.lost,
+      doubleFinalized: withKills.doubleFinalized + steady.doubleFinalized + latency.doubleFinalized,
+      throughput: roundAll(steady),
+      latency: roundAll(latency),
       withKills: roundAll(withKills),
       setup: {
         validators: 3,
@@ -244,6 +252,7 @@ async function main() {
         model: "tiny (npm run model:build -- --preset tiny)",
         maxNewTokens: 8,
         offeredRate: rate,
+        latencyOfferedRate: latencyRate,
         seed,
         cpus: os.cpus().length,
         loadAverage: os.loadavg().map(round),
@@ -251,7 +260,7 @@ async function main() {
     };
     const table = [
       ["phase", "requests", "req/s", "p50 ms", "p95 ms", "kills", "lost", "double"],
-      ...[["steady", steady], ["kill -9", withKills]].map(([name, r]) => {
+      ...[["saturate", steady], ["latency", latency], ["kill -9", withKills]].map(([name, r]) => {
         const p = r as PhaseResult;
         return [name as string, p.requests, round(p.reqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized].map(String);
       }),
