@@ -378,5 +378,17 @@ describe("ChatRecordRegistry", function () {
       .to.emit(sys.chat, "RecordFinalized").withArgs(requestId, responseHashOf(ANSWER), MODEL_HASH, [members[0].address]);
     expect(await sys.chat.pendingRewards(members[0].address)).to.equal(MINIMUM_FEE);
     expect(await sys.chat.randomnessSource()).to.equal(await sys.randomness.getAddress());
+    expect(await sys.chat.computeCommitment(requestId, members[0].address, responseHashOf(ANSWER), SALT))
+      .to.equal(commitmentOf(requestId, members[0].address, ANSWER, SALT));
+  });
+
+  it("rejects a reveal after finalization", async function () {
+    const sys = await loadFixture(deployFixture);
+    const { requestId, members } = await requestFrom(sys);
+    for (const m of members) await commit(sys, requestId, m);
+    await sys.chat.connect(members[0]).revealResponse(requestId, ANSWER, SALT);
+    await sys.chat.connect(members[1]).revealResponse(requestId, ANSWER, SALT);
+    await expect(sys.chat.connect(members[2]).revealResponse(requestId, ANSWER, SALT))
+      .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryInvalidStatus").withArgs(requestId, Status.Finalized);
   });
 });
