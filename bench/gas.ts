@@ -3,7 +3,7 @@
  * - lifecycle.committee1 / committee3: request + every commit + the reveals up to the finalizing one, summing each
  *   transaction's gasUsed (21k base included), 200-character prompt and response, steady state (the requester and
  *   every validator already hold pending rewards from earlier requests, as in normal operation); lifecycleFirst =
- *   the very first request on a fresh deployment.
+ *   the very first request on a fresh deployment; lifecycleSteps = the steady run's gasUsed per transaction.
  * - anchorPerRecord256: gasUsed of one anchorBatch transaction / 256.
  * - Tree figures (draw, drawLinear, stakeUpdate10000, insert10000) come from bench/gasTree.ts when present
  *   (BENCH_SKIP_TREE=1 reuses bench/out/gasTree.json from `npm run bench:tree` instead of measuring again).
@@ -23,7 +23,16 @@ async function receiptGas(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | nu
   return receipt!.gasUsed;
 }
 
-async function lifecycle(committeeSize: number, quorum: number): Promise<{ first: bigint; steady: bigint }> {
+/** gasUsed of each transaction of one lifecycle, in order: request, commit per member, reveal per revealer. */
+interface LifecycleRun {
+  total: bigint;
+  steps: { step: string; gas: bigint }[];
+}
+
+async function lifecycle(
+  committeeSize: number,
+  quorum: number,
+): Promise<{ first: bigint; steady: bigint; steadySteps: { step: string; gas: number }[] }> {
   const signers = await ethers.getSigners();
   const deployment = await deployAll(hre, {
     modelHash: MODEL_HASH,
@@ -44,22 +53,24 @@ async function lifecycle(committeeSize: number, quorum: number): Promise<{ first
   const byAddress = new Map(validators.map((v) => [v.address, v]));
   const responseHash = ethers.keccak256(ethers.toUtf8Bytes(RESPONSE));
 
-  async function once(): Promise<bigint> {
+  async function once(): Promise<LifecycleRun> {
+    const steps: { step: string; gas: bigint }[] = [];
     const requestTx = chat.connect(requester).requestChat(1, PROMPT, 64, ethers.ZeroAddress, 0, { value: 10n ** 15n });
-    const requestReceipt = await (await requestTx).wait();
-    let gas = requestReceipt!.gasUsed;
+    steps.push({ step: "request", gas: await receiptGas(requestTx) });
     const requestId = await chat.requestCount();
     const committee = (await chat.getRecord(requestId)).committee;
     const salt = ethers.id("salt");
-    for (const member of committee) {
+    for (const [seat, member] of committee.entries()) {
       const commitment = await chat.computeCommitment(requestId, member, responseHash, salt);
-      gas += await receiptGas(chat.connect(byAddress.get(member)!).commitResponse(requestId, commitment));
+      const gas = await receiptGas(chat.connect(byAddress.get(member)!).commitResponse(requestId, commitment));
+      steps.push({ step: `commit ${seat + 1}`, gas });
     }
-    for (const member of committee.slice(0, quorum)) {
-      gas += await receiptGas(chat.connect(byAddress.get(member)!).revealResponse(requestId, RESPONSE, salt));
+    for (const [seat, member] of committee.slice(0, quorum).entries()) {
+      const gas = await receiptGas(chat.connect(byAddress.get(member)!).revealResponse(requestId, RESPONSE, salt));
+      steps.push({ step: seat + 1 === quorum ? `reveal ${seat + 1} (finalizes)` : `reveal ${seat + 1}`, gas });
     }
     if ((await chat.getRecord(requestId)).status !== 4n) throw new Error("benchmark request did not finalize");
-    return gas;
+    return { total: steps.reduce((sum, s) => sum + s.gas, 0n), steps };
   }
   const first = await once();
   // Steady state: every validator already holds pending rewards (validators withdraw now and then, not per request).
@@ -69,7 +80,11 @@ async function lifecycle(committeeSize: number, quorum: number): Promise<{ first
     await once();
   }
   const steady = await once();
-  return { first, steady };
+  return {
+    first: first.total,
+    steady: steady.total,
+    steadySteps: steady.steps.map(({ step, gas }) => ({ step, gas: Number(gas) })),
+  };
 }
 
 async function anchorPerRecord(count: number): Promise<number> {
@@ -116,6 +131,7 @@ async function main(): Promise<void> {
     ...tree,
     lifecycle: { committee1: Number(committee1.steady), committee3: Number(committee3.steady) },
     lifecycleFirst: { committee1: Number(committee1.first), committee3: Number(committee3.first) },
+    lifecycleSteps: { committee1: committee1.steadySteps, committee3: committee3.steadySteps },
     anchorPerRecord256: anchor,
   };
   writeFileSync(outFile, JSON.stringify(result, null, 2) + "\n");
@@ -126,6 +142,9 @@ async function main(): Promise<void> {
     ["lifecycle committee3 (first)", result.lifecycleFirst.committee3, ""],
     ["anchor per record (batch 256)", anchor, "≤ 2,000"],
   ];
+  for (const [name, run] of [["committee1", committee1], ["committee3", committee3]] as const) {
+    for (const { step, gas } of run.steadySteps) rows.push([`  ${name} ${step}`, gas, ""]);
+  }
   for (const [key, value] of Object.entries(tree)) {
     if (typeof value !== "string") rows.push([key, JSON.stringify(value), ""]); // skip prose such as "method"
   }
