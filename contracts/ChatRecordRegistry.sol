@@ -13,8 +13,9 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal; see IChatRecordRegistry for the
 ///         lifecycle. Texts live only in events; storage keeps hashes, packed so that one request costs three new
 ///         slots plus one per extra committee member and one per commitment.
-/// @dev Storage per request: `_headers` (requester, model, status, attempt, size, quorum, commit/reveal bit masks,
-///      the requester's previous request), `_assignments` (seat 0's validator, fee, assignment time), `_promptHashes`,
+/// @dev Storage per request: `_headers` (seat 0's validator, model, status, attempt, size, quorum, commit/reveal bit
+///      masks, assignment time: all that a commit or a non-final reveal reads, so they read one slot), `_payments`
+///      (requester, fee, the requester's previous request: read at finalization, refund and listing), `_promptHashes`,
 ///      `_seats` (validators of seats 1..size-1), `_seatHashes` (a seat's commitment, overwritten by its revealed
 ///      response hash), and `_callbacks` only when a consumer is set. Deadlines derive from the assignment time and
 ///      the immutable windows. Bounds that follow from the packing: request ids < 2^32, fees < 2^64 wei,
@@ -27,9 +28,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     /// @dev Gas kept back for the code after the consumer call (event + flag write when it fails).
     uint256 private constant CALLBACK_RESERVE_GAS = 40_000;
 
-    /// @dev Slot 0 of a request.
+    /// @dev Slot 0 of a request: the current attempt's state (the hot slot of commits and reveals).
     struct Header {
-        address requester;
+        address firstMember;
         uint16 modelId;
         Status status;
         uint8 attempt;
@@ -37,14 +38,14 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         uint8 quorum;
         uint8 committedMask;
         uint8 revealedMask;
-        uint32 previousRequestId;
+        uint32 assignedAt;
     }
 
-    /// @dev Slot 1 of a request.
-    struct Assignment {
-        address firstMember;
+    /// @dev Slot 1 of a request: who pays what (fixed for the request's life).
+    struct Payment {
+        address requester;
         uint64 fee;
-        uint32 assignedAt;
+        uint32 previousRequestId;
     }
 
     /// @dev Only for requests with a consumer.
@@ -74,7 +75,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     mapping(uint16 modelId => Model) private _models;
     mapping(uint256 requestId => Header) private _headers;
-    mapping(uint256 requestId => Assignment) private _assignments;
+    mapping(uint256 requestId => Payment) private _payments;
     mapping(uint256 requestId => bytes32) private _promptHashes;
     mapping(uint256 requestId => mapping(uint256 seat => address validator)) private _seats;
     mapping(uint256 requestId => mapping(uint256 seat => bytes32 commitmentOrResponseHash)) private _seatHashes;
@@ -156,7 +157,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         address[] memory committee = _drawCommittee(requestId, 1, settings.committeeSize);
 
         _headers[requestId] = Header({
-            requester: msg.sender,
+            firstMember: committee[0],
             modelId: modelId,
             status: Status.Requested,
             attempt: 1,
@@ -164,11 +165,14 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             quorum: settings.quorum,
             committedMask: 0,
             revealedMask: 0,
+            assignedAt: uint32(block.timestamp)
+        });
+        _payments[requestId] = Payment({
+            requester: msg.sender,
+            fee: uint64(msg.value),
             previousRequestId: _latestRequestOf[msg.sender]
         });
         _latestRequestOf[msg.sender] = uint32(requestId);
-        _assignments[requestId] =
-            Assignment({firstMember: committee[0], fee: uint64(msg.value), assignedAt: uint32(block.timestamp)});
         _storeOtherSeats(requestId, committee);
         bytes32 promptHash = keccak256(bytes(prompt));
         _promptHashes[requestId] = promptHash;
@@ -196,13 +200,12 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         Header storage header = _headers[requestId];
         Status status = header.status;
         if (status != Status.Requested && status != Status.Committed) _revertStatus(requestId, status);
-        Assignment storage assignment = _assignments[requestId];
-        (uint64 commitDeadline,) = _deadlines(assignment.assignedAt);
+        (uint64 commitDeadline,) = _deadlines(header.assignedAt);
         if (block.timestamp > commitDeadline) {
             revert ChatRecordRegistryCommitPhaseClosed(requestId, commitDeadline, uint64(block.timestamp));
         }
         uint8 size = header.committeeSize;
-        uint256 seat = _seatOf(requestId, assignment.firstMember, size, msg.sender);
+        uint256 seat = _seatOf(requestId, header.firstMember, size, msg.sender);
         uint8 committedMask = header.committedMask;
         if (committedMask & (1 << seat) != 0) revert ChatRecordRegistryAlreadyCommitted(requestId, msg.sender);
 
@@ -220,12 +223,11 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         {
             _revertStatus(requestId, header.status);
         }
-        Assignment memory assignment = _assignments[requestId];
-        uint256 seat = _seatOf(requestId, assignment.firstMember, header.committeeSize, msg.sender);
+        uint256 seat = _seatOf(requestId, header.firstMember, header.committeeSize, msg.sender);
         uint256 seatBit = 1 << seat;
         if (header.committedMask & seatBit == 0) revert ChatRecordRegistryNotCommitted(requestId, msg.sender);
         if (header.revealedMask & seatBit != 0) revert ChatRecordRegistryAlreadyRevealed(requestId, msg.sender);
-        _requireRevealOpen(requestId, header.status, assignment.assignedAt);
+        _requireRevealOpen(requestId, header.status, header.assignedAt);
 
         bytes32 responseHash = keccak256(bytes(responseText));
         bytes32 computed = keccak256(abi.encode(requestId, msg.sender, responseHash, salt));
@@ -242,7 +244,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         _headers[requestId] = header;
         emit ResponseRevealed(requestId, msg.sender, responseHash, responseText);
 
-        if (reachedQuorum) _finalize(requestId, header, assignment, responseHash, agreeingMask);
+        if (reachedQuorum) _finalize(requestId, header, responseHash, agreeingMask);
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -252,8 +254,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         {
             _revertStatus(requestId, header.status);
         }
-        Assignment memory assignment = _assignments[requestId];
-        (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(assignment.assignedAt);
+        (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(header.assignedAt);
         uint8 fullMask = _fullMask(header.committeeSize);
         uint256 missedCommitMask = fullMask & ~uint256(header.committedMask);
         uint256 missedRevealMask;
@@ -264,7 +265,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             uint64 deadline = _popCount(header.committedMask) >= header.quorum ? revealDeadline : commitDeadline;
             revert ChatRecordRegistryTimeoutNotReached(requestId, deadline, uint64(block.timestamp));
         }
-        address[] memory oldCommittee = _committee(requestId, assignment.firstMember, header.committeeSize);
+        address[] memory oldCommittee = _committee(requestId, header.firstMember, header.committeeSize);
 
         uint8 attempt = header.attempt;
         bool exhausted = attempt >= _settings.maxAttempts
@@ -274,7 +275,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             _headers[requestId] = header;
             emit RequestTimedOut(requestId, attempt, true);
         } else {
-            _reassign(requestId, header, assignment);
+            _reassign(requestId, header);
         }
 
         _slashSeats(requestId, oldCommittee, missedCommitMask, SlashReason.MissedCommit);
@@ -286,8 +287,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         Header storage header = _headers[requestId];
         Status status = header.status;
         if (status != Status.TimedOut) _revertStatus(requestId, status);
-        address requester = header.requester;
-        uint256 fee = _assignments[requestId].fee;
+        Payment memory payment = _payments[requestId];
+        address requester = payment.requester;
+        uint256 fee = payment.fee;
 
         header.status = Status.Refunded;
         emit RequestRefunded(requestId, requester, fee);
@@ -353,17 +355,17 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     /// @inheritdoc IChatRecordRegistry
     function getRecord(uint256 requestId) external view returns (Record memory record) {
         Header memory header = _existingHeader(requestId);
-        Assignment memory assignment = _assignments[requestId];
+        Payment memory payment = _payments[requestId];
         Callback memory callback = _callbacks[requestId];
-        (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(assignment.assignedAt);
+        (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(header.assignedAt);
         record = Record({
             requestId: requestId,
-            requester: header.requester,
+            requester: payment.requester,
             modelId: header.modelId,
             status: header.status,
             attempt: header.attempt,
             quorum: header.quorum,
-            fee: assignment.fee,
+            fee: payment.fee,
             promptHash: _promptHashes[requestId],
             responseHash: header.status == Status.Finalized ? _finalResponseHash(requestId, header) : bytes32(0),
             modelHash: _models[header.modelId].modelHash,
@@ -372,14 +374,14 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             callbackFailed: callback.failed,
             commitDeadline: commitDeadline,
             revealDeadline: revealDeadline,
-            committee: _committee(requestId, assignment.firstMember, header.committeeSize)
+            committee: _committee(requestId, header.firstMember, header.committeeSize)
         });
     }
 
     /// @inheritdoc IChatRecordRegistry
     function getMembers(uint256 requestId) external view returns (MemberState[] memory members) {
         Header memory header = _existingHeader(requestId);
-        address[] memory committee = _committee(requestId, _assignments[requestId].firstMember, header.committeeSize);
+        address[] memory committee = _committee(requestId, header.firstMember, header.committeeSize);
         members = new MemberState[](committee.length);
         for (uint256 seat; seat < committee.length; ++seat) {
             bool committed = header.committedMask & (1 << seat) != 0;
@@ -397,8 +399,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /// @inheritdoc IChatRecordRegistry
     function phaseDeadlines(uint256 requestId) external view returns (uint64 commitDeadline, uint64 revealDeadline) {
-        _existingHeader(requestId);
-        return _deadlines(_assignments[requestId].assignedAt);
+        return _deadlines(_existingHeader(requestId).assignedAt);
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -408,12 +409,12 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         returns (uint256[] memory requestIds, uint256 nextCursor)
     {
         uint256 id = cursor == 0 ? _latestRequestOf[requester] : cursor;
-        if (id != 0 && _headers[id].requester != requester) revert ChatRecordRegistryUnknownRequest(id);
+        if (id != 0 && _payments[id].requester != requester) revert ChatRecordRegistryUnknownRequest(id);
         requestIds = new uint256[](limit);
         uint256 found;
         while (id != 0 && found < limit) {
             requestIds[found++] = id;
-            id = _headers[id].previousRequestId;
+            id = _payments[id].previousRequestId;
         }
         assembly ("memory-safe") {
             mstore(requestIds, found) // shrink to the ids actually found
@@ -485,16 +486,16 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     function _finalize(
         uint256 requestId,
         Header memory header,
-        Assignment memory assignment,
         bytes32 responseHash,
         uint256 agreeingMask
     ) private {
-        address[] memory committee = _committee(requestId, assignment.firstMember, header.committeeSize);
+        address[] memory committee = _committee(requestId, header.firstMember, header.committeeSize);
         uint256 agreeingCount = _popCount(agreeingMask);
         address[] memory agreeing = new address[](agreeingCount);
-        uint256 share = uint256(assignment.fee) / agreeingCount;
+        uint256 fee = _payments[requestId].fee;
+        uint256 share = fee / agreeingCount;
         // The division remainder (< agreeingCount wei) goes to the first agreeing seat so no wei is stranded.
-        uint256 remainder = uint256(assignment.fee) - share * agreeingCount;
+        uint256 remainder = fee - share * agreeingCount;
         uint256 next;
         for (uint256 seat; seat < committee.length; ++seat) {
             if (agreeingMask & (1 << seat) == 0) continue;
@@ -509,17 +510,16 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     }
 
     /// @dev Draws a fresh committee for the next attempt and resets the attempt's progress.
-    function _reassign(uint256 requestId, Header memory header, Assignment memory assignment) private {
+    function _reassign(uint256 requestId, Header memory header) private {
         uint8 attempt = header.attempt + 1;
         address[] memory committee = _drawCommittee(requestId, attempt, header.committeeSize);
         header.status = Status.Requested;
         header.attempt = attempt;
         header.committedMask = 0;
         header.revealedMask = 0;
+        header.firstMember = committee[0];
+        header.assignedAt = uint32(block.timestamp);
         _headers[requestId] = header;
-        assignment.firstMember = committee[0];
-        assignment.assignedAt = uint32(block.timestamp);
-        _assignments[requestId] = assignment;
         _storeOtherSeats(requestId, committee);
         emit RequestTimedOut(requestId, attempt - 1, false);
         (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(block.timestamp);
