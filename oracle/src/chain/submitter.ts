@@ -61,8 +61,10 @@ export class TxRevertedError extends NonRetryableError {
     readonly kind: TxKind,
     readonly reason: string,
     options?: { cause?: unknown },
+    /** False when gas estimation showed the revert, so nothing was signed or sent. */
+    readonly sent = true,
   ) {
-    super(`${kind} transaction rejected: ${reason}`, options);
+    super(`${kind} transaction ${sent ? "reverted" : "not sent, it would revert"}: ${reason}`, options);
     this.name = "TxRevertedError";
   }
 }
@@ -136,7 +138,7 @@ export function createSubmitter(
       gasLimit = (await provider.estimateGas({ from: address, to: intent.to, data: intent.data, value: intent.value }));
     } catch (error) {
       if (isError(error, "CALL_EXCEPTION") || (!classifyRpcError(error, "estimate").name.startsWith("Retryable"))) {
-        throw new TxRevertedError(intent.kind, decodeRevert(error), { cause: error });
+        throw new TxRevertedError(intent.kind, decodeRevert(error), { cause: error }, false);
       }
       throw classifyRpcError(error, `${intent.kind}: estimate gas`, metrics);
     }
@@ -252,10 +254,19 @@ export function createSubmitter(
         );
         return await waitMined(hash, intent.kind, started);
       } catch (error) {
-        const reason = error instanceof TxRevertedError ? "reverted" : error instanceof RetryableError ? "retries_exhausted" : "rejected";
-        const expected = reason === "reverted" && sendOptions.revertExpected;
+        const reason =
+          error instanceof TxRevertedError
+            ? error.sent
+              ? "reverted"
+              : "would_revert"
+            : error instanceof RetryableError
+              ? "retries_exhausted"
+              : "rejected";
+        const expected = error instanceof TxRevertedError && sendOptions.revertExpected;
         if (!expected) metrics.txFailuresTotal.inc({ kind: intent.kind, reason });
-        log[expected ? "debug" : "error"]({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
+        // A revert found by gas estimation cost nothing (the chain moved on, e.g. the quorum closed the record first).
+        const level = expected ? "debug" : reason === "would_revert" ? "warn" : "error";
+        log[level]({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
         throw error;
       }
     },

@@ -1,5 +1,5 @@
 import { hexlify, randomBytes } from "ethers";
-import type { ChatRegistryClient } from "../chain/chatRegistry";
+import type { ChatRegistryClient, MemberState } from "../chain/chatRegistry";
 import { RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import { type Submitter, TxRevertedError } from "../chain/submitter";
 import type { Common } from "../common";
@@ -66,11 +66,13 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   const generations = new Map<string, Promise<GenerateResult>>();
   const modelChecks = new Map<string, Promise<void>>();
   const revealLocks = new Map<string, Promise<unknown>>();
+  const revealReadyAt = new Map<string, number>();
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let stopping = false;
   let paused = false;
   const shortWait = Math.max(20, Math.min(config.pollIntervalMs, 1_000));
+  const revealStaggerMs = Math.max(250, 5 * shortWait);
 
   const keyOf = (job: JobKey) => `${job.requestId}:${job.validator}:${job.round}`;
 
@@ -208,6 +210,26 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     return next;
   }
 
+  /**
+   * Once the quorum is reached, further reveals revert (reveals after finalization are rejected), and across processes
+   * no lock orders the members. So the members still to reveal go in committee order: as many as the quorum still needs
+   * reveal at once, each further one a stagger later, by when it usually sees the record final and sends nothing. Only
+   * a member whose predecessors stay silent (or dissent) pays the wait.
+   */
+  function staggerQuorumReveal(job: Job, quorum: number, members: readonly MemberState[]) {
+    const agreeing = members.filter((m) => m.revealed && m.responseHash.toLowerCase() === (job.responseHash as string).toLowerCase());
+    const needed = quorum - agreeing.length;
+    const waiting = members.filter((m) => m.committed && !m.revealed);
+    const rank = waiting.findIndex((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
+    if (needed <= 0 || rank < needed) return;
+    const key = keyOf(job);
+    const since = revealReadyAt.get(key) ?? Date.now();
+    revealReadyAt.set(key, since);
+    if (revealReadyAt.size > 10_000) revealReadyAt.delete(revealReadyAt.keys().next().value as string);
+    const waitMs = since + (rank - needed + 1) * revealStaggerMs - Date.now();
+    if (waitMs > 0) throw new Deferred(waitMs);
+  }
+
   async function reveal(job: Job): Promise<Job> {
     const minedIn = await settleJournaledTx(job, "reveal");
     if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
@@ -231,6 +253,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (now > record.revealDeadline) return move(job, "timed_out", { lastError: "reveal phase closed before the reveal" });
     const delay = options.revealDelayMs?.(job.validator) ?? 0;
     if (delay > 0 && Date.now() - job.updatedAt < delay) throw new Deferred(delay);
+    staggerQuorumReveal(job, record.quorum, members);
 
     const mined = await submitterOf(job).send(
       {
