@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { formatEther, type JsonRpcProvider, type Wallet } from "ethers";
 import pino from "pino";
 import { createProvider } from "../oracle/src/chain/rpc";
@@ -48,10 +48,10 @@ async function main(): Promise<void> {
     .option("--prompt <text>", "the chat prompt", DEFAULT_PROMPT)
     .option("--max-new-tokens <n>", "generation cap of the request", (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 512) throw new Error("--max-new-tokens must be a whole number in 1..512");
+      if (!Number.isInteger(n) || n < 1 || n > 512) throw new InvalidArgumentError("must be a whole number in 1..512");
       return n;
     }, 24)
-    .showHelpAfterError();
+    .showHelpAfterError("(see --help)");
   program.parse(process.argv);
   const options = program.opts<DemoOptions>();
 
