@@ -82,7 +82,11 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     return moved;
   }
 
-  function refreshDepth() {
+  let depthAt = 0;
+  /** The journal-depth gauge, refreshed at most once a second (counting scans the state index). */
+  function refreshDepth(force = false) {
+    if (!force && Date.now() - depthAt < 1_000) return;
+    depthAt = Date.now();
     for (const [state, n] of Object.entries(journal.countByState())) metrics.journalDepth.set({ state }, n);
   }
 
@@ -325,7 +329,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   async function run() {
-    refreshDepth();
+    refreshDepth(true);
     while (!stopping) {
       try {
         const due = paused ? [] : journal.dueJobs(Date.now(), concurrency * 2);
@@ -338,6 +342,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
           });
           running.set(key, work);
         }
+        refreshDepth();
       } catch (error) {
         metrics.unhandledErrorsTotal.inc();
         log.error({ err: (error as Error).message }, "pipeline loop failed");
