@@ -42,20 +42,30 @@ describe("ChatRecordRegistry", function () {
       await expect(chat.updateModel(9, true, "")).to.be.revertedWithCustomError(chat, "ChatRecordRegistryUnknownModel").withArgs(9);
       await expect(chat.connect(outsider).registerModel(3, MODEL_HASH, ""))
         .to.be.revertedWithCustomError(chat, "OwnableUnauthorizedAccount").withArgs(outsider.address);
+      await expect(chat.connect(outsider).updateModel(2, true, "taken over"))
+        .to.be.revertedWithCustomError(chat, "OwnableUnauthorizedAccount").withArgs(outsider.address);
+      expect((await chat.getModel(2)).enabled).to.equal(false);
     });
 
     it("validates the config", async function () {
-      const { chat, config } = await loadFixture(deployFixture);
+      const { chat, config, outsider } = await loadFixture(deployFixture);
       await expect(chat.setConfig({ ...config, committeeSize: 4, quorum: 2 }))
         .to.be.revertedWithCustomError(chat, "ChatRecordRegistryInvalidConfig").withArgs(4, 2, config.maxAttempts);
       await expect(chat.setConfig({ ...config, committeeSize: 9, quorum: 5 }))
         .to.be.revertedWithCustomError(chat, "ChatRecordRegistryInvalidConfig").withArgs(9, 5, config.maxAttempts);
+      await expect(chat.setConfig({ ...config, committeeSize: 0, quorum: 0 }))
+        .to.be.revertedWithCustomError(chat, "ChatRecordRegistryInvalidConfig").withArgs(0, 0, config.maxAttempts);
+      await expect(chat.setConfig({ ...config, committeeSize: 3, quorum: 4 }))
+        .to.be.revertedWithCustomError(chat, "ChatRecordRegistryInvalidConfig").withArgs(3, 4, config.maxAttempts);
       await expect(chat.setConfig({ ...config, maxAttempts: 0 }))
         .to.be.revertedWithCustomError(chat, "ChatRecordRegistryInvalidConfig").withArgs(3, 2, 0);
       await expect(chat.setConfig({ ...config, slashAmount: UNIT + 1n }))
         .to.be.revertedWithCustomError(chat, "ChatRecordRegistrySlashAmountNotWholeUnits").withArgs(UNIT + 1n, UNIT);
       await expect(chat.setConfig({ ...config, committeeSize: 1, quorum: 1 }))
         .to.emit(chat, "ConfigUpdated").withArgs(config.minimumFee, config.slashAmount, 1, 1, config.maxAttempts);
+      expect((await chat.getConfig()).committeeSize).to.equal(1n);
+      await expect(chat.connect(outsider).setConfig(config))
+        .to.be.revertedWithCustomError(chat, "OwnableUnauthorizedAccount").withArgs(outsider.address);
       expect((await chat.getConfig()).committeeSize).to.equal(1n);
       expect(await chat.commitWindow()).to.equal(BigInt(COMMIT_WINDOW));
       expect(await chat.revealWindow()).to.equal(BigInt(REVEAL_WINDOW));
@@ -65,6 +75,8 @@ describe("ChatRecordRegistry", function () {
       const { chat, registry, config, owner } = await loadFixture(deployFixture);
       const factory = await ethers.getContractFactory("ChatRecordRegistry");
       await expect(factory.deploy(await registry.getAddress(), ethers.ZeroAddress, 1, 1, config, owner.address))
+        .to.be.revertedWithCustomError(chat, "ChatRecordRegistryZeroAddress");
+      await expect(factory.deploy(ethers.ZeroAddress, await chat.randomnessSource(), 1, 1, config, owner.address))
         .to.be.revertedWithCustomError(chat, "ChatRecordRegistryZeroAddress");
       expect(await chat.validatorRegistry()).to.equal(await registry.getAddress());
     });
@@ -319,6 +331,20 @@ describe("ChatRecordRegistry", function () {
       expect(await ethers.provider.getBalance(sys.requester.address)).to.equal(before + MINIMUM_FEE);
       await expect(sys.chat.claimRefund(requestId))
         .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryInvalidStatus").withArgs(requestId, Status.Refunded);
+    });
+
+    it("reports missed commits without touching stakes when the slash amount is zero", async function () {
+      const sys = await loadFixture(deployFixture);
+      await sys.chat.setConfig({ ...sys.config, slashAmount: 0n });
+      const { requestId, members } = await requestFrom(sys);
+      const stakes = await Promise.all(members.map((m) => sys.registry.stakeOf(m.address)));
+      await time.increaseTo((await sys.chat.getRecord(requestId)).commitDeadline + 1n);
+      const tx = sys.chat.timeout(requestId);
+      for (const m of members) {
+        await expect(tx).to.emit(sys.chat, "MemberSlashed").withArgs(requestId, m.address, SlashReason.MissedCommit, 0n);
+      }
+      await expect(tx).not.to.emit(sys.registry, "ValidatorSlashed");
+      expect(await Promise.all(members.map((m) => sys.registry.stakeOf(m.address)))).to.deep.equal(stakes);
     });
 
     it("fails a refund loudly when the requester rejects ETH", async function () {

@@ -17,6 +17,8 @@ describe("ValidatorRegistry", function () {
         .to.be.revertedWithCustomError(registry, "ValidatorRegistryZeroAddress");
       await expect(factory.deploy(t, UNIT, MINIMUM_STAKE, 1, ethers.ZeroAddress, owner.address))
         .to.be.revertedWithCustomError(registry, "ValidatorRegistryZeroAddress");
+      await expect(factory.deploy(t, UNIT, MINIMUM_STAKE, 1, treasury.address, ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(registry, "ValidatorRegistryZeroAddress");
       await expect(factory.deploy(t, 0, MINIMUM_STAKE, 1, treasury.address, owner.address))
         .to.be.revertedWithCustomError(registry, "ValidatorRegistryZeroAmount");
       const tooLong = 366n * 24n * 3600n;
@@ -81,6 +83,31 @@ describe("ValidatorRegistry", function () {
         .to.be.revertedWithCustomError(registry, "ReentrancyGuardReentrantCall");
       expect(await victim.totalStake()).to.equal(0n);
     });
+
+    it("blocks stake, requestUnstake, slash and sweepSlashed when the token reenters them", async function () {
+      const { owner, treasury, outsider } = await loadFixture(deployFixture);
+      const evil = await ethers.deployContract("ReentrantToken");
+      const victim = await ethers.deployContract("ValidatorRegistry", [
+        await evil.getAddress(), UNIT, MINIMUM_STAKE, UNBONDING_PERIOD, treasury.address, owner.address,
+      ]);
+      // The token holds the slasher role, so a reentrant slash gets past the role check to the reentrancy guard.
+      await victim.grantRole(await victim.SLASHER_ROLE(), await evil.getAddress());
+      await evil.mint(outsider.address, 1000n * UNIT);
+      await evil.connect(outsider).approve(await victim.getAddress(), 1000n * UNIT);
+      const payloads = [
+        victim.interface.encodeFunctionData("stake", [100n * UNIT, ""]),
+        victim.interface.encodeFunctionData("requestUnstake", [100n * UNIT]),
+        victim.interface.encodeFunctionData("slash", [outsider.address, UNIT]),
+        victim.interface.encodeFunctionData("sweepSlashed"),
+      ];
+      for (const payload of payloads) {
+        await evil.arm(await victim.getAddress(), payload);
+        await expect(victim.connect(outsider).stake(200n * UNIT, ""))
+          .to.be.revertedWithCustomError(victim, "ReentrancyGuardReentrantCall");
+      }
+      expect(await victim.totalStake()).to.equal(0n);
+      expect(await evil.balanceOf(outsider.address)).to.equal(1000n * UNIT);
+    });
   });
 
   describe("unstake and withdraw", function () {
@@ -142,6 +169,17 @@ describe("ValidatorRegistry", function () {
       expect(await registry.validatorInfo(v.address)).to.deep.equal([0n, 0n, 0n, (await registry.validatorInfo(v.address)).endpoint]);
     });
 
+    it("keeps a later unlock time when ejecting an under-minimum remainder", async function () {
+      const { registry, slasher, validators } = await loadFixture(deployFixture);
+      const [v] = validators;
+      await registry.connect(v).requestUnstake(850n * UNIT); // 150 active, 850 unbonding until now + 7 days
+      const { unlockAt } = await registry.validatorInfo(v.address);
+      await registry.setUnbondingPeriod(3600); // an ejection now would unlock in an hour, before the earlier unlock
+      await expect(registry.connect(slasher).slash(v.address, 100n * UNIT))
+        .to.emit(registry, "ValidatorSlashed").withArgs(v.address, slasher.address, 100n * UNIT, 0n, 900n * UNIT);
+      expect((await registry.validatorInfo(v.address)).unlockAt).to.equal(unlockAt);
+    });
+
     it("sweeps slashed stake to the treasury", async function () {
       const { token, registry, slasher, treasury, validators } = await loadFixture(deployFixture);
       await expect(registry.sweepSlashed()).to.be.revertedWithCustomError(registry, "ValidatorRegistryNothingToSweep");
@@ -190,9 +228,13 @@ describe("ValidatorRegistry", function () {
       await expect(registry.setUnbondingPeriod(3600)).to.emit(registry, "UnbondingPeriodUpdated").withArgs(3600);
       await expect(registry.setTreasury(outsider.address)).to.emit(registry, "TreasuryUpdated").withArgs(outsider.address);
       await expect(registry.setTreasury(ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "ValidatorRegistryZeroAddress");
+      const adminRole = await registry.DEFAULT_ADMIN_ROLE();
       await expect(registry.connect(outsider).setUnbondingPeriod(1))
-        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
-        .withArgs(outsider.address, await registry.DEFAULT_ADMIN_ROLE());
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount").withArgs(outsider.address, adminRole);
+      await expect(registry.connect(outsider).setMinimumStake(UNIT))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount").withArgs(outsider.address, adminRole);
+      await expect(registry.connect(outsider).setTreasury(owner.address))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount").withArgs(outsider.address, adminRole);
       expect(await registry.minimumStake()).to.equal(200n * UNIT);
       expect(await registry.unbondingPeriod()).to.equal(3600n);
       expect(await registry.treasury()).to.equal(outsider.address);
