@@ -6,7 +6,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 /// @notice Attack harness: an ERC-20 that calls `target` with `payload` on every transfer (like an ERC-777 hook) and
 ///         bubbles up any revert. Test-only.
 contract ReentrantToken is ERC20 {
-    address public target;
+    address public reentryTarget;
     bytes public payload;
 
     constructor() ERC20("Reentrant", "RE") {}
@@ -16,15 +16,15 @@ contract ReentrantToken is ERC20 {
     }
 
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        reentryTarget = target_;
         payload = payload_;
     }
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        address hookTarget = target;
+        address hookTarget = reentryTarget;
         if (hookTarget == address(0)) return;
-        target = address(0); // one shot
+        reentryTarget = address(0); // one shot
         (bool ok, bytes memory reason) = hookTarget.call(payload);
         if (!ok) {
             assembly {

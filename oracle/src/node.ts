@@ -8,6 +8,7 @@ import { createSubmitter, type Submitter } from "./chain/submitter";
 import { createCommon, type Common, type CreateCommonOptions } from "./common";
 import { resolveValidatorKeys, type OracleConfig } from "./config";
 import { createChainViews } from "./http/chainViews";
+import { createPageRouter } from "./http/page";
 import { createHttpServer, type RunningHttpServer } from "./http/server";
 import { type InferenceEngine, ensureTinyModel, loadEngine } from "./inference";
 import { DEFAULT_TINY_MODEL_DIR } from "./inference/buildModel";
@@ -136,6 +137,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         anchorer,
         contentStore,
         pause: { pause: pipeline.pause, resume: pipeline.resume, isPaused: pipeline.isPaused },
+        mount: (app) => app.use(createPageRouter()),
       });
       const running: RunningHttpServer = await server.listen();
       shutdown.add("http", () => running.close());

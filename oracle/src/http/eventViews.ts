@@ -41,7 +41,7 @@ export function timelineOf(events: readonly IndexedEvent[], timeOf: BlockTime): 
         entries.push({ type: "slashed", ...at, validator: a.validator as string, reason: slashReason(a.reason), amount: (a.amount as bigint).toString() });
         break;
       case "RequestTimedOut":
-        entries.push({ type: "timed_out", ...at, attempt: Number(a.attempt), final: a.final as boolean });
+        entries.push({ type: "timed_out", ...at, attempt: Number(a.attempt), exhausted: a.exhausted as boolean });
         break;
       case "RequestRefunded":
         entries.push({ type: "refunded", ...at, amount: (a.amount as bigint).toString() });
@@ -63,7 +63,7 @@ export function currentAssignment(events: readonly IndexedEvent[]): IndexedEvent
 export function statusFromEvents(events: readonly IndexedEvent[]): RequestStatusName {
   if (events.some((e) => e.name === "RequestRefunded")) return "refunded";
   if (events.some((e) => e.name === "RecordFinalized")) return "finalized";
-  if (events.some((e) => e.name === "RequestTimedOut" && e.args.final === true)) return "timed_out";
+  if (events.some((e) => e.name === "RequestTimedOut" && e.args.exhausted === true)) return "timed_out";
   const current = currentAssignment(events);
   if (!current) return "none";
   const after = events.filter((e) => eventOrder(e, current) > 0);

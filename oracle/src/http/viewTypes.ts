@@ -19,7 +19,7 @@ export type TimelineEntry = ChainRef & {
   responseHash?: string;
   reason?: string;
   amount?: string;
-  final?: boolean;
+  exhausted?: boolean;
 };
 
 export interface CommitteeMemberView {

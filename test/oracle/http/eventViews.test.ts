@@ -37,10 +37,10 @@ describe("event views", () => {
 
   it("starts over on reassignment, and ends timed out or refunded", () => {
     const events = [requested(1, [A]), committed(2, A), event("MemberSlashed", 9, { requestId: 1n, validator: A, reason: 1n, amount: 5n })];
-    events.push(event("RequestTimedOut", 9, { requestId: 1n, attempt: 1n, final: false }));
+    events.push(event("RequestTimedOut", 9, { requestId: 1n, attempt: 1n, exhausted: false }));
     events.push(event("CommitteeReassigned", 9, { requestId: 1n, committee: [B], attempt: 2n }));
     expect(statusFromEvents(events)).to.equal("requested"); // A's commit belongs to the old attempt
-    events.push(event("RequestTimedOut", 20, { requestId: 1n, attempt: 2n, final: true }));
+    events.push(event("RequestTimedOut", 20, { requestId: 1n, attempt: 2n, exhausted: true }));
     expect(statusFromEvents(events)).to.equal("timed_out");
     events.push(event("RequestRefunded", 21, { requestId: 1n, requester: C, amount: 7n }));
     expect(statusFromEvents(events)).to.equal("refunded");
