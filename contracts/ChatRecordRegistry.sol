@@ -489,7 +489,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         bytes32 responseHash,
         uint256 agreeingMask
     ) private {
-        address[] memory committee = _committee(requestId, header.firstMember, header.committeeSize);
+        // Only revealed seats are paid or slashed: skip loading the others' addresses (a cold SLOAD each).
+        address[] memory committee =
+            _committeeAt(requestId, header.firstMember, header.committeeSize, header.revealedMask);
         uint256 agreeingCount = _popCount(agreeingMask);
         address[] memory agreeing = new address[](agreeingCount);
         uint256 fee = _payments[requestId].fee;
@@ -615,10 +617,19 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         view
         returns (address[] memory committee)
     {
+        return _committeeAt(requestId, firstMember, size, type(uint256).max);
+    }
+
+    /// @dev The committee with only the seats in `seatMask` (and seat 0) filled in; the other entries stay zero.
+    function _committeeAt(uint256 requestId, address firstMember, uint256 size, uint256 seatMask)
+        private
+        view
+        returns (address[] memory committee)
+    {
         committee = new address[](size);
         committee[0] = firstMember;
         for (uint256 seat = 1; seat < size; ++seat) {
-            committee[seat] = _seats[requestId][seat];
+            if (seatMask & (1 << seat) != 0) committee[seat] = _seats[requestId][seat];
         }
     }
 
