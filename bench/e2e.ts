@@ -1,13 +1,15 @@
 /**
- * `npm run bench:e2e`: the oracle end to end on this machine — a `hardhat node` process (automine), the contracts,
+ * `npm run bench:e2e`: the oracle end to end on this machine — a `hardhat node` process (automine except in the interval phase), the contracts,
  * 3 staked validators served by one oracle process (tiny model, one shared engine), committee 3 / quorum 2.
  *
- * Phase "saturate": N requests offered faster than the node finalizes them → sustained finalized requests/s.
- * Phase "latency":  M requests at a low offered rate → request→finalized latency without queueing (p50/p95).
+ * Phase "interval": N requests offered at R req/s while the chain mines a block every B ms (automine off, many
+ *                   transactions share a block, like a real chain) → sustained finalized requests/s.
+ * Phase "latency":  M requests at a low offered rate under automine → request→finalized latency without queueing.
  * Phase "kills":    N more requests while the oracle process is killed with SIGKILL at random moments (until all are
  *                   final) and restarted → kills, lost requests (never finalized), requests finalized twice (both 0).
  * Writes bench/out/e2e.json. Options: --requests N (200), --rate R req/s offered (40), --latency-requests M (50),
- * --latency-rate r (2), --seed S.
+ * --latency-rate r (2), --block-ms B (250), --seed S. The interval phase runs first, so it also warms the node up
+ * for the latency phase (as the old automine saturation phase did).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -56,6 +58,10 @@ interface PhaseResult {
   doubleFinalized: number;
   kills: number;
   wallSeconds: number;
+  /** Blocks mined during the phase, and how full they were (interval mining shows whether block space is the cap). */
+  blocks: number;
+  txPerBlock: number;
+  gasUsedPerBlock: number;
 }
 
 /** Watches RecordFinalized events and notes when each request was first seen final (wall clock). */
@@ -104,12 +110,16 @@ async function runPhase(options: {
   label: string;
   random: () => number;
   kill?: { restart: () => Promise<void>; killNow: () => Promise<void> };
+  /** Interval mining: each lane sends without waiting for its previous receipt (a pending nonce queues in the pool). */
+  pipelined?: boolean;
 }): Promise<PhaseResult> {
   const { provider, deployment, requests, rate } = options;
-  const senders = [10, 11, 12, 13].map((i) => new NonceManager(devAccount(i).connect(provider)));
+  const senderIndices = options.pipelined ? [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] : [10, 11, 12, 13];
+  const senders = senderIndices.map((i) => new NonceManager(devAccount(i).connect(provider)));
   const chats = senders.map((s) => new Contract(deployment.addresses.ChatRecordRegistry, deployment.abis.ChatRecordRegistry as never, s));
   const fee = (await chats[0].getConfig()).minimumFee as bigint;
-  const watcher = watchFinalizations(provider, deployment, await provider.getBlockNumber());
+  const firstBlock = (await provider.getBlockNumber()) + 1;
+  const watcher = watchFinalizations(provider, deployment, firstBlock - 1);
   const sentAt = new Map<bigint, number>();
   let kills = 0;
   let killing = options.kill !== undefined;
@@ -129,7 +139,10 @@ async function runPhase(options: {
   const started = performance.now();
   // One lane per sender account: a lane sends its transactions one after another (an automining node rejects a
   // nonce gap), the lanes run side by side, and request i leaves no earlier than i / rate seconds after the start.
+  // Under interval mining a lane only waits for the node to accept the transaction, so nonces stay in order while
+  // receipts arrive in later blocks; the receipts are awaited side by side.
   const lanes: Promise<void>[] = chats.map(() => Promise.resolve());
+  const receipts: Promise<void>[] = [];
   for (let i = 0; i < requests; i++) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
@@ -142,16 +155,21 @@ async function runPhase(options: {
         value: fee,
         gasLimit: 1_500_000,
       });
-      const receipt = await tx.wait();
-      for (const log of receipt!.logs) {
-        const parsed = chat.interface.parseLog(log);
-        if (parsed?.name === "ChatRequested") sentAt.set(parsed.args.requestId as bigint, t0);
-      }
+      const noteRequestId = async () => {
+        const receipt = await tx.wait();
+        for (const log of receipt!.logs) {
+          const parsed = chat.interface.parseLog(log);
+          if (parsed?.name === "ChatRequested") sentAt.set(parsed.args.requestId as bigint, t0);
+        }
+      };
+      if (options.pipelined) receipts.push(noteRequestId());
+      else await noteRequestId();
     };
     lanes[lane] = lanes[lane].then(send);
     if (i % chats.length === chats.length - 1) await Promise.race(lanes);
   }
   await Promise.all(lanes);
+  await Promise.all(receipts);
 
   const deadline = performance.now() + 600_000;
   while (performance.now() < deadline && [...sentAt.keys()].some((id) => !watcher.firstSeen.has(id))) {
@@ -162,6 +180,13 @@ async function runPhase(options: {
   await new Promise((r) => setTimeout(r, 500)); // a late duplicate finalization would show up here
   await watcher.stop();
 
+  const lastBlock = await provider.getBlockNumber();
+  const blockList = await Promise.all(
+    Array.from({ length: Math.max(0, lastBlock - firstBlock + 1) }, (_, k) => provider.getBlock(firstBlock + k)),
+  );
+  const mined = blockList.filter((b) => b !== null);
+  const txCount = mined.reduce((n, b) => n + b.transactions.length, 0);
+  const gasUsed = mined.reduce((n, b) => n + Number(b.gasUsed), 0);
   const ids = [...sentAt.keys()];
   const latencies = ids.filter((id) => watcher.firstSeen.has(id)).map((id) => watcher.firstSeen.get(id)! - sentAt.get(id)!).sort((a, b) => a - b);
   const lastFinal = Math.max(...ids.map((id) => watcher.firstSeen.get(id) ?? 0));
@@ -175,6 +200,9 @@ async function runPhase(options: {
     doubleFinalized: ids.filter((id) => (watcher.count.get(id) ?? 0) > 1).length,
     kills,
     wallSeconds,
+    blocks: mined.length,
+    txPerBlock: mined.length ? txCount / mined.length : 0,
+    gasUsedPerBlock: mined.length ? gasUsed / mined.length : 0,
   };
 }
 
@@ -184,6 +212,7 @@ async function main() {
   const seed = arg("seed", 1 + Math.floor(Math.random() * 1e6));
   const latencyRequests = arg("latency-requests", 50);
   const latencyRate = arg("latency-rate", 2);
+  const blockMs = arg("block-ms", 250);
   const random = prng(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
@@ -219,10 +248,15 @@ async function main() {
     await start();
     process.stdout.write(`bench:e2e  seed ${seed}, ${requests} requests per phase at ${rate} req/s offered, logs in ${dir}\n`);
 
-    const steady = await runPhase({ provider, deployment, requests, rate, label: "steady", random });
-    process.stdout.write(`throughput: ${JSON.stringify(steady)}\n`);
+    // Throughput: automine off, one block every blockMs, so requests, commits and reveals share blocks.
+    await provider.send("evm_setAutomine", [false]);
+    await provider.send("evm_setIntervalMining", [blockMs]);
+    const steady = await runPhase({ provider, deployment, requests, rate, label: "steady", random, pipelined: true });
+    process.stdout.write(`throughput (interval ${blockMs} ms): ${JSON.stringify(steady)}\n`);
+    await provider.send("evm_setIntervalMining", [0]);
+    await provider.send("evm_setAutomine", [true]);
     const latency = await runPhase({ provider, deployment, requests: latencyRequests, rate: latencyRate, label: "latency", random });
-    process.stdout.write(`latency: ${JSON.stringify(latency)}\n`);
+    process.stdout.write(`latency (automine): ${JSON.stringify(latency)}\n`);
     const withKills = await runPhase({
       provider,
       deployment,
@@ -236,6 +270,8 @@ async function main() {
 
     const result = {
       reqPerSec: round(steady.reqPerSec),
+      reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + evm_setIntervalMining ${blockMs})`,
+      latencyMining: "automine (one block per transaction)",
       p50Ms: round(latency.p50Ms),
       p95Ms: round(latency.p95Ms),
       requests: withKills.requests,
@@ -253,16 +289,17 @@ async function main() {
         maxNewTokens: 8,
         offeredRate: rate,
         latencyOfferedRate: latencyRate,
+        blockIntervalMs: blockMs,
         seed,
         cpus: os.cpus().length,
         loadAverage: os.loadavg().map(round),
       },
     };
     const table = [
-      ["phase", "requests", "req/s", "p50 ms", "p95 ms", "kills", "lost", "double"],
-      ...[["saturate", steady], ["latency", latency], ["kill -9", withKills]].map(([name, r]) => {
+      ["phase", "mining", "requests", "req/s", "p50 ms", "p95 ms", "kills", "lost", "double"],
+      ...[["interval", `${blockMs} ms`, steady], ["latency", "automine", latency], ["kill -9", "automine", withKills]].map(([name, mining, r]) => {
         const p = r as PhaseResult;
-        return [name as string, p.requests, round(p.reqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized].map(String);
+        return [name as string, mining as string, p.requests, round(p.reqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized].map(String);
       }),
     ];
     for (const row of table) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(9))).join(" ")}\n`);
