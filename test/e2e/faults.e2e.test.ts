@@ -11,20 +11,9 @@ import { freePort } from "../../scripts/demo/hardhatNode";
 import { sendChatRequest } from "../../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../../scripts/demo/oracleProcess";
 import { type E2eChain, registryEvents, revertedTransactionsFrom, startE2eChain, startNode, tinyEngine, waitFor } from "./helpers";
+import { mulberry32 as prng } from "../helpers/prng";
 
 const USER = devAccount(10);
-
-/** Seeded PRNG (mulberry32) so a failing kill schedule can be replayed from the printed seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** How often each request finalized, from the chain's events. */
 async function finalizationCounts(chain: E2eChain): Promise<Map<bigint, number>> {

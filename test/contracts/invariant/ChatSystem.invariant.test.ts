@@ -3,6 +3,7 @@ import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MINIMUM_FEE, MODEL_ID, Status, UNIT, commitmentOf, deploySystem } from "../fixtures";
+import { mulberry32 } from "../../helpers/prng";
 
 /**
  * Random action sequences over both registries (stake, unstake, withdraw, slash, sweep, request, commit, reveal,
@@ -25,17 +26,6 @@ async function send(from: string, to: string, data: string, value = 0n): Promise
   await network.provider.send("eth_sendTransaction", [
     { from, to, data, value: ethers.toQuantity(value), gas: ethers.toQuantity(3_000_000) },
   ]);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function runSequence(seed: number, committeeSize: number, quorum: number) {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { SortitionTreeHarness } from "../../../typechain-types";
+import { mulberry32 as prng } from "../../helpers/prng";
 
 const MAX_TOTAL_WEIGHT = 2n ** 32n - 1n;
 
@@ -13,18 +14,6 @@ async function deployFixture() {
 /** A deterministic member address for index i (never the zero address). */
 function memberAddress(i: number): string {
   return ethers.getAddress("0x" + (i + 1).toString(16).padStart(40, "0"));
-}
-
-/** mulberry32: a small seeded PRNG so failures can be replayed from the printed seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -3,22 +3,11 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { SortitionTreeHarness } from "../../../typechain-types";
 import { MAX_TOTAL_WEIGHT, SortitionTree, SortitionTreeError } from "../../../pow/src/pos/sortitionTree";
+import { mulberry32 as prng } from "../../helpers/prng";
 
 async function deployFixture() {
   const harness = (await ethers.deployContract("SortitionTreeHarness")) as unknown as SortitionTreeHarness;
   return { harness };
-}
-
-/** mulberry32: a small seeded PRNG so failures can be replayed from the printed seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function memberAddress(i: number): string {
