@@ -1,5 +1,5 @@
 import { hexlify, randomBytes } from "ethers";
-import type { ChatRegistryClient, MemberState } from "../chain/chatRegistry";
+import type { ChatRegistryClient, MemberState, OnChainRecord } from "../chain/chatRegistry";
 import { RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import { type Submitter, TxRevertedError } from "../chain/submitter";
 import type { Common } from "../common";
@@ -155,20 +155,36 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     return undefined;
   }
 
-  async function commit(job: Job): Promise<Job> {
-    const minedIn = await settleJournaledTx(job, "commit");
-    if (minedIn !== undefined) return move(job, "committed", { commitBlock: minedIn });
-
+  /**
+   * Reads the request, its committee and chain time for a commit or reveal. A job whose request moved to another
+   * attempt, or whose validator is no longer on the committee, is settled as timed out here; a finalized request
+   * waits for its event (quorum reached, with or without us) to close the job.
+   */
+  async function readSeat(
+    job: Job,
+  ): Promise<{ settled: Job } | { record: OnChainRecord; members: MemberState[]; me: MemberState; now: number }> {
     const [record, members, now] = await Promise.all([
       registry.getRecord(job.requestId),
       registry.getMembers(job.requestId),
       registry.chainTime(),
     ]);
     assertSameRequest(job, record.promptHash);
-    if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
-    if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // closed by its event
+    if (record.attempt !== job.round) {
+      return { settled: move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
+    }
+    if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5);
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
-    if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
+    if (!me) return { settled: move(job, "timed_out", { lastError: "not on the current committee" }) };
+    return { record, members, me, now };
+  }
+
+  async function commit(job: Job): Promise<Job> {
+    const minedIn = await settleJournaledTx(job, "commit");
+    if (minedIn !== undefined) return move(job, "committed", { commitBlock: minedIn });
+
+    const seat = await readSeat(job);
+    if ("settled" in seat) return seat.settled;
+    const { record, me, now } = seat;
     const commitment = computeCommitment(job.requestId, job.validator, job.responseHash as string, job.salt as string);
     if (me.revealed) return move(job, "committed", { commitBlock: job.seenBlock });
     if (me.committed) {
@@ -238,16 +254,9 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const minedIn = await settleJournaledTx(job, "reveal");
     if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
 
-    const [record, members, now] = await Promise.all([
-      registry.getRecord(job.requestId),
-      registry.getMembers(job.requestId),
-      registry.chainTime(),
-    ]);
-    assertSameRequest(job, record.promptHash);
-    if (record.attempt !== job.round) return move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` });
-    if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5); // quorum reached without us
-    const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
-    if (!me) return move(job, "timed_out", { lastError: "not on the current committee" });
+    const seat = await readSeat(job);
+    if ("settled" in seat) return seat.settled;
+    const { record, members, me, now } = seat;
     if (me.revealed) return move(job, "revealed", { revealBlock: job.commitBlock ?? job.seenBlock });
     const allCommitted = members.every((m) => m.committed);
     // The contract opens reveals once every member committed, or strictly after the commit deadline.
