@@ -11,15 +11,17 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 
 /// @title ChatRecordRegistry
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal; see IChatRecordRegistry for the
-///         lifecycle. Texts live only in events; storage keeps hashes, packed so that one request costs three new
-///         slots plus one per extra committee member and one per commitment.
-/// @dev Storage per request: `_headers` (seat 0's validator, model, status, attempt, size, quorum, commit/reveal bit
-///      masks, assignment time: all that a commit or a non-final reveal reads, so they read one slot), `_payments`
-///      (requester, fee, the requester's previous request: read at finalization, refund and listing), `_promptHashes`,
-///      `_seats` (validators of seats 1..size-1), `_seatHashes` (a seat's commitment, overwritten by its revealed
-///      response hash), and `_callbacks` only when a consumer is set. Deadlines derive from the assignment time and
-///      the immutable windows. Bounds that follow from the packing: request ids < 2^32, fees < 2^64 wei,
-///      timestamps < 2^32 (year 2106), committees ≤ 8.
+///         lifecycle. Texts live only in events; storage keeps hashes, packed so that one request costs two new
+///         slots (three with a committee larger than one) plus one per commitment.
+/// @dev Storage per request: `_headers` (one slot: seat 0's validator id, requester id, fee, the requester's previous
+///      request, assignment time, model, status, attempt, size, quorum, commit/reveal bit masks — all that a commit,
+///      a reveal, a finalization or a refund reads), `_promptHashes`, `_otherSeatIds` (validator ids of seats
+///      1..size-1, 32 bits each, one slot), `_seatHashes` (a seat's commitment, overwritten by its revealed response
+///      hash), and `_callbacks` only when a consumer is set. Validators and requesters get a 32-bit id the first time
+///      they appear (two slots each, once per account, paid by that request); ids are what let one slot hold a whole
+///      request. Deadlines derive from the assignment time and the immutable windows. Bounds that follow from the
+///      packing: request ids, validator ids and requester ids < 2^32, fees < 2^64 wei, timestamps < 2^32 (year 2106),
+///      committees ≤ 8.
 contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice Largest committee (the commit/reveal masks are 8 bits).
     uint8 public constant MAX_COMMITTEE_SIZE = 8;
@@ -28,9 +30,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     /// @dev Gas kept back for the code after the consumer call (event + flag write when it fails).
     uint256 private constant CALLBACK_RESERVE_GAS = 40_000;
 
-    /// @dev Slot 0 of a request: the current attempt's state (the hot slot of commits and reveals).
+    /// @dev The one hot slot of a request: who pays what, and the current attempt's state.
     struct Header {
-        address firstMember;
+        uint32 firstMemberId;
+        uint32 requesterId;
+        uint64 fee;
+        uint32 previousRequestId;
+        uint32 assignedAt;
         uint16 modelId;
         Status status;
         uint8 attempt;
@@ -38,14 +44,18 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         uint8 quorum;
         uint8 committedMask;
         uint8 revealedMask;
-        uint32 assignedAt;
     }
 
-    /// @dev Slot 1 of a request: who pays what (fixed for the request's life).
-    struct Payment {
-        address requester;
-        uint64 fee;
-        uint32 previousRequestId;
+    /// @dev One slot per requester: its id and its latest request (head of its list of requests).
+    struct Requester {
+        uint32 id;
+        uint32 latestRequestId;
+    }
+
+    /// @dev Id counters, touched only when a new validator or requester appears.
+    struct IdCounts {
+        uint32 validators;
+        uint32 requesters;
     }
 
     /// @dev Only for requests with a consumer.
@@ -75,12 +85,15 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     mapping(uint16 modelId => Model) private _models;
     mapping(uint256 requestId => Header) private _headers;
-    mapping(uint256 requestId => Payment) private _payments;
     mapping(uint256 requestId => bytes32) private _promptHashes;
-    mapping(uint256 requestId => mapping(uint256 seat => address validator)) private _seats;
+    mapping(uint256 requestId => uint256 packedIds) private _otherSeatIds;
     mapping(uint256 requestId => mapping(uint256 seat => bytes32 commitmentOrResponseHash)) private _seatHashes;
     mapping(uint256 requestId => Callback) private _callbacks;
-    mapping(address requester => uint32 requestId) private _latestRequestOf;
+    IdCounts private _idCounts;
+    mapping(address validator => uint32 id) private _validatorIds;
+    mapping(uint32 id => address validator) private _validatorAddresses;
+    mapping(address requester => Requester) private _requesters;
+    mapping(uint32 id => address requester) private _requesterAddresses;
     mapping(address validator => uint256 weiAmount) private _rewards;
     mapping(uint256 batchId => Batch) private _batches;
 
@@ -156,24 +169,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         _settings.requestCount = settings.requestCount;
         address[] memory committee = _drawCommittee(requestId, 1, settings.committeeSize);
 
-        _headers[requestId] = Header({
-            firstMember: committee[0],
-            modelId: modelId,
-            status: Status.Requested,
-            attempt: 1,
-            committeeSize: settings.committeeSize,
-            quorum: settings.quorum,
-            committedMask: 0,
-            revealedMask: 0,
-            assignedAt: uint32(block.timestamp)
-        });
-        _payments[requestId] = Payment({
-            requester: msg.sender,
-            fee: uint64(msg.value),
-            previousRequestId: _latestRequestOf[msg.sender]
-        });
-        _latestRequestOf[msg.sender] = uint32(requestId);
-        _storeOtherSeats(requestId, committee);
+        _storeRequest(requestId, modelId, settings, committee);
         bytes32 promptHash = keccak256(bytes(prompt));
         _promptHashes[requestId] = promptHash;
         if (consumer != address(0)) {
@@ -205,7 +201,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             revert ChatRecordRegistryCommitPhaseClosed(requestId, commitDeadline, uint64(block.timestamp));
         }
         uint8 size = header.committeeSize;
-        uint256 seat = _seatOf(requestId, header.firstMember, size, msg.sender);
+        uint256 seat = _seatOf(requestId, header.firstMemberId, size, msg.sender);
         uint8 committedMask = header.committedMask;
         if (committedMask & (1 << seat) != 0) revert ChatRecordRegistryAlreadyCommitted(requestId, msg.sender);
 
@@ -223,7 +219,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         {
             _revertStatus(requestId, header.status);
         }
-        uint256 seat = _seatOf(requestId, header.firstMember, header.committeeSize, msg.sender);
+        uint256 seat = _seatOf(requestId, header.firstMemberId, header.committeeSize, msg.sender);
         uint256 seatBit = 1 << seat;
         if (header.committedMask & seatBit == 0) revert ChatRecordRegistryNotCommitted(requestId, msg.sender);
         if (header.revealedMask & seatBit != 0) revert ChatRecordRegistryAlreadyRevealed(requestId, msg.sender);
@@ -244,7 +240,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         _headers[requestId] = header;
         emit ResponseRevealed(requestId, msg.sender, responseHash, responseText);
 
-        if (reachedQuorum) _finalize(requestId, header, responseHash, agreeingMask);
+        if (reachedQuorum) _finalize(requestId, header, seat, responseHash, agreeingMask);
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -265,7 +261,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             uint64 deadline = _popCount(header.committedMask) >= header.quorum ? revealDeadline : commitDeadline;
             revert ChatRecordRegistryTimeoutNotReached(requestId, deadline, uint64(block.timestamp));
         }
-        address[] memory oldCommittee = _committee(requestId, header.firstMember, header.committeeSize);
+        address[] memory oldCommittee = _committee(requestId, header);
 
         uint8 attempt = header.attempt;
         bool exhausted = attempt >= _settings.maxAttempts
@@ -287,9 +283,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         Header storage header = _headers[requestId];
         Status status = header.status;
         if (status != Status.TimedOut) _revertStatus(requestId, status);
-        Payment memory payment = _payments[requestId];
-        address requester = payment.requester;
-        uint256 fee = payment.fee;
+        address requester = _requesterAddresses[header.requesterId];
+        uint256 fee = header.fee;
 
         header.status = Status.Refunded;
         emit RequestRefunded(requestId, requester, fee);
@@ -355,17 +350,16 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     /// @inheritdoc IChatRecordRegistry
     function getRecord(uint256 requestId) external view returns (Record memory record) {
         Header memory header = _existingHeader(requestId);
-        Payment memory payment = _payments[requestId];
         Callback memory callback = _callbacks[requestId];
         (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(header.assignedAt);
         record = Record({
             requestId: requestId,
-            requester: payment.requester,
+            requester: _requesterAddresses[header.requesterId],
             modelId: header.modelId,
             status: header.status,
             attempt: header.attempt,
             quorum: header.quorum,
-            fee: payment.fee,
+            fee: header.fee,
             promptHash: _promptHashes[requestId],
             responseHash: header.status == Status.Finalized ? _finalResponseHash(requestId, header) : bytes32(0),
             modelHash: _models[header.modelId].modelHash,
@@ -374,14 +368,14 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             callbackFailed: callback.failed,
             commitDeadline: commitDeadline,
             revealDeadline: revealDeadline,
-            committee: _committee(requestId, header.firstMember, header.committeeSize)
+            committee: _committee(requestId, header)
         });
     }
 
     /// @inheritdoc IChatRecordRegistry
     function getMembers(uint256 requestId) external view returns (MemberState[] memory members) {
         Header memory header = _existingHeader(requestId);
-        address[] memory committee = _committee(requestId, header.firstMember, header.committeeSize);
+        address[] memory committee = _committee(requestId, header);
         members = new MemberState[](committee.length);
         for (uint256 seat; seat < committee.length; ++seat) {
             bool committed = header.committedMask & (1 << seat) != 0;
@@ -408,13 +402,16 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         view
         returns (uint256[] memory requestIds, uint256 nextCursor)
     {
-        uint256 id = cursor == 0 ? _latestRequestOf[requester] : cursor;
-        if (id != 0 && _payments[id].requester != requester) revert ChatRecordRegistryUnknownRequest(id);
+        Requester memory account = _requesters[requester];
+        uint256 id = cursor == 0 ? account.latestRequestId : cursor;
+        if (id != 0 && (account.id == 0 || _headers[id].requesterId != account.id)) {
+            revert ChatRecordRegistryUnknownRequest(id);
+        }
         requestIds = new uint256[](limit);
         uint256 found;
         while (id != 0 && found < limit) {
             requestIds[found++] = id;
-            id = _payments[id].previousRequestId;
+            id = _headers[id].previousRequestId;
         }
         assembly ("memory-safe") {
             mstore(requestIds, found) // shrink to the ids actually found
@@ -482,19 +479,22 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /* INTERNAL: LIFECYCLE */
 
-    /// @dev Credits the fee, slashes dissenters, then calls the consumer (last: it is untrusted).
+    /// @dev Credits the fee, slashes dissenters, then calls the consumer (last: it is untrusted). `revealerSeat` is
+    ///      msg.sender's seat, whose address needs no lookup.
     function _finalize(
         uint256 requestId,
         Header memory header,
+        uint256 revealerSeat,
         bytes32 responseHash,
         uint256 agreeingMask
     ) private {
         // Only revealed seats are paid or slashed: skip loading the others' addresses (a cold SLOAD each).
         address[] memory committee =
-            _committeeAt(requestId, header.firstMember, header.committeeSize, header.revealedMask);
+            _committeeAt(requestId, header, header.revealedMask & ~(1 << revealerSeat));
+        committee[revealerSeat] = msg.sender;
         uint256 agreeingCount = _popCount(agreeingMask);
         address[] memory agreeing = new address[](agreeingCount);
-        uint256 fee = _payments[requestId].fee;
+        uint256 fee = header.fee;
         uint256 share = fee / agreeingCount;
         // The division remainder (< agreeingCount wei) goes to the first agreeing seat so no wei is stranded.
         uint256 remainder = fee - share * agreeingCount;
@@ -511,6 +511,29 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         _callConsumer(requestId, responseHash);
     }
 
+    /// @dev Writes the request's header and moves the requester's list head to it.
+    function _storeRequest(uint256 requestId, uint16 modelId, Settings memory settings, address[] memory committee)
+        private
+    {
+        Requester memory requester = _requesters[msg.sender];
+        if (requester.id == 0) requester.id = _newRequesterId(msg.sender);
+        _headers[requestId] = Header({
+            firstMemberId: _storeOtherSeats(requestId, committee),
+            requesterId: requester.id,
+            fee: uint64(msg.value),
+            previousRequestId: requester.latestRequestId,
+            assignedAt: uint32(block.timestamp),
+            modelId: modelId,
+            status: Status.Requested,
+            attempt: 1,
+            committeeSize: settings.committeeSize,
+            quorum: settings.quorum,
+            committedMask: 0,
+            revealedMask: 0
+        });
+        _requesters[msg.sender] = Requester({id: requester.id, latestRequestId: uint32(requestId)});
+    }
+
     /// @dev Draws a fresh committee for the next attempt and resets the attempt's progress.
     function _reassign(uint256 requestId, Header memory header) private {
         uint8 attempt = header.attempt + 1;
@@ -519,10 +542,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         header.attempt = attempt;
         header.committedMask = 0;
         header.revealedMask = 0;
-        header.firstMember = committee[0];
+        header.firstMemberId = _storeOtherSeats(requestId, committee);
         header.assignedAt = uint32(block.timestamp);
         _headers[requestId] = header;
-        _storeOtherSeats(requestId, committee);
         emit RequestTimedOut(requestId, attempt - 1, false);
         (uint64 commitDeadline, uint64 revealDeadline) = _deadlines(block.timestamp);
         emit CommitteeReassigned(requestId, committee, attempt, commitDeadline, revealDeadline);
@@ -565,10 +587,29 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         return _validatorRegistry.drawCommittee(seed, size);
     }
 
-    function _storeOtherSeats(uint256 requestId, address[] memory committee) private {
+    /// @dev Stores the ids of seats 1..size-1 (one slot, 32 bits per seat) and returns seat 0's id.
+    function _storeOtherSeats(uint256 requestId, address[] memory committee) private returns (uint32 firstMemberId) {
+        firstMemberId = _validatorIdOf(committee[0]);
+        if (committee.length == 1) return firstMemberId;
+        uint256 packed;
         for (uint256 seat = 1; seat < committee.length; ++seat) {
-            _seats[requestId][seat] = committee[seat];
+            packed |= uint256(_validatorIdOf(committee[seat])) << (32 * (seat - 1));
         }
+        _otherSeatIds[requestId] = packed;
+    }
+
+    /// @dev The validator's id, assigned the first time it sits on a committee.
+    function _validatorIdOf(address validator) private returns (uint32 id) {
+        id = _validatorIds[validator];
+        if (id != 0) return id;
+        id = ++_idCounts.validators;
+        _validatorIds[validator] = id;
+        _validatorAddresses[id] = validator;
+    }
+
+    function _newRequesterId(address requester) private returns (uint32 id) {
+        id = ++_idCounts.requesters;
+        _requesterAddresses[id] = requester;
     }
 
     /* INTERNAL: CHECKS AND READS */
@@ -600,36 +641,39 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     }
 
     /// @dev The seat of `account` on the current committee, or a revert.
-    function _seatOf(uint256 requestId, address firstMember, uint256 size, address account)
+    function _seatOf(uint256 requestId, uint32 firstMemberId, uint256 size, address account)
         private
         view
         returns (uint256)
     {
-        if (account == firstMember) return 0;
-        for (uint256 seat = 1; seat < size; ++seat) {
-            if (_seats[requestId][seat] == account) return seat;
+        uint32 id = _validatorIds[account];
+        if (id != 0) {
+            if (id == firstMemberId) return 0;
+            uint256 packed = size > 1 ? _otherSeatIds[requestId] : 0;
+            for (uint256 seat = 1; seat < size; ++seat) {
+                if (uint32(packed >> (32 * (seat - 1))) == id) return seat;
+            }
         }
         revert ChatRecordRegistryNotCommitteeMember(requestId, account);
     }
 
-    function _committee(uint256 requestId, address firstMember, uint256 size)
-        private
-        view
-        returns (address[] memory committee)
-    {
-        return _committeeAt(requestId, firstMember, size, type(uint256).max);
+    function _committee(uint256 requestId, Header memory header) private view returns (address[] memory committee) {
+        return _committeeAt(requestId, header, type(uint256).max);
     }
 
-    /// @dev The committee with only the seats in `seatMask` (and seat 0) filled in; the other entries stay zero.
-    function _committeeAt(uint256 requestId, address firstMember, uint256 size, uint256 seatMask)
+    /// @dev The committee with only the seats in `seatMask` filled in; the other entries stay zero.
+    function _committeeAt(uint256 requestId, Header memory header, uint256 seatMask)
         private
         view
         returns (address[] memory committee)
     {
+        uint256 size = header.committeeSize;
         committee = new address[](size);
-        committee[0] = firstMember;
+        if (seatMask & 1 != 0) committee[0] = _validatorAddresses[header.firstMemberId];
+        if (size == 1 || seatMask & ~uint256(1) == 0) return committee;
+        uint256 packed = _otherSeatIds[requestId];
         for (uint256 seat = 1; seat < size; ++seat) {
-            if (seatMask & (1 << seat) != 0) committee[seat] = _seats[requestId][seat];
+            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[uint32(packed >> (32 * (seat - 1)))];
         }
     }
 
