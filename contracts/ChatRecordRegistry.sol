@@ -13,14 +13,14 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal; see IChatRecordRegistry for the
 ///         lifecycle. Texts live only in events; storage keeps hashes, packed so that one request costs two new
 ///         slots (three with a committee larger than one) plus one per commitment.
-/// @dev Storage per request: `_headers` (one slot: seat 0's validator id, requester id, fee, the requester's previous
+/// @dev Storage per request: `_headers` (one slot: seat 0's validator id, whether a consumer is set, requester id, fee, the requester's previous
 ///      request, assignment time, model, status, attempt, size, quorum, commit/reveal bit masks — all that a commit,
 ///      a reveal, a finalization or a refund reads), `_promptHashes`, `_otherSeatIds` (validator ids of seats
 ///      1..size-1, 32 bits each, one slot), `_seatHashes` (a seat's commitment, overwritten by its revealed response
 ///      hash), and `_callbacks` only when a consumer is set. Validators and requesters get a 32-bit id the first time
 ///      they appear (two slots each, once per account, paid by that request); ids are what let one slot hold a whole
 ///      request. Deadlines derive from the assignment time and the immutable windows. Bounds that follow from the
-///      packing: request ids, validator ids and requester ids < 2^32, fees < 2^64 wei, timestamps < 2^32 (year 2106),
+///      packing: request ids and requester ids < 2^32, validator ids < 2^24, fees < 2^64 wei, timestamps < 2^32 (year 2106),
 ///      committees ≤ 8.
 contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice Largest committee (the commit/reveal masks are 8 bits).
@@ -32,7 +32,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /// @dev The one hot slot of a request: who pays what, and the current attempt's state.
     struct Header {
-        uint32 firstMemberId;
+        uint24 firstMemberId;
+        bool hasConsumer;
         uint32 requesterId;
         uint64 fee;
         uint32 previousRequestId;
@@ -54,7 +55,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /// @dev Id counters, touched only when a new validator or requester appears.
     struct IdCounts {
-        uint32 validators;
+        uint24 validators;
         uint32 requesters;
     }
 
@@ -90,8 +91,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     mapping(uint256 requestId => mapping(uint256 seat => bytes32 commitmentOrResponseHash)) private _seatHashes;
     mapping(uint256 requestId => Callback) private _callbacks;
     IdCounts private _idCounts;
-    mapping(address validator => uint32 id) private _validatorIds;
-    mapping(uint32 id => address validator) private _validatorAddresses;
+    mapping(address validator => uint24 id) private _validatorIds;
+    mapping(uint24 id => address validator) private _validatorAddresses;
     mapping(address requester => Requester) private _requesters;
     mapping(uint32 id => address requester) private _requesterAddresses;
     mapping(address validator => uint256 weiAmount) private _rewards;
@@ -169,7 +170,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         _settings.requestCount = settings.requestCount;
         address[] memory committee = _drawCommittee(requestId, 1, settings.committeeSize);
 
-        _storeRequest(requestId, modelId, settings, committee);
+        _storeRequest(requestId, modelId, settings, committee, consumer != address(0));
         bytes32 promptHash = keccak256(bytes(prompt));
         _promptHashes[requestId] = promptHash;
         if (consumer != address(0)) {
@@ -237,7 +238,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         uint256 agreeingMask = _agreeingMask(requestId, header.revealedMask, seat, responseHash);
         bool reachedQuorum = _popCount(agreeingMask) >= header.quorum;
         header.status = reachedQuorum ? Status.Finalized : Status.Revealed;
-        _headers[requestId] = header;
+        // Write back only the two fields that changed (a whole-struct write costs a masked SSTORE per field).
+        Header storage stored = _headers[requestId];
+        stored.revealedMask = header.revealedMask;
+        stored.status = header.status;
         emit ResponseRevealed(requestId, msg.sender, responseHash, responseText);
 
         if (reachedQuorum) _finalize(requestId, header, seat, responseHash, agreeingMask);
@@ -508,17 +512,22 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         emit RecordFinalized(requestId, responseHash, _models[header.modelId].modelHash, agreeing);
 
         _slashSeats(requestId, committee, header.revealedMask & ~agreeingMask, SlashReason.Dissent);
-        _callConsumer(requestId, responseHash);
+        if (header.hasConsumer) _callConsumer(requestId, responseHash);
     }
 
     /// @dev Writes the request's header and moves the requester's list head to it.
-    function _storeRequest(uint256 requestId, uint16 modelId, Settings memory settings, address[] memory committee)
-        private
-    {
+    function _storeRequest(
+        uint256 requestId,
+        uint16 modelId,
+        Settings memory settings,
+        address[] memory committee,
+        bool hasConsumer
+    ) private {
         Requester memory requester = _requesters[msg.sender];
         if (requester.id == 0) requester.id = _newRequesterId(msg.sender);
         _headers[requestId] = Header({
             firstMemberId: _storeOtherSeats(requestId, committee),
+            hasConsumer: hasConsumer,
             requesterId: requester.id,
             fee: uint64(msg.value),
             previousRequestId: requester.latestRequestId,
@@ -554,7 +563,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     function _callConsumer(uint256 requestId, bytes32 responseHash) private {
         Callback storage callback = _callbacks[requestId];
         address consumer = callback.consumer;
-        if (consumer == address(0)) return;
         uint256 gasLimit = callback.gasLimit;
         // EIP-150 forwards at most 63/64 of the remaining gas: make sure the consumer really gets its cap, so a
         // revealer cannot make the callback fail on purpose by sending too little gas.
@@ -588,7 +596,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     }
 
     /// @dev Stores the ids of seats 1..size-1 (one slot, 32 bits per seat) and returns seat 0's id.
-    function _storeOtherSeats(uint256 requestId, address[] memory committee) private returns (uint32 firstMemberId) {
+    function _storeOtherSeats(uint256 requestId, address[] memory committee) private returns (uint24 firstMemberId) {
         firstMemberId = _validatorIdOf(committee[0]);
         if (committee.length == 1) return firstMemberId;
         uint256 packed;
@@ -599,7 +607,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     }
 
     /// @dev The validator's id, assigned the first time it sits on a committee.
-    function _validatorIdOf(address validator) private returns (uint32 id) {
+    function _validatorIdOf(address validator) private returns (uint24 id) {
         id = _validatorIds[validator];
         if (id != 0) return id;
         id = ++_idCounts.validators;
@@ -641,17 +649,17 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     }
 
     /// @dev The seat of `account` on the current committee, or a revert.
-    function _seatOf(uint256 requestId, uint32 firstMemberId, uint256 size, address account)
+    function _seatOf(uint256 requestId, uint24 firstMemberId, uint256 size, address account)
         private
         view
         returns (uint256)
     {
-        uint32 id = _validatorIds[account];
+        uint24 id = _validatorIds[account];
         if (id != 0) {
             if (id == firstMemberId) return 0;
             uint256 packed = size > 1 ? _otherSeatIds[requestId] : 0;
             for (uint256 seat = 1; seat < size; ++seat) {
-                if (uint32(packed >> (32 * (seat - 1))) == id) return seat;
+                if (uint24(packed >> (32 * (seat - 1))) == id) return seat;
             }
         }
         revert ChatRecordRegistryNotCommitteeMember(requestId, account);
@@ -673,7 +681,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         if (size == 1 || seatMask & ~uint256(1) == 0) return committee;
         uint256 packed = _otherSeatIds[requestId];
         for (uint256 seat = 1; seat < size; ++seat) {
-            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[uint32(packed >> (32 * (seat - 1)))];
+            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[uint24(packed >> (32 * (seat - 1)))];
         }
     }
 
