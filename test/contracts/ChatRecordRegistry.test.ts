@@ -143,6 +143,15 @@ describe("ChatRecordRegistry", function () {
       await expect(sys.chat.requestsOf(sys.requester.address, 2, 5))
         .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryUnknownRequest").withArgs(2);
       await expect(sys.chat.getRecord(99)).to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryUnknownRequest").withArgs(99);
+      // Requesters are stored as ids: each record maps back to its own address, and an account that never asked
+      // has an empty list and cannot walk someone else's.
+      expect((await sys.chat.getRecord(2)).requester).to.equal(sys.outsider.address);
+      expect((await sys.chat.getRecord(3)).requester).to.equal(sys.requester.address);
+      const [strangerPage, strangerEnd] = await sys.chat.requestsOf(sys.treasury.address, 0, 5);
+      expect(strangerPage).to.deep.equal([]);
+      expect(strangerEnd).to.equal(0n);
+      await expect(sys.chat.requestsOf(sys.treasury.address, 1, 5))
+        .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryUnknownRequest").withArgs(1);
     });
   });
 
