@@ -4,11 +4,11 @@
  *
  * For each built-in preset (models/<preset>, built if missing), on CPU:
  * - decode tokens/s at batch 1 and aggregate tokens/s at batch 8, with the KV cache (engine) and without it
- *   (every step recomputes the whole sequence). Decode rate = (N - 1) / (time(N tokens) - time(1 token)), so the
- *   prompt's prefill is not counted; best of `repeats` runs.
- * - for gpt2-small (GPT-2 small's shape, 124M fp32 params) also the memory-bandwidth bound: weight bytes read
- *   per decoded token vs. a measured copy bandwidth (STREAM convention: 2 × bytes copied / s), and peak RSS.
- * transformers.js is not a dependency of this project (no new packages); its column is null.
+ *   (every step recomputes the whole sequence); prefill is not counted (see bench/inferenceRates.ts).
+ * - for gpt2-small (GPT-2 small's shape, 124M fp32 params) also: transformers.js on the same folder, timed in
+ *   alternation with the engine at batch 1 (their ratio is the comparison that survives a busy machine); the
+ *   memory-bandwidth bound (weight bytes read per decoded token vs the machine's best measured bandwidth, see
+ *   bench/inferenceBandwidth.ts); peak RSS of the engine alone.
  */
 import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,9 +16,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { buildModel, MODEL_PRESETS, type PresetName } from "../oracle/src/inference/buildModel";
 import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
-import { loadEngine } from "../oracle/src/inference";
+import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";
-import { decodeRate, timeBatch } from "./inferenceRates";
+import { measureBandwidths } from "./inferenceBandwidth";
+import { BENCH_PROMPTS, engineRun, interleavedTimings, tokPerSec } from "./inferenceRates";
+import { loadTransformersJs } from "./inferenceTransformersJs";
 
 const ROOT = path.resolve(__dirname, "..");
 function arg(name: string, fallback: string): string {
@@ -37,26 +39,23 @@ async function ensurePreset(preset: PresetName): Promise<string> {
   return dir;
 }
 
-/** Copy bandwidth in bytes/s, STREAM convention (read + write = 2 × bytes copied), best of 5. */
-function copyBandwidth(): number {
-  const bytes = 256 * 1024 * 1024;
-  const src = Buffer.alloc(bytes, 1);
-  const dst = Buffer.alloc(bytes);
-  let best = 0;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    src.copy(dst);
-    best = Math.max(best, (2 * bytes) / ((performance.now() - t) / 1000));
-  }
-  return best;
-}
-
 interface PresetResult {
   params: number;
   modelHash: string;
   tokens: number;
   batch1: { cached: number; uncached: number };
   batch8: { cached: number; uncached: number };
+}
+
+interface SideBySide {
+  version: string;
+  tokens: number;
+  engine: number;
+  transformersJs: number;
+  /** engine ÷ transformers.js, both timed in the same rounds */
+  ratio: number;
+  /** greedy ids of the bench prompt equal in both */
+  sameTokens: boolean;
 }
 
 function gitCommit(): string {
@@ -67,35 +66,57 @@ function gitCommit(): string {
   }
 }
 
+async function measurePreset(engine: OnnxInferenceEngine, tokens: number, repeats: number): Promise<Omit<PresetResult, "params" | "modelHash" | "tokens">> {
+  const [b1, b8] = await interleavedTimings([{ rows: 1, run: engineRun(engine, 1, true) }, { rows: 8, run: engineRun(engine, 8, true) }], tokens, repeats);
+  const [u1, u8] = await interleavedTimings([{ rows: 1, run: engineRun(engine, 1, false) }, { rows: 8, run: engineRun(engine, 8, false) }], tokens, Math.min(repeats, 2));
+  return { batch1: { cached: tokPerSec(b1), uncached: tokPerSec(u1) }, batch8: { cached: tokPerSec(b8), uncached: tokPerSec(u8) } };
+}
+
+/** transformers.js and the engine at batch 1 on the same prompt, alternating round by round. */
+async function sideBySide(engine: OnnxInferenceEngine, tokens: number, repeats: number): Promise<SideBySide> {
+  const tjs = await loadTransformersJs(engine.modelDir);
+  try {
+    const promptIds = engine.tokenizer.encode(BENCH_PROMPTS[0]);
+    const ours = (await engine.model.generateBatch([{ promptIds, maxNewTokens: tokens }]))[0].tokenIds;
+    const theirs = await tjs.greedy(promptIds, tokens);
+    const [e, t] = await interleavedTimings([{ rows: 1, run: engineRun(engine, 1, true) }, { rows: 1, run: tjs.run(promptIds) }], tokens, repeats);
+    return { version: tjs.version, tokens, engine: tokPerSec(e), transformersJs: tokPerSec(t), ratio: tokPerSec(e) / tokPerSec(t), sameTokens: JSON.stringify(ours) === JSON.stringify(theirs) };
+  } finally {
+    await tjs.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0];
   const presets = arg("presets", "tiny,small,gpt2-small").split(",") as PresetName[];
   for (const p of presets) if (!(p in MODEL_PRESETS)) throw new Error(`unknown preset ${p} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
   const results: Partial<Record<PresetName, PresetResult>> = {};
+  let compared: SideBySide | undefined;
+  let peakRssMiB = 0;
   for (const preset of presets) {
     const dir = await ensurePreset(preset);
     const big = preset === "gpt2-small";
     const tokens = Number(arg("tokens", big ? "16" : "32"));
-    // Best of several runs: the machine is shared, and the best run is the one least disturbed by others.
-    const repeats = big ? 2 : preset === "small" ? 3 : 5;
+    // Fastest of several runs: the machine is shared, and the fastest run is the one least disturbed by others.
+    const repeats = big ? 4 : preset === "small" ? 3 : 5;
     const engine = await loadEngine({ modelDir: dir, providers: ["cpu"] });
     try {
-      await timeBatch(engine, 8, 2, true); // warm-up: first runs allocate arenas
+      await engineRun(engine, 8, true)(2); // warm-up: first runs allocate arenas
       process.stdout.write(`measuring ${preset}…\n`);
-      results[preset] = {
-        params: gpt2ParamCount(MODEL_PRESETS[preset]),
-        modelHash: engine.modelHash,
-        tokens,
-        batch1: { cached: await decodeRate(engine, 1, tokens, true, repeats), uncached: await decodeRate(engine, 1, tokens, false, repeats) },
-        batch8: { cached: await decodeRate(engine, 8, tokens, true, repeats), uncached: await decodeRate(engine, 8, tokens, false, repeats) },
-      };
+      results[preset] = { params: gpt2ParamCount(MODEL_PRESETS[preset]), modelHash: engine.modelHash, tokens, ...(await measurePreset(engine, tokens, repeats)) };
+      // the engine's own peak, before transformers.js loads a second copy of the weights
+      peakRssMiB = process.resourceUsage().maxRSS / 1024;
+      if (big) {
+        process.stdout.write("measuring transformers.js on the same folder…\n");
+        compared = await sideBySide(engine, tokens, repeats);
+      }
     } finally {
       await engine.close();
     }
   }
 
-  const peakRssMiB = process.resourceUsage().maxRSS / 1024; // before the bandwidth test's 512 MiB of buffers
-  const bandwidth = copyBandwidth();
+  const bandwidths = await measureBandwidths();
+  const bandwidth = Math.max(bandwidths.copyStream, bandwidths.read1, bandwidths.readAll);
   const gpt2 = results["gpt2-small"];
   const shape = MODEL_PRESETS["gpt2-small"];
   // Per decoded token every weight matrix is read once; of the embeddings only the tied output layer (V×D) is
@@ -106,18 +127,21 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: gitCommit(),
     command: `npm run bench:inference -- --presets ${presets.join(",")}`,
-    // The 1-minute load average says how much else ran on the machine (figures are best-of-runs, but a busy
+    // The 1-minute load average says how much else ran on the machine (figures are fastest-of-runs, but a busy
     // shared machine still lowers them).
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", provider: "cpu", loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] } },
-    tokPerSec: gpt2 ? { engine: gpt2.batch1.cached, noCache: gpt2.batch1.uncached, transformersJs: null } : null,
+    tokPerSec: gpt2 ? { engine: gpt2.batch1.cached, noCache: gpt2.batch1.uncached, transformersJs: compared?.transformersJs ?? null } : null,
+    engineVsTransformersJs: compared ?? null,
     boundTokPerSec: gpt2 ? boundTokPerSec : null,
     fractionOfBound: gpt2 ? gpt2.batch1.cached / boundTokPerSec : null,
     batch8TokPerSec: gpt2 ? gpt2.batch8.cached : null,
     batch8Speedup: gpt2 ? gpt2.batch8.cached / gpt2.batch1.cached : null,
     peakRssMiB,
-    copyBandwidthGBps: bandwidth / 1e9,
+    bandwidthGBps: { copyStream: bandwidths.copyStream / 1e9, read1Thread: bandwidths.read1 / 1e9, readAllThreads: bandwidths.readAll / 1e9, threads: bandwidths.threads, usedForBound: bandwidth / 1e9 },
+    weightBytesPerToken,
     model: gpt2 ? { preset: "gpt2-small", params: gpt2.params, hash: gpt2.modelHash } : null,
-    notes: "decode tokens/s excludes prefill; transformersJs is null because @huggingface/transformers is not installed",
+    notes:
+      "decode tokens/s excludes prefill; each figure uses the fastest 1-token and N-token runs; the bound uses the fastest of the three bandwidth measures; peakRssMiB is the engine's before transformers.js loads",
     presets: results,
   };
 
@@ -131,18 +155,25 @@ async function main(): Promise<void> {
     "b8/b1": (r!.batch8.cached / r!.batch1.cached).toFixed(2),
   }));
   console.table(rows);
+  const gb = (x: number): string => (x / 1e9).toFixed(1);
+  console.log(`bandwidth GB/s: copy (STREAM) ${gb(bandwidths.copyStream)}, read 1 thread ${gb(bandwidths.read1)}, read ${bandwidths.threads} threads ${gb(bandwidths.readAll)}`);
   if (gpt2) {
     console.log(
-      `gpt2-small: copy bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s → bound ${boundTokPerSec.toFixed(1)} tok/s; engine ${gpt2.batch1.cached.toFixed(1)} tok/s = ${(100 * out.fractionOfBound!).toFixed(0)} % of bound`,
+      `gpt2-small: bound ${boundTokPerSec.toFixed(1)} tok/s (${(weightBytesPerToken / 1e6).toFixed(0)} MB/token at ${gb(bandwidth)} GB/s); engine ${gpt2.batch1.cached.toFixed(1)} tok/s = ${(100 * out.fractionOfBound!).toFixed(0)} % of bound; batch 8 ${out.batch8Speedup!.toFixed(2)}× batch 1`,
     );
   }
-  console.log(`peak RSS ${out.peakRssMiB.toFixed(0)} MiB`);
+  if (compared) {
+    console.log(
+      `side by side (batch 1, same rounds): engine ${compared.engine.toFixed(1)} tok/s, transformers.js ${compared.version} ${compared.transformersJs.toFixed(1)} tok/s → ${compared.ratio.toFixed(2)}×; same greedy tokens: ${compared.sameTokens}`,
+    );
+  }
+  console.log(`peak RSS ${out.peakRssMiB.toFixed(0)} MiB; load average ${out.machine.loadAverage1m.start} → ${out.machine.loadAverage1m.end}`);
   mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });
   writeFileSync(path.join(ROOT, "bench", "out", "inference.json"), JSON.stringify(out, null, 2) + "\n");
   console.log("wrote bench/out/inference.json");
 }
 
 main().catch((err) => {
-  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -1,6 +1,9 @@
 /**
  * Timing helpers shared by bench/inference.ts and bench/gpu/run.ts.
- * Decode rate = rows × (N − 1) / (time(N tokens) − time(1 token)): the prompt's prefill is not counted.
+ * Decode rate = rows × (steps − 1) / (time(steps tokens) − time(1 token)): the prompt's prefill is not counted.
+ * Each of the two times is the fastest of several runs, taken separately: on a shared machine the fastest run is
+ * the least disturbed one, and taking the best *ratio* instead would reward a run whose 1-token baseline
+ * happened to be slowed down.
  */
 import type { OnnxInferenceEngine } from "../oracle/src/inference";
 
@@ -15,21 +18,68 @@ export const BENCH_PROMPTS = [
   "x",
 ];
 
-/** Seconds for one batch of `batch` prompts generating `tokens` tokens each. */
-export async function timeBatch(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean): Promise<number> {
-  const requests = BENCH_PROMPTS.slice(0, batch).map((p) => ({ promptIds: engine.tokenizer.encode(p), maxNewTokens: tokens }));
-  const started = performance.now();
-  await engine.model.generateBatch(requests, { useCache });
-  return (performance.now() - started) / 1000;
+/** Runs one generation of at most `tokens` new tokens per row; resolves to the decode steps it took. */
+export type GenerationRun = (tokens: number) => Promise<number>;
+
+export interface DecodeTiming {
+  rows: number;
+  /** fastest run of 1 new token (prefill + first token), seconds */
+  oneSeconds: number;
+  /** fastest run of `steps` new tokens, seconds */
+  fullSeconds: number;
+  steps: number;
 }
 
-/** Best decode tokens/s (aggregate over the batch) of `repeats` runs. */
-export async function decodeRate(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean, repeats: number): Promise<number> {
-  let best = 0;
-  for (let r = 0; r < repeats; r++) {
-    const one = await timeBatch(engine, batch, 1, useCache);
-    const full = await timeBatch(engine, batch, tokens, useCache);
-    best = Math.max(best, (batch * (tokens - 1)) / Math.max(full - one, 1e-9));
+export function tokPerSec(t: DecodeTiming): number {
+  return (t.rows * (t.steps - 1)) / Math.max(t.fullSeconds - t.oneSeconds, 1e-9);
+}
+
+async function timed(run: GenerationRun, tokens: number): Promise<{ seconds: number; steps: number }> {
+  const started = performance.now();
+  const steps = await run(tokens);
+  return { seconds: (performance.now() - started) / 1000, steps };
+}
+
+/**
+ * Times several runners in alternation (round r runs each of them once), so that a disturbance of the shared
+ * machine hits all of them alike; returns one timing per runner, in order.
+ */
+export async function interleavedTimings(runners: ReadonlyArray<{ rows: number; run: GenerationRun }>, tokens: number, repeats: number): Promise<DecodeTiming[]> {
+  const timings: DecodeTiming[] = runners.map((r) => ({ rows: r.rows, oneSeconds: Infinity, fullSeconds: Infinity, steps: 0 }));
+  for (let round = 0; round < repeats; round++) {
+    for (const [i, runner] of runners.entries()) {
+      const one = await timed(runner.run, 1);
+      const full = await timed(runner.run, tokens);
+      const t = timings[i];
+      if (t.steps && full.steps !== t.steps) throw new Error(`a runner took ${full.steps} steps, then ${t.steps}: generation is not deterministic`);
+      t.steps = full.steps;
+      t.oneSeconds = Math.min(t.oneSeconds, one.seconds);
+      t.fullSeconds = Math.min(t.fullSeconds, full.seconds);
+    }
   }
-  return best;
+  for (const t of timings) if (t.steps < 2) throw new Error("generation stopped after one token (EOS); choose other prompts");
+  return timings;
+}
+
+/** The engine's generateBatch over the first `batch` bench prompts, as a GenerationRun. */
+export function engineRun(engine: OnnxInferenceEngine, batch: number, useCache: boolean): GenerationRun {
+  const promptIds = BENCH_PROMPTS.slice(0, batch).map((p) => engine.tokenizer.encode(p));
+  return async (tokens) => {
+    const results = await engine.model.generateBatch(
+      promptIds.map((ids) => ({ promptIds: ids, maxNewTokens: tokens })),
+      { useCache },
+    );
+    return Math.max(...results.map((r) => r.tokenIds.length));
+  };
+}
+
+/** Seconds for one batch of `batch` prompts generating `tokens` tokens each. */
+export async function timeBatch(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean): Promise<number> {
+  return (await timed(engineRun(engine, batch, useCache), tokens)).seconds;
+}
+
+/** Decode tokens/s (aggregate over the batch), fastest 1-token and N-token runs of `repeats`. */
+export async function decodeRate(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean, repeats: number): Promise<number> {
+  const [timing] = await interleavedTimings([{ rows: batch, run: engineRun(engine, batch, useCache) }], tokens, repeats);
+  return tokPerSec(timing);
 }

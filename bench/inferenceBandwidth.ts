@@ -1,0 +1,68 @@
+/**
+ * Memory bandwidth of this machine, for the decode bound of bench/inference.ts. Three measures, each the best
+ * of several runs over buffers far larger than any cache:
+ * - copyStream: Buffer.copy (memcpy) on one thread, counted the STREAM way (bytes read + bytes written);
+ * - read1: one thread reading (memchr for a byte that is not there: a vectorized read-only scan);
+ * - readAll: the same scan on every core at once (worker threads on disjoint halves of one shared buffer).
+ * Decoding at batch 1 only *reads* weights, on all of onnxruntime's intra-op threads, so the honest ceiling is
+ * the fastest of the three: the bound uses the maximum.
+ */
+import * as os from "node:os";
+import { Worker } from "node:worker_threads";
+
+const MiB = 1024 * 1024;
+
+export interface Bandwidths {
+  copyStream: number;
+  read1: number;
+  readAll: number;
+  threads: number;
+}
+
+/** Bytes/s of the fastest of `repeats` calls of `fn`, which moves `bytes` bytes. */
+function best(bytes: number, repeats: number, fn: () => void): number {
+  let rate = 0;
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    fn();
+    rate = Math.max(rate, bytes / ((performance.now() - started) / 1000));
+  }
+  return rate;
+}
+
+// Plain JavaScript (eval: true), so the worker does not need the TypeScript loader.
+const SCAN_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const slice = Buffer.from(workerData.buffer, workerData.offset, workerData.length);
+parentPort.on("message", () => parentPort.postMessage(slice.indexOf(0)));
+`;
+
+async function readOnAllCores(bytesPerThread: number, threads: number, repeats: number): Promise<number> {
+  const shared = new SharedArrayBuffer(bytesPerThread * threads);
+  new Uint8Array(shared).fill(1); // touch every page, and make the scanned-for 0 byte absent
+  const workers = Array.from({ length: threads }, (_, i) => new Worker(SCAN_WORKER, { eval: true, workerData: { buffer: shared, offset: i * bytesPerThread, length: bytesPerThread } }));
+  const scan = (w: Worker): Promise<void> => new Promise((resolve) => (w.once("message", () => resolve()), w.postMessage(null)));
+  try {
+    await Promise.all(workers.map(scan)); // first scan warms the workers up
+    let rate = 0;
+    for (let i = 0; i < repeats; i++) {
+      const started = performance.now();
+      await Promise.all(workers.map(scan));
+      rate = Math.max(rate, (bytesPerThread * threads) / ((performance.now() - started) / 1000));
+    }
+    return rate;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+export async function measureBandwidths(): Promise<Bandwidths> {
+  const bytes = 256 * MiB;
+  const src = Buffer.alloc(bytes, 1);
+  const dst = Buffer.alloc(bytes);
+  const copyStream = best(2 * bytes, 7, () => src.copy(dst));
+  const read1 = best(bytes, 7, () => src.indexOf(0));
+  const threads = os.cpus().length;
+  const readAll = await readOnAllCores(bytes, threads, 7);
+  return { copyStream, read1, readAll, threads };
+}

@@ -1,0 +1,47 @@
+/**
+ * transformers.js (@huggingface/transformers, a devDependency) on the same model folder the engine loads, for
+ * the side-by-side column of bench/inference.ts: local files only (no download, no cache written), fp32 on the
+ * CPU, greedy decoding, onnxruntime's default thread count like the engine's.
+ */
+import * as path from "node:path";
+import type { GenerationRun } from "./inferenceRates";
+
+// The package's CommonJS build (dist/transformers.node.cjs); its types come from the ESM declarations.
+type TransformersJs = typeof import("@huggingface/transformers");
+
+export interface TransformersJsRunner {
+  version: string;
+  /** greedy ids of `promptIds` (new tokens only), to check it decodes what the engine decodes */
+  greedy(promptIds: readonly number[], tokens: number): Promise<number[]>;
+  run(promptIds: readonly number[]): GenerationRun;
+  dispose(): Promise<void>;
+}
+
+export async function loadTransformersJs(modelDir: string): Promise<TransformersJsRunner> {
+  const tjs = require("@huggingface/transformers") as TransformersJs;
+  const dir = path.resolve(modelDir);
+  tjs.env.allowRemoteModels = false;
+  tjs.env.allowLocalModels = true;
+  tjs.env.localModelPath = path.dirname(dir) + path.sep;
+  tjs.env.useFSCache = false;
+  tjs.env.useBrowserCache = false;
+  const model = await tjs.AutoModelForCausalLM.from_pretrained(path.basename(dir), { local_files_only: true, dtype: "fp32", device: "cpu" });
+
+  const generate = async (promptIds: readonly number[], tokens: number): Promise<number[]> => {
+    const ids = BigInt64Array.from(promptIds, (id) => BigInt(id));
+    const inputs = {
+      input_ids: new tjs.Tensor("int64", ids, [1, ids.length]),
+      attention_mask: new tjs.Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+    };
+    const out = (await model.generate({ ...inputs, max_new_tokens: tokens, do_sample: false })) as InstanceType<TransformersJs["Tensor"]>;
+    return Array.from(out.data as BigInt64Array, Number).slice(ids.length);
+  };
+  return {
+    version: tjs.env.version,
+    greedy: generate,
+    run: (promptIds) => async (tokens) => (await generate(promptIds, tokens)).length,
+    dispose: async () => {
+      await model.dispose();
+    },
+  };
+}
