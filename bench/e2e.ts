@@ -14,7 +14,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Contract, NonceManager, type JsonRpcProvider, ZeroAddress } from "ethers";
+import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress } from "ethers";
 import { createProvider } from "../oracle/src/chain/rpc";
 import { ensureTinyModel } from "../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
@@ -25,12 +25,12 @@ import { stakeValidators } from "../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { Deployment } from "../scripts/lib/deploy";
 
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: number, zeroAllowed = false): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i === -1) return fallback;
   const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value <= 0) {
-    process.stderr.write(`bench:e2e: --${name} must be a positive number\n`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+    process.stderr.write(`bench:e2e: --${name} must be a ${zeroAllowed ? "non-negative" : "positive"} number\n`);
     process.exit(2);
   }
   return value;
@@ -44,6 +44,79 @@ function prng(seed: number) {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** CPU seconds (user + system) used so far by every process of a process group (a node and anything it spawned). */
+function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ");
+      // fields[2] is the process group; utime and stime are fields[11] and fields[12] (clock ticks, 100 per second).
+      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+/** Busy and total CPU time of the whole machine so far (from /proc/stat), in clock ticks. */
+function machineTicks(): { busy: number; total: number } {
+  const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - cpu[3] - cpu[4], total };
+}
+
+/** Where the CPU went during a phase: the chain process, the oracle, this benchmark, the whole machine. */
+function cpuMeter(pgids: () => { chain: number; oracle?: number }) {
+  const oracleSeconds = new Map<number, number>();
+  const sample = () => {
+    const ids = pgids();
+    if (ids.oracle !== undefined) oracleSeconds.set(ids.oracle, groupCpuSeconds(ids.oracle));
+    return { chain: groupCpuSeconds(ids.chain), bench: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
+  };
+  const start = sample();
+  const startOracle = new Map(oracleSeconds);
+  return {
+    /** Samples the oracle group now (a killed oracle's CPU would be lost otherwise). */
+    touch: () => void sample(),
+    stop() {
+      const end = sample();
+      const seconds = (end.at - start.at) / 1000;
+      let oracle = 0;
+      for (const [pgid, used] of oracleSeconds) oracle += used - (startOracle.get(pgid) ?? 0);
+      const bench = (end.bench.user - start.bench.user + end.bench.system - start.bench.system) / 1e6;
+      return {
+        /** Share of one core, in percent, over the phase's wall time. */
+        chainNodeCpuPct: (100 * (end.chain - start.chain)) / seconds,
+        oracleCpuPct: (100 * oracle) / seconds,
+        benchCpuPct: (100 * bench) / seconds,
+        /** Busy share of all cores of the machine (other helpers' work included), in percent. */
+        machineBusyPct: (100 * (end.machine.busy - start.machine.busy)) / Math.max(1, end.machine.total - start.machine.total),
+        chainNodeCpuSeconds: end.chain - start.chain,
+      };
+    },
+  };
+}
+
+/**
+ * A user account that signs its own requests with a locally counted nonce and fixed gas and fees, and sends them
+ * raw: one `eth_sendRawTransaction` per request (ethers' Contract would add fee and nonce look-ups to every one,
+ * load on the chain process that the oracle's figure should not pay for).
+ */
+async function createUser(provider: JsonRpcProvider, wallet: Wallet) {
+  let nonce = await provider.getTransactionCount(wallet.address, "pending");
+  const block = await provider.getBlock("latest");
+  const maxFeePerGas = (block?.baseFeePerGas ?? 1_000_000_000n) * 4n + 2_000_000_000n;
+  return {
+    async sign(to: string, data: string, value: bigint): Promise<{ raw: string; hash: string }> {
+      const tx = Transaction.from({ type: 2, chainId: 31337, to, data, value, nonce: nonce++, gasLimit: 600_000, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
+      const raw = await wallet.signTransaction(tx);
+      return { raw, hash: Transaction.from(raw).hash as string };
+    },
   };
 }
 
@@ -62,14 +135,28 @@ interface PhaseResult {
   blocks: number;
   txPerBlock: number;
   gasUsedPerBlock: number;
+  /** Where the CPU went (percent of one core over the phase), and the machine's busy share of all its cores. */
+  chainNodeCpuPct: number;
+  oracleCpuPct: number;
+  benchCpuPct: number;
+  machineBusyPct: number;
+  /** The chain process's CPU per finalized request, in ms (compare with `chainAlone.cpuMsPerTx` × transactions). */
+  chainNodeCpuMsPerRequest: number;
+  loadAverageStart: number;
+  loadAverageEnd: number;
 }
 
-/** Watches RecordFinalized events and notes when each request was first seen final (wall clock). */
+/**
+ * Watches ChatRequested (which request id each transaction got) and RecordFinalized (when each request was first
+ * seen final, wall clock, and how often) with one `eth_getLogs` per new block.
+ */
 function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, fromBlock: number) {
   const chat = new Contract(deployment.addresses.ChatRecordRegistry, deployment.abis.ChatRecordRegistry as never, provider);
   const topic = chat.interface.getEvent("RecordFinalized")!.topicHash;
+  const requestedTopic = chat.interface.getEvent("ChatRequested")!.topicHash;
   const firstSeen = new Map<bigint, number>();
   const count = new Map<bigint, number>();
+  const requestOfTx = new Map<string, bigint>();
   let next = fromBlock;
   let running = true;
   const loop = (async () => {
@@ -77,10 +164,14 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, f
       try {
         const head = await provider.getBlockNumber();
         if (head >= next) {
-          const logs = await provider.getLogs({ address: deployment.addresses.ChatRecordRegistry, topics: [topic], fromBlock: next, toBlock: head });
+          const logs = await provider.getLogs({ address: deployment.addresses.ChatRecordRegistry, topics: [[topic, requestedTopic]], fromBlock: next, toBlock: head });
           const now = performance.now();
           for (const log of logs) {
             const id = chat.interface.parseLog(log)!.args.requestId as bigint;
+            if (log.topics[0] === requestedTopic) {
+              requestOfTx.set(log.transactionHash, id);
+              continue;
+            }
             count.set(id, (count.get(id) ?? 0) + 1);
             if (!firstSeen.has(id)) firstSeen.set(id, now);
           }
@@ -95,6 +186,7 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, f
   return {
     firstSeen,
     count,
+    requestOfTx,
     async stop() {
       running = false;
       await loop;
@@ -102,25 +194,37 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, f
   };
 }
 
-async function runPhase(options: {
+interface PhaseContext {
   provider: JsonRpcProvider;
   deployment: Deployment;
-  requests: number;
-  rate: number;
-  label: string;
-  random: () => number;
-  kill?: { restart: () => Promise<void>; killNow: () => Promise<void> };
-  /** Interval mining: each lane sends without waiting for its previous receipt (a pending nonce queues in the pool). */
-  pipelined?: boolean;
-}): Promise<PhaseResult> {
-  const { provider, deployment, requests, rate } = options;
+  /** Process groups of the chain node and of the oracle now running (it changes after each kill). */
+  pgids: () => { chain: number; oracle?: number };
+}
+
+async function runPhase(
+  context: PhaseContext,
+  options: {
+    requests: number;
+    rate: number;
+    label: string;
+    random: () => number;
+    kill?: { restart: () => Promise<void>; killNow: () => Promise<void> };
+    /** Interval mining: more user accounts, so each account's queue of pending nonces stays short. */
+    pipelined?: boolean;
+  },
+): Promise<PhaseResult> {
+  const { provider, deployment } = context;
+  const { requests, rate } = options;
   const senderIndices = options.pipelined ? [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] : [10, 11, 12, 13];
-  const senders = senderIndices.map((i) => new NonceManager(devAccount(i).connect(provider)));
-  const chats = senders.map((s) => new Contract(deployment.addresses.ChatRecordRegistry, deployment.abis.ChatRecordRegistry as never, s));
-  const fee = (await chats[0].getConfig()).minimumFee as bigint;
+  const registry = deployment.addresses.ChatRecordRegistry;
+  const chat = new Contract(registry, deployment.abis.ChatRecordRegistry as never, provider);
+  const users = await Promise.all(senderIndices.map((i) => createUser(provider, devAccount(i))));
+  const fee = (await chat.getConfig()).minimumFee as bigint;
   const firstBlock = (await provider.getBlockNumber()) + 1;
   const watcher = watchFinalizations(provider, deployment, firstBlock - 1);
-  const sentAt = new Map<bigint, number>();
+  const sentAt = new Map<string, number>();
+  const loadAverageStart = os.loadavg()[0];
+  const cpu = cpuMeter(context.pgids);
   let kills = 0;
   let killing = options.kill !== undefined;
   // Kills land at random moments until every request of the phase is final (so also during catch-up after restarts).
@@ -129,6 +233,7 @@ async function runPhase(options: {
         while (killing) {
           await new Promise((r) => setTimeout(r, 500 + options.random() * 2_500));
           if (!killing) break;
+          cpu.touch();
           await options.kill!.killNow();
           kills++;
           await options.kill!.restart();
@@ -137,46 +242,37 @@ async function runPhase(options: {
     : Promise.resolve();
 
   const started = performance.now();
-  // One lane per sender account: a lane sends its transactions one after another (an automining node rejects a
-  // nonce gap), the lanes run side by side, and request i leaves no earlier than i / rate seconds after the start.
-  // Under interval mining a lane only waits for the node to accept the transaction, so nonces stay in order while
-  // receipts arrive in later blocks; the receipts are awaited side by side.
-  const lanes: Promise<void>[] = chats.map(() => Promise.resolve());
-  const receipts: Promise<void>[] = [];
+  // One lane per user account: a lane broadcasts its transactions one after another (nonce order; an automining node
+  // rejects a nonce gap and answers only after mining), the lanes run side by side, and request i leaves no earlier
+  // than i / rate seconds after the start. Request ids come from the watcher's ChatRequested logs, by transaction hash.
+  const lanes: Promise<void>[] = users.map(() => Promise.resolve());
   for (let i = 0; i < requests; i++) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const lane = i % chats.length;
-    const chat = chats[lane];
-    const send = async () => {
-      const t0 = performance.now();
-      const tx = await chat.requestChat(deployment.modelId, `${options.label} request ${i}: what comes next?`, 8, ZeroAddress, 0, {
-        value: fee,
-        gasLimit: 1_500_000,
-      });
-      const noteRequestId = async () => {
-        const receipt = await tx.wait();
-        for (const log of receipt!.logs) {
-          const parsed = chat.interface.parseLog(log);
-          if (parsed?.name === "ChatRequested") sentAt.set(parsed.args.requestId as bigint, t0);
-        }
-      };
-      if (options.pipelined) receipts.push(noteRequestId());
-      else await noteRequestId();
-    };
-    lanes[lane] = lanes[lane].then(send);
-    if (i % chats.length === chats.length - 1) await Promise.race(lanes);
+    const lane = i % users.length;
+    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `${options.label} request ${i}: what comes next?`, 8, ZeroAddress, 0]);
+    const signed = await users[lane].sign(registry, data, fee);
+    lanes[lane] = lanes[lane].then(async () => {
+      sentAt.set(signed.hash, performance.now());
+      await provider.send("eth_sendRawTransaction", [signed.raw]);
+    });
+    if (i % users.length === users.length - 1) await Promise.race(lanes);
   }
   await Promise.all(lanes);
-  await Promise.all(receipts);
 
   const deadline = performance.now() + 600_000;
-  while (performance.now() < deadline && [...sentAt.keys()].some((id) => !watcher.firstSeen.has(id))) {
+  const pending = () => [...sentAt.keys()].some((tx) => {
+    const id = watcher.requestOfTx.get(tx);
+    return id === undefined || !watcher.firstSeen.has(id);
+  });
+  while (performance.now() < deadline && pending()) {
     await new Promise((r) => setTimeout(r, 50));
   }
   killing = false;
   await killer;
+  const usage = cpu.stop();
+  const loadAverageEnd = os.loadavg()[0];
   await new Promise((r) => setTimeout(r, 500)); // a late duplicate finalization would show up here
   await watcher.stop();
 
@@ -187,22 +283,82 @@ async function runPhase(options: {
   const mined = blockList.filter((b) => b !== null);
   const txCount = mined.reduce((n, b) => n + b.transactions.length, 0);
   const gasUsed = mined.reduce((n, b) => n + Number(b.gasUsed), 0);
-  const ids = [...sentAt.keys()];
-  const latencies = ids.filter((id) => watcher.firstSeen.has(id)).map((id) => watcher.firstSeen.get(id)! - sentAt.get(id)!).sort((a, b) => a - b);
-  const lastFinal = Math.max(...ids.map((id) => watcher.firstSeen.get(id) ?? 0));
+  const requested = [...sentAt].map(([tx, at]) => ({ id: watcher.requestOfTx.get(tx), at }));
+  const ids = requested.filter((r) => r.id !== undefined) as { id: bigint; at: number }[];
+  const latencies = ids.filter((r) => watcher.firstSeen.has(r.id)).map((r) => watcher.firstSeen.get(r.id)! - r.at).sort((a, b) => a - b);
+  const lastFinal = Math.max(...ids.map((r) => watcher.firstSeen.get(r.id) ?? 0));
   const wallSeconds = (lastFinal - started) / 1000;
   return {
-    requests: ids.length,
+    requests: requested.length,
     reqPerSec: latencies.length / wallSeconds,
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
-    lost: ids.filter((id) => !watcher.firstSeen.has(id)).length,
-    doubleFinalized: ids.filter((id) => (watcher.count.get(id) ?? 0) > 1).length,
+    // A request never seen on-chain (its transaction failed) counts as lost too.
+    lost: requested.length - latencies.length,
+    doubleFinalized: ids.filter((r) => (watcher.count.get(r.id) ?? 0) > 1).length,
     kills,
     wallSeconds,
     blocks: mined.length,
     txPerBlock: mined.length ? txCount / mined.length : 0,
     gasUsedPerBlock: mined.length ? gasUsed / mined.length : 0,
+    chainNodeCpuPct: usage.chainNodeCpuPct,
+    oracleCpuPct: usage.oracleCpuPct,
+    benchCpuPct: usage.benchCpuPct,
+    machineBusyPct: usage.machineBusyPct,
+    chainNodeCpuMsPerRequest: latencies.length ? (1000 * usage.chainNodeCpuSeconds) / latencies.length : NaN,
+    loadAverageStart,
+    loadAverageEnd,
+  };
+}
+
+/**
+ * The chain process alone (oracle stopped), side by side with the phases above: `count` pre-signed `requestChat`
+ * transactions from 10 accounts broadcast as fast as the node takes them under the same interval mining. Its mined
+ * transactions per second and CPU per transaction bound what any oracle could reach on this machine (each finalized
+ * request needs 1 request + 3 commits + 2 reveals = 6 transactions, plus the reads that decide them).
+ */
+async function measureChainAlone(context: PhaseContext, count: number, blockMs: number) {
+  const { provider, deployment } = context;
+  const registry = deployment.addresses.ChatRecordRegistry;
+  const chat = new Contract(registry, deployment.abis.ChatRecordRegistry as never, provider);
+  const fee = (await chat.getConfig()).minimumFee as bigint;
+  const users = await Promise.all([10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((i) => createUser(provider, devAccount(i))));
+  const signed: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `alone request ${i}: what comes next?`, 8, ZeroAddress, 0]);
+    signed.push((await users[i % users.length].sign(registry, data, fee)).raw);
+  }
+  await provider.send("evm_setAutomine", [false]);
+  await provider.send("evm_setIntervalMining", [blockMs]);
+  const firstBlock = (await provider.getBlockNumber()) + 1;
+  const cpu = cpuMeter(context.pgids);
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(users.map(async () => {
+    while (next < signed.length) await provider.send("eth_sendRawTransaction", [signed[next++]]);
+  }));
+  // Done when the pool is empty (the pending block has no transactions left).
+  for (;;) {
+    const pendingBlock = (await provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions?: string[] } | null;
+    if ((pendingBlock?.transactions?.length ?? 0) === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const usage = cpu.stop();
+  await provider.send("evm_setIntervalMining", [0]);
+  await provider.send("evm_setAutomine", [true]);
+  const lastBlock = await provider.getBlockNumber();
+  let mined = 0;
+  for (let n = firstBlock; n <= lastBlock; n++) mined += (await provider.getBlock(n))?.transactions.length ?? 0;
+  return {
+    transactions: mined,
+    txPerSec: mined / seconds,
+    cpuMsPerTx: (1000 * usage.chainNodeCpuSeconds) / Math.max(1, mined),
+    chainNodeCpuPct: usage.chainNodeCpuPct,
+    machineBusyPct: usage.machineBusyPct,
+    wallSeconds: seconds,
+    /** Finalized requests per second this chain process could carry at 6 transactions each, ignoring every read. */
+    reqPerSecCeiling: mined / seconds / 6,
   };
 }
 
@@ -213,6 +369,9 @@ async function main() {
   const latencyRequests = arg("latency-requests", 50);
   const latencyRate = arg("latency-rate", 2);
   const blockMs = arg("block-ms", 250);
+  // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
+  const killRequests = process.argv.includes("--kill-requests") ? arg("kill-requests", 0, true) : requests;
+  const aloneTransactions = arg("alone-transactions", 1200);
   const random = prng(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
@@ -247,26 +406,31 @@ async function main() {
     };
     await start();
     process.stdout.write(`bench:e2e  seed ${seed}, ${requests} requests per phase at ${rate} req/s offered, logs in ${dir}\n`);
+    const context: PhaseContext = { provider, deployment, pgids: () => ({ chain: chain.pid, oracle: oracle?.pid }) };
 
     // Throughput: automine off, one block every blockMs, so requests, commits and reveals share blocks.
     await provider.send("evm_setAutomine", [false]);
     await provider.send("evm_setIntervalMining", [blockMs]);
-    const steady = await runPhase({ provider, deployment, requests, rate, label: "steady", random, pipelined: true });
-    process.stdout.write(`throughput (interval ${blockMs} ms): ${JSON.stringify(steady)}\n`);
+    const steady = await runPhase(context, { requests, rate, label: "steady", random, pipelined: true });
+    process.stdout.write(`throughput (interval ${blockMs} ms): ${JSON.stringify(roundAll(steady))}\n`);
     await provider.send("evm_setIntervalMining", [0]);
     await provider.send("evm_setAutomine", [true]);
-    const latency = await runPhase({ provider, deployment, requests: latencyRequests, rate: latencyRate, label: "latency", random });
-    process.stdout.write(`latency (automine): ${JSON.stringify(latency)}\n`);
-    const withKills = await runPhase({
-      provider,
-      deployment,
-      requests,
-      rate,
-      label: "kills",
-      random,
-      kill: { killNow: async () => oracle?.kill(), restart: start },
-    });
-    process.stdout.write(`kills:  ${JSON.stringify(withKills)}\n`);
+    const latency = await runPhase(context, { requests: latencyRequests, rate: latencyRate, label: "latency", random });
+    process.stdout.write(`latency (automine): ${JSON.stringify(roundAll(latency))}\n`);
+    const withKills = killRequests
+      ? await runPhase(context, {
+          requests: killRequests,
+          rate,
+          label: "kills",
+          random,
+          kill: { killNow: async () => oracle?.kill(), restart: start },
+        })
+      : undefined;
+    if (withKills) process.stdout.write(`kills:  ${JSON.stringify(roundAll(withKills))}\n`);
+    await oracle?.stop();
+    oracle = undefined;
+    const chainAlone = await measureChainAlone(context, aloneTransactions, blockMs);
+    process.stdout.write(`chain alone (interval ${blockMs} ms, no oracle): ${JSON.stringify(roundAll(chainAlone))}\n`);
 
     const result = {
       reqPerSec: round(steady.reqPerSec),
@@ -274,13 +438,15 @@ async function main() {
       latencyMining: "automine (one block per transaction)",
       p50Ms: round(latency.p50Ms),
       p95Ms: round(latency.p95Ms),
-      requests: withKills.requests,
-      kills: withKills.kills,
-      lost: withKills.lost + steady.lost + latency.lost,
-      doubleFinalized: withKills.doubleFinalized + steady.doubleFinalized + latency.doubleFinalized,
+      requests: withKills?.requests ?? 0,
+      kills: withKills?.kills ?? 0,
+      lost: (withKills?.lost ?? 0) + steady.lost + latency.lost,
+      doubleFinalized: (withKills?.doubleFinalized ?? 0) + steady.doubleFinalized + latency.doubleFinalized,
+      chainNodeCpuPct: round(steady.chainNodeCpuPct),
       throughput: roundAll(steady),
       latency: roundAll(latency),
-      withKills: roundAll(withKills),
+      withKills: withKills && roundAll(withKills),
+      chainAlone: roundAll(chainAlone),
       setup: {
         validators: 3,
         committee: 3,
@@ -296,11 +462,13 @@ async function main() {
       },
     };
     const table = [
-      ["phase", "mining", "requests", "req/s", "p50 ms", "p95 ms", "kills", "lost", "double"],
-      ...[["interval", `${blockMs} ms`, steady], ["latency", "automine", latency], ["kill -9", "automine", withKills]].map(([name, mining, r]) => {
-        const p = r as PhaseResult;
-        return [name as string, mining as string, p.requests, round(p.reqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized].map(String);
-      }),
+      ["phase", "mining", "requests", "req/s", "p50 ms", "p95 ms", "kills", "lost", "double", "chain %", "oracle %"],
+      ...[["interval", `${blockMs} ms`, steady], ["latency", "automine", latency], ["kill -9", "automine", withKills]]
+        .filter(([, , r]) => r !== undefined)
+        .map(([name, mining, r]) => {
+          const p = r as PhaseResult;
+          return [name as string, mining as string, p.requests, round(p.reqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized, round(p.chainNodeCpuPct), round(p.oracleCpuPct)].map(String);
+        }),
     ];
     for (const row of table) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(9))).join(" ")}\n`);
     fs.mkdirSync(path.join(REPO_ROOT, "bench/out"), { recursive: true });
@@ -314,7 +482,7 @@ async function main() {
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
-const roundAll = (r: PhaseResult) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
+const roundAll = (r: object) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v as number)]));
 
 main().catch((error) => {
   process.stderr.write(`bench:e2e failed: ${(error as Error).stack}\n`);

@@ -2,6 +2,7 @@ import path from "node:path";
 import { Wallet } from "ethers";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
+import { createHeadTracker, type HeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
 import { createProvider } from "./chain/rpc";
 import { createSubmitter, type Submitter } from "./chain/submitter";
@@ -40,6 +41,7 @@ export interface OracleNode {
   /** Validator addresses this node serves (checksummed). */
   validators: string[];
   submitters: Map<string, Submitter>;
+  heads: HeadTracker;
   /** The HTTP API's base URL, when it runs. */
   url?: string;
   ready(): boolean;
@@ -72,12 +74,15 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       shutdown.add("engine", () => owned.close());
     }
 
+    const heads = createHeadTracker(common, provider);
+    shutdown.add("head tracker", () => heads.stop());
+    heads.start();
     const journal = createJournal(db);
     const contentStore = createContentStore(db);
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
     const submitters = new Map<string, Submitter>();
     for (const key of keys) {
-      const submitter = createSubmitter(common, provider, new Wallet(key), { errorInterfaces });
+      const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces });
       submitters.set(submitter.address.toLowerCase(), submitter);
     }
     const validators = [...submitters.values()].map((s) => s.address);
@@ -87,6 +92,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       journal,
       engine,
       registry,
+      heads,
       submitters,
       contentStore,
       alterResponse: options.alterResponse,
@@ -100,6 +106,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       startBlock: deployment.startBlock,
       apply: createEventApplier({ journal, validators, contentStore, logger, metrics }),
       onStep: () => pipeline.wake(),
+      heads,
     });
     shutdown.add("listener", () => listener.stop());
     const firstSubmitter = submitters.values().next().value as Submitter;
@@ -153,6 +160,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       pipeline,
       validators,
       submitters,
+      heads,
       url,
       ready,
       stop: (reason = "stop") => shutdown.run(reason),

@@ -37,6 +37,11 @@ export interface ListenerOptions {
   apply: (events: ChainEvent[]) => void;
   /** Called after each step that changed something (the pipeline wakes up). */
   onStep?: (step: ListenerStep) => void;
+  /**
+   * The node's shared head poller: when idle, the listener waits for its next block instead of polling the RPC
+   * itself every `pollIntervalMs` (the head is polled once for the whole node).
+   */
+  heads?: { nextBlock(after: number | undefined, timeoutMs: number): Promise<void> };
 }
 
 export interface Listener {
@@ -154,6 +159,13 @@ export function createListener(common: Common, options: ListenerOptions): Listen
         if (result.type !== "idle") {
           options.onStep?.(result);
           next = 0; // more may be waiting: read on at once
+        }
+        // Caught up with the head (idle, or a range that reached it): with a head poller, wait for its next block
+        // instead of polling; the fallback timeout keeps a failing or lagging poller from stalling the listener.
+        const upTo = result.type === "idle" ? result.head : result.type === "block" ? result.toBlock + config.confirmations : undefined;
+        if (options.heads && upTo !== undefined && lastHead !== undefined && upTo >= lastHead) {
+          await options.heads.nextBlock(lastHead, Math.max(1_000, config.pollIntervalMs));
+          next = 0;
         }
       } catch (error) {
         failures++;

@@ -1,7 +1,8 @@
-import { Transaction, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
+import { Transaction, keccak256, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
 import type { Common } from "../common";
 import { NonRetryableError, RetryableError } from "../inference/errors";
-import { classifyRpcError, shortMessage, sleep, withBackoff } from "./rpc";
+import type { HeadTracker } from "./heads";
+import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
 
 export type TxKind = "commit" | "reveal" | "timeout" | "anchor" | "other";
 
@@ -11,6 +12,12 @@ export interface TxIntent {
   to: string;
   data: string;
   value?: bigint;
+  /**
+   * A known upper bound of the call's gas (see `gasLimitFor` in the pipeline): sent without `eth_estimateGas`, which
+   * costs the chain node more than the transaction itself. Without it the submitter estimates (and a revert found
+   * there is reported without sending anything).
+   */
+  gasLimit?: bigint;
 }
 
 export interface SendOptions {
@@ -36,7 +43,10 @@ export type TxLookup =
   | { status: "pending" }
   | { status: "unknown" };
 
-/** Sends one validator key's transactions: one at a time per key (nonces), with gas estimation and retries. */
+/**
+ * Sends one validator key's transactions: signed and broadcast one at a time in nonce order, with up to
+ * `maxInFlight` of them broadcast and waiting for their blocks at once; retries for retryable failures.
+ */
 export interface Submitter {
   readonly address: string;
   send(intent: TxIntent, options?: SendOptions): Promise<MinedTx>;
@@ -53,6 +63,8 @@ export interface SubmitterOptions {
   gasHeadroomPercent?: number;
   /** Longest wait for a receipt before the transaction counts as stuck (a retryable error). */
   receiptTimeoutMs?: number;
+  /** Transactions of this key broadcast and not yet mined, at most (further sends wait for a slot). */
+  maxInFlight?: number;
 }
 
 /** Transaction failed for good: the revert or rejection is in the message (decoded custom error when possible). */
@@ -78,19 +90,41 @@ function extraGas(kind: TxKind): bigint {
   return kind === "reveal" ? 250_000n : kind === "timeout" ? 100_000n : 20_000n;
 }
 
+/** A counting semaphore: the bounded window of one key's transactions in flight. */
+function createWindow(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    async acquire(): Promise<void> {
+      if (free > 0) {
+        free--;
+        return;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+}
+
 export function createSubmitter(
   common: Common,
   provider: JsonRpcProvider,
+  heads: HeadTracker,
   wallet: Wallet,
   options: SubmitterOptions = {},
 ): Submitter {
-  const { config, logger, metrics } = common;
+  const { logger, metrics } = common;
+  const config = common.config;
   const signer = wallet.connect(provider);
   const address = wallet.address;
   const log = logger.child({ validator: address });
   const headroom = BigInt(100 + (options.gasHeadroomPercent ?? 20));
   const receiptTimeout = options.receiptTimeoutMs ?? 120_000;
-  const receiptPoll = Math.max(5, Math.min(50, config.pollIntervalMs));
+  const window = createWindow(options.maxInFlight ?? 64);
   let queue: Promise<unknown> = Promise.resolve();
   let fees: { at: number; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
   /**
@@ -107,7 +141,7 @@ export function createSubmitter(
   }
 
   async function currentFees() {
-    if (!fees || Date.now() - fees.at > 2_000) {
+    if (!fees || Date.now() - fees.at > 5_000) {
       const data = await provider.getFeeData();
       const priority = data.maxPriorityFeePerGas ?? 1_000_000_000n;
       const max = data.maxFeePerGas ?? (data.gasPrice ?? 1_000_000_000n) * 2n;
@@ -131,17 +165,26 @@ export function createSubmitter(
     return shortMessage(error);
   }
 
-  /** Signs and broadcasts once; the nonce comes from the node's pending count, so a restart or a reorg never leaves a gap. */
-  async function signAndBroadcast(intent: TxIntent, sendOptions: SendOptions): Promise<string> {
-    let gasLimit: bigint;
+  async function gasLimitOf(intent: TxIntent): Promise<bigint> {
+    if (intent.gasLimit !== undefined) return intent.gasLimit;
     try {
-      gasLimit = (await provider.estimateGas({ from: address, to: intent.to, data: intent.data, value: intent.value }));
+      const estimate = await provider.estimateGas({ from: address, to: intent.to, data: intent.data, value: intent.value });
+      return (estimate * headroom) / 100n + extraGas(intent.kind);
     } catch (error) {
       if (isError(error, "CALL_EXCEPTION") || (!classifyRpcError(error, "estimate").name.startsWith("Retryable"))) {
         throw new TxRevertedError(intent.kind, decodeRevert(error), { cause: error }, false);
       }
       throw classifyRpcError(error, `${intent.kind}: estimate gas`, metrics);
     }
+  }
+
+  /**
+   * Signs and broadcasts once. The nonce is counted locally after the first transaction; the first one, and the
+   * first after any failed broadcast, takes the node's pending count (which includes what an earlier run of this node
+   * left in the pool before a `kill -9`), so a restart or a reorg never leaves a gap or reuses a nonce for long.
+   */
+  async function signAndBroadcast(intent: TxIntent, sendOptions: SendOptions): Promise<string> {
+    const gasLimit = await gasLimitOf(intent);
     const [nonce, fee] = await Promise.all([
       nextNonce !== undefined ? Promise.resolve(nextNonce) : provider.getTransactionCount(address, "pending"),
       currentFees(),
@@ -153,19 +196,21 @@ export function createSubmitter(
       data: intent.data,
       value: intent.value ?? 0n,
       nonce,
-      gasLimit: (gasLimit * headroom) / 100n + extraGas(intent.kind),
+      gasLimit,
       maxFeePerGas: fee.maxFeePerGas,
       maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
     });
     const signed = await signer.signTransaction(tx);
-    const hash = Transaction.from(signed).hash as string;
+    const hash = keccak256(signed); // a signed transaction's hash is the hash of its serialized bytes
     sendOptions.beforeBroadcast?.(hash);
     nextNonce = undefined;
     await withBackoff(
       `${intent.kind}: broadcast`,
       async () => {
         try {
-          await provider.broadcastTransaction(signed);
+          // The raw call, not `broadcastTransaction`: ethers would recover the sender from the signature to build a
+          // response object nobody reads (an ecrecover in JavaScript, the costliest step of sending).
+          await provider.send("eth_sendRawTransaction", [signed]);
         } catch (error) {
           // Mined anyway (an automining node reports a transaction that reverted while mining as an error): the
           // receipt decides. The same signed bytes again after a lost reply: already in the pool is success too.
@@ -186,24 +231,28 @@ export function createSubmitter(
     return hash;
   }
 
+  /** The receipt comes from the shared head tracker (one block read per block for all keys, not a poll per transaction). */
   async function waitMined(hash: string, kind: TxKind, started = Date.now()): Promise<MinedTx> {
-    for (;;) {
-      let receipt: TransactionReceipt | null;
-      try {
-        receipt = await provider.getTransactionReceipt(hash);
-      } catch (error) {
-        const classified = classifyRpcError(error, `${kind}: receipt`, metrics);
-        if (classified instanceof NonRetryableError || Date.now() - started > receiptTimeout) throw classified;
-        await sleep(Math.max(receiptPoll, 200));
-        continue;
-      }
-      if (receipt) {
-        metrics.txSeconds.observe({ kind }, (Date.now() - started) / 1000);
-        if (receipt.status !== 1) throw new TxRevertedError(kind, `reverted in block ${receipt.blockNumber} (${hash})`);
-        return { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt };
-      }
-      if (Date.now() - started > receiptTimeout) throw new RetryableError(`${kind}: no receipt for ${hash} yet`);
-      await sleep(receiptPoll);
+    const receipt = await heads.receipt(hash, Math.max(0, receiptTimeout - (Date.now() - started)));
+    if (!receipt) throw new RetryableError(`${kind}: no receipt for ${hash} yet`);
+    metrics.txSeconds.observe({ kind }, (Date.now() - started) / 1000);
+    if (receipt.status !== 1) throw new TxRevertedError(kind, `reverted in block ${receipt.blockNumber} (${hash}): ${await revertReason(hash, receipt)}`);
+    return { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt };
+  }
+
+  /**
+   * Why a mined transaction reverted, for the log line: the same call replayed on the state after its block (close
+   * enough for the usual causes, e.g. a phase that closed or a record already final), decoded to the custom error.
+   */
+  async function revertReason(hash: string, receipt: TransactionReceipt): Promise<string> {
+    try {
+      const tx = await provider.getTransaction(hash);
+      if (!tx) return "unknown";
+      if (receipt.gasUsed === tx.gasLimit) return `out of gas (limit ${tx.gasLimit})`;
+      await provider.call({ from: tx.from, to: tx.to, data: tx.data, value: tx.value, blockTag: receipt.blockNumber });
+      return "not reproducible after its block";
+    } catch (error) {
+      return decodeRevert(error);
     }
   }
 
@@ -224,6 +273,7 @@ export function createSubmitter(
   return {
     address,
     async send(intent, sendOptions = {}) {
+      await window.acquire();
       const started = Date.now();
       let lastHash: string | undefined;
       try {
@@ -268,6 +318,8 @@ export function createSubmitter(
         const level = expected ? "debug" : reason === "would_revert" ? "warn" : "error";
         log[level]({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
         throw error;
+      } finally {
+        window.release();
       }
     },
     lookup,

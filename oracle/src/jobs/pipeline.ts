@@ -1,6 +1,7 @@
 import { hexlify, randomBytes } from "ethers";
 import type { ChatRegistryClient, MemberState, OnChainRecord } from "../chain/chatRegistry";
 import { RequestStatus, computeCommitment } from "../chain/chatRegistry";
+import type { HeadTracker } from "../chain/heads";
 import { type Submitter, TxRevertedError } from "../chain/submitter";
 import type { Common } from "../common";
 import { NonRetryableError, RetryableError } from "../inference/errors";
@@ -13,6 +14,8 @@ export interface PipelineOptions {
   journal: Journal;
   engine: InferenceEngine;
   registry: ChatRegistryClient;
+  /** Chain time and the block the shared seat reads belong to. */
+  heads: HeadTracker;
   /** One submitter per validator key this process runs, by lower-case address. */
   submitters: ReadonlyMap<string, Submitter>;
   contentStore?: ContentStore;
@@ -50,6 +53,28 @@ class Deferred extends Error {
 const MAX_REVERTED_TX = 5;
 
 /**
+ * Gas limits of the two transactions every job sends, so they go out without an `eth_estimateGas` each (which costs
+ * a Hardhat node ~3× the transaction's own execution). Measured (bench:gas `lifecycleSteps`, committee 3): commit
+ * 53–58 k, reveal 46 k, finalizing reveal 74 k. A finalizing reveal may also slash dissenters (a stake-tree update
+ * each, ≤ 95 k) and call the consumer, which the contract insists gets its full cap; the response text is calldata and
+ * event data. Unused gas is not charged, so the margins are wide. A job whose earlier transaction reverted (or never
+ * reached the node) estimates instead.
+ */
+export const COMMIT_GAS_LIMIT = 150_000n;
+export function revealGasLimit(committeeSize: number, responseBytes: number, callbackGasLimit: number): bigint {
+  const callback = callbackGasLimit > 0 ? callbackGasLimit + Math.ceil(callbackGasLimit / 63) + 60_000 : 0;
+  return BigInt(250_000 + 100_000 * committeeSize + 64 * responseBytes + callback);
+}
+
+/** What a commit or reveal reads from the chain about its request, shared by the node's members within one block. */
+interface SeatRead {
+  record: OnChainRecord;
+  members: MemberState[];
+  /** block.timestamp of the head the read was made at (deadlines compare with it). */
+  now: number;
+}
+
+/**
  * The validator pipeline: for every active job of the journal, the next step toward finalization —
  * seen → (inference) inferred → (commit tx) committed → (reveal tx) revealed → (RecordFinalized event) finalized.
  *
@@ -59,13 +84,15 @@ const MAX_REVERTED_TX = 5;
  */
 export function createPipeline(common: Common, options: PipelineOptions): Pipeline {
   const { config, logger, metrics } = common;
-  const { journal, engine, registry, submitters } = options;
+  const { journal, engine, registry, submitters, heads } = options;
   const log = logger.child({ component: "pipeline" });
   const concurrency = options.concurrency ?? 64;
   const running = new Map<string, Promise<void>>();
   const generations = new Map<string, Promise<GenerateResult>>();
   const modelChecks = new Map<string, Promise<void>>();
-  const revealLocks = new Map<string, Promise<unknown>>();
+  const seatReads = new Map<string, { head: number; read: Promise<SeatRead> }>();
+  /** Reveals decided on and not yet journaled (waiting for their key's turn to sign), by job key. */
+  const revealsClaimed = new Set<string>();
   const revealReadyAt = new Map<string, number>();
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -73,6 +100,14 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   let paused = false;
   const shortWait = Math.max(20, Math.min(config.pollIntervalMs, 1_000));
   const revealStaggerMs = Math.max(250, 5 * shortWait);
+  /**
+   * How long a job waits for something an event will announce (all members committed, a reveal mined, the record
+   * final): the listener nudges it as soon as the event arrives, so this is only the fallback re-check, and a job does
+   * not re-read the chain every block meanwhile.
+   */
+  const eventWait = Math.max(1_000, 50 * shortWait);
+  /** Each request's quorum (fixed at request time), from the chain reads. */
+  const quorums = new Map<string, number>();
 
   const keyOf = (job: JobKey) => `${job.requestId}:${job.validator}:${job.round}`;
 
@@ -156,6 +191,38 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   /**
+   * The request and its members as of the latest head, read once per block for all of this node's members of the
+   * request (their commits or reveals usually fall due together): two `eth_call`s per request and block instead of
+   * three calls per member and attempt. A new head, or our own transaction mined, makes the next read fresh.
+   */
+  async function sharedSeatRead(requestId: bigint): Promise<SeatRead> {
+    const head = await heads.current();
+    const key = requestId.toString();
+    const cached = seatReads.get(key);
+    if (cached && cached.head === head.number) return cached.read;
+    const read = Promise.all([registry.getRecord(requestId), registry.getMembers(requestId)]).then(([record, members]) => ({
+      record,
+      members,
+      now: head.timestamp,
+    }));
+    seatReads.set(key, { head: head.number, read });
+    void read.then(({ record }) => {
+      quorums.set(key, record.quorum);
+      if (quorums.size > 4_096) quorums.delete(quorums.keys().next().value as string);
+    }, () => undefined);
+    read.catch(() => {
+      if (seatReads.get(key)?.read === read) seatReads.delete(key);
+    });
+    if (seatReads.size > 4_096) seatReads.delete(seatReads.keys().next().value as string);
+    return read;
+  }
+
+  /** Forgets the shared read of a request: our own transaction for it was just mined. */
+  function forgetSeatRead(requestId: bigint) {
+    seatReads.delete(requestId.toString());
+  }
+
+  /**
    * Reads the request, its committee and chain time for a commit or reveal. A job whose request moved to another
    * attempt, or whose validator is no longer on the committee, is settled as timed out here; a finalized request
    * waits for its event (quorum reached, with or without us) to close the job.
@@ -163,16 +230,12 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   async function readSeat(
     job: Job,
   ): Promise<{ settled: Job } | { record: OnChainRecord; members: MemberState[]; me: MemberState; now: number }> {
-    const [record, members, now] = await Promise.all([
-      registry.getRecord(job.requestId),
-      registry.getMembers(job.requestId),
-      registry.chainTime(),
-    ]);
+    const { record, members, now } = await sharedSeatRead(job.requestId);
     assertSameRequest(job, record.promptHash);
     if (record.attempt !== job.round) {
       return { settled: move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
     }
-    if (record.status >= RequestStatus.Finalized) throw new Deferred(shortWait * 5);
+    if (record.status >= RequestStatus.Finalized) throw new Deferred(eventWait);
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (!me) return { settled: move(job, "timed_out", { lastError: "not on the current committee" }) };
     return { record, members, me, now };
@@ -196,9 +259,16 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (now > record.commitDeadline) return move(job, "timed_out", { lastError: "commit phase closed before the commit" });
 
     const mined = await submitterOf(job).send(
-      { kind: "commit", to: registry.address, data: registry.encodeCommit(job.requestId, commitment) },
+      {
+        kind: "commit",
+        to: registry.address,
+        data: registry.encodeCommit(job.requestId, commitment),
+        // A second commit of this job (the first reverted or never reached the node) estimates its gas instead.
+        gasLimit: job.commitTx ? undefined : COMMIT_GAS_LIMIT,
+      },
       { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
     );
+    forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "committed response");
     return move(job, "committed", { commitBlock: mined.blockNumber });
   }
@@ -215,31 +285,40 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   /**
-   * Reveals of one request by this process's validators go one at a time: once a quorum is in, the request is final
-   * and further reveals would only revert, so each reveal first re-reads the chain after the previous one is mined.
+   * This node's other members of the request whose agreeing reveal is on its way (decided on, or journaled) but not
+   * revealed in the chain read at hand: they count toward the quorum already, so no further local member reveals into
+   * a record about to close.
    */
-  function revealSerially(job: Job): Promise<Job> {
-    const key = job.requestId.toString();
-    const previous = revealLocks.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => reveal(job));
-    const tail = next.catch(() => undefined);
-    revealLocks.set(key, tail);
-    void tail.then(() => {
-      if (revealLocks.get(key) === tail) revealLocks.delete(key);
-    });
-    return next;
+  function localRevealsInFlight(job: Job, onChainRevealed: ReadonlySet<string>): Set<string> {
+    const inFlight = new Set<string>();
+    for (const other of journal.jobsOfRequest(job.requestId)) {
+      const validator = other.validator.toLowerCase();
+      if (other.round !== job.round || validator === job.validator.toLowerCase() || onChainRevealed.has(validator)) continue;
+      // "revealed" too: the chain read may predate the block that mined it (the read was in flight meanwhile).
+      const live = other.state === "committed" || other.state === "revealed";
+      const sent = other.revealTx !== null || revealsClaimed.has(keyOf(other));
+      if (sent && live && other.responseHash?.toLowerCase() === job.responseHash?.toLowerCase()) {
+        inFlight.add(validator);
+      }
+    }
+    return inFlight;
   }
 
   /**
-   * Once the quorum is reached, further reveals revert (reveals after finalization are rejected), and across processes
-   * no lock orders the members. So the members still to reveal go in committee order: as many as the quorum still needs
-   * reveal at once, each further one a stagger later, by when it usually sees the record final and sends nothing. Only
-   * a member whose predecessors stay silent (or dissent) pays the wait.
+   * Once the quorum is reached, further reveals revert (reveals after finalization are rejected). So the members still
+   * to reveal go in committee order: as many as the quorum still needs reveal at once (in one block), each further one
+   * a stagger later, by when it usually sees the record final and sends nothing. This node's own reveals in flight
+   * count as done; across processes only the order and the stagger keep reveals apart. Only a member whose
+   * predecessors stay silent (or dissent) pays the wait.
    */
   function staggerQuorumReveal(job: Job, quorum: number, members: readonly MemberState[]) {
     const agreeing = members.filter((m) => m.revealed && m.responseHash.toLowerCase() === (job.responseHash as string).toLowerCase());
-    const needed = quorum - agreeing.length;
-    const waiting = members.filter((m) => m.committed && !m.revealed);
+    const revealed = new Set(members.filter((m) => m.revealed).map((m) => m.validator.toLowerCase()));
+    const inFlight = localRevealsInFlight(job, revealed);
+    const needed = quorum - agreeing.length - inFlight.size;
+    // A local reveal in flight completes the quorum: look again when it is mined (its events nudge the job).
+    if (needed <= 0 && inFlight.size > 0) throw new Deferred(eventWait);
+    const waiting = members.filter((m) => m.committed && !m.revealed && !inFlight.has(m.validator.toLowerCase()));
     const rank = waiting.findIndex((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (needed <= 0 || rank < needed) return;
     const key = keyOf(job);
@@ -253,6 +332,13 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   async function reveal(job: Job): Promise<Job> {
     const minedIn = await settleJournaledTx(job, "reveal");
     if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
+    // Decided without a chain read where the journal already knows: while another of this node's members of the
+    // request has no mined commit, reveals are not open yet (its ResponseCommitted event nudges this job); once this
+    // node's own agreeing reveals make the quorum, the RecordFinalized event (or the fallback re-check) closes the job.
+    const siblings = journal.jobsOfRequest(job.requestId).filter((j) => j.round === job.round && j.validator !== job.validator);
+    if (siblings.some((j) => j.state === "seen" || j.state === "inferred")) throw new Deferred(eventWait);
+    const quorum = quorums.get(job.requestId.toString());
+    if (quorum !== undefined && localRevealsInFlight(job, new Set()).size >= quorum) throw new Deferred(eventWait);
 
     const seat = await readSeat(job);
     if ("settled" in seat) return seat.settled;
@@ -261,21 +347,28 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const allCommitted = members.every((m) => m.committed);
     // The contract opens reveals once every member committed, or strictly after the commit deadline.
     if (!allCommitted && now <= record.commitDeadline) {
-      throw new Deferred(Math.min(shortWait * 10, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)));
+      throw new Deferred(Math.min(eventWait, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)));
     }
     if (now > record.revealDeadline) return move(job, "timed_out", { lastError: "reveal phase closed before the reveal" });
     const delay = options.revealDelayMs?.(job.validator) ?? 0;
     if (delay > 0 && Date.now() - job.updatedAt < delay) throw new Deferred(delay);
     staggerQuorumReveal(job, record.quorum, members);
 
+    const text = job.responseText as string;
+    // Claimed before the first await: another local member deciding meanwhile must count this reveal as sent.
+    const claim = keyOf(job);
+    revealsClaimed.add(claim);
     const mined = await submitterOf(job).send(
       {
         kind: "reveal",
         to: registry.address,
-        data: registry.encodeReveal(job.requestId, job.responseText as string, job.salt as string),
+        data: registry.encodeReveal(job.requestId, text, job.salt as string),
+        // A second reveal of this job (the first reverted or never reached the node) estimates its gas instead.
+        gasLimit: job.revealTx ? undefined : revealGasLimit(members.length, Buffer.byteLength(text, "utf8"), record.callbackGasLimit),
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "reveal", hash) },
-    );
+    ).finally(() => revealsClaimed.delete(claim));
+    forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "revealed response");
     return move(job, "revealed", { revealBlock: mined.blockNumber });
   }
@@ -291,7 +384,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
           job = await commit(job);
           break;
         case "committed":
-          job = await revealSerially(job);
+          job = await reveal(job);
           break;
         case "revealed":
           // Done on our side; RecordFinalized / RequestTimedOut close it. Look again later in case a reorg dropped it.

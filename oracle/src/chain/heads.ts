@@ -1,0 +1,193 @@
+import type { JsonRpcProvider, TransactionReceipt } from "ethers";
+import type { Common } from "../common";
+import { classifyRpcError, sleep } from "./rpc";
+
+/** The newest block the tracker has seen. */
+export interface Head {
+  number: number;
+  hash: string;
+  /** block.timestamp: the contracts compare deadlines with it. */
+  timestamp: number;
+}
+
+/**
+ * One poller of the chain head for the whole node. Every other stage asks it instead of polling the RPC on its own:
+ * the listener steps when a block arrives, the pipeline reads chain time from it, and the submitters' receipt waits
+ * are answered from the blocks it reads (one `eth_getBlockByNumber` per block, then one receipt per watched
+ * transaction found in it) instead of one `eth_getTransactionReceipt` per pending transaction every poll.
+ */
+export interface HeadTracker {
+  /** The latest head, or undefined before the first successful poll. */
+  latest(): Head | undefined;
+  /** The latest head, polling once if none is known yet. */
+  current(): Promise<Head>;
+  /** Resolves when a block newer than `after` is seen (or after `timeoutMs`, or at stop). */
+  nextBlock(after: number | undefined, timeoutMs: number): Promise<void>;
+  /** Resolves with the receipt once `txHash` is seen in a block (null after `timeoutMs`, or at stop). */
+  receipt(txHash: string, timeoutMs: number): Promise<TransactionReceipt | null>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+interface Waiter {
+  resolve(receipt: TransactionReceipt | null): void;
+  deadline: number;
+  /** Last direct receipt check (the fallback for blocks the tracker did not read, e.g. mined before it started). */
+  checkedAt: number;
+}
+
+/** Blocks read per poll at most when the tracker falls behind (it then reads only the head and falls back). */
+const MAX_BLOCKS_PER_POLL = 32;
+/** A waiter not answered from blocks within this long asks for its receipt directly once (then again as long). */
+const DIRECT_CHECK_MS = 2_000;
+/** Hashes of recently read blocks' transactions kept (a few blocks' worth at any realistic rate). */
+const RECENT_TXS = 4_096;
+
+export function createHeadTracker(common: Common, provider: JsonRpcProvider): HeadTracker {
+  const { config, logger, metrics } = common;
+  const log = logger.child({ component: "heads" });
+  let head: Head | undefined;
+  const waiters = new Map<string, Waiter[]>();
+  /** Transactions of the blocks read lately: a wait that begins after its block was read is answered at once. */
+  const recentTxs = new Set<string>();
+  let blockListeners: (() => void)[] = [];
+  let stopping = false;
+  const abort = new AbortController();
+  let loop: Promise<void> | undefined;
+
+  function notifyBlock() {
+    const listeners = blockListeners;
+    blockListeners = [];
+    for (const l of listeners) l();
+  }
+
+  function settle(hash: string, receipt: TransactionReceipt | null) {
+    const list = waiters.get(hash);
+    if (!list) return;
+    waiters.delete(hash);
+    for (const w of list) w.resolve(receipt);
+  }
+
+  async function fetchReceipt(hash: string): Promise<void> {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt) settle(hash, receipt);
+  }
+
+  async function poll(): Promise<void> {
+    const number = await provider.getBlockNumber();
+    if (head && number === head.number) return;
+    // Every new block is read (its transaction hashes tell which receipts to fetch); far behind, or after a reorg to a
+    // lower height, only the head (waiters then fall back to a direct receipt check).
+    const from = head && number > head.number && number - head.number <= MAX_BLOCKS_PER_POLL ? head.number + 1 : number;
+    const found: string[] = [];
+    let newest: Head | undefined;
+    for (let n = from; n <= number; n++) {
+      const block = await provider.getBlock(n);
+      if (!block?.hash) break;
+      newest = { number: block.number, hash: block.hash, timestamp: block.timestamp };
+      for (const tx of block.transactions) {
+        if (waiters.has(tx)) found.push(tx);
+        recentTxs.add(tx);
+      }
+    }
+    for (const tx of recentTxs) {
+      if (recentTxs.size <= RECENT_TXS) break;
+      recentTxs.delete(tx);
+    }
+    if (!newest) return;
+    head = newest;
+    metrics.chainHeadBlock.set(head.number);
+    await Promise.all(found.map(fetchReceipt));
+    notifyBlock();
+  }
+
+  /** Waiters the blocks did not answer (a block skipped while behind, or mined before the tracker started). */
+  async function checkStale(): Promise<void> {
+    const now = Date.now();
+    const due: string[] = [];
+    for (const [hash, list] of waiters) {
+      for (const w of list) {
+        if (now > w.deadline) {
+          list.splice(list.indexOf(w), 1);
+          w.resolve(null);
+        }
+      }
+      if (list.length === 0) {
+        waiters.delete(hash);
+        continue;
+      }
+      const first = list[0];
+      if (now - first.checkedAt > DIRECT_CHECK_MS) {
+        first.checkedAt = now;
+        due.push(hash);
+      }
+    }
+    await Promise.all(due.map(fetchReceipt));
+  }
+
+  async function run() {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        await poll();
+        await checkStale();
+        if (failures > 0) log.info({ failures }, "rpc reachable again");
+        failures = 0;
+      } catch (error) {
+        failures++;
+        classifyRpcError(error, "chain head", metrics);
+        if (failures === 1 || failures % 20 === 0) log.warn({ err: (error as Error).message, failures }, "head poll failed");
+      }
+      const wait = failures > 0 ? Math.min(5_000, config.pollIntervalMs * 2 ** Math.min(failures, 6)) : config.pollIntervalMs;
+      await sleep(wait, abort.signal);
+    }
+  }
+
+  const tracker: HeadTracker = {
+    latest: () => head,
+    async current() {
+      if (!head) {
+        try {
+          await poll();
+        } catch (error) {
+          throw classifyRpcError(error, "chain head", metrics);
+        }
+      }
+      if (!head) throw classifyRpcError(new Error("no block yet"), "chain head", metrics);
+      return head;
+    },
+    nextBlock(after, timeoutMs) {
+      if (stopping || (head && after !== undefined && head.number > after)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        blockListeners.push(done);
+      });
+    },
+    receipt(txHash, timeoutMs) {
+      if (stopping) return Promise.resolve(null);
+      return new Promise((resolve) => {
+        const now = Date.now();
+        const list = waiters.get(txHash) ?? [];
+        list.push({ resolve, deadline: now + timeoutMs, checkedAt: now });
+        waiters.set(txHash, list);
+        // Mined in a block already read (an automining node answers the broadcast after mining it): ask now.
+        if (recentTxs.has(txHash)) fetchReceipt(txHash).catch(() => undefined);
+      });
+    },
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      abort.abort();
+      notifyBlock();
+      for (const hash of [...waiters.keys()]) settle(hash, null);
+      await loop;
+    },
+  };
+  return tracker;
+}
