@@ -1,0 +1,153 @@
+/**
+ * Where decode time goes: `npm run bench:inference:profile [-- --preset gpt2-small --tokens 16]`.
+ * Prints tables and writes bench/out/inference-profile.json.
+ *
+ * 1. The optimized graph onnxruntime runs (node counts by op type, written with optimizedModelFilePath): which
+ *    fusions happened, and whether the output layer multiplies by a constant (Transpose folded at load).
+ * 2. onnxruntime's own profile (enableProfiling) of greedy decoding at batch 1 and 8, same session options as
+ *    the engine: share of kernel time per op type, and per decode step the time in MatMul, in other kernels and
+ *    between kernels (median over the steps).
+ * 3. The output layer's MatMul ([rows, D] × [D, V]) alone, at 1 and 8 rows, on 1 and all threads: GB/s of weight
+ *    read and GFLOP/s — what onnxruntime's kernel reaches without the rest of the model around it.
+ */
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { onnx } from "onnx-proto";
+import * as ort from "onnxruntime-node";
+import { buildModel, MODEL_PRESETS, isPresetName } from "../oracle/src/inference/buildModel";
+import { ElemType, OnnxGraphBuilder } from "../oracle/src/inference/builder/onnxGraph";
+import { DecoderModel } from "../oracle/src/inference/decoderModel";
+import { readModelFolder } from "../oracle/src/inference/modelFolder";
+import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
+import { BENCH_PROMPTS } from "./inferenceRates";
+
+const ROOT = path.resolve(__dirname, "..");
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface ProfileEvent {
+  cat: string;
+  name: string;
+  ts: number;
+  dur: number;
+  args?: { op_name?: string };
+}
+
+function optimizedGraph(graphPath: string, scratch: string): Promise<{ nodes: number; byOp: Record<string, number>; outputLayerWeightConstant: boolean }> {
+  const file = path.join(scratch, "optimized.onnx");
+  // weights go to a side file, so the graph file stays small enough to decode
+  const extra = { session: { optimized_model_external_initializers_file_name: "optimized.onnx_data", optimized_model_external_initializers_min_size_in_bytes: "1024" } };
+  const options = { graphOptimizationLevel: "all", optimizedModelFilePath: file, logSeverityLevel: 3, extra } as ort.InferenceSession.SessionOptions;
+  return ort.InferenceSession.create(graphPath, options).then(async (s) => {
+    await s.release();
+    const graph = onnx.ModelProto.decode(readFileSync(file)).graph!;
+    const byOp: Record<string, number> = {};
+    for (const n of graph.node ?? []) byOp[(n.domain ? `${n.domain}:` : "") + n.opType] = (byOp[(n.domain ? `${n.domain}:` : "") + n.opType] ?? 0) + 1;
+    const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+    const head = (graph.node ?? []).find((n) => n.output?.includes("logits"));
+    return { nodes: graph.node?.length ?? 0, byOp, outputLayerWeightConstant: !!head && initializers.has(head.input![1]) };
+  });
+}
+
+async function profileDecode(modelDir: string, batch: number, tokens: number, scratch: string) {
+  const folder = await readModelFolder(modelDir);
+  const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
+  const prefix = path.join(scratch, `profile-b${batch}`);
+  const session = await ort.InferenceSession.create(folder.graphPath, { graphOptimizationLevel: "all", enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
+  const model = DecoderModel.fromSession(session, folder, tokenizer.vocabSize);
+  const requests = BENCH_PROMPTS.slice(0, batch).map((p) => ({ promptIds: tokenizer.encode(p), maxNewTokens: tokens }));
+  await model.generateBatch(requests.map((r) => ({ ...r, maxNewTokens: 2 }))); // warm-up
+  await model.generateBatch(requests);
+  await model.release(); // writes the profile
+  const file = readdirSync(scratch).find((f) => f.startsWith(path.basename(prefix)) && f.endsWith(".json"))!;
+  const events = JSON.parse(readFileSync(path.join(scratch, file), "utf8")) as ProfileEvent[];
+  const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run").sort((a, b) => a.ts - b.ts);
+  const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time"));
+  const decodeRuns = runs.slice(-(tokens - 1)); // the last generation's steps after its prefill
+  const share: Record<string, number> = {};
+  const steps = decodeRuns.map((run) => {
+    let matmul = 0;
+    let other = 0;
+    for (const k of kernels) {
+      if (k.ts < run.ts || k.ts > run.ts + run.dur) continue;
+      const op = k.args?.op_name ?? "?";
+      share[op] = (share[op] ?? 0) + k.dur;
+      if (op === "MatMul") matmul += k.dur;
+      else other += k.dur;
+    }
+    return { total: run.dur, matmul, other, between: run.dur - matmul - other };
+  });
+  const kernelTotal = Object.values(share).reduce((a, b) => a + b, 0);
+  return {
+    batch,
+    stepMs: median(steps.map((s) => s.total)) / 1000,
+    matmulMs: median(steps.map((s) => s.matmul)) / 1000,
+    otherKernelsMs: median(steps.map((s) => s.other)) / 1000,
+    betweenKernelsMs: median(steps.map((s) => s.between)) / 1000,
+    kernelShare: Object.fromEntries(Object.entries(share).sort((a, b) => b[1] - a[1]).map(([op, us]) => [op, us / kernelTotal])),
+  };
+}
+
+async function outputLayerMatMul(dModel: number, vocab: number, scratch: string) {
+  const g = new OnnxGraphBuilder();
+  const x = g.input("x", ElemType.FLOAT, ["rows", dModel]);
+  const weight = new Float32Array(dModel * vocab).map((_, i) => ((i * 2654435761) % 1000) / 1e5);
+  g.output("y", ElemType.FLOAT, ["rows", vocab]);
+  g.node("MatMul", [x, g.floatTensor("w", [dModel, vocab], weight)], {}, ["y"]);
+  const { graph, external } = g.serialize({ opset: 17, producer: "bench", externalDataFile: "matmul.onnx_data" });
+  writeFileSync(path.join(scratch, "matmul.onnx"), graph);
+  writeFileSync(path.join(scratch, "matmul.onnx_data"), Buffer.concat(external!));
+  const results = [];
+  for (const threads of [1, os.cpus().length]) {
+    const s = await ort.InferenceSession.create(path.join(scratch, "matmul.onnx"), { graphOptimizationLevel: "all", intraOpNumThreads: threads, interOpNumThreads: 1 });
+    for (const rows of [1, 8]) {
+      const feeds = { x: new ort.Tensor("float32", new Float32Array(rows * dModel).fill(1), [rows, dModel]) };
+      for (let i = 0; i < 3; i++) await s.run(feeds);
+      let best = Infinity;
+      for (let i = 0; i < 20; i++) {
+        const t = performance.now();
+        await s.run(feeds);
+        best = Math.min(best, (performance.now() - t) / 1000);
+      }
+      results.push({ threads, rows, ms: best * 1000, weightGBps: (dModel * vocab * 4) / best / 1e9, gflops: (2 * rows * dModel * vocab) / best / 1e9 });
+    }
+    await s.release();
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const preset = arg("preset", "gpt2-small");
+  if (!isPresetName(preset)) throw new Error(`unknown preset ${preset} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
+  const tokens = Number(arg("tokens", "16"));
+  const modelDir = path.join(ROOT, "models", preset);
+  await readModelFolder(modelDir).catch(() => buildModel(modelDir, preset));
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "inference-profile-"));
+  ort.env.logLevel = "error";
+  try {
+    const loadAtStart = os.loadavg()[0];
+    const graph = await optimizedGraph((await readModelFolder(modelDir)).graphPath, scratch);
+    const decode = [await profileDecode(modelDir, 1, tokens, scratch), await profileDecode(modelDir, 8, tokens, scratch)];
+    const shape = MODEL_PRESETS[preset];
+    const matmul = await outputLayerMatMul(shape.nEmbd, shape.vocabSize, scratch);
+    const out = { date: new Date().toISOString(), preset, tokens, loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] }, optimizedGraph: graph, decode, outputLayerMatMul: matmul };
+    console.log(`optimized graph: ${graph.nodes} nodes; output layer weight constant: ${graph.outputLayerWeightConstant}`);
+    console.log(graph.byOp);
+    console.table(decode.map(({ kernelShare, ...d }) => ({ ...d, matmulShare: kernelShare.MatMul })));
+    console.table(matmul);
+    mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });
+    writeFileSync(path.join(ROOT, "bench", "out", "inference-profile.json"), JSON.stringify(out, null, 2) + "\n");
+    console.log(`load average ${out.loadAverage1m.start} → ${out.loadAverage1m.end}; wrote bench/out/inference-profile.json`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
