@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { Transaction, ZeroAddress } from "ethers";
 import net from "node:net";
 import path from "node:path";
 import { verify } from "../../oracle/src/cli/verify";
@@ -8,7 +9,7 @@ import { readMetricValue } from "../../oracle/src/metrics";
 import { hashText } from "../../oracle/src/store/contentStore";
 import { devAccount } from "../../scripts/demo/accounts";
 import { freePort } from "../../scripts/demo/hardhatNode";
-import { sendChatRequest } from "../../scripts/demo/network";
+import { contractsOf, sendChatRequest } from "../../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../../scripts/demo/oracleProcess";
 import { type E2eChain, registryEvents, revertedTransactionsFrom, startE2eChain, startNode, tinyEngine, waitFor } from "./helpers";
 import { mulberry32 as prng } from "../helpers/prng";
@@ -98,6 +99,82 @@ describe("oracle under faults (hardhat node process, tiny model)", function () {
       aborted = true;
       await killer.catch(() => undefined);
       await oracle.stop();
+    }
+  });
+
+  it("finalizes every request once, with no reverted commit or reveal, when kills land while transactions are in flight (interval mining)", async function () {
+    const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
+    const random = prng(seed);
+    const port = await freePort();
+    const dataDir = path.join(chain.dir, "killed-node-interval");
+    const args = [
+      "--rpc-url", chain.node.url,
+      "--deployments", chain.deploymentsFile,
+      "--data-dir", dataDir,
+      "--http-port", String(port),
+      "--poll-interval-ms", "20",
+      ...chain.validators.flatMap((v) => ["--validator-key", v.privateKey]),
+    ];
+    const start = () => startOracleProcess({ args, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+    // Blocks every 200 ms: each key has several commits and reveals broadcast and unmined at once, so kills land with
+    // transactions in flight (journaled, in the pool, or signed and never sent).
+    await chain.provider.send("evm_setAutomine", [false]);
+    await chain.provider.send("evm_setIntervalMining", [200]);
+    let oracle: OracleProcess | undefined;
+    let aborted = false;
+    let killer: Promise<void> = Promise.resolve();
+    try {
+      oracle = await start();
+      const requests = 30;
+      const firstId = (await registryEvents(chain)).filter((e) => e.name === "ChatRequested").length + 1;
+      const { chat } = contractsOf(chain.deployment, chain.provider);
+      const fee = (await chat.getConfig()).minimumFee as bigint;
+      const user = devAccount(11);
+      let nonce = await chain.provider.getTransactionCount(user.address, "pending");
+      let kills = 0;
+      let sending = true;
+      killer = (async () => {
+        while (!aborted && (sending || kills < 5)) {
+          await new Promise((r) => setTimeout(r, 300 + random() * 900));
+          if (aborted) break;
+          await oracle?.kill();
+          kills++;
+          oracle = await start();
+        }
+      })();
+      // Sent raw without waiting for receipts (nonces counted here), a few per block.
+      for (let i = 0; i < requests; i++) {
+        const data = chat.interface.encodeFunctionData("requestChat", [chain.deployment.modelId, `request ${i} of the in-flight kill test`, 6, ZeroAddress, 0]);
+        const raw = await user.signTransaction(
+          Transaction.from({ type: 2, chainId: 31337, to: chain.deployment.addresses.ChatRecordRegistry, data, value: fee, nonce: nonce++, gasLimit: 600_000, maxFeePerGas: 50_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n }),
+        );
+        await chain.provider.send("eth_sendRawTransaction", [raw]);
+        await new Promise((r) => setTimeout(r, 30 + random() * 120));
+      }
+      sending = false;
+      await killer;
+      await waitFor(
+        "all requests finalized",
+        async () => {
+          const counts = await finalizationCounts(chain);
+          for (let id = firstId; id < firstId + requests; id++) if (!counts.has(BigInt(id))) return undefined;
+          return true;
+        },
+        180_000,
+      );
+      const counts = await finalizationCounts(chain);
+      const lost = Array.from({ length: requests }, (_, i) => BigInt(firstId + i)).filter((id) => !counts.has(id));
+      expect(kills, `seed ${seed}`).to.be.at.least(5);
+      expect(lost, `seed ${seed}`).to.deep.equal([]);
+      expect([...counts.values()].filter((n) => n > 1), `seed ${seed}`).to.deep.equal([]);
+      // No second commit or reveal for a seat, and no reveal into a record already final: nothing reverted.
+      expect(await revertedTransactionsFrom(chain, chain.validators.map((v) => v.address)), `seed ${seed}`).to.equal(0);
+    } finally {
+      aborted = true;
+      await killer.catch(() => undefined);
+      await oracle?.stop();
+      await chain.provider.send("evm_setIntervalMining", [0]);
+      await chain.provider.send("evm_setAutomine", [true]);
     }
   });
 

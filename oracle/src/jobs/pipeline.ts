@@ -91,8 +91,13 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   const generations = new Map<string, Promise<GenerateResult>>();
   const modelChecks = new Map<string, Promise<void>>();
   const seatReads = new Map<string, { head: number; read: Promise<SeatRead> }>();
-  /** Reveals decided on and not yet journaled (waiting for their key's turn to sign), by job key. */
-  const revealsClaimed = new Set<string>();
+  /**
+   * Reveals this process has under way, by job key: decided on (maybe still waiting for their key's turn to sign),
+   * broadcast, or found pending in the pool after a restart, until mined or failed. Deliberately in memory only: a
+   * reveal journaled by an earlier run counts once its own job has found it pending, never on the journal's word
+   * alone (a hash journaled just before a `kill -9` may never have reached the node).
+   */
+  const revealsUnderway = new Set<string>();
   const revealReadyAt = new Map<string, number>();
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -186,8 +191,14 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const submitter = submitterOf(job);
     const found = await submitter.lookup(hash);
     if (found.status === "mined") return found.tx.blockNumber;
-    if (found.status === "pending") return (await submitter.waitMined(hash, kind)).blockNumber;
-    return undefined;
+    if (found.status !== "pending") return undefined;
+    if (kind === "commit") return (await submitter.waitMined(hash, kind)).blockNumber;
+    revealsUnderway.add(keyOf(job));
+    try {
+      return (await submitter.waitMined(hash, kind)).blockNumber;
+    } finally {
+      revealsUnderway.delete(keyOf(job));
+    }
   }
 
   /**
@@ -285,8 +296,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   /**
-   * This node's other members of the request whose agreeing reveal is on its way (decided on, or journaled) but not
-   * revealed in the chain read at hand: they count toward the quorum already, so no further local member reveals into
+   * This node's other members of the request whose agreeing reveal is under way in this process or mined (the chain
+   * read at hand may predate its block): they count toward the quorum already, so no further local member reveals into
    * a record about to close.
    */
   function localRevealsInFlight(job: Job, onChainRevealed: ReadonlySet<string>): Set<string> {
@@ -295,9 +306,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       const validator = other.validator.toLowerCase();
       if (other.round !== job.round || validator === job.validator.toLowerCase() || onChainRevealed.has(validator)) continue;
       // "revealed" too: the chain read may predate the block that mined it (the read was in flight meanwhile).
-      const live = other.state === "committed" || other.state === "revealed";
-      const sent = other.revealTx !== null || revealsClaimed.has(keyOf(other));
-      if (sent && live && other.responseHash?.toLowerCase() === job.responseHash?.toLowerCase()) {
+      const sent = other.state === "revealed" || (other.state === "committed" && revealsUnderway.has(keyOf(other)));
+      if (sent && other.responseHash?.toLowerCase() === job.responseHash?.toLowerCase()) {
         inFlight.add(validator);
       }
     }
@@ -357,7 +367,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const text = job.responseText as string;
     // Claimed before the first await: another local member deciding meanwhile must count this reveal as sent.
     const claim = keyOf(job);
-    revealsClaimed.add(claim);
+    revealsUnderway.add(claim);
     const mined = await submitterOf(job).send(
       {
         kind: "reveal",
@@ -367,7 +377,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         gasLimit: job.revealTx ? undefined : revealGasLimit(members.length, Buffer.byteLength(text, "utf8"), record.callbackGasLimit),
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "reveal", hash) },
-    ).finally(() => revealsClaimed.delete(claim));
+    ).finally(() => revealsUnderway.delete(claim));
     forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "revealed response");
     return move(job, "revealed", { revealBlock: mined.blockNumber });

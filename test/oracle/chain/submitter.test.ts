@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import { type JsonRpcProvider, Wallet } from "ethers";
+import pino from "pino";
+import { createHeadTracker, type HeadTracker } from "../../../oracle/src/chain/heads";
+import { createProvider } from "../../../oracle/src/chain/rpc";
+import { createSubmitter, type Submitter } from "../../../oracle/src/chain/submitter";
+import { createShutdown, type Common } from "../../../oracle/src/common";
+import { parseConfig } from "../../../oracle/src/config";
+import { createMetrics } from "../../../oracle/src/metrics";
+import { openDatabase } from "../../../oracle/src/store/database";
+import { devAccount } from "../../../scripts/demo/accounts";
+import { type HardhatNode, startHardhatNode } from "../../../scripts/demo/hardhatNode";
+
+/** A plain value transfer: a transaction shape with a known gas cost, so sends skip estimation like commits do. */
+const TRANSFER = { kind: "other" as const, to: "0x00000000000000000000000000000000000000c1", data: "0x", value: 1n, gasLimit: 21_000n };
+
+function makeCommon(): Common {
+  const logger = pino({ level: "silent" });
+  const config = parseConfig({ argv: ["--poll-interval-ms", "20"], env: {} }).config;
+  const db = openDatabase(":memory:");
+  return { config, logger, metrics: createMetrics(), db, shutdown: createShutdown(logger) };
+}
+
+/**
+ * One run of a node's sending side (a process that may be "killed"): its own head tracker and submitter for the key,
+ * sharing nothing in memory with earlier runs, exactly what a restarted process has.
+ */
+function startRun(provider: JsonRpcProvider, key: Wallet): { heads: HeadTracker; submitter: Submitter } {
+  const common = makeCommon();
+  const heads = createHeadTracker(common, provider);
+  heads.start();
+  return { heads, submitter: createSubmitter(common, provider, heads, key) };
+}
+
+describe("submitter (hardhat node process)", function () {
+  this.timeout(120_000);
+  let node: HardhatNode;
+  let provider: JsonRpcProvider;
+  const key = devAccount(7);
+
+  before(async function () {
+    node = await startHardhatNode();
+    provider = createProvider(node.url, 31337);
+  });
+  after(async function () {
+    provider?.destroy();
+    await node?.stop();
+  });
+  afterEach(async function () {
+    await provider.send("evm_setAutomine", [true]);
+  });
+
+  it("keeps several transactions of one key in flight and gets every receipt from the shared head poller", async function () {
+    await provider.send("evm_setAutomine", [false]);
+    const { heads, submitter } = startRun(provider, key);
+    const first = await provider.getTransactionCount(key.address, "pending");
+    const broadcast: string[] = [];
+    const sends = Array.from({ length: 6 }, () => submitter.send(TRANSFER, { beforeBroadcast: (hash) => broadcast.push(hash) }));
+    // All six reach the pool before any block: none waits for another's receipt.
+    while (broadcast.length < 6) await new Promise((r) => setTimeout(r, 20));
+    expect(await provider.getTransactionCount(key.address, "latest")).to.equal(first);
+    await provider.send("evm_mine", []);
+    const mined = await Promise.all(sends);
+    expect(new Set(mined.map((m) => m.blockNumber)).size).to.equal(1);
+    const nonces = await Promise.all(mined.map(async (m) => (await provider.getTransaction(m.hash))!.nonce));
+    expect(nonces).to.deep.equal([0, 1, 2, 3, 4, 5].map((i) => first + i));
+    await heads.stop();
+  });
+
+  it("recovers the nonce window after a kill with transactions in flight: no gap, no reuse, the journaled hashes still settle", async function () {
+    await provider.send("evm_setAutomine", [false]);
+    const first = await provider.getTransactionCount(key.address, "pending");
+    const killed = startRun(provider, key);
+    const journaled: string[] = [];
+    // Two transactions broadcast, the third "killed" between its journal write and its broadcast (signed, hash
+    // journaled, never sent); a killed process signs nothing after that.
+    const inFlight = Array.from({ length: 3 }, (_, i) =>
+      killed.submitter.send(TRANSFER, {
+        beforeBroadcast: (hash) => {
+          journaled.push(hash);
+          if (i === 2) throw new Error("killed before broadcast");
+        },
+      }),
+    );
+    const allSettled = Promise.allSettled(inFlight); // handled from the start: the first two fail at the kill
+    await inFlight[2].then(
+      () => expect.fail("the third transaction must not be sent"),
+      (error: Error) => expect(error.message).to.contain("killed before broadcast"),
+    );
+    await killed.heads.stop(); // the process is gone: nothing of it waits any more
+    await allSettled;
+    expect(journaled).to.have.length(3);
+
+    const restarted = startRun(provider, key);
+    // What the journal knows after the restart: two transactions wait in the pool, the third never reached the node.
+    const looked = await Promise.all(journaled.map((hash) => restarted.submitter.lookup(hash)));
+    expect(looked.map((l) => l.status)).to.deep.equal(["pending", "pending", "unknown"]);
+    // Another transaction (a restarted node re-reads the chain and may decide differently), so another hash.
+    const resent = restarted.submitter.send({ ...TRANSFER, value: 2n });
+    await new Promise((r) => setTimeout(r, 100));
+    await provider.send("evm_mine", []);
+    const minedResend = await resent;
+    const waited = await Promise.all(journaled.slice(0, 2).map((hash) => restarted.submitter.waitMined(hash, "other")));
+    const nonces = await Promise.all([...waited, minedResend].map(async (m) => (await provider.getTransaction(m.hash))!.nonce));
+    // Every nonce from `first` on is used exactly once: the never-sent one's nonce went to the restarted run's send.
+    expect(nonces).to.deep.equal([first, first + 1, first + 2]);
+    expect(await provider.getTransactionCount(key.address, "pending")).to.equal(first + 3);
+    expect(await restarted.submitter.lookup(journaled[2])).to.deep.equal({ status: "unknown" });
+    await restarted.heads.stop();
+  });
+});
