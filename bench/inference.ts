@@ -104,8 +104,8 @@ async function main(): Promise<void> {
       await engineRun(engine, 8, true)(2); // warm-up: first runs allocate arenas
       process.stdout.write(`measuring ${preset}…\n`);
       results[preset] = { params: gpt2ParamCount(MODEL_PRESETS[preset]), modelHash: engine.modelHash, tokens, ...(await measurePreset(engine, tokens, repeats)) };
-      // the engine's own peak, before transformers.js loads a second copy of the weights
-      peakRssMiB = process.resourceUsage().maxRSS / 1024;
+      // the engines' own peak, before transformers.js loads a second copy of the weights (maxRSS only grows)
+      if (!compared) peakRssMiB = process.resourceUsage().maxRSS / 1024;
       if (big) {
         process.stdout.write("measuring transformers.js on the same folder…\n");
         compared = await sideBySide(engine, tokens, repeats);
