@@ -51,6 +51,8 @@ class Deferred extends Error {
 }
 
 const MAX_REVERTED_TX = 5;
+/** After a wake-up, the pipeline loop waits this long for more before scanning the journal for due jobs. */
+const WAKE_COALESCE_MS = 3;
 
 /**
  * Gas limits of the two transactions every job sends, so they go out without an `eth_estimateGas` each (which costs
@@ -460,13 +462,18 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         log.error({ err: (error as Error).message }, "pipeline loop failed");
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, config.pollIntervalMs);
+        let timer = setTimeout(done, config.pollIntervalMs);
         function done() {
           clearTimeout(timer);
           wakeUp = undefined;
           resolve();
         }
-        wakeUp = done;
+        // A burst of wake-ups (jobs finishing, a block's events) makes one journal scan, not one each.
+        wakeUp = () => {
+          wakeUp = () => undefined;
+          clearTimeout(timer);
+          timer = setTimeout(done, WAKE_COALESCE_MS);
+        };
       });
     }
     await Promise.allSettled(running.values());

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { AbiCoder, Interface, type JsonRpcProvider, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
 import pino from "pino";
-import { createListener, type ChainEvent } from "../../../oracle/src/chain/listener";
+import { createEventDecoder, createListener, type ChainEvent } from "../../../oracle/src/chain/listener";
+import { readArtifact } from "../../../scripts/demo/deploy";
 import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createJournal } from "../../../oracle/src/jobs/journal";
@@ -162,4 +163,34 @@ describe("chain listener", function () {
     await drain(listener);
     expect(applied.map((e) => Number(e.args.id))).to.deep.equal([1, 2]);
   });
+
+  it("decodes every registry event as ethers' parseLog does, and skips unknown topics", function () {
+    const iface = new Interface(readArtifact("ChatRecordRegistry").abi);
+    const decode = createEventDecoder(iface);
+    const samples: [string, unknown[]][] = [
+      ["ChatRequested", [7n, "0x00000000000000000000000000000000000000a1", 3, "hi ✓", keccak256(toUtf8Bytes("hi ✓")), 8, ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"], 1, 100n, 200n]],
+      ["ResponseCommitted", [7n, "0x00000000000000000000000000000000000000b1", keccak256("0x01")]],
+      ["ResponseRevealed", [7n, "0x00000000000000000000000000000000000000b2", keccak256(toUtf8Bytes("an answer")), "an answer"]],
+      ["RecordFinalized", [7n, keccak256("0x02"), keccak256("0x03"), ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"]]],
+    ];
+    for (const [name, values] of samples) {
+      const fragment = iface.getEvent(name)!;
+      const args = fragment.inputs.map((input, i) => values[i] ?? zeroValue(input.baseType));
+      const log = iface.encodeEventLog(fragment, args);
+      const ours = decode(log)!;
+      const theirs = iface.parseLog(log)!;
+      expect(ours.name).to.equal(theirs.name);
+      expect(ours.args.toObject(true)).to.deep.equal(theirs.args.toObject(true));
+    }
+    expect(decode({ topics: [keccak256(toUtf8Bytes("Unknown()"))], data: "0x" })).to.equal(undefined);
+  });
 });
+
+function zeroValue(baseType: string): unknown {
+  if (baseType === "address") return "0x0000000000000000000000000000000000000000";
+  if (baseType === "bool") return false;
+  if (baseType === "string") return "";
+  if (baseType === "array") return [];
+  if (baseType.startsWith("bytes")) return baseType === "bytes" ? "0x" : zeroPadValue("0x", Number(baseType.slice(5)));
+  return 0n;
+}
