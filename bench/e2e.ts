@@ -7,9 +7,14 @@
  * Phase "latency":  M requests at a low offered rate under automine → request→finalized latency without queueing.
  * Phase "kills":    N more requests while the oracle process is killed with SIGKILL at random moments (until all are
  *                   final) and restarted → kills, lost requests (never finalized), requests finalized twice (both 0).
+ * Phase "alone":    the oracle stopped, the chain process alone takes pre-signed `requestChat` transactions as fast
+ *                   as it can under the same interval mining → its own ceiling in transactions/s and CPU per
+ *                   transaction, measured side by side with the phases above (a request needs 6 transactions).
+ * Every phase reports the CPU share of the chain process, the oracle and this benchmark (from /proc), the machine's
+ * busy share and the load average: other work on the machine shows there.
  * Writes bench/out/e2e.json. Options: --requests N (200), --rate R req/s offered (40), --latency-requests M (50),
- * --latency-rate r (2), --block-ms B (250), --seed S. The interval phase runs first, so it also warms the node up
- * for the latency phase (as the old automine saturation phase did).
+ * --latency-rate r (2), --kill-requests K (N; 0 skips the kill phase), --alone-transactions T (1200),
+ * --block-ms B (250), --seed S. The interval phase runs first, so it also warms the node up for the latency phase.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -125,6 +130,11 @@ const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN :
 interface PhaseResult {
   requests: number;
   reqPerSec: number;
+  /**
+   * Finalized requests per second in the steady part of the phase: 80 % of the requests over the time between the
+   * 10th and the 90th percentile finalization (leaves out the pipeline filling up at the start and draining at the end).
+   */
+  sustainedReqPerSec: number;
   p50Ms: number;
   p95Ms: number;
   lost: number;
@@ -150,7 +160,7 @@ interface PhaseResult {
  * Watches ChatRequested (which request id each transaction got) and RecordFinalized (when each request was first
  * seen final, wall clock, and how often) with one `eth_getLogs` per new block.
  */
-function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, fromBlock: number) {
+function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, fromBlock: number, pollMs: number) {
   const chat = new Contract(deployment.addresses.ChatRecordRegistry, deployment.abis.ChatRecordRegistry as never, provider);
   const topic = chat.interface.getEvent("RecordFinalized")!.topicHash;
   const requestedTopic = chat.interface.getEvent("ChatRequested")!.topicHash;
@@ -180,7 +190,7 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, f
       } catch {
         // the chain is local; a failed poll is retried
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   })();
   return {
@@ -221,7 +231,8 @@ async function runPhase(
   const users = await Promise.all(senderIndices.map((i) => createUser(provider, devAccount(i))));
   const fee = (await chat.getConfig()).minimumFee as bigint;
   const firstBlock = (await provider.getBlockNumber()) + 1;
-  const watcher = watchFinalizations(provider, deployment, firstBlock - 1);
+  // Under interval mining a 25 ms poll would only ask the chain process the same question ten times per block.
+  const watcher = watchFinalizations(provider, deployment, firstBlock - 1, options.pipelined ? 50 : 25);
   const sentAt = new Map<string, number>();
   const loadAverageStart = os.loadavg()[0];
   const cpu = cpuMeter(context.pgids);
@@ -287,10 +298,15 @@ async function runPhase(
   const ids = requested.filter((r) => r.id !== undefined) as { id: bigint; at: number }[];
   const latencies = ids.filter((r) => watcher.firstSeen.has(r.id)).map((r) => watcher.firstSeen.get(r.id)! - r.at).sort((a, b) => a - b);
   const lastFinal = Math.max(...ids.map((r) => watcher.firstSeen.get(r.id) ?? 0));
+  const finalTimes = ids.map((r) => watcher.firstSeen.get(r.id)).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const steadyFrom = finalTimes[Math.floor(finalTimes.length * 0.1)];
+  const steadyTo = finalTimes[Math.floor(finalTimes.length * 0.9)];
+  const steadyCount = Math.floor(finalTimes.length * 0.9) - Math.floor(finalTimes.length * 0.1);
   const wallSeconds = (lastFinal - started) / 1000;
   return {
     requests: requested.length,
     reqPerSec: latencies.length / wallSeconds,
+    sustainedReqPerSec: steadyTo > steadyFrom ? steadyCount / ((steadyTo - steadyFrom) / 1000) : NaN,
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     // A request never seen on-chain (its transaction failed) counts as lost too.
@@ -434,6 +450,7 @@ async function main() {
 
     const result = {
       reqPerSec: round(steady.reqPerSec),
+      sustainedReqPerSec: round(steady.sustainedReqPerSec),
       reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + evm_setIntervalMining ${blockMs})`,
       latencyMining: "automine (one block per transaction)",
       p50Ms: round(latency.p50Ms),
@@ -462,12 +479,12 @@ async function main() {
       },
     };
     const table = [
-      ["phase", "mining", "requests", "req/s", "p50 ms", "p95 ms", "kills", "lost", "double", "chain %", "oracle %"],
+      ["phase", "mining", "requests", "req/s", "steady/s", "p50 ms", "p95 ms", "kills", "lost", "double", "chain %", "oracle %"],
       ...[["interval", `${blockMs} ms`, steady], ["latency", "automine", latency], ["kill -9", "automine", withKills]]
         .filter(([, , r]) => r !== undefined)
         .map(([name, mining, r]) => {
           const p = r as PhaseResult;
-          return [name as string, mining as string, p.requests, round(p.reqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized, round(p.chainNodeCpuPct), round(p.oracleCpuPct)].map(String);
+          return [name as string, mining as string, p.requests, round(p.reqPerSec), round(p.sustainedReqPerSec), round(p.p50Ms), round(p.p95Ms), p.kills, p.lost, p.doubleFinalized, round(p.chainNodeCpuPct), round(p.oracleCpuPct)].map(String);
         }),
     ];
     for (const row of table) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(9))).join(" ")}\n`);
