@@ -14,7 +14,7 @@
  * busy share and the load average: other work on the machine shows there.
  * Writes bench/out/e2e.json. Options: --requests N (200), --rate R req/s offered (40), --latency-requests M (50),
  * --latency-rate r (2), --kill-requests K (N; 0 skips the kill phase), --alone-transactions T (1200),
- * --block-ms B (250), --seed S. The interval phase runs first, so it also warms the node up for the latency phase.
+ * --block-ms B (250), --seed S, --chain-logging (leave the hardhat node's per-call console log on). The interval phase runs first, so it also warms the node up for the latency phase.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -230,6 +230,13 @@ async function runPhase(
   const chat = new Contract(registry, deployment.abis.ChatRecordRegistry as never, provider);
   const users = await Promise.all(senderIndices.map((i) => createUser(provider, devAccount(i))));
   const fee = (await chat.getConfig()).minimumFee as bigint;
+  // Users sign on their own machines: the requests are signed before the phase, so the benchmark's CPU during it is
+  // only sending and watching.
+  const requestTxs: { raw: string; hash: string }[] = [];
+  for (let i = 0; i < requests; i++) {
+    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `${options.label} request ${i}: what comes next?`, 8, ZeroAddress, 0]);
+    requestTxs.push(await users[i % users.length].sign(registry, data, fee));
+  }
   const firstBlock = (await provider.getBlockNumber()) + 1;
   // Under interval mining a 25 ms poll would only ask the chain process the same question ten times per block.
   const watcher = watchFinalizations(provider, deployment, firstBlock - 1, options.pipelined ? 50 : 25);
@@ -262,8 +269,7 @@ async function runPhase(
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const lane = i % users.length;
-    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `${options.label} request ${i}: what comes next?`, 8, ZeroAddress, 0]);
-    const signed = await users[lane].sign(registry, data, fee);
+    const signed = requestTxs[i];
     lanes[lane] = lanes[lane].then(async () => {
       sentAt.set(signed.hash, performance.now());
       await provider.send("eth_sendRawTransaction", [signed.raw]);
@@ -393,6 +399,10 @@ async function main() {
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
   const chain = await startHardhatNode();
   const provider = createProvider(chain.url, 31337);
+  // The dev node prints every JSON-RPC call and transaction to its console (which this process then reads from a
+  // pipe); a node serving an oracle does not, and the printing costs the chain process CPU on every call. Off for
+  // every phase, the chain-alone one included, so the phases stay comparable. `--chain-logging` keeps it on.
+  if (!process.argv.includes("--chain-logging")) await provider.send("hardhat_setLoggingEnabled", [false]);
   let oracle: OracleProcess | undefined;
   try {
     // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
