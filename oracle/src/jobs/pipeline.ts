@@ -45,7 +45,11 @@ export interface Pipeline {
 
 /** Finished with this step; the loop looks at the job again once `notBefore` passes (or an event nudges it). */
 class Deferred extends Error {
-  constructor(readonly delayMs: number) {
+  /** `untilEvent`: the wait ends early when an event nudges the job (`delayMs` is then only the fallback). */
+  constructor(
+    readonly delayMs: number,
+    readonly untilEvent = false,
+  ) {
     super("deferred");
   }
 }
@@ -102,6 +106,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   const revealsUnderway = new Set<string>();
   const revealReadyAt = new Map<string, number>();
   let wakeUp: (() => void) | undefined;
+  /** Counts `wake()` calls (the listener applied events): a job deferring to wait for an event checks it. */
+  let listenerWakes = 0;
   let loop: Promise<void> | undefined;
   let stopping = false;
   let paused = false;
@@ -121,6 +127,18 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   function move(job: Job, to: JobState, update: Parameters<Journal["move"]>[2] = {}): Job {
     const moved = journal.move(job, to, update);
     refreshDepth();
+    return moved;
+  }
+
+  /**
+   * A move after our own transaction was mined: this node's other members of the request may be waiting on exactly
+   * this (reveals wait for local commits; a local reveal counts toward the quorum). The chain's event for it can be
+   * applied before the receipt arrives, so its nudge may have come too early: nudge them again now.
+   */
+  function moveAndNudge(job: Job, to: "committed" | "revealed", update: Parameters<Journal["move"]>[2]): Job {
+    const moved = move(job, to, update);
+    journal.nudge(job.requestId);
+    wakeUp?.();
     return moved;
   }
 
@@ -248,7 +266,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (record.attempt !== job.round) {
       return { settled: move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
     }
-    if (record.status >= RequestStatus.Finalized) throw new Deferred(eventWait);
+    if (record.status >= RequestStatus.Finalized) throw new Deferred(eventWait, true);
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (!me) return { settled: move(job, "timed_out", { lastError: "not on the current committee" }) };
     return { record, members, me, now };
@@ -256,7 +274,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
 
   async function commit(job: Job): Promise<Job> {
     const minedIn = await settleJournaledTx(job, "commit");
-    if (minedIn !== undefined) return move(job, "committed", { commitBlock: minedIn });
+    if (minedIn !== undefined) return moveAndNudge(job, "committed", { commitBlock: minedIn });
 
     const seat = await readSeat(job);
     if ("settled" in seat) return seat.settled;
@@ -283,7 +301,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     );
     forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "committed response");
-    return move(job, "committed", { commitBlock: mined.blockNumber });
+    return moveAndNudge(job, "committed", { commitBlock: mined.blockNumber });
   }
 
   /**
@@ -329,7 +347,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const inFlight = localRevealsInFlight(job, revealed);
     const needed = quorum - agreeing.length - inFlight.size;
     // A local reveal in flight completes the quorum: look again when it is mined (its events nudge the job).
-    if (needed <= 0 && inFlight.size > 0) throw new Deferred(eventWait);
+    if (needed <= 0 && inFlight.size > 0) throw new Deferred(eventWait, true);
     const waiting = members.filter((m) => m.committed && !m.revealed && !inFlight.has(m.validator.toLowerCase()));
     const rank = waiting.findIndex((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
     if (needed <= 0 || rank < needed) return;
@@ -343,14 +361,14 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
 
   async function reveal(job: Job): Promise<Job> {
     const minedIn = await settleJournaledTx(job, "reveal");
-    if (minedIn !== undefined) return move(job, "revealed", { revealBlock: minedIn });
+    if (minedIn !== undefined) return moveAndNudge(job, "revealed", { revealBlock: minedIn });
     // Decided without a chain read where the journal already knows: while another of this node's members of the
     // request has no mined commit, reveals are not open yet (its ResponseCommitted event nudges this job); once this
     // node's own agreeing reveals make the quorum, the RecordFinalized event (or the fallback re-check) closes the job.
     const siblings = journal.jobsOfRequest(job.requestId).filter((j) => j.round === job.round && j.validator !== job.validator);
-    if (siblings.some((j) => j.state === "seen" || j.state === "inferred")) throw new Deferred(eventWait);
+    if (siblings.some((j) => j.state === "seen" || j.state === "inferred")) throw new Deferred(eventWait, true);
     const quorum = quorums.get(job.requestId.toString());
-    if (quorum !== undefined && localRevealsInFlight(job, new Set()).size >= quorum) throw new Deferred(eventWait);
+    if (quorum !== undefined && localRevealsInFlight(job, new Set()).size >= quorum) throw new Deferred(eventWait, true);
 
     const seat = await readSeat(job);
     if ("settled" in seat) return seat.settled;
@@ -359,7 +377,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const allCommitted = members.every((m) => m.committed);
     // The contract opens reveals once every member committed, or strictly after the commit deadline.
     if (!allCommitted && now <= record.commitDeadline) {
-      throw new Deferred(Math.min(eventWait, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)));
+      throw new Deferred(Math.min(eventWait, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)), true);
     }
     if (now > record.revealDeadline) return move(job, "timed_out", { lastError: "reveal phase closed before the reveal" });
     const delay = options.revealDelayMs?.(job.validator) ?? 0;
@@ -382,7 +400,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     ).finally(() => revealsUnderway.delete(claim));
     forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "revealed response");
-    return move(job, "revealed", { revealBlock: mined.blockNumber });
+    return moveAndNudge(job, "revealed", { revealBlock: mined.blockNumber });
   }
 
   async function advance(start: Job): Promise<void> {
@@ -410,11 +428,15 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   async function processJob(job: Job): Promise<void> {
+    const wakesAtStart = listenerWakes;
     try {
       await advance(job);
     } catch (error) {
       if (error instanceof Deferred) {
-        journal.defer(job, Date.now() + error.delayMs);
+        // Events applied while this step ran may have nudged the job before it deferred (a lost wake-up): look again
+        // soon instead of after the whole fallback wait.
+        const nudgedMeanwhile = error.untilEvent && listenerWakes !== wakesAtStart;
+        journal.defer(job, Date.now() + (nudgedMeanwhile ? shortWait : error.delayMs));
         return;
       }
       if (error instanceof InvalidJobTransitionError) return; // an event closed the job while we worked on it
@@ -484,6 +506,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       loop ??= run();
     },
     wake() {
+      listenerWakes++;
       wakeUp?.();
     },
     async stop() {
