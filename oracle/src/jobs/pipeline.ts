@@ -106,8 +106,11 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   const revealsUnderway = new Set<string>();
   const revealReadyAt = new Map<string, number>();
   let wakeUp: (() => void) | undefined;
-  /** Counts `wake()` calls (the listener applied events): a job deferring to wait for an event checks it. */
-  let listenerWakes = 0;
+  /**
+   * Counts nudges (the listener applied events, or one of our transactions was mined): a job deferring to wait for an
+   * event checks whether one came while its step ran.
+   */
+  let nudges = 0;
   let loop: Promise<void> | undefined;
   let stopping = false;
   let paused = false;
@@ -138,6 +141,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   function moveAndNudge(job: Job, to: "committed" | "revealed", update: Parameters<Journal["move"]>[2]): Job {
     const moved = move(job, to, update);
     journal.nudge(job.requestId);
+    nudges++;
     wakeUp?.();
     return moved;
   }
@@ -428,14 +432,14 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   async function processJob(job: Job): Promise<void> {
-    const wakesAtStart = listenerWakes;
+    const nudgesAtStart = nudges;
     try {
       await advance(job);
     } catch (error) {
       if (error instanceof Deferred) {
         // Events applied while this step ran may have nudged the job before it deferred (a lost wake-up): look again
         // soon instead of after the whole fallback wait.
-        const nudgedMeanwhile = error.untilEvent && listenerWakes !== wakesAtStart;
+        const nudgedMeanwhile = error.untilEvent && nudges !== nudgesAtStart;
         journal.defer(job, Date.now() + (nudgedMeanwhile ? shortWait : error.delayMs));
         return;
       }
@@ -506,7 +510,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       loop ??= run();
     },
     wake() {
-      listenerWakes++;
+      nudges++;
       wakeUp?.();
     },
     async stop() {
