@@ -205,6 +205,19 @@ describe("ChatRecordRegistry", function () {
         .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryCommitPhaseClosed").withArgs(requestId, commitDeadline, commitDeadline + 2n);
     });
 
+    it("rejects a validator that sat on an earlier committee but not on this committee of one", async function () {
+      const sys = await loadFixture(deployFixture);
+      await sys.chat.setConfig({ ...sys.config, committeeSize: 1, quorum: 1 });
+      const earlier = await requestFrom(sys); // gives the earlier member a validator id
+      // Request until another validator is drawn: the earlier member then has an id but no seat.
+      let current = await requestFrom(sys);
+      while (current.committee[0] === earlier.committee[0]) current = await requestFrom(sys);
+      await expect(commit(sys, current.requestId, earlier.members[0]))
+        .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryNotCommitteeMember")
+        .withArgs(current.requestId, earlier.committee[0]);
+      await commit(sys, current.requestId, sys.byAddress.get(current.committee[0])!);
+    });
+
     it("rejects reveals without commit, early, twice, by non-members, with the wrong text and late", async function () {
       const sys = await loadFixture(deployFixture);
       const { requestId, members } = await requestFrom(sys);
