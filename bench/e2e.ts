@@ -249,7 +249,8 @@ async function runPhase(
   const killer = options.kill
     ? (async () => {
         while (killing) {
-          await new Promise((r) => setTimeout(r, 500 + options.random() * 2_500));
+          // 0.3–1.5 s after the restarted node is up: several kills land in every stretch of the phase.
+          await new Promise((r) => setTimeout(r, 300 + options.random() * 1_200));
           if (!killing) break;
           cpu.touch();
           await options.kill!.killNow();
