@@ -2,7 +2,7 @@ import path from "node:path";
 import { Wallet } from "ethers";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
-import { createHeadTracker, type HeadTracker } from "./chain/heads";
+import { createHeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
 import { createProvider } from "./chain/rpc";
 import { createSubmitter, type Submitter } from "./chain/submitter";
@@ -41,7 +41,6 @@ export interface OracleNode {
   /** Validator addresses this node serves (checksummed). */
   validators: string[];
   submitters: Map<string, Submitter>;
-  heads: HeadTracker;
   /** The HTTP API's base URL, when it runs. */
   url?: string;
   ready(): boolean;
@@ -160,7 +159,6 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       pipeline,
       validators,
       submitters,
-      heads,
       url,
       ready,
       stop: (reason = "stop") => shutdown.run(reason),

@@ -17,8 +17,6 @@ export interface Head {
  * transaction found in it) instead of one `eth_getTransactionReceipt` per pending transaction every poll.
  */
 export interface HeadTracker {
-  /** The latest head, or undefined before the first successful poll. */
-  latest(): Head | undefined;
   /** The latest head, polling once if none is known yet. */
   current(): Promise<Head>;
   /** Resolves when a block newer than `after` is seen (or after `timeoutMs`, or at stop). */
@@ -105,17 +103,14 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   async function checkStale(): Promise<void> {
     const now = Date.now();
     const due: string[] = [];
-    for (const [hash, list] of waiters) {
-      for (const w of list) {
-        if (now > w.deadline) {
-          list.splice(list.indexOf(w), 1);
-          w.resolve(null);
-        }
-      }
+    for (const [hash, all] of waiters) {
+      const list = all.filter((w) => now <= w.deadline);
+      for (const w of all) if (now > w.deadline) w.resolve(null);
       if (list.length === 0) {
         waiters.delete(hash);
         continue;
       }
+      waiters.set(hash, list);
       const first = list[0];
       if (now - first.checkedAt > DIRECT_CHECK_MS) {
         first.checkedAt = now;
@@ -144,7 +139,6 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   }
 
   const tracker: HeadTracker = {
-    latest: () => head,
     async current() {
       if (!head) {
         try {
