@@ -1,6 +1,6 @@
 import type { JsonRpcProvider, TransactionReceipt } from "ethers";
 import type { Common } from "../common";
-import { classifyRpcError, sleep } from "./rpc";
+import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
 
 /** The newest block the tracker has seen. */
 export interface Head {
@@ -133,7 +133,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
         classifyRpcError(error, "chain head", metrics);
         if (failures === 1 || failures % 20 === 0) log.warn({ err: (error as Error).message, failures }, "head poll failed");
       }
-      const wait = failures > 0 ? Math.min(5_000, config.pollIntervalMs * 2 ** Math.min(failures, 6)) : config.pollIntervalMs;
+      const wait = failures > 0 ? pollRetryDelayMs(config.pollIntervalMs, failures) : config.pollIntervalMs;
       await sleep(wait, abort.signal);
     }
   }

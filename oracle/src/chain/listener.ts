@@ -1,7 +1,7 @@
 import { AbiCoder, type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, Result } from "ethers";
 import type { Common } from "../common";
 import type { Journal } from "../jobs/journal";
-import { classifyRpcError, sleep } from "./rpc";
+import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
 
 /** A decoded log of one of the watched contracts, with where it sits in the chain. */
 export interface ChainEvent {
@@ -196,7 +196,7 @@ export function createListener(common: Common, options: ListenerOptions): Listen
         }
       } catch (error) {
         failures++;
-        next = Math.min(5_000, config.pollIntervalMs * 2 ** Math.min(failures, 6));
+        next = pollRetryDelayMs(config.pollIntervalMs, failures);
         const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
         log[level]({ err: (error as Error).message, failures, retryInMs: next }, "chain poll failed");
       }

@@ -147,6 +147,11 @@ export async function withBackoff<T>(what: string, fn: () => Promise<T>, options
   }
 }
 
+/** Wait before the next poll after `failures` failed ones in a row: doubling from the poll interval, at most 5 s. */
+export function pollRetryDelayMs(pollIntervalMs: number, failures: number): number {
+  return Math.min(5_000, pollIntervalMs * 2 ** Math.min(failures, 6));
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
