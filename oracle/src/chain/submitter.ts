@@ -117,8 +117,7 @@ export function createSubmitter(
   wallet: Wallet,
   options: SubmitterOptions = {},
 ): Submitter {
-  const { logger, metrics } = common;
-  const config = common.config;
+  const { config, logger, metrics } = common;
   const signer = wallet.connect(provider);
   const address = wallet.address;
   const log = logger.child({ validator: address });
