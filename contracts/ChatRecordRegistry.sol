@@ -13,15 +13,15 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal; see IChatRecordRegistry for the
 ///         lifecycle. Texts live only in events; storage keeps hashes, packed so that one request costs two new
 ///         slots (three with a committee larger than one) plus one per commitment.
-/// @dev Storage per request: `_headers` (one slot: seat 0's validator id, whether a consumer is set, requester id, fee, the requester's previous
-///      request, assignment time, model, status, attempt, size, quorum, commit/reveal bit masks — all that a commit,
-///      a reveal, a finalization or a refund reads), `_promptHashes`, `_otherSeatIds` (validator ids of seats
-///      1..size-1, 32 bits each, one slot), `_seatHashes` (a seat's commitment, overwritten by its revealed response
-///      hash), and `_callbacks` only when a consumer is set. Validators and requesters get a 32-bit id the first time
-///      they appear (two slots each, once per account, paid by that request); ids are what let one slot hold a whole
-///      request. Deadlines derive from the assignment time and the immutable windows. Bounds that follow from the
-///      packing: request ids and requester ids < 2^32, validator ids < 2^24, fees < 2^64 wei, timestamps < 2^32 (year 2106),
-///      committees ≤ 8.
+/// @dev Storage per request: `_headers` (one slot: seat 0's validator id, whether a consumer is set, requester id,
+///      fee, the requester's previous request, assignment time, model, status, attempt, size, quorum, commit/reveal
+///      bit masks — all that a commit, a reveal, a finalization or a refund reads), `_promptHashes`, `_otherSeatIds`
+///      (validator ids of seats 1..size-1, 32 bits apart, one slot), `_seatHashes` (a seat's commitment, overwritten
+///      by its revealed response hash), and `_callbacks` only when a consumer is set. Validators (24-bit) and
+///      requesters (32-bit) get an id the first time they appear (two slots each, once per account, paid by that
+///      request); ids are what let one slot hold a whole request. Deadlines derive from the assignment time and the
+///      immutable windows. Bounds that follow from the packing: request ids and requester ids < 2^32, validator ids
+///      < 2^24, fees < 2^64 wei, timestamps < 2^32 (year 2106), committees ≤ 8.
 contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice Largest committee (the commit/reveal masks are 8 bits).
     uint8 public constant MAX_COMMITTEE_SIZE = 8;
@@ -526,7 +526,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         Requester memory requester = _requesters[msg.sender];
         if (requester.id == 0) requester.id = _newRequesterId(msg.sender);
         _headers[requestId] = Header({
-            firstMemberId: _storeOtherSeats(requestId, committee),
+            firstMemberId: _storeCommittee(requestId, committee),
             hasConsumer: hasConsumer,
             requesterId: requester.id,
             fee: uint64(msg.value),
@@ -551,7 +551,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         header.attempt = attempt;
         header.committedMask = 0;
         header.revealedMask = 0;
-        header.firstMemberId = _storeOtherSeats(requestId, committee);
+        header.firstMemberId = _storeCommittee(requestId, committee);
         header.assignedAt = uint32(block.timestamp);
         _headers[requestId] = header;
         emit RequestTimedOut(requestId, attempt - 1, false);
@@ -595,13 +595,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         return _validatorRegistry.drawCommittee(seed, size);
     }
 
-    /// @dev Stores the ids of seats 1..size-1 (one slot, 32 bits per seat) and returns seat 0's id.
-    function _storeOtherSeats(uint256 requestId, address[] memory committee) private returns (uint24 firstMemberId) {
+    /// @dev Stores the ids of seats 1..size-1 (one slot) and returns seat 0's id, which goes into the header.
+    function _storeCommittee(uint256 requestId, address[] memory committee) private returns (uint24 firstMemberId) {
         firstMemberId = _validatorIdOf(committee[0]);
         if (committee.length == 1) return firstMemberId;
         uint256 packed;
         for (uint256 seat = 1; seat < committee.length; ++seat) {
-            packed |= uint256(_validatorIdOf(committee[seat])) << (32 * (seat - 1));
+            packed |= uint256(_validatorIdOf(committee[seat])) << _seatShift(seat);
         }
         _otherSeatIds[requestId] = packed;
     }
@@ -659,7 +659,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             if (id == firstMemberId) return 0;
             uint256 packed = size > 1 ? _otherSeatIds[requestId] : 0;
             for (uint256 seat = 1; seat < size; ++seat) {
-                if (uint24(packed >> (32 * (seat - 1))) == id) return seat;
+                if (_otherSeatId(packed, seat) == id) return seat;
             }
         }
         revert ChatRecordRegistryNotCommitteeMember(requestId, account);
@@ -681,7 +681,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         if (size == 1 || seatMask & ~uint256(1) == 0) return committee;
         uint256 packed = _otherSeatIds[requestId];
         for (uint256 seat = 1; seat < size; ++seat) {
-            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[uint24(packed >> (32 * (seat - 1)))];
+            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[_otherSeatId(packed, seat)];
         }
     }
 
@@ -710,6 +710,15 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             }
         }
         return bytes32(0); // unreachable for a Finalized record
+    }
+
+    /// @dev Seat s ≥ 1 sits at bits 32(s-1) .. 32(s-1)+23 of `_otherSeatIds`.
+    function _seatShift(uint256 seat) private pure returns (uint256) {
+        return 32 * (seat - 1);
+    }
+
+    function _otherSeatId(uint256 packed, uint256 seat) private pure returns (uint24) {
+        return uint24(packed >> _seatShift(seat));
     }
 
     function _deadlines(uint256 assignedAt) private view returns (uint64 commitDeadline, uint64 revealDeadline) {
