@@ -133,16 +133,22 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     return moved;
   }
 
-  /**
-   * A move after our own transaction was mined: this node's other members of the request may be waiting on exactly
-   * this (reveals wait for local commits; a local reveal counts toward the quorum). The chain's event for it can be
-   * applied before the receipt arrives, so its nudge may have come too early: nudge them again now.
-   */
-  function moveAndNudge(job: Job, to: "committed" | "revealed", update: Parameters<Journal["move"]>[2]): Job {
-    const moved = move(job, to, update);
-    journal.nudge(job.requestId);
+  function wake() {
     nudges++;
     wakeUp?.();
+  }
+
+  /**
+   * A move after our own transaction was mined: the request's shared chain read is stale, and this node's other
+   * members of the request may be waiting on exactly this (reveals wait for local commits; a local reveal counts
+   * toward the quorum). The chain's event for it can be applied before the receipt arrives, so its nudge may have
+   * come too early: nudge them again now.
+   */
+  function moveAndNudge(job: Job, to: "committed" | "revealed", update: Parameters<Journal["move"]>[2]): Job {
+    seatReads.delete(job.requestId.toString());
+    const moved = move(job, to, update);
+    journal.nudge(job.requestId);
+    wake();
     return moved;
   }
 
@@ -241,20 +247,17 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       now: head.timestamp,
     }));
     seatReads.set(key, { head: head.number, read });
-    void read.then(({ record }) => {
-      quorums.set(key, record.quorum);
-      if (quorums.size > 4_096) quorums.delete(quorums.keys().next().value as string);
-    }, () => undefined);
-    read.catch(() => {
-      if (seatReads.get(key)?.read === read) seatReads.delete(key);
-    });
+    void read.then(
+      ({ record }) => {
+        quorums.set(key, record.quorum);
+        if (quorums.size > 4_096) quorums.delete(quorums.keys().next().value as string);
+      },
+      () => {
+        if (seatReads.get(key)?.read === read) seatReads.delete(key);
+      },
+    );
     if (seatReads.size > 4_096) seatReads.delete(seatReads.keys().next().value as string);
     return read;
-  }
-
-  /** Forgets the shared read of a request: our own transaction for it was just mined. */
-  function forgetSeatRead(requestId: bigint) {
-    seatReads.delete(requestId.toString());
   }
 
   /**
@@ -303,7 +306,6 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
     );
-    forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "committed response");
     return moveAndNudge(job, "committed", { commitBlock: mined.blockNumber });
   }
@@ -319,16 +321,22 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     }
   }
 
+  /** This node's jobs for the request's other members in the same round. */
+  function siblingsOf(job: Job): Job[] {
+    const validator = job.validator.toLowerCase();
+    return journal.jobsOfRequest(job.requestId).filter((j) => j.round === job.round && j.validator.toLowerCase() !== validator);
+  }
+
   /**
    * This node's other members of the request whose agreeing reveal is under way in this process or mined (the chain
    * read at hand may predate its block): they count toward the quorum already, so no further local member reveals into
    * a record about to close.
    */
-  function localRevealsInFlight(job: Job, onChainRevealed: ReadonlySet<string>): Set<string> {
+  function localRevealsInFlight(job: Job, siblings: readonly Job[], onChainRevealed: ReadonlySet<string> = new Set()): Set<string> {
     const inFlight = new Set<string>();
-    for (const other of journal.jobsOfRequest(job.requestId)) {
+    for (const other of siblings) {
       const validator = other.validator.toLowerCase();
-      if (other.round !== job.round || validator === job.validator.toLowerCase() || onChainRevealed.has(validator)) continue;
+      if (onChainRevealed.has(validator)) continue;
       // "revealed" too: the chain read may predate the block that mined it (the read was in flight meanwhile).
       const sent = other.state === "revealed" || (other.state === "committed" && revealsUnderway.has(keyOf(other)));
       if (sent && other.responseHash?.toLowerCase() === job.responseHash?.toLowerCase()) {
@@ -348,7 +356,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   function staggerQuorumReveal(job: Job, quorum: number, members: readonly MemberState[]) {
     const agreeing = members.filter((m) => m.revealed && m.responseHash.toLowerCase() === (job.responseHash as string).toLowerCase());
     const revealed = new Set(members.filter((m) => m.revealed).map((m) => m.validator.toLowerCase()));
-    const inFlight = localRevealsInFlight(job, revealed);
+    const inFlight = localRevealsInFlight(job, siblingsOf(job), revealed);
     const needed = quorum - agreeing.length - inFlight.size;
     // A local reveal in flight completes the quorum: look again when it is mined (its events nudge the job).
     if (needed <= 0 && inFlight.size > 0) throw new Deferred(eventWait, true);
@@ -369,10 +377,10 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     // Decided without a chain read where the journal already knows: while another of this node's members of the
     // request has no mined commit, reveals are not open yet (its ResponseCommitted event nudges this job); once this
     // node's own agreeing reveals make the quorum, the RecordFinalized event (or the fallback re-check) closes the job.
-    const siblings = journal.jobsOfRequest(job.requestId).filter((j) => j.round === job.round && j.validator !== job.validator);
+    const siblings = siblingsOf(job);
     if (siblings.some((j) => j.state === "seen" || j.state === "inferred")) throw new Deferred(eventWait, true);
     const quorum = quorums.get(job.requestId.toString());
-    if (quorum !== undefined && localRevealsInFlight(job, new Set()).size >= quorum) throw new Deferred(eventWait, true);
+    if (quorum !== undefined && localRevealsInFlight(job, siblings).size >= quorum) throw new Deferred(eventWait, true);
 
     const seat = await readSeat(job);
     if ("settled" in seat) return seat.settled;
@@ -402,7 +410,6 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "reveal", hash) },
     ).finally(() => revealsUnderway.delete(claim));
-    forgetSeatRead(job.requestId);
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "revealed response");
     return moveAndNudge(job, "revealed", { revealBlock: mined.blockNumber });
   }
@@ -509,10 +516,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     start() {
       loop ??= run();
     },
-    wake() {
-      nudges++;
-      wakeUp?.();
-    },
+    wake,
     async stop() {
       stopping = true;
       wakeUp?.();
