@@ -51,7 +51,7 @@ export async function interleavedTimings(runners: ReadonlyArray<{ rows: number; 
       const one = await timed(runner.run, 1);
       const full = await timed(runner.run, tokens);
       const t = timings[i];
-      if (t.steps && full.steps !== t.steps) throw new Error(`a runner took ${full.steps} steps, then ${t.steps}: generation is not deterministic`);
+      if (t.steps && full.steps !== t.steps) throw new Error(`a runner took ${t.steps} steps, then ${full.steps}: generation is not deterministic`);
       t.steps = full.steps;
       t.oneSeconds = Math.min(t.oneSeconds, one.seconds);
       t.fullSeconds = Math.min(t.fullSeconds, full.seconds);
@@ -71,11 +71,6 @@ export function engineRun(engine: OnnxInferenceEngine, batch: number, useCache: 
     );
     return Math.max(...results.map((r) => r.tokenIds.length));
   };
-}
-
-/** Seconds for one batch of `batch` prompts generating `tokens` tokens each. */
-export async function timeBatch(engine: OnnxInferenceEngine, batch: number, tokens: number, useCache: boolean): Promise<number> {
-  return (await timed(engineRun(engine, batch, useCache), tokens)).seconds;
 }
 
 /** Decode tokens/s (aggregate over the batch), fastest 1-token and N-token runs of `repeats`. */
