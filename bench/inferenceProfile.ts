@@ -18,7 +18,7 @@ import * as ort from "onnxruntime-node";
 import { buildModel, MODEL_PRESETS, isPresetName } from "../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../oracle/src/inference/builder/onnxGraph";
 import { DecoderModel } from "../oracle/src/inference/decoderModel";
-import { readModelFolder } from "../oracle/src/inference/modelFolder";
+import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
 import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
 import { BENCH_PROMPTS } from "./inferenceRates";
 
@@ -37,25 +37,24 @@ interface ProfileEvent {
   args?: { op_name?: string };
 }
 
-function optimizedGraph(graphPath: string, scratch: string): Promise<{ nodes: number; byOp: Record<string, number>; outputLayerWeightConstant: boolean }> {
+async function optimizedGraph(graphPath: string, scratch: string): Promise<{ nodes: number; byOp: Record<string, number>; outputLayerWeightConstant: boolean }> {
   const file = path.join(scratch, "optimized.onnx");
   // weights go to a side file, so the graph file stays small enough to decode
   const extra = { session: { optimized_model_external_initializers_file_name: "optimized.onnx_data", optimized_model_external_initializers_min_size_in_bytes: "1024" } };
   const options = { graphOptimizationLevel: "all", optimizedModelFilePath: file, logSeverityLevel: 3, extra } as ort.InferenceSession.SessionOptions;
-  return ort.InferenceSession.create(graphPath, options).then(async (s) => {
-    await s.release();
-    const graph = onnx.ModelProto.decode(readFileSync(file)).graph!;
-    const byOp: Record<string, number> = {};
-    for (const n of graph.node ?? []) byOp[(n.domain ? `${n.domain}:` : "") + n.opType] = (byOp[(n.domain ? `${n.domain}:` : "") + n.opType] ?? 0) + 1;
-    const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
-    const head = (graph.node ?? []).find((n) => n.output?.includes("logits"));
-    return { nodes: graph.node?.length ?? 0, byOp, outputLayerWeightConstant: !!head && initializers.has(head.input![1]) };
-  });
+  await (await ort.InferenceSession.create(graphPath, options)).release(); // creating the session writes the file
+  const graph = onnx.ModelProto.decode(readFileSync(file)).graph!;
+  const byOp: Record<string, number> = {};
+  for (const n of graph.node ?? []) {
+    const op = (n.domain ? `${n.domain}:` : "") + n.opType;
+    byOp[op] = (byOp[op] ?? 0) + 1;
+  }
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const head = (graph.node ?? []).find((n) => n.output?.includes("logits"));
+  return { nodes: graph.node?.length ?? 0, byOp, outputLayerWeightConstant: !!head && initializers.has(head.input![1]) };
 }
 
-async function profileDecode(modelDir: string, batch: number, tokens: number, scratch: string) {
-  const folder = await readModelFolder(modelDir);
-  const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
+async function profileDecode(folder: ModelFolder, tokenizer: ModelTokenizer, batch: number, tokens: number, scratch: string) {
   const prefix = path.join(scratch, `profile-b${batch}`);
   const session = await ort.InferenceSession.create(folder.graphPath, { graphOptimizationLevel: "all", enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
   const model = DecoderModel.fromSession(session, folder, tokenizer.vocabSize);
@@ -125,13 +124,17 @@ async function main(): Promise<void> {
   if (!isPresetName(preset)) throw new Error(`unknown preset ${preset} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
   const tokens = Number(arg("tokens", "16"));
   const modelDir = path.join(ROOT, "models", preset);
-  await readModelFolder(modelDir).catch(() => buildModel(modelDir, preset));
+  const folder = await readModelFolder(modelDir).catch(async () => {
+    await buildModel(modelDir, preset);
+    return readModelFolder(modelDir);
+  });
+  const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
   const scratch = mkdtempSync(path.join(os.tmpdir(), "inference-profile-"));
   ort.env.logLevel = "error";
   try {
     const loadAtStart = os.loadavg()[0];
-    const graph = await optimizedGraph((await readModelFolder(modelDir)).graphPath, scratch);
-    const decode = [await profileDecode(modelDir, 1, tokens, scratch), await profileDecode(modelDir, 8, tokens, scratch)];
+    const graph = await optimizedGraph(folder.graphPath, scratch);
+    const decode = [await profileDecode(folder, tokenizer, 1, tokens, scratch), await profileDecode(folder, tokenizer, 8, tokens, scratch)];
     const shape = MODEL_PRESETS[preset];
     const matmul = await outputLayerMatMul(shape.nEmbd, shape.vocabSize, scratch);
     const out = { date: new Date().toISOString(), preset, tokens, loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] }, optimizedGraph: graph, decode, outputLayerMatMul: matmul };
