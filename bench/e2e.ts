@@ -125,6 +125,27 @@ async function createUser(provider: JsonRpcProvider, wallet: Wallet) {
   };
 }
 
+/** Dev accounts that send the requests (interval mining: ten, so each account's queue of pending nonces stays short). */
+const PIPELINED_SENDERS = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+
+/**
+ * `count` `requestChat` transactions, signed in turn by the given dev accounts before a phase starts (users sign on
+ * their own machines: the benchmark's CPU during the phase is only sending and watching).
+ */
+async function signRequests(context: PhaseContext, label: string, count: number, senderIndices: readonly number[]) {
+  const { provider, deployment } = context;
+  const registry = deployment.addresses.ChatRecordRegistry;
+  const chat = new Contract(registry, deployment.abis.ChatRecordRegistry as never, provider);
+  const users = await Promise.all(senderIndices.map((i) => createUser(provider, devAccount(i))));
+  const fee = (await chat.getConfig()).minimumFee as bigint;
+  const signed: { raw: string; hash: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `${label} request ${i}: what comes next?`, 8, ZeroAddress, 0]);
+    signed.push(await users[i % users.length].sign(registry, data, fee));
+  }
+  return signed;
+}
+
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 
 interface PhaseResult {
@@ -225,18 +246,8 @@ async function runPhase(
 ): Promise<PhaseResult> {
   const { provider, deployment } = context;
   const { requests, rate } = options;
-  const senderIndices = options.pipelined ? [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] : [10, 11, 12, 13];
-  const registry = deployment.addresses.ChatRecordRegistry;
-  const chat = new Contract(registry, deployment.abis.ChatRecordRegistry as never, provider);
-  const users = await Promise.all(senderIndices.map((i) => createUser(provider, devAccount(i))));
-  const fee = (await chat.getConfig()).minimumFee as bigint;
-  // Users sign on their own machines: the requests are signed before the phase, so the benchmark's CPU during it is
-  // only sending and watching.
-  const requestTxs: { raw: string; hash: string }[] = [];
-  for (let i = 0; i < requests; i++) {
-    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `${options.label} request ${i}: what comes next?`, 8, ZeroAddress, 0]);
-    requestTxs.push(await users[i % users.length].sign(registry, data, fee));
-  }
+  const senderIndices = options.pipelined ? PIPELINED_SENDERS : PIPELINED_SENDERS.slice(0, 4);
+  const requestTxs = await signRequests(context, options.label, requests, senderIndices);
   const firstBlock = (await provider.getBlockNumber()) + 1;
   // Under interval mining a 25 ms poll would only ask the chain process the same question ten times per block.
   const watcher = watchFinalizations(provider, deployment, firstBlock - 1, options.pipelined ? 50 : 25);
@@ -264,18 +275,18 @@ async function runPhase(
   // One lane per user account: a lane broadcasts its transactions one after another (nonce order; an automining node
   // rejects a nonce gap and answers only after mining), the lanes run side by side, and request i leaves no earlier
   // than i / rate seconds after the start. Request ids come from the watcher's ChatRequested logs, by transaction hash.
-  const lanes: Promise<void>[] = users.map(() => Promise.resolve());
+  const lanes: Promise<void>[] = senderIndices.map(() => Promise.resolve());
   for (let i = 0; i < requests; i++) {
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const lane = i % users.length;
+    const lane = i % lanes.length;
     const signed = requestTxs[i];
     lanes[lane] = lanes[lane].then(async () => {
       sentAt.set(signed.hash, performance.now());
       await provider.send("eth_sendRawTransaction", [signed.raw]);
     });
-    if (i % users.length === users.length - 1) await Promise.race(lanes);
+    if (lane === lanes.length - 1) await Promise.race(lanes);
   }
   await Promise.all(lanes);
 
@@ -341,23 +352,15 @@ async function runPhase(
  * request needs 1 request + 3 commits + 2 reveals = 6 transactions, plus the reads that decide them).
  */
 async function measureChainAlone(context: PhaseContext, count: number, blockMs: number) {
-  const { provider, deployment } = context;
-  const registry = deployment.addresses.ChatRecordRegistry;
-  const chat = new Contract(registry, deployment.abis.ChatRecordRegistry as never, provider);
-  const fee = (await chat.getConfig()).minimumFee as bigint;
-  const users = await Promise.all([10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((i) => createUser(provider, devAccount(i))));
-  const signed: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const data = chat.interface.encodeFunctionData("requestChat", [deployment.modelId, `alone request ${i}: what comes next?`, 8, ZeroAddress, 0]);
-    signed.push((await users[i % users.length].sign(registry, data, fee)).raw);
-  }
+  const { provider } = context;
+  const signed = (await signRequests(context, "alone", count, PIPELINED_SENDERS)).map((tx) => tx.raw);
   await provider.send("evm_setAutomine", [false]);
   await provider.send("evm_setIntervalMining", [blockMs]);
   const firstBlock = (await provider.getBlockNumber()) + 1;
   const cpu = cpuMeter(context.pgids);
   const started = performance.now();
   let next = 0;
-  await Promise.all(users.map(async () => {
+  await Promise.all(PIPELINED_SENDERS.map(async () => {
     while (next < signed.length) await provider.send("eth_sendRawTransaction", [signed[next++]]);
   }));
   // Done when the pool is empty (the pending block has no transactions left).
