@@ -13,6 +13,7 @@ interface BuildCliOptions {
   nLayer?: number;
   nHead?: number;
   seed?: number;
+  fusedOps?: boolean;
 }
 
 const program = new Command()
@@ -26,6 +27,7 @@ const program = new Command()
   .option("--n-layer <n>", "transformer blocks", integerOption(1, 1_000))
   .option("--n-head <n>", "attention heads (must divide --n-embd)", integerOption(1, 1_024))
   .option("--seed <n>", "weight and tokenizer seed", integerOption(0))
+  .option("--fused-ops", "write blocks with onnxruntime's fused contrib ops (MultiHeadAttention, SkipLayerNormalization, BiasGelu); same weights")
   .showSuggestionAfterError(false)
   .configureOutput({ writeErr: (s) => process.stderr.write(s.split("\n")[0] + "\n") })
   .exitOverride((err) => process.exit(err.exitCode));
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     ...(o.nLayer !== undefined && { nLayer: o.nLayer }),
     ...(o.nHead !== undefined && { nHead: o.nHead }),
     ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.fusedOps && { fusedOps: true }),
   };
   if (preset.nEmbd % preset.nHead !== 0) throw new Error(`--n-embd ${preset.nEmbd} is not divisible by --n-head ${preset.nHead}`);
   const out = path.resolve(o.out ?? path.join("models", o.preset));

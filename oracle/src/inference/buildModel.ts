@@ -111,6 +111,7 @@ export async function buildModel(
       mlp_gain: spec.mlpGain,
       residual_gain: spec.residualGain,
       quiet_token_scale: spec.quietTokenScale,
+      ...(spec.fusedOps && { fused_ops: true }),
     },
   };
   const generationConfig = { bos_token_id: eosId, eos_token_id: eosId, do_sample: false };

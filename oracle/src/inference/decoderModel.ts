@@ -22,6 +22,8 @@ export interface BatchOptions {
   /** feed present → past between steps (default); false recomputes the whole sequence each step */
   useCache?: boolean;
   collectLogits?: boolean;
+  /** called after every forward pass, once its tokens are chosen (progress, per-step timing) */
+  onStep?: () => void;
 }
 
 type KvType = "float32" | "float16";
@@ -180,6 +182,7 @@ export class DecoderModel {
             results[b].finishReason = "eos";
           } else if (results[b].tokenIds.length >= requests[b].maxNewTokens) done[b] = true;
         }
+        opts.onStep?.();
         if (done.every(Boolean)) return results;
         fedFrom = total;
         for (let b = 0; b < batch; b++) {

@@ -55,6 +55,17 @@ describe("inference/buildModel", function () {
     expect(gpt2ParamCount(MODEL_PRESETS["gpt2-small"])).to.equal(124_439_808);
   });
 
+  it("refuses fused ops for grouped-query attention or float16 KV, which MultiHeadAttention does not take", async function () {
+    const dir = path.join(await makeTempDir("fused-gqa"), "m");
+    for (const variant of [{ nKvHead: 2 }, { kvDtype: "float16" as const }]) {
+      await buildModel(dir, { ...MODEL_PRESETS.tiny, ...variant, fusedOps: true }).then(
+        () => expect.fail("built"),
+        (err: Error) => expect(err).to.be.instanceOf(RangeError).with.property("message").that.contains("fusedOps builds float32 multi-head attention only"),
+      );
+    }
+    expect(await fs.readdir(path.dirname(dir))).to.deep.equal([]);
+  });
+
   it("ensureTinyModel builds a missing folder once and leaves an existing one alone", async function () {
     const dir = path.join(await makeTempDir("ensure"), "tiny");
     expect(await ensureTinyModel(dir)).to.equal(dir);

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { computeModelHash, loadEngine } from "../../../oracle/src/inference";
@@ -78,5 +79,14 @@ describe("inference CLIs (generate, model:build)", function () {
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.contain(`modelHash ${await computeModelHash(out)}`);
     expectOneLineError(await runCli("buildModel.ts", ["--preset", "huge"]), "huge");
+  });
+
+  it("model:build --fused-ops writes the fused graph of the same weights and says so in config.json", async function () {
+    const out = path.join(await makeTempDir("cli-build-fused"), "m");
+    const run = await runCli("buildModel.ts", ["--preset", "tiny", "--out", out, "--n-layer", "1", "--fused-ops"]);
+    expect(run.code, run.stderr).to.equal(0);
+    const config = JSON.parse(await fs.readFile(path.join(out, "config.json"), "utf8"));
+    expect(config.chat_oracle_builder.fused_ops).to.equal(true);
+    expect((await fs.readFile(path.join(out, "onnx", "model.onnx"))).includes("MultiHeadAttention")).to.equal(true);
   });
 });

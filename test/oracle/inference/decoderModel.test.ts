@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { onnx } from "onnx-proto";
 import { loadEngine, NonRetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
 import { buildModel, MODEL_PRESETS } from "../../../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../../../oracle/src/inference/builder/onnxGraph";
@@ -69,6 +70,15 @@ describe("inference/decoderModel", function () {
     expect(worst).to.be.lessThan(1e-4);
   });
 
+  it("calls onStep once per forward pass, with and without the KV cache", async function () {
+    for (const useCache of [true, false]) {
+      let calls = 0;
+      const [result] = await engine.model.generateBatch([{ promptIds: encodeAll()[0], maxNewTokens: 6 }], { useCache, onStep: () => calls++ });
+      expect(result.tokenIds).to.have.length(6);
+      expect(calls).to.equal(6);
+    }
+  });
+
   it("stops at the EOS token with finishReason eos and no text for it", async function () {
     const dir = await copyModel(engine.modelDir, "eos");
     const first = (await engine.generate({ prompt: PROMPTS[0], maxNewTokens: 1 })).tokenIds[0];
@@ -117,6 +127,34 @@ describe("inference/decoderModel", function () {
       expect(got.map((r) => r.tokenIds)).to.deep.equal(expected.map((r) => r.tokenIds));
     } finally {
       await noPositions.close();
+    }
+  });
+
+  it("runs a graph of onnxruntime's fused contrib ops with the plain graph's logits (within 1e-4); batch, cache and no-cache agree", async function () {
+    const dir = path.join(await makeTempDir("fused"), "m");
+    await buildModel(dir, { ...MODEL_PRESETS.tiny, fusedOps: true });
+    const graph = onnx.ModelProto.decode(await fs.readFile(path.join(dir, "onnx", "model.onnx")));
+    const opTypes = new Set(graph.graph!.node!.map((n) => `${n.domain ?? ""}:${n.opType}`));
+    for (const op of ["com.microsoft:MultiHeadAttention", "com.microsoft:SkipLayerNormalization", "com.microsoft:BiasGelu"]) expect(opTypes).to.include(op);
+    expect(graph.graph!.node!.some((n) => n.opType === "Softmax")).to.equal(false);
+    const fused = await loadEngine({ modelDir: dir, providers: ["cpu"], threads: 1 });
+    try {
+      const requests = encodeAll().map((promptIds) => ({ promptIds, maxNewTokens: 12 }));
+      const plain = await engine.model.generateBatch(requests, { collectLogits: true });
+      const cached = await fused.model.generateBatch(requests, { collectLogits: true });
+      const uncached = await fused.model.generateBatch(requests, { useCache: false });
+      let worst = 0;
+      for (let i = 0; i < requests.length; i++) {
+        const [alone] = await fused.model.generateBatch([requests[i]]);
+        expect(cached[i].tokenIds).to.deep.equal(plain[i].tokenIds).and.to.deep.equal(alone.tokenIds).and.to.deep.equal(uncached[i].tokenIds);
+        cached[i].stepLogits!.forEach((step, s) => {
+          const other = plain[i].stepLogits![s];
+          for (let j = 0; j < step.length; j++) worst = Math.max(worst, Math.abs(step[j] - other[j]));
+        });
+      }
+      expect(worst).to.be.lessThan(1e-4);
+    } finally {
+      await fused.close();
     }
   });
 

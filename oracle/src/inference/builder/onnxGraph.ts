@@ -28,6 +28,7 @@ export class OnnxGraphBuilder {
   private readonly initializers: Initializer[] = [];
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   input(name: string, elemType: number, shape: Dim[]): string {
@@ -52,11 +53,25 @@ export class OnnxGraphBuilder {
 
   /** Adds a node; returns its output names (`outputNames` fixes them, e.g. for graph outputs). */
   node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputNames?: string[], outputCount = 1): string[] {
+    return this.domainNode("", opType, inputs, attrs, outputNames, outputCount);
+  }
+
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
+    return this.node(opType, inputs, attrs)[0];
+  }
+
+  /**
+   * A node of another operator domain (e.g. onnxruntime's `com.microsoft` contrib ops); the domain is imported at
+   * version 1 on serialization. An empty string in `outputNames` leaves that optional output unset.
+   */
+  domainNode(domain: string, opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputNames?: string[], outputCount = 1): string[] {
     const id = this.counter++;
     const outputs = outputNames ?? Array.from({ length: outputCount }, (_, i) => `/${opType}_${id}/output_${i}`);
+    if (domain) this.domains.add(domain);
     this.nodes.push({
       name: `/${opType}_${id}`,
       opType,
+      ...(domain && { domain }),
       input: inputs,
       output: outputs,
       attribute: Object.entries(attrs).map(([name, value]) => attribute(name, value)),
@@ -64,8 +79,9 @@ export class OnnxGraphBuilder {
     return outputs;
   }
 
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
-    return this.node(opType, inputs, attrs)[0];
+  /** A fresh intermediate tensor name, for optional outputs that a later node reads. */
+  tensorName(label: string): string {
+    return `/${label}_${this.counter++}/output_0`;
   }
 
   /**
@@ -100,7 +116,8 @@ export class OnnxGraphBuilder {
     const model: onnx.IModelProto = {
       irVersion: 8,
       producerName: opts.producer,
-      opsetImport: [{ domain: "", version: opts.opset }],
+      // Only graphs with contrib ops import their domain, so plain graphs keep their bytes.
+      opsetImport: [{ domain: "", version: opts.opset }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph: { name: "main_graph", node: this.nodes, initializer, input: this.inputs, output: this.outputs },
     };
     const graph = onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
