@@ -27,19 +27,26 @@ export async function loadTransformersJs(modelDir: string): Promise<Transformers
   tjs.env.useBrowserCache = false;
   const model = await tjs.AutoModelForCausalLM.from_pretrained(path.basename(dir), { local_files_only: true, dtype: "fp32", device: "cpu" });
 
-  const generate = async (promptIds: readonly number[], tokens: number): Promise<number[]> => {
+  // `streamer.put` gets the prompt first, then each chosen token: the latter mark the end of each forward pass.
+  const generate = async (promptIds: readonly number[], tokens: number, finished?: number[]): Promise<number[]> => {
     const ids = BigInt64Array.from(promptIds, (id) => BigInt(id));
     const inputs = {
       input_ids: new tjs.Tensor("int64", ids, [1, ids.length]),
       attention_mask: new tjs.Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
     };
-    const out = (await model.generate({ ...inputs, max_new_tokens: tokens, do_sample: false })) as InstanceType<TransformersJs["Tensor"]>;
+    let promptSeen = false;
+    const streamer = { put: () => (promptSeen ? finished?.push(performance.now()) : (promptSeen = true)), end: () => undefined };
+    const out = (await model.generate({ ...inputs, max_new_tokens: tokens, do_sample: false, streamer: streamer as never })) as InstanceType<TransformersJs["Tensor"]>;
     return Array.from(out.data as BigInt64Array, Number).slice(ids.length);
   };
   return {
     version: tjs.env.version,
     greedy: generate,
-    run: (promptIds) => async (tokens) => (await generate(promptIds, tokens)).length,
+    run: (promptIds) => async (tokens) => {
+      const finished: number[] = [];
+      await generate(promptIds, tokens, finished);
+      return finished;
+    },
     dispose: async () => {
       await model.dispose();
     },
