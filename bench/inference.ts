@@ -167,6 +167,9 @@ async function main(): Promise<void> {
     console.log(
       `gpt2-small: bound ${boundTokPerSec.toFixed(1)} tok/s (${(weightBytesPerToken / 1e6).toFixed(0)} MB/token at ${gb(bandwidth)} GB/s); engine ${gpt2.batch1.cached.toFixed(1)} tok/s = ${(100 * out.fractionOfBound!).toFixed(0)} % of bound; batch 8 ${out.batch8Speedup!.toFixed(2)}× batch 1`,
     );
+    const { batch1: s1, batch8: s8 } = gpt2.cachedStepMs;
+    const ms = (q: StepQuartiles): string => `${q.p25.toFixed(1)} / ${q.median.toFixed(1)} / ${q.p75.toFixed(1)} ms (mean ${q.mean.toFixed(1)})`;
+    console.log(`gpt2-small decode step p25 / median / p75: batch 1 ${ms(s1)}, batch 8 ${ms(s8)}; from the means batch 8 would be ${((8 * s1.mean) / s8.mean).toFixed(2)}×`);
   }
   if (compared) {
     console.log(

@@ -43,14 +43,17 @@ export interface StepQuartiles {
   p25: number;
   median: number;
   p75: number;
+  /** the mean counts every disturbed step too */
+  mean: number;
   steps: number;
 }
 
-/** 25th / 50th / 75th percentile of the decode steps, in ms (nearest rank). */
+/** 25th / 50th / 75th percentile and mean of the decode steps, in ms (nearest rank). */
 export function stepQuartiles(t: DecodeTiming): StepQuartiles {
   const sorted = [...t.stepSeconds].sort((a, b) => a - b);
   const at = (q: number): number => 1000 * sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { p25: at(0.25), median: 1000 * median(sorted), p75: at(0.75), steps: sorted.length };
+  const mean = (1000 * sorted.reduce((sum, x) => sum + x, 0)) / sorted.length;
+  return { p25: at(0.25), median: 1000 * median(sorted), p75: at(0.75), mean, steps: sorted.length };
 }
 
 export function tokPerSec(t: DecodeTiming): number {
