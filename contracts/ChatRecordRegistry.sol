@@ -19,7 +19,7 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 ///      (validator ids of seats 1..size-1, 32 bits apart, one slot), `_seatHashes` (a seat's commitment, overwritten
 ///      by its revealed response hash), and `_callbacks` only when a consumer is set. Validators (24-bit) and
 ///      requesters (32-bit) get an id the first time they appear (two slots each, once per account, paid by that
-///      request); ids are what let one slot hold a whole request. Deadlines derive from the assignment time and the
+///      request); ids are what let one slot hold a whole request. A validator's unclaimed rewards share its id slot. Deadlines derive from the assignment time and the
 ///      immutable windows. Bounds that follow from the packing: request ids and requester ids < 2^32, validator ids
 ///      < 2^24, fees < 2^64 wei, timestamps < 2^32 (year 2106), committees ≤ 8.
 contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTransient {
@@ -59,6 +59,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         uint32 requesters;
     }
 
+    /// @dev One slot per validator that has sat on a committee: its local id and its unclaimed fee shares. The reveal
+    ///      that finalizes has already read the slot for the id, so crediting the revealer is one warm write.
+    struct ValidatorAccount {
+        uint24 id;
+        uint232 rewards;
+    }
+
     /// @dev Only for requests with a consumer.
     struct Callback {
         address consumer;
@@ -91,11 +98,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     mapping(uint256 requestId => mapping(uint256 seat => bytes32 commitmentOrResponseHash)) private _seatHashes;
     mapping(uint256 requestId => Callback) private _callbacks;
     IdCounts private _idCounts;
-    mapping(address validator => uint24 id) private _validatorIds;
+    mapping(address validator => ValidatorAccount) private _validatorAccounts;
     mapping(uint24 id => address validator) private _validatorAddresses;
     mapping(address requester => Requester) private _requesters;
     mapping(uint32 id => address requester) private _requesterAddresses;
-    mapping(address validator => uint256 weiAmount) private _rewards;
     mapping(uint256 batchId => Batch) private _batches;
 
     /// @param validatorRegistry_ Source of committees and target of slashing (must grant this contract SLASHER_ROLE).
@@ -298,10 +304,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /// @inheritdoc IChatRecordRegistry
     function withdrawRewards() external nonReentrant {
-        uint256 amount = _rewards[msg.sender];
+        uint256 amount = _validatorAccounts[msg.sender].rewards;
         if (amount == 0) revert ChatRecordRegistryNothingToWithdraw(msg.sender);
 
-        _rewards[msg.sender] = 0;
+        _validatorAccounts[msg.sender].rewards = 0;
         emit RewardsWithdrawn(msg.sender, amount);
 
         _sendValue(msg.sender, amount);
@@ -447,7 +453,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /// @inheritdoc IChatRecordRegistry
     function pendingRewards(address validator) external view returns (uint256) {
-        return _rewards[validator];
+        return _validatorAccounts[validator].rewards;
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -506,7 +512,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         for (uint256 seat; seat < committee.length; ++seat) {
             if (agreeingMask & (1 << seat) == 0) continue;
             agreeing[next++] = committee[seat];
-            _rewards[committee[seat]] += share + remainder;
+            _validatorAccounts[committee[seat]].rewards += uint232(share + remainder);
             remainder = 0;
         }
         emit RecordFinalized(requestId, responseHash, _models[header.modelId].modelHash, agreeing);
@@ -608,10 +614,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
 
     /// @dev The validator's id, assigned the first time it sits on a committee.
     function _validatorIdOf(address validator) private returns (uint24 id) {
-        id = _validatorIds[validator];
+        id = _validatorAccounts[validator].id;
         if (id != 0) return id;
         id = ++_idCounts.validators;
-        _validatorIds[validator] = id;
+        _validatorAccounts[validator].id = id;
         _validatorAddresses[id] = validator;
     }
 
@@ -654,7 +660,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         view
         returns (uint256)
     {
-        uint24 id = _validatorIds[account];
+        uint24 id = _validatorAccounts[account].id;
         if (id != 0) {
             if (id == firstMemberId) return 0;
             uint256 packed = size > 1 ? _otherSeatIds[requestId] : 0;
