@@ -19,9 +19,10 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 ///      (validator ids of seats 1..size-1, 32 bits apart, one slot), `_seatHashes` (a seat's commitment, overwritten
 ///      by its revealed response hash), and `_callbacks` only when a consumer is set. Validators (24-bit) and
 ///      requesters (32-bit) get an id the first time they appear (two slots each, once per account, paid by that
-///      request); ids are what let one slot hold a whole request. A validator's unclaimed rewards share its id slot. Deadlines derive from the assignment time and the
-///      immutable windows. Bounds that follow from the packing: request ids and requester ids < 2^32, validator ids
-///      < 2^24, fees < 2^64 wei, timestamps < 2^32 (year 2106), committees ≤ 8.
+///      request); ids are what let one slot hold a whole request, and a validator's unclaimed rewards share its id
+///      slot. Deadlines derive from the assignment time and the immutable windows. Bounds that follow from the
+///      packing: request ids and requester ids < 2^32, validator ids < 2^24, fees < 2^64 wei, timestamps < 2^32
+///      (year 2106), committees ≤ 8.
 contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice Largest committee (the commit/reveal masks are 8 bits).
     uint8 public constant MAX_COMMITTEE_SIZE = 8;
