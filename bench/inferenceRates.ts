@@ -34,7 +34,10 @@ export interface DecodeTiming {
 }
 
 export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  return medianOfSorted([...values].sort((a, b) => a - b));
+}
+
+function medianOfSorted(sorted: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
@@ -53,7 +56,7 @@ export function stepQuartiles(t: DecodeTiming): StepQuartiles {
   const sorted = [...t.stepSeconds].sort((a, b) => a - b);
   const at = (q: number): number => 1000 * sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   const mean = (1000 * sorted.reduce((sum, x) => sum + x, 0)) / sorted.length;
-  return { p25: at(0.25), median: 1000 * median(sorted), p75: at(0.75), mean, steps: sorted.length };
+  return { p25: at(0.25), median: 1000 * medianOfSorted(sorted), p75: at(0.75), mean, steps: sorted.length };
 }
 
 export function tokPerSec(t: DecodeTiming): number {

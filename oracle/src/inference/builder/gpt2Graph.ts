@@ -132,18 +132,16 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   }
 
   const splitSizes = g.int64Tensor("const.qkv_split", [3], [D, kvD, kvD]);
+  // Weight tensors, shared by both graph forms (each call draws from the PRNG, so call order fixes the bytes).
+  const weight = (name: string, inDim: number, outDim: number, gain: number): string =>
+    g.floatTensor(name, [inDim, outDim], uniform(inDim * outDim, limitFor(gain, inDim)));
+  const bias = (name: string, outDim: number, gain: number): string => g.floatTensor(name, [outDim], uniform(outDim, gain * 0.1));
+  const norm = (prefix: string): [string, string] => [g.floatTensor(`${prefix}.weight`, [D], filled(D, 1)), g.floatTensor(`${prefix}.bias`, [D], filled(D, 0))];
   const layerNorm = (x: string, prefix: string): string =>
-    g.op("LayerNormalization", [x, g.floatTensor(`${prefix}.weight`, [D], filled(D, 1)), g.floatTensor(`${prefix}.bias`, [D], filled(D, 0))], {
-      axis: -1,
-      epsilon: { float: shape.layerNormEpsilon },
-    });
+    g.op("LayerNormalization", [x, ...norm(prefix)], { axis: -1, epsilon: { float: shape.layerNormEpsilon } });
   if (shape.fusedOps) {
     if (KVH !== H || kvType !== F) throw new RangeError("fusedOps builds float32 multi-head attention only (no nKvHead, no float16 KV)");
     const ms = "com.microsoft";
-    const weight = (name: string, inDim: number, outDim: number, gain: number): string =>
-      g.floatTensor(name, [inDim, outDim], uniform(inDim * outDim, limitFor(gain, inDim)));
-    const bias = (name: string, outDim: number, gain: number): string => g.floatTensor(name, [outDim], uniform(outDim, gain * 0.1));
-    const norm = (prefix: string): [string, string] => [g.floatTensor(`${prefix}.weight`, [D], filled(D, 1)), g.floatTensor(`${prefix}.bias`, [D], filled(D, 0))];
     // residual + branch + branch bias, then LayerNorm: returns [normalized, new residual]
     const skipNorm = (branch: string, residual: string, branchBias: string, prefix: string): [string, string] => {
       const [normalized, sum] = [g.tensorName("SkipLayerNormalization"), g.tensorName("ResidualSum")];
@@ -190,10 +188,7 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   const sqrt2 = g.floatTensor("const.sqrt2", [], Float32Array.of(Math.SQRT2));
 
   const linear = (x: string, prefix: string, inDim: number, outDim: number, gain: number): string =>
-    g.op("Add", [
-      g.op("MatMul", [x, g.floatTensor(`${prefix}.weight`, [inDim, outDim], uniform(inDim * outDim, limitFor(gain, inDim)))]),
-      g.floatTensor(`${prefix}.bias`, [outDim], uniform(outDim, gain * 0.1)),
-    ]);
+    g.op("Add", [g.op("MatMul", [x, weight(`${prefix}.weight`, inDim, outDim, gain)]), bias(`${prefix}.bias`, outDim, gain)]);
   const toHeads = (x: string, target = headsShape): string => g.op("Transpose", [g.op("Reshape", [x, target])], { perm: [0, 2, 1, 3] });
   // present = concat(past, new) in the KV dtype; attention reads it back as float32, so cached and uncached
   // runs see the same (rounded) values.
