@@ -53,11 +53,16 @@ interface SideBySide {
   version: string;
   tokens: number;
   engine: number;
+  /** transformers.js as it comes: onnxruntime picks the thread count */
   transformersJs: number;
   /** engine ÷ transformers.js, both timed in the same rounds */
   ratio: number;
   /** greedy ids of the bench prompt equal in both */
   sameTokens: boolean;
+  /** the engine's intra-op threads (one per core) */
+  engineThreads: number;
+  /** like for like: transformers.js given the engine's thread count through session_options, own rounds */
+  sameThreads: { engine: number; transformersJs: number; ratio: number };
 }
 
 function gitCommit(): string {
@@ -78,18 +83,37 @@ async function measurePreset(engine: OnnxInferenceEngine, tokens: number, repeat
   };
 }
 
-/** transformers.js and the engine at batch 1 on the same prompt, alternating round by round. */
+/**
+ * transformers.js and the engine at batch 1 on the same prompt, alternating round by round: first transformers.js
+ * as it comes, then with the engine's thread count (loaded only then, so its idle threads never spin next to the
+ * first pair).
+ */
 async function sideBySide(engine: OnnxInferenceEngine, tokens: number, repeats: number): Promise<SideBySide> {
-  const tjs = await loadTransformersJs(engine.modelDir);
-  try {
-    const promptIds = engine.tokenizer.encode(BENCH_PROMPTS[0]);
-    const ours = (await engine.model.generateBatch([{ promptIds, maxNewTokens: tokens }]))[0].tokenIds;
-    const theirs = await tjs.greedy(promptIds, tokens);
-    const [e, t] = await interleavedTimings([{ rows: 1, run: engineRun(engine, 1, true) }, { rows: 1, run: tjs.run(promptIds) }], tokens, repeats);
-    return { version: tjs.version, tokens, engine: tokPerSec(e), transformersJs: tokPerSec(t), ratio: tokPerSec(e) / tokPerSec(t), sameTokens: JSON.stringify(ours) === JSON.stringify(theirs) };
-  } finally {
-    await tjs.dispose();
-  }
+  const promptIds = engine.tokenizer.encode(BENCH_PROMPTS[0]);
+  const compare = async (sessionOptions?: Record<string, unknown>) => {
+    const tjs = await loadTransformersJs(engine.modelDir, sessionOptions);
+    try {
+      const ours = (await engine.model.generateBatch([{ promptIds, maxNewTokens: tokens }]))[0].tokenIds;
+      const theirs = await tjs.greedy(promptIds, tokens);
+      const [e, t] = await interleavedTimings([{ rows: 1, run: engineRun(engine, 1, true) }, { rows: 1, run: tjs.run(promptIds) }], tokens, repeats);
+      return { version: tjs.version, engine: tokPerSec(e), transformersJs: tokPerSec(t), sameTokens: JSON.stringify(ours) === JSON.stringify(theirs) };
+    } finally {
+      await tjs.dispose();
+    }
+  };
+  const engineThreads = os.availableParallelism();
+  const asItComes = await compare();
+  const like = await compare({ intraOpNumThreads: engineThreads, interOpNumThreads: 1 });
+  return {
+    version: asItComes.version,
+    tokens,
+    engine: asItComes.engine,
+    transformersJs: asItComes.transformersJs,
+    ratio: asItComes.engine / asItComes.transformersJs,
+    sameTokens: asItComes.sameTokens && like.sameTokens,
+    engineThreads,
+    sameThreads: { engine: like.engine, transformersJs: like.transformersJs, ratio: like.engine / like.transformersJs },
+  };
 }
 
 async function main(): Promise<void> {
@@ -153,7 +177,7 @@ async function main(): Promise<void> {
     weightBytesPerToken,
     model: gpt2 ? { preset: "gpt2-small", params: gpt2.params, hash: gpt2.modelHash } : null,
     notes:
-      "decode tokens/s = rows / median decode step (gap between consecutive forward passes) over every step of every run, prefill excluded; the bound uses the fastest of the three bandwidth measures, each the fastest of bandwidthGBps.samples samples (after the last preset's engine runs, twice at the end); peakRssMiB is the engine's before transformers.js loads",
+      "decode tokens/s = rows / median decode step (gap between consecutive forward passes) over every step of every run, prefill excluded; the bound uses the fastest of the three bandwidth measures, each the fastest of bandwidthGBps.samples samples (after the last preset's engine runs, twice at the end); peakRssMiB is the engine's before transformers.js loads; the engine runs one intra-op thread per core in a worker thread; transformersJs is transformers.js as it comes (onnxruntime's thread default), engineVsTransformersJs.sameThreads gives it the engine's thread count",
     presets: results,
   };
 
@@ -179,8 +203,10 @@ async function main(): Promise<void> {
   }
   if (compared) {
     console.log(
-      `side by side (batch 1, same rounds): engine ${compared.engine.toFixed(1)} tok/s, transformers.js ${compared.version} ${compared.transformersJs.toFixed(1)} tok/s → ${compared.ratio.toFixed(2)}×; same greedy tokens: ${compared.sameTokens}`,
+      `side by side (batch 1, same rounds): engine ${compared.engine.toFixed(1)} tok/s (${compared.engineThreads} threads), transformers.js ${compared.version} as it comes ${compared.transformersJs.toFixed(1)} tok/s → ${compared.ratio.toFixed(2)}×; same greedy tokens: ${compared.sameTokens}`,
     );
+    const like = compared.sameThreads;
+    console.log(`like for like (transformers.js also on ${compared.engineThreads} threads, own rounds): engine ${like.engine.toFixed(1)}, transformers.js ${like.transformersJs.toFixed(1)} tok/s → ${like.ratio.toFixed(2)}×`);
   }
   console.log(`peak RSS ${out.peakRssMiB.toFixed(0)} MiB; load average ${out.machine.loadAverage1m.start} → ${out.machine.loadAverage1m.end}`);
   mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });

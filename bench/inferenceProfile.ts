@@ -5,8 +5,8 @@
  * 1. The optimized graph onnxruntime runs (node counts by op type, written with optimizedModelFilePath): which
  *    fusions happened, and whether the output layer multiplies by a constant (Transpose folded at load).
  * 2. onnxruntime's own profile (enableProfiling) of greedy decoding at batch 1 and 8, same session options as
- *    the engine: share of kernel time per op type, and per decode step the time in MatMul, in other kernels and
- *    between kernels (median over the steps).
+ *    the engine (but on the calling thread, not in the engine's worker): share of kernel time per op type, and
+ *    per decode step the time in MatMul, in other kernels and between kernels (median over the steps).
  * 3. The output layer's MatMul ([rows, D] × [D, V]) alone, at 1 and 8 rows, on 1 and all threads: GB/s of weight
  *    read and GFLOP/s — what onnxruntime's kernel reaches without the rest of the model around it.
  */
@@ -19,6 +19,7 @@ import { buildModel, MODEL_PRESETS, isPresetName } from "../oracle/src/inference
 import { ElemType, OnnxGraphBuilder } from "../oracle/src/inference/builder/onnxGraph";
 import { DecoderModel } from "../oracle/src/inference/decoderModel";
 import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
+import { sessionOptions } from "../oracle/src/inference/providers";
 import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
 import { BENCH_PROMPTS } from "./inferenceRates";
 
@@ -56,7 +57,8 @@ async function optimizedGraph(graphPath: string, scratch: string): Promise<{ nod
 
 async function profileDecode(folder: ModelFolder, tokenizer: ModelTokenizer, batch: number, tokens: number, scratch: string) {
   const prefix = path.join(scratch, `profile-b${batch}`);
-  const session = await ort.InferenceSession.create(folder.graphPath, { graphOptimizationLevel: "all", enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
+  // the engine's own options (one intra-op thread per core), plus profiling
+  const session = await ort.InferenceSession.create(folder.graphPath, { ...sessionOptions("cpu", {}), enableProfiling: true, profileFilePrefix: prefix });
   const model = DecoderModel.fromSession(session, folder, tokenizer.vocabSize);
   const requests = BENCH_PROMPTS.slice(0, batch).map((p) => ({ promptIds: tokenizer.encode(p), maxNewTokens: tokens }));
   await model.generateBatch(requests.map((r) => ({ ...r, maxNewTokens: 2 }))); // warm-up

@@ -1,7 +1,9 @@
 /**
  * transformers.js (@huggingface/transformers, a devDependency) on the same model folder the engine loads, for
  * the side-by-side column of bench/inference.ts: local files only (no download, no cache written), fp32 on the
- * CPU, greedy decoding, onnxruntime's default thread count like the engine's.
+ * CPU, greedy decoding. By default transformers.js leaves the thread count to onnxruntime (one intra-op thread on
+ * the 2-core machine this was written on); `sessionOptions` passes onnxruntime options through, for a run with
+ * the engine's thread count.
  */
 import * as path from "node:path";
 import type { GenerationRun } from "./inferenceRates";
@@ -17,7 +19,7 @@ export interface TransformersJsRunner {
   dispose(): Promise<void>;
 }
 
-export async function loadTransformersJs(modelDir: string): Promise<TransformersJsRunner> {
+export async function loadTransformersJs(modelDir: string, sessionOptions?: Record<string, unknown>): Promise<TransformersJsRunner> {
   const tjs = require("@huggingface/transformers") as TransformersJs;
   const dir = path.resolve(modelDir);
   tjs.env.allowRemoteModels = false;
@@ -25,7 +27,7 @@ export async function loadTransformersJs(modelDir: string): Promise<Transformers
   tjs.env.localModelPath = path.dirname(dir) + path.sep;
   tjs.env.useFSCache = false;
   tjs.env.useBrowserCache = false;
-  const model = await tjs.AutoModelForCausalLM.from_pretrained(path.basename(dir), { local_files_only: true, dtype: "fp32", device: "cpu" });
+  const model = await tjs.AutoModelForCausalLM.from_pretrained(path.basename(dir), { local_files_only: true, dtype: "fp32", device: "cpu", ...(sessionOptions ? { session_options: sessionOptions } : {}) });
 
   // `streamer.put` gets the prompt first, then each chosen token: the latter mark the end of each forward pass.
   const generate = async (promptIds: readonly number[], tokens: number, finished?: number[]): Promise<number[]> => {

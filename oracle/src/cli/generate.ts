@@ -25,7 +25,7 @@ const program = new Command()
   .addOption(
     new Option("--provider <name...>", `execution providers to try in order (default: ${DEFAULT_PROVIDERS.join(" ")})`).choices(knownProviders()),
   )
-  .option("--threads <n>", "CPU intra-op threads (0 = onnxruntime's choice)", integerOption(0, 1024))
+  .option("--threads <n>", "CPU intra-op threads (default: one per core)", integerOption(0, 1024))
   .option("--temperature <t>", "sample with this temperature instead of greedy decoding", numberOption(1e-6, 100))
   .option("--top-k <k>", "sampling: keep the k most likely tokens", integerOption(1))
   .option("--top-p <p>", "sampling: keep the smallest set with this probability mass", numberOption(1e-6, 1))

@@ -94,7 +94,7 @@ export const OPTION_SPECS = {
   threads: {
     flag: "threads",
     env: "ORACLE_THREADS",
-    description: "CPU threads for inference (0 = onnxruntime's choice)",
+    description: "CPU threads for inference (0 = one per core; 1 leaves the other cores to the chain client and API)",
     schema: intText(0, 256).default(1),
     defaultText: "1",
   },

@@ -1,15 +1,18 @@
 import * as ort from "onnxruntime-node";
 import { NonRetryableError, RetryableError } from "./errors";
 import type { ModelFolder } from "./modelFolder";
-import { argmax, type TokenSampler } from "./sampling";
+import { argmax, TokenSampler, type SamplingOptions } from "./sampling";
 
-/** One prompt inside a batch. */
+/** One prompt inside a batch (plain data: it crosses to the inference worker). */
 export interface SequenceRequest {
   promptIds: readonly number[];
   maxNewTokens: number;
-  /** absent → greedy */
-  sampler?: TokenSampler;
+  /** absent → greedy; the seed makes the draw reproducible */
+  sampling?: SamplingOptions;
 }
+
+/** What a decoder needs of the model folder (the tokenizer stays with the caller). */
+export type DecoderFolder = Pick<ModelFolder, "dir" | "graphPath" | "config" | "eosTokenIds" | "padTokenId" | "configVocabSize">;
 
 export interface SequenceResult {
   tokenIds: number[];
@@ -22,8 +25,11 @@ export interface BatchOptions {
   /** feed present → past between steps (default); false recomputes the whole sequence each step */
   useCache?: boolean;
   collectLogits?: boolean;
-  /** called after every forward pass, once its tokens are chosen (progress, per-step timing) */
-  onStep?: () => void;
+  /**
+   * Called after every forward pass, once its tokens are chosen (progress, per-step timing), with the time it
+   * ended in ms since the epoch (`performance.timeOrigin + performance.now()` of the thread that ran it).
+   */
+  onStep?: (endedAt: number) => void;
 }
 
 type KvType = "float32" | "float16";
@@ -61,7 +67,7 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 export class DecoderModel {
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly folder: ModelFolder,
+    private readonly folder: DecoderFolder,
     readonly numLayers: number,
     readonly kvHeads: number,
     readonly headDim: number,
@@ -74,7 +80,7 @@ export class DecoderModel {
   ) {}
 
   /** Checks the graph against what the engine feeds and the tokenizer's vocabulary; throws NonRetryableError naming the tensor. */
-  static fromSession(session: ort.InferenceSession, folder: ModelFolder, tokenizerVocabSize: number, kvLocation: "cpu" | "gpu-buffer" = "cpu"): DecoderModel {
+  static fromSession(session: ort.InferenceSession, folder: DecoderFolder, tokenizerVocabSize: number, kvLocation: "cpu" | "gpu-buffer" = "cpu"): DecoderModel {
     const graph = folder.graphPath;
     const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
     const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
@@ -155,6 +161,7 @@ export class DecoderModel {
     });
     const results: SequenceResult[] = requests.map(() => ({ tokenIds: [], finishReason: "length", stepLogits: opts.collectLogits ? [] : undefined }));
     const done = requests.map(() => false);
+    const samplers = requests.map((r) => (r.sampling ? new TokenSampler(r.sampling) : undefined));
     let past: Record<string, ort.Tensor> | undefined;
     let fedFrom = 0; // index of the first column not yet seen by the model
 
@@ -173,7 +180,7 @@ export class DecoderModel {
         for (let b = 0; b < batch; b++) {
           if (done[b]) continue;
           const offset = (b * seq + seq - 1) * vocab;
-          const sampler = requests[b].sampler;
+          const sampler = samplers[b];
           const next = sampler ? sampler.next(logits, offset, vocab) : argmax(logits, offset, vocab);
           results[b].stepLogits?.push(logits.slice(offset, offset + vocab));
           results[b].tokenIds.push(next);
@@ -182,7 +189,7 @@ export class DecoderModel {
             results[b].finishReason = "eos";
           } else if (results[b].tokenIds.length >= requests[b].maxNewTokens) done[b] = true;
         }
-        opts.onStep?.();
+        opts.onStep?.(performance.timeOrigin + performance.now());
         if (done.every(Boolean)) return results;
         fedFrom = total;
         for (let b = 0; b < batch; b++) {

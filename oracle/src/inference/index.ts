@@ -1,12 +1,13 @@
 import { keccak256, toUtf8Bytes } from "ethers";
-import { DecoderModel, type SequenceResult } from "./decoderModel";
+import type { SequenceResult } from "./decoderModel";
 import { NonRetryableError } from "./errors";
 import { computeModelHash } from "./modelHash";
 import { readModelFolder } from "./modelFolder";
-import { DEFAULT_PROVIDERS, openSession, type ProviderLogger } from "./providers";
-import { TokenSampler, validateSampling, type SamplingOptions } from "./sampling";
+import { DEFAULT_PROVIDERS, warnCpuFallback, type ProviderLogger } from "./providers";
+import { validateSampling, type SamplingOptions } from "./sampling";
 import { BatchScheduler } from "./scheduler";
 import { ModelTokenizer } from "./tokenizer";
+import { WorkerDecoder } from "./workerDecoder";
 
 export { NonRetryableError, RetryableError } from "./errors";
 export { computeModelHash } from "./modelHash";
@@ -46,7 +47,7 @@ export interface LoadEngineOptions {
   modelDir: string;
   /** tried one at a time, first that loads wins; default cuda → webgpu → cpu */
   providers?: string[];
-  /** CPU intra-op threads (undefined or 0: onnxruntime's choice) */
+  /** CPU intra-op threads (undefined or 0: one per CPU core) */
   threads?: number;
   logger?: ProviderLogger;
   /** most prompts run together in one batch (default 8) */
@@ -68,7 +69,7 @@ export class OnnxInferenceEngine implements InferenceEngine {
     readonly provider: string,
     readonly maxContext: number,
     readonly tokenizer: ModelTokenizer,
-    readonly model: DecoderModel,
+    readonly model: WorkerDecoder,
     maxBatch: number,
   ) {
     this.scheduler = new BatchScheduler((requests) => this.model.generateBatch(requests), maxBatch);
@@ -94,7 +95,7 @@ export class OnnxInferenceEngine implements InferenceEngine {
     const result = await this.scheduler.submit({
       promptIds: promptTokenIds,
       maxNewTokens: Math.min(maxNewTokens, this.maxContext - promptTokenIds.length),
-      sampler: o.sampling ? new TokenSampler(o.sampling) : undefined,
+      sampling: o.sampling,
     });
     return this.toResult(promptTokenIds, result, result.seconds);
   }
@@ -128,21 +129,17 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInference
   const folder = await readModelFolder(opts.modelDir);
   const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
   const modelHash = await computeModelHash(folder.dir);
-  const opened = await openSession(folder.graphPath, opts.providers ?? [...DEFAULT_PROVIDERS], {
-    threads: opts.threads,
-    logger: opts.logger,
-    kvOnDevice: opts.kvOnDevice,
+  const { dir, graphPath, config, eosTokenIds, padTokenId, configVocabSize } = folder;
+  const model = await WorkerDecoder.open({
+    folder: { dir, graphPath, config, eosTokenIds, padTokenId, configVocabSize },
+    providers: opts.providers ?? [...DEFAULT_PROVIDERS],
+    settings: { threads: opts.threads, kvOnDevice: opts.kvOnDevice },
+    tokenizerVocabSize: tokenizer.vocabSize,
   });
-  let model: DecoderModel;
-  try {
-    model = DecoderModel.fromSession(opened.session, folder, tokenizer.vocabSize, opened.kvLocation);
-  } catch (err) {
-    await opened.session.release();
-    throw err;
-  }
+  if (opts.logger) warnCpuFallback(opts.logger, model.provider, model.failures);
   opts.logger?.info(
-    { provider: opened.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache, kvLocation: opened.kvLocation },
+    { provider: model.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache, kvLocation: model.kvLocation },
     "inference engine ready",
   );
-  return new OnnxInferenceEngine(folder.dir, modelHash, opened.provider, folder.maxContext, tokenizer, model, maxBatch);
+  return new OnnxInferenceEngine(folder.dir, modelHash, model.provider, folder.maxContext, tokenizer, model, maxBatch);
 }

@@ -70,12 +70,18 @@ describe("inference/decoderModel", function () {
     expect(worst).to.be.lessThan(1e-4);
   });
 
-  it("calls onStep once per forward pass, with and without the KV cache", async function () {
+  it("calls onStep once per forward pass, with and without the KV cache, with the time each step ended", async function () {
     for (const useCache of [true, false]) {
-      let calls = 0;
-      const [result] = await engine.model.generateBatch([{ promptIds: encodeAll()[0], maxNewTokens: 6 }], { useCache, onStep: () => calls++ });
+      const endedAt: number[] = [];
+      const before = Date.now();
+      const [result] = await engine.model.generateBatch([{ promptIds: encodeAll()[0], maxNewTokens: 6 }], { useCache, onStep: (t) => endedAt.push(t) });
+      const after = Date.now();
       expect(result.tokenIds).to.have.length(6);
-      expect(calls).to.equal(6);
+      expect(endedAt).to.have.length(6);
+      // epoch milliseconds of the worker's clock: inside the call, in order
+      expect(endedAt[0]).to.be.within(before - 1, after + 1);
+      expect(endedAt[5]).to.be.within(endedAt[0], after + 1);
+      for (let i = 1; i < 6; i++) expect(endedAt[i]).to.be.at.least(endedAt[i - 1]);
     }
   });
 

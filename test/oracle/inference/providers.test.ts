@@ -1,6 +1,7 @@
+import * as os from "node:os";
 import { expect } from "chai";
 import { loadEngine, NonRetryableError } from "../../../oracle/src/inference";
-import { knownProviders, openSession } from "../../../oracle/src/inference/providers";
+import { knownProviders, openSession, sessionOptions } from "../../../oracle/src/inference/providers";
 import { readModelFolder } from "../../../oracle/src/inference/modelFolder";
 import { recordingLogger, tinyModelDir } from "./fixtures";
 
@@ -66,14 +67,22 @@ describe("inference/providers", function () {
     expect((err as Error).message).to.contain(`no execution provider could open ${graphPath}: cuda: `).and.contain("; tensorrt: ");
   });
 
-  it("rejects a negative or fractional thread count, and takes 0 as onnxruntime's choice", async function () {
+  it("rejects a negative or fractional thread count", async function () {
     for (const threads of [-1, 1.5]) {
       const err = await openSession(graphPath, ["cpu"], { threads }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(NonRetryableError);
-      expect((err as Error).message).to.contain(`threads must be an integer >= 0 (0 = onnxruntime's choice), got ${threads}`);
+      expect((err as Error).message).to.contain(`threads must be an integer >= 0 (0 = one per CPU core), got ${threads}`);
     }
     const opened = await openSession(graphPath, ["cpu"], { threads: 0 });
     expect(opened.provider).to.equal("cpu");
     await opened.session.release();
+  });
+
+  it("asks onnxruntime for one intra-op thread per core unless told otherwise (its own default ran one here)", function () {
+    for (const threads of [undefined, 0]) {
+      expect(sessionOptions("cpu", { threads })).to.include({ intraOpNumThreads: os.availableParallelism(), interOpNumThreads: 1 });
+    }
+    expect(sessionOptions("cpu", { threads: 3 })).to.include({ intraOpNumThreads: 3, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+    expect(sessionOptions("webgpu", {}).executionProviders).to.deep.equal(["webgpu"]);
   });
 });

@@ -1,0 +1,87 @@
+import { expect } from "chai";
+import { loadEngine, NonRetryableError, RetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
+import { DecoderModel } from "../../../oracle/src/inference/decoderModel";
+import { readModelFolder } from "../../../oracle/src/inference/modelFolder";
+import { openSession } from "../../../oracle/src/inference/providers";
+import { deserializeError, serializeError } from "../../../oracle/src/inference/workerDecoder";
+import { PROMPTS, tinyModelDir } from "./fixtures";
+
+describe("inference/workerDecoder (the model in its own thread)", function () {
+  let engine: OnnxInferenceEngine;
+
+  before(async function () {
+    engine = await loadEngine({ modelDir: await tinyModelDir(), providers: ["cpu"], threads: 1 });
+  });
+
+  after(async function () {
+    await engine.close();
+  });
+
+  it("decodes exactly what the same model decodes on the calling thread, greedy and seeded sampling", async function () {
+    const folder = await readModelFolder(engine.modelDir);
+    const opened = await openSession(folder.graphPath, ["cpu"], { threads: 1 });
+    const local = DecoderModel.fromSession(opened.session, folder, engine.tokenizer.vocabSize);
+    try {
+      const requests = PROMPTS.map((p, i) => ({
+        promptIds: engine.tokenizer.encode(p),
+        maxNewTokens: 12,
+        sampling: i % 2 ? { temperature: 0.9, topK: 20, seed: 7 + i } : undefined,
+      }));
+      const inWorker = await engine.model.generateBatch(requests, { collectLogits: true });
+      const onThread = await local.generateBatch(requests, { collectLogits: true });
+      expect(inWorker.map((r) => r.tokenIds)).to.deep.equal(onThread.map((r) => r.tokenIds));
+      // logits come back as Float32Arrays, bit for bit
+      expect(inWorker[0].stepLogits![3]).to.be.instanceOf(Float32Array);
+      expect(Buffer.from(inWorker[0].stepLogits![3].buffer).equals(Buffer.from(onThread[0].stepLogits![3].buffer))).to.equal(true);
+      expect([engine.model.numLayers, engine.model.kvHeads, engine.model.headDim, engine.model.vocabSize]).to.deep.equal([local.numLayers, local.kvHeads, local.headDim, local.vocabSize]);
+    } finally {
+      await local.release();
+    }
+  });
+
+  it("runs concurrent calls side by side and answers each with its own rows", async function () {
+    const ids = PROMPTS.map((p) => engine.tokenizer.encode(p));
+    const alone = await Promise.all(ids.map((promptIds) => engine.model.generateBatch([{ promptIds, maxNewTokens: 8 }])));
+    const together = await Promise.all(ids.map((promptIds) => engine.model.generateBatch([{ promptIds, maxNewTokens: 8 }])));
+    expect(together.map(([r]) => r.tokenIds)).to.deep.equal(alone.map(([r]) => r.tokenIds));
+  });
+
+  it("brings a failed run back as a RetryableError with onnxruntime's reason, and keeps serving", async function () {
+    const err = await engine.model.generateBatch([{ promptIds: [engine.model.vocabSize + 5], maxNewTokens: 2 }]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(RetryableError);
+    expect((err as Error).message).to.match(/^inference run failed on .*model\.onnx: /);
+    const [ok] = await engine.model.generateBatch([{ promptIds: engine.tokenizer.encode(PROMPTS[0]), maxNewTokens: 2 }]);
+    expect(ok.tokenIds).to.have.length(2);
+  });
+
+  it("brings a refusal from the worker's start back as a NonRetryableError with its message", async function () {
+    const bad = await loadEngine({ modelDir: engine.modelDir, providers: ["cpu"], threads: -2 }).catch((e: unknown) => e);
+    expect(bad).to.be.instanceOf(NonRetryableError);
+    expect((bad as Error).message).to.equal("threads must be an integer >= 0 (0 = one per CPU core), got -2");
+  });
+
+  it("refuses calls once closed, after finishing the ones in flight", async function () {
+    const second = await loadEngine({ modelDir: engine.modelDir, providers: ["cpu"], threads: 1 });
+    const inFlight = second.model.generateBatch([{ promptIds: engine.tokenizer.encode(PROMPTS[1]), maxNewTokens: 6 }]);
+    const closing = second.close();
+    const [done] = await inFlight;
+    expect(done.tokenIds).to.have.length(6);
+    await closing;
+    const err = await second.model.generateBatch([{ promptIds: [1], maxNewTokens: 1 }]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(NonRetryableError);
+    expect((err as Error).message).to.equal("inference engine is closed");
+  });
+
+  it("keeps the two error classes across the thread boundary and others as plain errors", function () {
+    const retry = deserializeError(serializeError(new RetryableError("rpc down", { cause: new Error("ECONNREFUSED\nstack") })));
+    expect(retry).to.be.instanceOf(RetryableError);
+    expect(retry.message).to.equal("rpc down: ECONNREFUSED");
+    const permanent = deserializeError(serializeError(new NonRetryableError("bad input")));
+    expect(permanent).to.be.instanceOf(NonRetryableError);
+    expect(permanent.message).to.equal("bad input");
+    const other = deserializeError(serializeError(new TypeError("x is not a function")));
+    expect(other).to.not.be.instanceOf(RetryableError).and.not.be.instanceOf(NonRetryableError);
+    expect([other.name, other.message]).to.deep.equal(["TypeError", "x is not a function"]);
+    expect(deserializeError(serializeError("a string")).message).to.equal("a string");
+  });
+});
