@@ -78,29 +78,37 @@ function startWorker(init: WorkerInit): Worker {
 
 /**
  * A DecoderModel running in a worker thread (see decoderWorker.ts for why), with the same `generateBatch`. The
- * worker keeps the process alive only while a call is in flight.
+ * worker keeps the process alive only while a call is in flight. If the thread dies, the calls in flight fail with
+ * a RetryableError and the next call starts a new one.
  */
 export class WorkerDecoder implements DecoderShape {
   private readonly pending = new Map<number, Pending>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private nextId = 1;
-  private exited: Error | undefined;
+  /** undefined after the thread died, until the next call starts another */
+  private worker: Worker | undefined;
+  private starting: Promise<Worker> | undefined;
   private closing: Promise<void> | undefined;
+  /** threads started after the first one died */
+  restarts = 0;
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly init: WorkerInit,
+    worker: Worker,
     readonly provider: string,
     readonly failures: OpenedSession["failures"],
     private readonly shape: DecoderShape,
   ) {
-    worker.on("message", (m: WorkerReply) => this.onReply(m));
-    worker.on("error", (err) => this.fail(new RetryableError(`inference worker failed: ${err.message}`)));
-    worker.on("exit", (code) => this.fail(new RetryableError(`inference worker exited (code ${code})`)));
-    worker.unref();
+    this.attach(worker);
   }
 
   /** Opens the model in a new worker; rejects with the worker's NonRetryableError for a bad graph or provider. */
   static async open(init: WorkerInit): Promise<WorkerDecoder> {
+    const { worker, ready } = await WorkerDecoder.start(init);
+    return new WorkerDecoder(init, worker, ready.provider, ready.failures, ready.shape);
+  }
+
+  private static async start(init: WorkerInit): Promise<{ worker: Worker; ready: Extract<WorkerReply, { type: "ready" }> }> {
     const worker = startWorker(init);
     let onMessage!: (m: WorkerReply) => void;
     let onError!: (err: Error) => void;
@@ -118,7 +126,38 @@ export class WorkerDecoder implements DecoderShape {
       await worker.terminate();
       throw first.type === "failed" ? deserializeError(first.error) : new Error(`inference worker sent ${first.type} before ready`);
     }
-    return new WorkerDecoder(worker, first.provider, first.failures, first.shape);
+    return { worker, ready: first };
+  }
+
+  private attach(worker: Worker): void {
+    this.worker = worker;
+    worker.on("message", (m: WorkerReply) => this.onReply(m));
+    worker.on("error", (err) => this.lost(worker, `failed: ${err.message}`));
+    worker.on("exit", (code) => this.lost(worker, `exited (code ${code})`));
+    worker.unref();
+  }
+
+  /** The thread is gone (crash, or the end of close): fail what it was running. */
+  private lost(worker: Worker, reason: string): void {
+    if (this.worker !== worker) return; // 'error' is followed by 'exit'
+    this.worker = undefined;
+    const err = new RetryableError(`inference worker ${reason}`);
+    for (const [id, call] of this.pending) {
+      this.pending.delete(id);
+      call.reject(err);
+    }
+  }
+
+  private running(): Promise<Worker> {
+    if (this.worker) return Promise.resolve(this.worker);
+    this.starting ??= WorkerDecoder.start(this.init)
+      .then(({ worker }) => {
+        this.restarts++;
+        this.attach(worker);
+        return worker;
+      })
+      .finally(() => (this.starting = undefined));
+    return this.starting;
   }
 
   get numLayers(): number { return this.shape.numLayers; }
@@ -133,17 +172,19 @@ export class WorkerDecoder implements DecoderShape {
 
   /** DecoderModel.generateBatch, run in the worker; `onStep` gets each step's end time as the worker saw it. */
   generateBatch(requests: readonly SequenceRequest[], opts: BatchOptions = {}): Promise<SequenceResult[]> {
-    if (this.exited) return Promise.reject(this.exited);
     if (this.closing) return Promise.reject(new NonRetryableError("inference engine is closed"));
     const id = this.nextId++;
-    const call = new Promise<SequenceResult[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onStep: opts.onStep });
-      if (this.pending.size === 1) this.worker.ref();
-      const rows = requests.map(({ promptIds, maxNewTokens, sampling }) => ({ promptIds, maxNewTokens, sampling }));
-      const message: WorkerRequest = { type: "generate", id, requests: rows, useCache: opts.useCache, collectLogits: opts.collectLogits, reportSteps: !!opts.onStep };
-      this.worker.postMessage(message);
-    });
-    const tracked = call.finally(() => this.inFlight.delete(tracked));
+    const rows = requests.map(({ promptIds, maxNewTokens, sampling }) => ({ promptIds, maxNewTokens, sampling }));
+    const message: WorkerRequest = { type: "generate", id, requests: rows, useCache: opts.useCache, collectLogits: opts.collectLogits, reportSteps: !!opts.onStep };
+    const call = this.running().then(
+      (worker) =>
+        new Promise<SequenceResult[]>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject, onStep: opts.onStep });
+          if (this.pending.size === 1) worker.ref();
+          worker.postMessage(message);
+        }),
+    );
+    const tracked = call.finally(() => this.inFlight.delete(tracked)).catch(() => undefined);
     this.inFlight.add(tracked);
     return call;
   }
@@ -152,11 +193,12 @@ export class WorkerDecoder implements DecoderShape {
   release(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.inFlight]);
-      if (this.exited) return;
-      const closed = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
-      this.worker.ref();
-      this.worker.postMessage({ type: "close" } satisfies WorkerRequest);
-      await closed;
+      const worker = this.worker;
+      if (!worker) return;
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      worker.ref();
+      worker.postMessage({ type: "close" } satisfies WorkerRequest);
+      await exited;
     })();
     return this.closing;
   }
@@ -176,15 +218,6 @@ export class WorkerDecoder implements DecoderShape {
 
   private settle(id: number): void {
     this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
-  }
-
-  private fail(err: Error): void {
-    if (this.exited) return;
-    this.exited = this.closing ? new NonRetryableError("inference engine is closed") : err;
-    for (const [id, call] of this.pending) {
-      this.settle(id);
-      call.reject(err);
-    }
+    if (this.pending.size === 0) this.worker?.unref();
   }
 }

@@ -1,3 +1,4 @@
+import type { Worker } from "node:worker_threads";
 import { expect } from "chai";
 import { loadEngine, NonRetryableError, RetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
 import { DecoderModel } from "../../../oracle/src/inference/decoderModel";
@@ -58,6 +59,26 @@ describe("inference/workerDecoder (the model in its own thread)", function () {
     const bad = await loadEngine({ modelDir: engine.modelDir, providers: ["cpu"], threads: -2 }).catch((e: unknown) => e);
     expect(bad).to.be.instanceOf(NonRetryableError);
     expect((bad as Error).message).to.equal("threads must be an integer >= 0 (0 = one per CPU core), got -2");
+  });
+
+  it("fails the calls in flight when its thread dies, and starts a new thread for the next call", async function () {
+    const crashing = await loadEngine({ modelDir: engine.modelDir, providers: ["cpu"], threads: 1 });
+    try {
+      const promptIds = engine.tokenizer.encode(PROMPTS[2]);
+      const [expected] = await crashing.model.generateBatch([{ promptIds, maxNewTokens: 5 }]);
+      // what a crash of the thread looks like from outside: it exits while a call runs (here after its first step)
+      const worker = (crashing.model as unknown as { worker: Worker }).worker;
+      let killed: Promise<number> | undefined;
+      const err = await crashing.model.generateBatch([{ promptIds, maxNewTokens: 200 }], { onStep: () => (killed ??= worker.terminate()) }).catch((e: unknown) => e);
+      expect(await killed).to.equal(1);
+      expect(err).to.be.instanceOf(RetryableError);
+      expect((err as Error).message).to.equal("inference worker exited (code 1)");
+      const [again] = await crashing.model.generateBatch([{ promptIds, maxNewTokens: 5 }]);
+      expect(again.tokenIds).to.deep.equal(expected.tokenIds);
+      expect(crashing.model.restarts).to.equal(1);
+    } finally {
+      await crashing.close();
+    }
   });
 
   it("refuses calls once closed, after finishing the ones in flight", async function () {
