@@ -28,6 +28,8 @@ export interface DecoderShape {
 export interface WireError {
   name: string;
   message: string;
+  /** the cause's message, when there is one */
+  cause?: string;
 }
 
 export type WorkerRequest =
@@ -41,19 +43,18 @@ export type WorkerReply =
   | { type: "done"; id: number; results: SequenceResult[] }
   | { type: "error"; id: number; error: WireError };
 
-/** Errors cross the thread boundary as name + message; the engine's two classes come back as themselves. */
+/** Errors cross the thread boundary as name, message and cause message; the engine's two classes come back as themselves. */
 export function serializeError(err: unknown): WireError {
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? `: ${err.cause.message.split("\n")[0]}` : "";
-    return { name: err.name, message: err.name === "RetryableError" ? err.message + cause : err.message };
-  }
-  return { name: "Error", message: String(err) };
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const cause = err.cause instanceof Error ? err.cause.message : err.cause === undefined ? undefined : String(err.cause);
+  return { name: err.name, message: err.message, ...(cause === undefined ? {} : { cause }) };
 }
 
 export function deserializeError(e: WireError): Error {
-  if (e.name === "NonRetryableError") return new NonRetryableError(e.message);
-  if (e.name === "RetryableError") return new RetryableError(e.message);
-  const err = new Error(e.message);
+  const options = e.cause === undefined ? undefined : { cause: new Error(e.cause) };
+  if (e.name === "NonRetryableError") return new NonRetryableError(e.message, options);
+  if (e.name === "RetryableError") return new RetryableError(e.message, options);
+  const err = new Error(e.message, options);
   err.name = e.name;
   return err;
 }
