@@ -11,6 +11,18 @@ export interface SequenceRequest {
   sampling?: SamplingOptions;
 }
 
+/** The graph facts a DecoderModel reads from its session (what the worker reports back). */
+export interface DecoderShape {
+  numLayers: number;
+  kvHeads: number;
+  headDim: number;
+  kvType: KvType;
+  hasPositionIds: boolean;
+  hasUseCacheBranch: boolean;
+  vocabSize: number;
+  kvLocation: "cpu" | "gpu-buffer";
+}
+
 /** What a decoder needs of the model folder (the tokenizer stays with the caller). */
 export type DecoderFolder = Pick<ModelFolder, "dir" | "graphPath" | "config" | "eosTokenIds" | "padTokenId" | "configVocabSize">;
 
@@ -132,6 +144,11 @@ export class DecoderModel {
       throw new NonRetryableError(`vocabulary mismatch: tokenizer.json has ${tokenizerVocabSize} tokens but output "logits" of ${graph} has ${modelVocab}`);
     }
     return new DecoderModel(session, folder, numLayers, kvHeads, headDim, kvType, inputs.has("position_ids"), inputs.has("use_cache_branch"), modelVocab, kvLocation);
+  }
+
+  get shape(): DecoderShape {
+    const { numLayers, kvHeads, headDim, kvType, hasPositionIds, hasUseCacheBranch, vocabSize, kvLocation } = this;
+    return { numLayers, kvHeads, headDim, kvType, hasPositionIds, hasUseCacheBranch, vocabSize, kvLocation };
   }
 
   get supportsCache(): boolean {

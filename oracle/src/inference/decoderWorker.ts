@@ -27,16 +27,7 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
       type: "ready",
       provider: opened.provider,
       failures: opened.failures,
-      shape: {
-        numLayers: model.numLayers,
-        kvHeads: model.kvHeads,
-        headDim: model.headDim,
-        kvType: model.kvType,
-        hasPositionIds: model.hasPositionIds,
-        hasUseCacheBranch: model.hasUseCacheBranch,
-        vocabSize: model.vocabSize,
-        kvLocation: model.kvLocation,
-      },
+      shape: model.shape,
     });
   } catch (err) {
     reply({ type: "failed", error: serializeError(err) });

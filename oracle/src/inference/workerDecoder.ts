@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { BatchOptions, DecoderFolder, SequenceRequest, SequenceResult } from "./decoderModel";
+import type { BatchOptions, DecoderFolder, DecoderShape, SequenceRequest, SequenceResult } from "./decoderModel";
 import { NonRetryableError, RetryableError } from "./errors";
 import type { OpenedSession, SessionSettings } from "./providers";
 
@@ -11,18 +11,6 @@ export interface WorkerInit {
   providers: string[];
   settings: Omit<SessionSettings, "logger">;
   tokenizerVocabSize: number;
-}
-
-/** The graph facts DecoderModel read from the session. */
-export interface DecoderShape {
-  numLayers: number;
-  kvHeads: number;
-  headDim: number;
-  kvType: "float32" | "float16";
-  hasPositionIds: boolean;
-  hasUseCacheBranch: boolean;
-  vocabSize: number;
-  kvLocation: "cpu" | "gpu-buffer";
 }
 
 export interface WireError {
