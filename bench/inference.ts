@@ -18,6 +18,7 @@ import { buildModel, MODEL_PRESETS, type PresetName } from "../oracle/src/infere
 import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
 import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";
+import { sessionOptions } from "../oracle/src/inference/providers";
 import { fastestOf, measureBandwidths, type Bandwidths } from "./inferenceBandwidth";
 import { BENCH_PROMPTS, engineRun, interleavedTimings, stepQuartiles, tokPerSec, type StepQuartiles } from "./inferenceRates";
 import { loadTransformersJs } from "./inferenceTransformersJs";
@@ -101,7 +102,7 @@ async function sideBySide(engine: OnnxInferenceEngine, tokens: number, repeats: 
       await tjs.dispose();
     }
   };
-  const engineThreads = os.availableParallelism();
+  const engineThreads = sessionOptions("cpu", {}).intraOpNumThreads!;
   const asItComes = await compare();
   const like = await compare({ intraOpNumThreads: engineThreads, interOpNumThreads: 1 });
   return {

@@ -20,7 +20,7 @@ export const BENCH_PROMPTS = [
   "x",
 ];
 
-/** Runs one generation of at most `tokens` new tokens per row; resolves to the performance.now() at which each forward pass finished. */
+/** Runs one generation of at most `tokens` new tokens per row; resolves to the times (ms, any fixed origin) at which its forward passes finished. */
 export type GenerationRun = (tokens: number) => Promise<number[]>;
 
 const WARM_UP_ROUNDS = 2;

@@ -26,6 +26,11 @@ export interface DecoderShape {
 /** What a decoder needs of the model folder (the tokenizer stays with the caller). */
 export type DecoderFolder = Pick<ModelFolder, "dir" | "graphPath" | "config" | "eosTokenIds" | "padTokenId" | "configVocabSize">;
 
+/** Just the DecoderFolder fields of a model folder (what is sent to the inference worker). */
+export function decoderFolder({ dir, graphPath, config, eosTokenIds, padTokenId, configVocabSize }: DecoderFolder): DecoderFolder {
+  return { dir, graphPath, config, eosTokenIds, padTokenId, configVocabSize };
+}
+
 export interface SequenceResult {
   tokenIds: number[];
   finishReason: "eos" | "length";

@@ -1,5 +1,5 @@
 import { keccak256, toUtf8Bytes } from "ethers";
-import type { SequenceResult } from "./decoderModel";
+import { decoderFolder, type SequenceResult } from "./decoderModel";
 import { NonRetryableError } from "./errors";
 import { computeModelHash } from "./modelHash";
 import { readModelFolder } from "./modelFolder";
@@ -129,14 +129,13 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInference
   const folder = await readModelFolder(opts.modelDir);
   const tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig);
   const modelHash = await computeModelHash(folder.dir);
-  const { dir, graphPath, config, eosTokenIds, padTokenId, configVocabSize } = folder;
   const model = await WorkerDecoder.open({
-    folder: { dir, graphPath, config, eosTokenIds, padTokenId, configVocabSize },
+    folder: decoderFolder(folder),
     providers: opts.providers ?? [...DEFAULT_PROVIDERS],
     settings: { threads: opts.threads, kvOnDevice: opts.kvOnDevice },
     tokenizerVocabSize: tokenizer.vocabSize,
   });
-  if (opts.logger) warnCpuFallback(opts.logger, model.provider, model.failures);
+  warnCpuFallback(opts.logger, model.provider, model.failures);
   opts.logger?.info(
     { provider: model.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache, kvLocation: model.kvLocation },
     "inference engine ready",

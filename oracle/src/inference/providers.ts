@@ -104,7 +104,7 @@ export async function openSession(graphPath: string, providers: readonly string[
           kvLocation = "gpu-buffer";
         }
       }
-      if (settings.logger) warnCpuFallback(settings.logger, provider, failures);
+      warnCpuFallback(settings.logger, provider, failures);
       return { session, provider, failures, kvLocation };
     } catch (err) {
       failures.push({ provider, error: firstLine(err) });
@@ -116,8 +116,8 @@ export async function openSession(graphPath: string, providers: readonly string[
 }
 
 /** The one log line for a GPU provider that failed before CPU worked (nothing when CPU was the first choice). */
-export function warnCpuFallback(logger: ProviderLogger, provider: string, failures: OpenedSession["failures"]): void {
-  if (provider !== "cpu" || failures.length === 0) return;
+export function warnCpuFallback(logger: ProviderLogger | undefined, provider: string, failures: OpenedSession["failures"]): void {
+  if (!logger || provider !== "cpu" || failures.length === 0) return;
   logger.warn(
     { tried: failures.map((f) => `${f.provider}: ${f.error}`) },
     `no gpu execution provider available (${failures.map((f) => f.provider).join(", ")} failed), running on cpu`,

@@ -21,7 +21,7 @@ export interface WireError {
 }
 
 export type WorkerRequest =
-  | { type: "generate"; id: number; requests: SequenceRequest[]; useCache?: boolean; collectLogits?: boolean; reportSteps: boolean }
+  | { type: "generate"; id: number; requests: readonly SequenceRequest[]; useCache?: boolean; collectLogits?: boolean; reportSteps: boolean }
   | { type: "close" };
 
 export type WorkerReply =
@@ -163,8 +163,7 @@ export class WorkerDecoder implements DecoderShape {
   generateBatch(requests: readonly SequenceRequest[], opts: BatchOptions = {}): Promise<SequenceResult[]> {
     if (this.closing) return Promise.reject(new NonRetryableError("inference engine is closed"));
     const id = this.nextId++;
-    const rows = requests.map(({ promptIds, maxNewTokens, sampling }) => ({ promptIds, maxNewTokens, sampling }));
-    const message: WorkerRequest = { type: "generate", id, requests: rows, useCache: opts.useCache, collectLogits: opts.collectLogits, reportSteps: !!opts.onStep };
+    const message: WorkerRequest = { type: "generate", id, requests, useCache: opts.useCache, collectLogits: opts.collectLogits, reportSteps: !!opts.onStep };
     const call = this.running().then(
       (worker) =>
         new Promise<SequenceResult[]>((resolve, reject) => {
