@@ -19,11 +19,15 @@ import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
 import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";
 import { sessionOptions } from "../oracle/src/inference/providers";
-import { fastestOf, measureBandwidths, type Bandwidths } from "./inferenceBandwidth";
+import { anonHugePagesKiB, fastestOf, HUGE_PAGES_TUNABLE, measureBandwidths, measureOnHugePages, type Bandwidths } from "./inferenceBandwidth";
 import { BENCH_PROMPTS, engineRun, interleavedTimings, stepQuartiles, tokPerSec, type StepQuartiles } from "./inferenceRates";
 import { loadTransformersJs } from "./inferenceTransformersJs";
 
 const ROOT = path.resolve(__dirname, "..");
+function gbps(b: Bandwidths & { samples: number }) {
+  return { copyStream: b.copyStream / 1e9, read1Thread: b.read1 / 1e9, readAllThreads: b.readAll / 1e9, threads: b.threads, samples: b.samples };
+}
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
@@ -124,8 +128,9 @@ async function main(): Promise<void> {
   const results: Partial<Record<PresetName, PresetResult>> = {};
   let compared: SideBySide | undefined;
   let peakRssMiB = 0;
-  // Bandwidth is sampled after the last preset's engine runs (before transformers.js) and twice at the end; the
-  // bound uses the fastest sample of each measure.
+  let engineHugePagesMiB = 0;
+  // Bandwidth is sampled after the last preset's engine runs (before transformers.js) and twice at the end, where
+  // each sample also has a twin in a child process on huge pages; the bound uses the fastest of them all.
   const bandwidthSamples: Bandwidths[] = [];
   for (const preset of presets) {
     const dir = await ensurePreset(preset);
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
       results[preset] = { params: gpt2ParamCount(MODEL_PRESETS[preset]), modelHash: engine.modelHash, tokens, ...(await measurePreset(engine, tokens, repeats)) };
       // the engines' own peak, before transformers.js loads a second copy of the weights (maxRSS only grows)
       if (!compared) peakRssMiB = process.resourceUsage().maxRSS / 1024;
+      if (big) engineHugePagesMiB = anonHugePagesKiB() / 1024;
       // Only once the last peak RSS is read: the bandwidth buffers take 1 GB and maxRSS never comes down.
       if (preset === presets[presets.length - 1]) bandwidthSamples.push(await measureBandwidths());
       if (big) {
@@ -151,9 +157,14 @@ async function main(): Promise<void> {
     }
   }
 
-  for (let i = 0; i < 2; i++) bandwidthSamples.push(await measureBandwidths());
+  const hugePageSamples: (Bandwidths & { hugePagesKiB: number })[] = [];
+  for (let i = 0; i < 2; i++) {
+    bandwidthSamples.push(await measureBandwidths());
+    hugePageSamples.push(await measureOnHugePages());
+  }
   const bandwidths = fastestOf(bandwidthSamples);
-  const bandwidth = Math.max(bandwidths.copyStream, bandwidths.read1, bandwidths.readAll);
+  const onHugePages = fastestOf(hugePageSamples);
+  const bandwidth = Math.max(...[bandwidths, onHugePages].flatMap((b) => [b.copyStream, b.read1, b.readAll]));
   const gpt2 = results["gpt2-small"];
   const shape = MODEL_PRESETS["gpt2-small"];
   // Per decoded token every weight matrix is read once; of the embeddings only the tied output layer (V×D) is
@@ -174,11 +185,18 @@ async function main(): Promise<void> {
     batch8TokPerSec: gpt2 ? gpt2.batch8.cached : null,
     batch8Speedup: gpt2 ? gpt2.batch8.cached / gpt2.batch1.cached : null,
     peakRssMiB,
-    bandwidthGBps: { copyStream: bandwidths.copyStream / 1e9, read1Thread: bandwidths.read1 / 1e9, readAllThreads: bandwidths.readAll / 1e9, threads: bandwidths.threads, samples: bandwidths.samples, usedForBound: bandwidth / 1e9 },
+    bandwidthGBps: {
+      ...gbps(bandwidths),
+      // hugePagesMiB: the least any sample's process held on huge pages (0 = the kernel gave none)
+      onHugePages: { ...gbps(onHugePages), hugePagesMiB: Math.min(...hugePageSamples.map((h) => h.hugePagesKiB)) / 1024 },
+      usedForBound: bandwidth / 1e9,
+    },
+    // How much of the engine's memory sat on 2 MiB pages: 0 unless the kernel's THP mode is `always` or GLIBC_TUNABLES asks.
+    hugePages: { glibcTunables: process.env.GLIBC_TUNABLES ?? null, engineAnonHugePagesMiB: engineHugePagesMiB },
     weightBytesPerToken,
     model: gpt2 ? { preset: "gpt2-small", params: gpt2.params, hash: gpt2.modelHash } : null,
     notes:
-      "decode tokens/s = rows / median decode step (gap between consecutive forward passes) over every step of every run, prefill excluded; the bound uses the fastest of the three bandwidth measures, each the fastest of bandwidthGBps.samples samples (after the last preset's engine runs, twice at the end); peakRssMiB is the engine's before transformers.js loads; the engine runs one intra-op thread per core in a worker thread; transformersJs is transformers.js as it comes (onnxruntime's thread default), engineVsTransformersJs.sameThreads gives it the engine's thread count",
+      `decode tokens/s = rows / median decode step (gap between consecutive forward passes) over every step of every run, prefill excluded; the bound uses the fastest of the three bandwidth measures, each the fastest of bandwidthGBps.samples samples (after the last preset's engine runs, twice at the end) in this process and of bandwidthGBps.onHugePages.samples in child processes with GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}; peakRssMiB is the engine's before transformers.js loads; the engine runs one intra-op thread per core in a worker thread; transformersJs is transformers.js as it comes (onnxruntime's thread default), engineVsTransformersJs.sameThreads gives it the engine's thread count`,
     presets: results,
   };
 
@@ -193,7 +211,9 @@ async function main(): Promise<void> {
   }));
   console.table(rows);
   const gb = (x: number): string => (x / 1e9).toFixed(1);
-  console.log(`bandwidth GB/s: copy (STREAM) ${gb(bandwidths.copyStream)}, read 1 thread ${gb(bandwidths.read1)}, read ${bandwidths.threads} threads ${gb(bandwidths.readAll)}`);
+  const bandwidthLine = (b: Bandwidths): string => `copy (STREAM) ${gb(b.copyStream)}, read 1 thread ${gb(b.read1)}, read ${b.threads} threads ${gb(b.readAll)}`;
+  console.log(`bandwidth GB/s: ${bandwidthLine(bandwidths)}; on huge pages: ${bandwidthLine(onHugePages)}`);
+  console.log(`engine memory on huge pages: ${engineHugePagesMiB.toFixed(0)} MiB (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? "unset"})`);
   if (gpt2) {
     console.log(
       `gpt2-small: bound ${boundTokPerSec.toFixed(1)} tok/s (${(weightBytesPerToken / 1e6).toFixed(0)} MB/token at ${gb(bandwidth)} GB/s); engine ${gpt2.batch1.cached.toFixed(1)} tok/s = ${(100 * out.fractionOfBound!).toFixed(0)} % of bound; batch 8 ${out.batch8Speedup!.toFixed(2)}× batch 1`,
