@@ -9,19 +9,27 @@
  *    per decode step the time in MatMul, in other kernels and between kernels (median over the steps).
  * 3. The output layer's MatMul ([rows, D] × [D, V]) alone, at 1 and 8 rows, on 1 and all threads: GB/s of weight
  *    read and GFLOP/s — what onnxruntime's kernel reaches without the rest of the model around it.
+ * 4. The kernel floor, side by side in alternating rounds: the engine's batch-1 decode step (the real engine, in its
+ *    worker) against a graph of only the step's weight MatMuls (each layer's QKV, attention output and MLP matrices
+ *    and the output layer, distinct weights of the same shapes, nothing else but a Slice per layer) on the same
+ *    session options, and both against the machine's read bandwidth measured before and after in this process.
+ *    Engine ÷ MatMuls says what the rest of the model and the JavaScript cost; MatMuls ÷ read says how close
+ *    onnxruntime's kernel gets to the bandwidth bound of bench:inference.
  */
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
-import { buildModel, MODEL_PRESETS, isPresetName } from "../oracle/src/inference/buildModel";
+import { buildModel, MODEL_PRESETS, isPresetName, type ModelPreset, type PresetName } from "../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../oracle/src/inference/builder/onnxGraph";
 import { DecoderModel } from "../oracle/src/inference/decoderModel";
+import { loadEngine } from "../oracle/src/inference";
 import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
 import { sessionOptions } from "../oracle/src/inference/providers";
 import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
-import { BENCH_PROMPTS } from "./inferenceRates";
+import { fastestOf, measureBandwidths } from "./inferenceBandwidth";
+import { BENCH_PROMPTS, engineRun, interleavedTimings, stepQuartiles, type GenerationRun } from "./inferenceRates";
 
 const ROOT = path.resolve(__dirname, "..");
 function arg(name: string, fallback: string): string {
@@ -121,6 +129,79 @@ async function outputLayerMatMul(dModel: number, vocab: number, scratch: string)
   return results;
 }
 
+/**
+ * A graph of one decode step's weight MatMuls at batch 1 and nothing else (a Slice turns each layer's QKV output
+ * back into D columns). Weights are distinct (onnxruntime shares identical initializers, which would let a chain
+ * run from cache) and scaled so activations stay near 1 through the chain (no denormals).
+ */
+function weightMatMulChain(shape: ModelPreset, scratch: string): { file: string; weightBytes: number } {
+  const { nEmbd: d, nLayer, vocabSize } = shape;
+  const g = new OnnxGraphBuilder();
+  let state = 0x9e3779b9;
+  let weightBytes = 0;
+  const weight = (rows: number, cols: number): string => {
+    const data = new Float32Array(rows * cols);
+    const amplitude = Math.sqrt(3 / rows); // uniform(-a, a) keeps the output's variance equal to the input's
+    for (let i = 0; i < data.length; i++) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      data[i] = (state / 2 ** 32 - 0.5) * 2 * amplitude;
+    }
+    weightBytes += data.byteLength;
+    return g.floatTensor(`w${weightBytes}`, [rows, cols], data);
+  };
+  const [starts, ends, axes] = [g.int64Tensor("starts", [1], [0]), g.int64Tensor("ends", [1], [d]), g.int64Tensor("axes", [1], [1])];
+  let x = g.input("x", ElemType.FLOAT, [1, d]);
+  for (let layer = 0; layer < nLayer; layer++) {
+    x = g.op("Slice", [g.op("MatMul", [x, weight(d, 3 * d)]), starts, ends, axes]);
+    x = g.op("MatMul", [x, weight(d, d)]);
+    x = g.op("MatMul", [g.op("MatMul", [x, weight(d, 4 * d)]), weight(4 * d, d)]);
+  }
+  g.output("y", ElemType.FLOAT, [1, vocabSize]);
+  g.node("MatMul", [x, weight(d, vocabSize)], {}, ["y"]);
+  const { graph, external } = g.serialize({ opset: 17, producer: "bench", externalDataFile: "chain.onnx_data" });
+  const file = path.join(scratch, "chain.onnx");
+  writeFileSync(file, graph);
+  writeFileSync(path.join(scratch, "chain.onnx_data"), Buffer.concat(external!));
+  return { file, weightBytes };
+}
+
+async function kernelFloor(preset: PresetName, modelDir: string, tokens: number, scratch: string) {
+  const chain = weightMatMulChain(MODEL_PRESETS[preset], scratch);
+  const session = await ort.InferenceSession.create(chain.file, sessionOptions("cpu", {}));
+  const engine = await loadEngine({ modelDir, providers: ["cpu"] });
+  try {
+    const feeds = { x: new ort.Tensor("float32", new Float32Array(MODEL_PRESETS[preset].nEmbd).fill(1), [1, MODEL_PRESETS[preset].nEmbd]) };
+    // as many back-to-back passes as the engine makes for `tokens` tokens; the first counts as its "prefill"
+    const chainRun: GenerationRun = async (n) => {
+      const finished: number[] = [];
+      for (let i = 0; i < n; i++) {
+        await session.run(feeds);
+        finished.push(performance.now());
+      }
+      return finished;
+    };
+    const before = await measureBandwidths();
+    const [engineTiming, chainTiming] = await interleavedTimings([{ rows: 1, run: engineRun(engine, 1, true) }, { rows: 1, run: chainRun }], tokens, 4);
+    const read = fastestOf([before, await measureBandwidths()]).readAll;
+    const engineMs = stepQuartiles(engineTiming).median;
+    const matmulsMs = stepQuartiles(chainTiming).median;
+    const gbps = (ms: number): number => chain.weightBytes / (ms / 1000) / 1e9;
+    return {
+      weightMB: chain.weightBytes / 1e6,
+      threads: sessionOptions("cpu", {}).intraOpNumThreads,
+      engineStepMs: engineMs,
+      matmulsOnlyStepMs: matmulsMs,
+      engineGBps: gbps(engineMs),
+      matmulsOnlyGBps: gbps(matmulsMs),
+      readAllThreadsGBps: read / 1e9,
+      engineOverMatmulsOnly: engineMs / matmulsMs,
+      matmulsOnlyOverRead: gbps(matmulsMs) / (read / 1e9),
+    };
+  } finally {
+    await Promise.all([engine.close(), session.release()]);
+  }
+}
+
 async function main(): Promise<void> {
   const preset = arg("preset", "gpt2-small");
   if (!isPresetName(preset)) throw new Error(`unknown preset ${preset} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
@@ -139,11 +220,17 @@ async function main(): Promise<void> {
     const decode = [await profileDecode(folder, tokenizer, 1, tokens, scratch), await profileDecode(folder, tokenizer, 8, tokens, scratch)];
     const shape = MODEL_PRESETS[preset];
     const matmul = await outputLayerMatMul(shape.nEmbd, shape.vocabSize, scratch);
-    const out = { date: new Date().toISOString(), preset, tokens, loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] }, optimizedGraph: graph, decode, outputLayerMatMul: matmul };
+    const floor = await kernelFloor(preset, modelDir, tokens, scratch);
+    const out = { date: new Date().toISOString(), preset, tokens, loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] }, optimizedGraph: graph, decode, outputLayerMatMul: matmul, kernelFloor: floor };
     console.log(`optimized graph: ${graph.nodes} nodes; output layer weight constant: ${graph.outputLayerWeightConstant}`);
     console.log(graph.byOp);
     console.table(decode.map(({ kernelShare, ...d }) => ({ ...d, matmulShare: kernelShare.MatMul })));
     console.table(matmul);
+    console.log(
+      `kernel floor (batch 1, ${floor.threads} threads, ${floor.weightMB.toFixed(0)} MB of weights): engine step ${floor.engineStepMs.toFixed(2)} ms (${floor.engineGBps.toFixed(1)} GB/s), ` +
+        `weight MatMuls alone ${floor.matmulsOnlyStepMs.toFixed(2)} ms (${floor.matmulsOnlyGBps.toFixed(1)} GB/s), read ${floor.readAllThreadsGBps.toFixed(1)} GB/s → ` +
+        `engine ÷ MatMuls ${floor.engineOverMatmulsOnly.toFixed(2)}×, MatMuls ÷ read ${(100 * floor.matmulsOnlyOverRead).toFixed(0)} %`,
+    );
     mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });
     writeFileSync(path.join(ROOT, "bench", "out", "inference-profile.json"), JSON.stringify(out, null, 2) + "\n");
     console.log(`load average ${out.loadAverage1m.start} → ${out.loadAverage1m.end}; wrote bench/out/inference-profile.json`);
