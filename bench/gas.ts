@@ -5,7 +5,8 @@
  *   every validator already hold pending rewards from earlier requests, as in normal operation): the mean over
  *   STEADY_RUNS lifecycles (committees differ from run to run, and a member's seat changes what it reads);
  *   lifecycleMax = the dearest of those runs; lifecycleFirst = the very first request on a fresh deployment (ids
- *   assigned, first slots of the requester and validators); lifecycleSteps = the last steady run per transaction.
+ *   assigned, first slots of the requester and validators); lifecycleSteps = the last steady run per transaction,
+ *   and lifecycleBreakdown = where each of its transactions' gas went, by opcode (bench/gasBreakdown.ts).
  * - anchorPerRecord256: gasUsed of one anchorBatch transaction / 256.
  * - Tree figures (draw, drawLinear, stakeUpdate10000, insert10000) come from bench/gasTree.ts when present
  *   (BENCH_SKIP_TREE=1 reuses bench/out/gasTree.json from `npm run bench:tree` instead of measuring again).
@@ -14,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { deployAll } from "../scripts/lib/deploy";
+import { gasBreakdown, type GasBreakdown } from "./gasBreakdown";
 
 const { ethers } = hre;
 const PROMPT = "P".repeat(180) + "rompt text 200 chars"; // 200 characters
@@ -21,21 +23,21 @@ const RESPONSE = "R".repeat(180) + "esponse text 200 chr"; // 200 characters
 const MODEL_HASH = "0x" + "ab".repeat(32);
 const STEADY_RUNS = 10;
 
-async function receiptGas(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<bigint> {
+async function receiptGas(tx: Promise<{ wait(): Promise<{ gasUsed: bigint; hash: string } | null> }>): Promise<{ gas: bigint; hash: string }> {
   const receipt = await (await tx).wait();
-  return receipt!.gasUsed;
+  return { gas: receipt!.gasUsed, hash: receipt!.hash };
 }
 
 /** gasUsed of each transaction of one lifecycle, in order: request, commit per member, reveal per revealer. */
 interface LifecycleRun {
   total: bigint;
-  steps: { step: string; gas: bigint }[];
+  steps: { step: string; gas: bigint; hash: string }[];
 }
 
 async function lifecycle(
   committeeSize: number,
   quorum: number,
-): Promise<{ first: bigint; steady: number; max: number; steadySteps: { step: string; gas: number }[] }> {
+): Promise<{ first: bigint; steady: number; max: number; steadySteps: { step: string; gas: number }[]; breakdown: ({ step: string } & GasBreakdown)[] }> {
   const signers = await ethers.getSigners();
   const deployment = await deployAll(hre, {
     modelHash: MODEL_HASH,
@@ -57,20 +59,20 @@ async function lifecycle(
   const responseHash = ethers.keccak256(ethers.toUtf8Bytes(RESPONSE));
 
   async function once(): Promise<LifecycleRun> {
-    const steps: { step: string; gas: bigint }[] = [];
+    const steps: { step: string; gas: bigint; hash: string }[] = [];
     const requestTx = chat.connect(requester).requestChat(1, PROMPT, 64, ethers.ZeroAddress, 0, { value: 10n ** 15n });
-    steps.push({ step: "request", gas: await receiptGas(requestTx) });
+    steps.push({ step: "request", ...(await receiptGas(requestTx)) });
     const requestId = await chat.requestCount();
     const committee = (await chat.getRecord(requestId)).committee;
     const salt = ethers.id("salt");
     for (const [seat, member] of committee.entries()) {
       const commitment = await chat.computeCommitment(requestId, member, responseHash, salt);
-      const gas = await receiptGas(chat.connect(byAddress.get(member)!).commitResponse(requestId, commitment));
-      steps.push({ step: `commit ${seat + 1}`, gas });
+      const receipt = await receiptGas(chat.connect(byAddress.get(member)!).commitResponse(requestId, commitment));
+      steps.push({ step: `commit ${seat + 1}`, ...receipt });
     }
     for (const [seat, member] of committee.slice(0, quorum).entries()) {
-      const gas = await receiptGas(chat.connect(byAddress.get(member)!).revealResponse(requestId, RESPONSE, salt));
-      steps.push({ step: seat + 1 === quorum ? `reveal ${seat + 1} (finalizes)` : `reveal ${seat + 1}`, gas });
+      const receipt = await receiptGas(chat.connect(byAddress.get(member)!).revealResponse(requestId, RESPONSE, salt));
+      steps.push({ step: seat + 1 === quorum ? `reveal ${seat + 1} (finalizes)` : `reveal ${seat + 1}`, ...receipt });
     }
     if ((await chat.getRecord(requestId)).status !== 4n) throw new Error("benchmark request did not finalize");
     return { total: steps.reduce((sum, s) => sum + s.gas, 0n), steps };
@@ -85,11 +87,14 @@ async function lifecycle(
   const runs: LifecycleRun[] = [];
   for (let run = 0; run < STEADY_RUNS; run++) runs.push(await once());
   const totals = runs.map((run) => Number(run.total));
+  const breakdown = [];
+  for (const { step, hash } of runs.at(-1)!.steps) breakdown.push({ step, ...(await gasBreakdown(hre.network.provider, hash)) });
   return {
     first: first.total,
     steady: Math.round(totals.reduce((sum, total) => sum + total, 0) / totals.length),
     max: Math.max(...totals),
     steadySteps: runs.at(-1)!.steps.map(({ step, gas }) => ({ step, gas: Number(gas) })),
+    breakdown,
   };
 }
 
@@ -104,7 +109,7 @@ async function anchorPerRecord(count: number): Promise<number> {
   await token.mint(validator.address, stake);
   await token.connect(validator).approve(await registry.getAddress(), stake);
   await registry.connect(validator).stake(stake, "");
-  const gas = await receiptGas(chat.connect(validator).anchorBatch(ethers.id("batch root"), count, 1));
+  const { gas } = await receiptGas(chat.connect(validator).anchorBatch(ethers.id("batch root"), count, 1));
   return Math.round(Number(gas) / count);
 }
 
@@ -121,6 +126,39 @@ async function treeFigures(): Promise<Record<string, unknown>> {
     measureTreeGas(log: (line: string) => void): Promise<Record<string, unknown>>;
   };
   return measureTreeGas((line) => console.log(line));
+}
+
+/** One row per transaction plus their sum. */
+function breakdownRows(breakdown: ({ step: string } & GasBreakdown)[]) {
+  const row = (step: string, b: GasBreakdown) => ({
+    step,
+    gasUsed: b.gasUsed,
+    base: b.base,
+    calldata: b.calldata,
+    "new slots": `${b.newSlots.count} = ${b.newSlots.gas}`,
+    "other SSTORE": b.otherSstore,
+    SLOAD: b.sload,
+    logs: b.logs,
+    calls: b.calls,
+    other: b.otherExecution,
+    refund: b.refund,
+  });
+  const sum = breakdown.reduce<GasBreakdown>(
+    (acc, b) => ({
+      gasUsed: acc.gasUsed + b.gasUsed,
+      base: acc.base + b.base,
+      calldata: acc.calldata + b.calldata,
+      newSlots: { count: acc.newSlots.count + b.newSlots.count, gas: acc.newSlots.gas + b.newSlots.gas },
+      otherSstore: acc.otherSstore + b.otherSstore,
+      sload: acc.sload + b.sload,
+      logs: acc.logs + b.logs,
+      calls: acc.calls + b.calls,
+      otherExecution: acc.otherExecution + b.otherExecution,
+      refund: acc.refund + b.refund,
+    }),
+    { gasUsed: 0, base: 0, calldata: 0, newSlots: { count: 0, gas: 0 }, otherSstore: 0, sload: 0, logs: 0, calls: 0, otherExecution: 0, refund: 0 },
+  );
+  return [...breakdown.map((b) => row(b.step, b)), row("total", sum)];
 }
 
 async function main(): Promise<void> {
@@ -140,6 +178,7 @@ async function main(): Promise<void> {
     lifecycleRuns: STEADY_RUNS,
     lifecycleFirst: { committee1: Number(committee1.first), committee3: Number(committee3.first) },
     lifecycleSteps: { committee1: committee1.steadySteps, committee3: committee3.steadySteps },
+    lifecycleBreakdown: { committee1: committee1.breakdown, committee3: committee3.breakdown },
     anchorPerRecord256: anchor,
   };
   writeFileSync(outFile, JSON.stringify(result, null, 2) + "\n");
@@ -159,6 +198,10 @@ async function main(): Promise<void> {
     if (typeof value !== "string") rows.push([key, JSON.stringify(value), ""]); // skip prose such as "method"
   }
   console.table(rows.map(([measure, gas, target]) => ({ measure, gas, target })));
+  for (const [name, run] of [["committee of 1", committee1], ["committee of 3", committee3]] as const) {
+    console.log(`where the gas of the last steady lifecycle went, ${name} (by opcode; new slots = zero → non-zero SSTOREs):`);
+    console.table(breakdownRows(run.breakdown));
+  }
   console.log(`wrote ${path.relative(process.cwd(), outFile)}`);
 }
 
