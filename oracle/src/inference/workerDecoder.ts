@@ -68,7 +68,8 @@ function startWorker(init: WorkerInit): Worker {
 /**
  * A DecoderModel running in a worker thread (see decoderWorker.ts for why), with the same `generateBatch`. The
  * worker keeps the process alive only while a call is in flight. If the thread dies, the calls in flight fail with
- * a RetryableError and the next call starts a new one.
+ * a RetryableError and the next call starts a new one. (Between onnxruntime runs, that is: a thread that dies
+ * inside a run can abort the process, as onnxruntime-node's completion throws into the dead thread's environment.)
  */
 export class WorkerDecoder implements DecoderShape {
   private readonly pending = new Map<number, Pending>();
