@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { deployAll } from "../scripts/lib/deploy";
-import { gasBreakdown, type GasBreakdown } from "./gasBreakdown";
+import { gasBreakdown, sumBreakdowns, type GasBreakdown } from "./gasBreakdown";
 
 const { ethers } = hre;
 const PROMPT = "P".repeat(180) + "rompt text 200 chars"; // 200 characters
@@ -143,22 +143,7 @@ function breakdownRows(breakdown: ({ step: string } & GasBreakdown)[]) {
     other: b.otherExecution,
     refund: b.refund,
   });
-  const sum = breakdown.reduce<GasBreakdown>(
-    (acc, b) => ({
-      gasUsed: acc.gasUsed + b.gasUsed,
-      base: acc.base + b.base,
-      calldata: acc.calldata + b.calldata,
-      newSlots: { count: acc.newSlots.count + b.newSlots.count, gas: acc.newSlots.gas + b.newSlots.gas },
-      otherSstore: acc.otherSstore + b.otherSstore,
-      sload: acc.sload + b.sload,
-      logs: acc.logs + b.logs,
-      calls: acc.calls + b.calls,
-      otherExecution: acc.otherExecution + b.otherExecution,
-      refund: acc.refund + b.refund,
-    }),
-    { gasUsed: 0, base: 0, calldata: 0, newSlots: { count: 0, gas: 0 }, otherSstore: 0, sload: 0, logs: 0, calls: 0, otherExecution: 0, refund: 0 },
-  );
-  return [...breakdown.map((b) => row(b.step, b)), row("total", sum)];
+  return [...breakdown.map((b) => row(b.step, b)), row("total", sumBreakdowns(breakdown))];
 }
 
 async function main(): Promise<void> {

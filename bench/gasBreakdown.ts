@@ -45,21 +45,19 @@ interface Provider {
  */
 export function breakdownFromTrace(steps: readonly TraceStep[], gasLimit: number, gasUsed: number): GasBreakdown {
   const intrinsic = steps.length ? gasLimit - steps[0].gas : gasUsed;
-  const out: GasBreakdown = { gasUsed, base: TX_BASE, calldata: intrinsic - TX_BASE, newSlots: { count: 0, gas: 0 }, otherSstore: 0, sload: 0, logs: 0, calls: 0, otherExecution: 0, refund: 0 };
-  const resumeAt = (i: number): number => steps.findIndex((s, j) => j > i && s.depth <= steps[i].depth);
+  const out: GasBreakdown = { ...zeroBreakdown(), gasUsed, base: TX_BASE, calldata: intrinsic - TX_BASE };
+  // where each step's caller resumes: the next step at its depth or above (-1: none, the transaction ended)
+  const resumeAt = steps.map((step, i) => (steps[i + 1]?.depth > step.depth ? steps.findIndex((s, j) => j > i && s.depth <= step.depth) : i + 1));
   const totals = steps.map((step, i) => {
-    const next = steps[i + 1];
-    if (!next || next.depth < step.depth) return 0;
-    if (next.depth === step.depth) return step.gas - next.gas;
-    const back = resumeAt(i);
-    return back < 0 ? 0 : step.gas - steps[back].gas;
+    const next = steps[resumeAt[i]];
+    return next && next.depth === step.depth ? step.gas - next.gas : 0;
   });
   let execution = 0;
   steps.forEach((step, i) => {
     let cost = totals[i];
     if (steps[i + 1]?.depth === step.depth + 1) {
-      const back = resumeAt(i);
-      for (let j = i + 1; j < (back < 0 ? steps.length : back); j++) if (steps[j].depth === step.depth + 1) cost -= totals[j];
+      const end = resumeAt[i] < 0 ? steps.length : resumeAt[i];
+      for (let j = i + 1; j < end; j++) if (steps[j].depth === step.depth + 1) cost -= totals[j];
     }
     execution += cost;
     if (step.op === "SSTORE" && cost >= NEW_SLOT_MIN) {
@@ -73,6 +71,29 @@ export function breakdownFromTrace(steps: readonly TraceStep[], gasLimit: number
   });
   out.refund = gasUsed - intrinsic - execution;
   return out;
+}
+
+function zeroBreakdown(): GasBreakdown {
+  return { gasUsed: 0, base: 0, calldata: 0, newSlots: { count: 0, gas: 0 }, otherSstore: 0, sload: 0, logs: 0, calls: 0, otherExecution: 0, refund: 0 };
+}
+
+/** Several transactions' breakdowns added up, part by part (e.g. one lifecycle). */
+export function sumBreakdowns(parts: readonly GasBreakdown[]): GasBreakdown {
+  return parts.reduce<GasBreakdown>(
+    (acc, b) => ({
+      gasUsed: acc.gasUsed + b.gasUsed,
+      base: acc.base + b.base,
+      calldata: acc.calldata + b.calldata,
+      newSlots: { count: acc.newSlots.count + b.newSlots.count, gas: acc.newSlots.gas + b.newSlots.gas },
+      otherSstore: acc.otherSstore + b.otherSstore,
+      sload: acc.sload + b.sload,
+      logs: acc.logs + b.logs,
+      calls: acc.calls + b.calls,
+      otherExecution: acc.otherExecution + b.otherExecution,
+      refund: acc.refund + b.refund,
+    }),
+    zeroBreakdown(),
+  );
 }
 
 /** Traces `txHash` on the node behind `provider` and breaks its gas down. */

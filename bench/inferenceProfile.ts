@@ -27,16 +27,16 @@ import { DecoderModel } from "../oracle/src/inference/decoderModel";
 import { loadEngine } from "../oracle/src/inference";
 import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
 import { sessionOptions } from "../oracle/src/inference/providers";
+import { Prng } from "../oracle/src/inference/prng";
 import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
 import { fastestOf, measureBandwidths } from "./inferenceBandwidth";
-import { BENCH_PROMPTS, engineRun, interleavedTimings, stepQuartiles, type GenerationRun } from "./inferenceRates";
+import { BENCH_PROMPTS, engineRun, interleavedTimings, median, stepQuartiles, type GenerationRun } from "./inferenceRates";
 
 const ROOT = path.resolve(__dirname, "..");
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface ProfileEvent {
   cat: string;
@@ -107,12 +107,10 @@ async function outputLayerMatMul(dModel: number, vocab: number, scratch: string)
   const weight = new Float32Array(dModel * vocab).map((_, i) => ((i * 2654435761) % 1000) / 1e5);
   g.output("y", ElemType.FLOAT, ["rows", vocab]);
   g.node("MatMul", [x, g.floatTensor("w", [dModel, vocab], weight)], {}, ["y"]);
-  const { graph, external } = g.serialize({ opset: 17, producer: "bench", externalDataFile: "matmul.onnx_data" });
-  writeFileSync(path.join(scratch, "matmul.onnx"), graph);
-  writeFileSync(path.join(scratch, "matmul.onnx_data"), Buffer.concat(external!));
+  const file = writeGraph(g, scratch, "matmul");
   const results = [];
   for (const threads of [1, os.cpus().length]) {
-    const s = await ort.InferenceSession.create(path.join(scratch, "matmul.onnx"), { graphOptimizationLevel: "all", intraOpNumThreads: threads, interOpNumThreads: 1 });
+    const s = await ort.InferenceSession.create(file, { graphOptimizationLevel: "all", intraOpNumThreads: threads, interOpNumThreads: 1 });
     for (const rows of [1, 8]) {
       const feeds = { x: new ort.Tensor("float32", new Float32Array(rows * dModel).fill(1), [rows, dModel]) };
       for (let i = 0; i < 3; i++) await s.run(feeds);
@@ -137,15 +135,11 @@ async function outputLayerMatMul(dModel: number, vocab: number, scratch: string)
 function weightMatMulChain(shape: ModelPreset, scratch: string): { file: string; weightBytes: number } {
   const { nEmbd: d, nLayer, vocabSize } = shape;
   const g = new OnnxGraphBuilder();
-  let state = 0x9e3779b9;
+  const prng = new Prng(1);
   let weightBytes = 0;
   const weight = (rows: number, cols: number): string => {
-    const data = new Float32Array(rows * cols);
-    const amplitude = Math.sqrt(3 / rows); // uniform(-a, a) keeps the output's variance equal to the input's
-    for (let i = 0; i < data.length; i++) {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      data[i] = (state / 2 ** 32 - 0.5) * 2 * amplitude;
-    }
+    // uniform(-a, a) with a = √(3 / rows) keeps the output's variance equal to the input's
+    const data = prng.fillUniform(new Float32Array(rows * cols), Math.sqrt(3 / rows));
     weightBytes += data.byteLength;
     return g.floatTensor(`w${weightBytes}`, [rows, cols], data);
   };
@@ -158,16 +152,22 @@ function weightMatMulChain(shape: ModelPreset, scratch: string): { file: string;
   }
   g.output("y", ElemType.FLOAT, [1, vocabSize]);
   g.node("MatMul", [x, weight(d, vocabSize)], {}, ["y"]);
-  const { graph, external } = g.serialize({ opset: 17, producer: "bench", externalDataFile: "chain.onnx_data" });
-  const file = path.join(scratch, "chain.onnx");
+  return { file: writeGraph(g, scratch, "chain"), weightBytes };
+}
+
+/** Writes `name`.onnx with its weights in `name`.onnx_data under `dir`; returns the graph's path. */
+function writeGraph(g: OnnxGraphBuilder, dir: string, name: string): string {
+  const { graph, external } = g.serialize({ opset: 17, producer: "bench", externalDataFile: `${name}.onnx_data` });
+  const file = path.join(dir, `${name}.onnx`);
   writeFileSync(file, graph);
-  writeFileSync(path.join(scratch, "chain.onnx_data"), Buffer.concat(external!));
-  return { file, weightBytes };
+  writeFileSync(path.join(dir, `${name}.onnx_data`), Buffer.concat(external!));
+  return file;
 }
 
 async function kernelFloor(preset: PresetName, modelDir: string, tokens: number, scratch: string) {
   const chain = weightMatMulChain(MODEL_PRESETS[preset], scratch);
-  const session = await ort.InferenceSession.create(chain.file, sessionOptions("cpu", {}));
+  const options = sessionOptions("cpu", {});
+  const session = await ort.InferenceSession.create(chain.file, options);
   const engine = await loadEngine({ modelDir, providers: ["cpu"] });
   try {
     const feeds = { x: new ort.Tensor("float32", new Float32Array(MODEL_PRESETS[preset].nEmbd).fill(1), [1, MODEL_PRESETS[preset].nEmbd]) };
@@ -188,7 +188,7 @@ async function kernelFloor(preset: PresetName, modelDir: string, tokens: number,
     const gbps = (ms: number): number => chain.weightBytes / (ms / 1000) / 1e9;
     return {
       weightMB: chain.weightBytes / 1e6,
-      threads: sessionOptions("cpu", {}).intraOpNumThreads,
+      threads: options.intraOpNumThreads,
       engineStepMs: engineMs,
       matmulsOnlyStepMs: matmulsMs,
       engineGBps: gbps(engineMs),
