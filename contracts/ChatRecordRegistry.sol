@@ -200,7 +200,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IChatRecordRegistry
-    function commitResponse(uint256 requestId, bytes32 commitment) external nonReentrant {
+    /// @dev No reentrancy guard: a commit makes no external call, and a reentrant commit (from a consumer callback)
+    ///      passes the same status, deadline and seat checks as any other.
+    function commitResponse(uint256 requestId, bytes32 commitment) external {
         Header storage header = _headers[requestId];
         Status status = header.status;
         if (status != Status.Requested && status != Status.Committed) _revertStatus(requestId, status);
@@ -516,7 +518,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
             _validatorAccounts[committee[seat]].rewards += uint232(share + remainder);
             remainder = 0;
         }
-        emit RecordFinalized(requestId, responseHash, _models[header.modelId].modelHash, agreeing);
+        emit RecordFinalized(requestId, responseHash, header.modelId, agreeing);
 
         _slashSeats(requestId, committee, header.revealedMask & ~agreeingMask, SlashReason.Dissent);
         if (header.hasConsumer) _callConsumer(requestId, responseHash);
@@ -707,16 +709,17 @@ contract ChatRecordRegistry is IChatRecordRegistry, Ownable, ReentrancyGuardTran
         }
     }
 
-    /// @dev The hash revealed by at least `quorum` seats (unique: quorum is a strict majority).
-    function _finalResponseHash(uint256 requestId, Header memory header) private view returns (bytes32) {
+    /// @dev The hash revealed by at least `quorum` seats. Quorum is a strict majority of the committee, so that hash
+    ///      is a strict majority of the revealed seats too, and one Boyer–Moore majority pass finds it.
+    function _finalResponseHash(uint256 requestId, Header memory header) private view returns (bytes32 candidate) {
+        uint256 votes;
         for (uint256 seat; seat < header.committeeSize; ++seat) {
             if (header.revealedMask & (1 << seat) == 0) continue;
-            bytes32 candidate = _seatHashes[requestId][seat];
-            if (_popCount(_agreeingMask(requestId, header.revealedMask, seat, candidate)) >= header.quorum) {
-                return candidate;
-            }
+            bytes32 revealed = _seatHashes[requestId][seat];
+            if (votes == 0) candidate = revealed;
+            if (revealed == candidate) ++votes;
+            else --votes;
         }
-        return bytes32(0); // unreachable for a Finalized record
     }
 
     /// @dev Seat s ≥ 1 sits at bits 32(s-1) .. 32(s-1)+23 of `_otherSeatIds`.

@@ -145,8 +145,9 @@ interface IChatRecordRegistry {
     event ResponseRevealed(
         uint256 indexed requestId, address indexed validator, bytes32 responseHash, string responseText
     );
-    /// @notice A quorum agreed on `responseHash`; `agreeing` share the fee.
-    event RecordFinalized(uint256 indexed requestId, bytes32 responseHash, bytes32 modelHash, address[] agreeing);
+    /// @notice A quorum agreed on `responseHash`; `agreeing` share the fee. The model is named by id: a registered
+    ///         id's hash never changes (`getModel`, and `getRecord` returns it with the record).
+    event RecordFinalized(uint256 indexed requestId, bytes32 responseHash, uint16 modelId, address[] agreeing);
     /// @notice The consumer's `onChatFulfilled` reverted or ran out of its gas cap; the record is final anyway.
     event ConsumerCallbackFailed(uint256 indexed requestId, address indexed consumer);
     /// @notice `validator` was slashed `amount` for `reason` on `requestId`.

@@ -4,13 +4,14 @@ pragma solidity 0.8.28;
 import {IChatConsumer} from "../interfaces/IChatConsumer.sol";
 import {IChatRecordRegistry} from "../interfaces/IChatRecordRegistry.sol";
 
-/// @notice Attack harness: on fulfilment, tries to reenter the registry (withdrawRewards, timeout and a second reveal)
-///         and records the revert data it got. Test-only.
+/// @notice Attack harness: on fulfilment, tries to reenter the registry (withdrawRewards, timeout, a second reveal and
+///         a commit) and records the revert data it got. Test-only.
 contract ReentrantConsumer is IChatConsumer {
     IChatRecordRegistry public immutable registry;
     bytes public lastWithdrawError;
     bytes public lastTimeoutError;
     bytes public lastRevealError;
+    bytes public lastCommitError;
     uint256 public calls;
 
     constructor(IChatRecordRegistry registry_) {
@@ -27,6 +28,9 @@ contract ReentrantConsumer is IChatConsumer {
         }
         try registry.revealResponse(requestId, "forged", bytes32(0)) {} catch (bytes memory reason) {
             lastRevealError = reason;
+        }
+        try registry.commitResponse(requestId, keccak256("forged")) {} catch (bytes memory reason) {
+            lastCommitError = reason;
         }
     }
 }

@@ -170,7 +170,7 @@ describe("ChatRecordRegistry", function () {
       expect((await sys.chat.getRecord(requestId)).status).to.equal(Status.Revealed);
       const tx = sys.chat.connect(members[2]).revealResponse(requestId, ANSWER, SALT);
       await expect(tx).to.emit(sys.chat, "RecordFinalized")
-        .withArgs(requestId, responseHashOf(ANSWER), MODEL_HASH, [members[0].address, members[2].address]);
+        .withArgs(requestId, responseHashOf(ANSWER), MODEL_ID, [members[0].address, members[2].address]);
       await expect(tx).to.emit(sys.chat, "MemberSlashed").withArgs(requestId, members[1].address, SlashReason.Dissent, SLASH_AMOUNT);
       const record = await sys.chat.getRecord(requestId);
       expect(record.status).to.equal(Status.Finalized);
@@ -294,6 +294,9 @@ describe("ChatRecordRegistry", function () {
       expect(await reentrant.lastWithdrawError()).to.equal(guard);
       expect(await reentrant.lastTimeoutError()).to.equal(guard);
       expect(await reentrant.lastRevealError()).to.equal(guard);
+      // commitResponse makes no external call and has no guard: the record's status stops the reentrant commit.
+      const finalized = sys.chat.interface.encodeErrorResult("ChatRecordRegistryInvalidStatus", [requestId, Status.Finalized]);
+      expect(await reentrant.lastCommitError()).to.equal(finalized);
       expect(await reentrant.calls()).to.equal(1n);
       expect((await sys.chat.getRecord(requestId)).status).to.equal(Status.Finalized);
     });
@@ -369,6 +372,22 @@ describe("ChatRecordRegistry", function () {
       expect(await Promise.all(members.map((m) => sys.registry.stakeOf(m.address)))).to.deep.equal(stakes);
     });
 
+    it("pays a refund once to a requester that reenters claimRefund", async function () {
+      const sys = await loadFixture(deployFixture);
+      await sys.chat.setConfig({ ...sys.config, maxAttempts: 1 });
+      const requester = await ethers.deployContract("ReentrantRequester", [await sys.chat.getAddress()]);
+      await requester.request(MODEL_ID, PROMPT, { value: MINIMUM_FEE });
+      const requestId = await requester.requestId();
+      await time.increaseTo((await sys.chat.getRecord(requestId)).revealDeadline + 1n);
+      await sys.chat.timeout(requestId);
+      const held = await ethers.provider.getBalance(await sys.chat.getAddress());
+      await expect(requester.claim()).to.emit(sys.chat, "RequestRefunded").withArgs(requestId, await requester.getAddress(), MINIMUM_FEE);
+      expect(await requester.lastReentryError()).to.equal(sys.chat.interface.getError("ReentrancyGuardReentrantCall")!.selector);
+      expect(await requester.received()).to.equal(MINIMUM_FEE);
+      expect(await ethers.provider.getBalance(await sys.chat.getAddress())).to.equal(held - MINIMUM_FEE);
+      expect((await sys.chat.getRecord(requestId)).status).to.equal(Status.Refunded);
+    });
+
     it("fails a refund loudly when the requester rejects ETH", async function () {
       const sys = await loadFixture(deployFixture);
       await sys.chat.setConfig({ ...sys.config, maxAttempts: 1 });
@@ -423,7 +442,7 @@ describe("ChatRecordRegistry", function () {
     expect(members).to.have.length(1);
     await commit(sys, requestId, members[0]);
     await expect(sys.chat.connect(members[0]).revealResponse(requestId, ANSWER, SALT))
-      .to.emit(sys.chat, "RecordFinalized").withArgs(requestId, responseHashOf(ANSWER), MODEL_HASH, [members[0].address]);
+      .to.emit(sys.chat, "RecordFinalized").withArgs(requestId, responseHashOf(ANSWER), MODEL_ID, [members[0].address]);
     expect(await sys.chat.pendingRewards(members[0].address)).to.equal(MINIMUM_FEE);
     expect(await sys.chat.randomnessSource()).to.equal(await sys.randomness.getAddress());
     expect(await sys.chat.computeCommitment(requestId, members[0].address, responseHashOf(ANSWER), SALT))

@@ -11,8 +11,8 @@ import { mulberry32 } from "../../helpers/prng";
  *   Σ stakes = tree root × unit = totalStake(), Σ unbonding = totalUnbonding(),
  *   token balance = totalStake + totalUnbonding + slashedBalance (stakes + pending withdrawals),
  *   chat ETH balance = Σ pending rewards + fees (as sent) of requests not yet finalized/refunded,
- *   and the record the step acted on, if finalized earlier, is unchanged; every 100 steps all finalized records are
- *   re-checked together.
+ *   the record the step acted on, if finalized earlier, is unchanged, and if finalized by this step, carries the
+ *   response hash a quorum of its members revealed; every 100 steps all finalized records are re-checked together.
  * A failure names the seed and step; rerun one seed with INVARIANT_SEEDS=<seed>.
  */
 const SEEDS = (process.env.INVARIANT_SEEDS ?? "11,22,33").split(",").map(Number);
@@ -141,6 +141,10 @@ async function runSequence(seed: number, committeeSize: number, quorum: number) 
         if (before !== undefined) {
           expect(await inspector.recordsDigest(chatAddress, [touched]), `finalized record ${touched} unchanged`).to.equal(before);
         } else if (status === Status.Finalized) {
+          // The record's response hash is the one a quorum of the members revealed.
+          const responseHash = (await chat.getRecord(touched)).responseHash;
+          const agreeing = (await chat.getMembers(touched)).filter((m) => m.revealed && m.responseHash === responseHash);
+          expect(agreeing.length, `record ${touched}: members agreeing with its response hash`).to.be.at.least(quorum);
           frozen.set(touched, await inspector.recordsDigest(chatAddress, [touched]));
           finalizedOrder.push(touched);
         }

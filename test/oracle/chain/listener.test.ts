@@ -171,7 +171,7 @@ describe("chain listener", function () {
       ["ChatRequested", [7n, "0x00000000000000000000000000000000000000a1", 3, "hi ✓", keccak256(toUtf8Bytes("hi ✓")), 8, ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"], 1, 100n, 200n]],
       ["ResponseCommitted", [7n, "0x00000000000000000000000000000000000000b1", keccak256("0x01")]],
       ["ResponseRevealed", [7n, "0x00000000000000000000000000000000000000b2", keccak256(toUtf8Bytes("an answer")), "an answer"]],
-      ["RecordFinalized", [7n, keccak256("0x02"), keccak256("0x03"), ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"]]],
+      ["RecordFinalized", [7n, keccak256("0x02"), 3, ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"]]],
     ];
     for (const [name, values] of samples) {
       const fragment = iface.getEvent(name)!;
