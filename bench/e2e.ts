@@ -12,33 +12,53 @@
  *                   transaction, measured side by side with the phases above (a request needs 6 transactions).
  * Every phase reports the CPU share of the chain process, the oracle and this benchmark (from /proc), the machine's
  * busy share and the load average: other work on the machine shows there.
- * Writes bench/out/e2e.json. Options: --requests N (200), --rate R req/s offered (40), --latency-requests M (50),
- * --latency-rate r (2), --kill-requests K (N; 0 skips the kill phase), --alone-transactions T (1200),
- * --block-ms B (250), --seed S, --chain-logging (leave the hardhat node's per-call console log on). The interval phase runs first, so it also warms the node up for the latency phase.
+ * Writes bench/out/e2e.json. Options: `npm run bench:e2e -- --help`. The interval phase runs first, so it also warms
+ * the node up for the latency phase.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Command } from "commander";
 import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress } from "ethers";
 import { createProvider } from "../oracle/src/chain/rpc";
 import { ensureTinyModel } from "../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
+import { integerOption, numberOption } from "../oracle/src/inference/cliSupport";
 import { devAccount } from "../scripts/demo/accounts";
 import { deployToNode } from "../scripts/demo/deploy";
 import { REPO_ROOT, freePort, startHardhatNode } from "../scripts/demo/hardhatNode";
 import { stakeValidators } from "../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { Deployment } from "../scripts/lib/deploy";
+import { npmCommand, provenance } from "./provenance";
 
-function arg(name: string, fallback: number, zeroAllowed = false): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
-    process.stderr.write(`bench:e2e: --${name} must be a ${zeroAllowed ? "non-negative" : "positive"} number\n`);
-    process.exit(2);
-  }
-  return value;
+interface Options {
+  requests: number;
+  rate: number;
+  seed?: number;
+  latencyRequests: number;
+  latencyRate: number;
+  blockMs: number;
+  killRequests?: number;
+  aloneTransactions: number;
+  chainLogging?: true;
+}
+
+/** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
+function parseOptions(): Options {
+  return new Command("bench:e2e")
+    .description("end-to-end throughput, latency and kill -9 recovery: 3 validators, committee 3, local hardhat node")
+    .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
+    .option("--rate <r>", "requests per second offered in that phase", numberOption(0.01, 10_000), 40)
+    .option("--seed <s>", "seed of the prompts and the kill times (default: random, recorded in the JSON)", integerOption(0))
+    .option("--latency-requests <m>", "requests in the automine latency phase", integerOption(1), 50)
+    .option("--latency-rate <r>", "requests per second offered in the latency phase", numberOption(0.01, 10_000), 2)
+    .option("--block-ms <b>", "block interval of the interval-mining phase", integerOption(1), 250)
+    .option("--kill-requests <k>", "requests in the kill -9 phase; 0 skips it (default: --requests)", integerOption(0))
+    .option("--alone-transactions <t>", "transactions of the chain-alone ceiling phase", integerOption(1), 1200)
+    .option("--chain-logging", "leave the hardhat node's per-call console log on")
+    .parse(process.argv)
+    .opts<Options>();
 }
 
 function prng(seed: number) {
@@ -389,15 +409,11 @@ async function measureChainAlone(context: PhaseContext, count: number, blockMs: 
 }
 
 async function main() {
-  const requests = arg("requests", 200);
-  const rate = arg("rate", 40);
-  const seed = arg("seed", 1 + Math.floor(Math.random() * 1e6));
-  const latencyRequests = arg("latency-requests", 50);
-  const latencyRate = arg("latency-rate", 2);
-  const blockMs = arg("block-ms", 250);
+  const options = parseOptions();
+  const { requests, rate, latencyRequests, latencyRate, blockMs, aloneTransactions, chainLogging } = options;
+  const seed = options.seed ?? 1 + Math.floor(Math.random() * 1e6);
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
-  const killRequests = process.argv.includes("--kill-requests") ? arg("kill-requests", 0, true) : requests;
-  const aloneTransactions = arg("alone-transactions", 1200);
+  const killRequests = options.killRequests ?? requests;
   const random = prng(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
@@ -406,7 +422,7 @@ async function main() {
   // The dev node prints every JSON-RPC call and transaction to its console (which this process then reads from a
   // pipe); a node serving an oracle does not, and the printing costs the chain process CPU on every call. Off for
   // every phase, the chain-alone one included, so the phases stay comparable. `--chain-logging` keeps it on.
-  if (!process.argv.includes("--chain-logging")) await provider.send("hardhat_setLoggingEnabled", [false]);
+  if (!chainLogging) await provider.send("hardhat_setLoggingEnabled", [false]);
   let oracle: OracleProcess | undefined;
   try {
     // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
@@ -463,6 +479,7 @@ async function main() {
     process.stdout.write(`chain alone (interval ${blockMs} ms, no oracle): ${JSON.stringify(roundAll(chainAlone))}\n`);
 
     const result = {
+      ...provenance(npmCommand("bench:e2e")),
       reqPerSec: round(steady.reqPerSec),
       sustainedReqPerSec: round(steady.sustainedReqPerSec),
       reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + evm_setIntervalMining ${blockMs})`,

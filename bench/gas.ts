@@ -16,6 +16,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { deployAll } from "../scripts/lib/deploy";
 import { gasBreakdown, sumBreakdowns, type GasBreakdown } from "./gasBreakdown";
+import { provenance } from "./provenance";
 
 const { ethers } = hre;
 const PROMPT = "P".repeat(180) + "rompt text 200 chars"; // 200 characters
@@ -118,14 +119,18 @@ async function treeFigures(): Promise<Record<string, unknown>> {
   if (process.env.BENCH_SKIP_TREE === "1") {
     // Reuse the last `npm run bench:tree` figures instead of rebuilding the 100,000-member tree.
     const saved = path.join(__dirname, "out", "gasTree.json");
-    return existsSync(saved) ? (JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>) : {};
+    if (!existsSync(saved)) return {};
+    const { date, commit, uncommittedChanges, command, machine, ...figures } = JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>;
+    // null where that file predates the stamps
+    const from = { file: "bench/out/gasTree.json", date, commit, uncommittedChanges, command, machine };
+    return { ...figures, treeFiguresFrom: Object.fromEntries(Object.entries(from).map(([k, v]) => [k, v ?? null])) };
   }
   if (!existsSync(file)) return {};
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { measureTreeGas } = require("./gasTree") as {
     measureTreeGas(log: (line: string) => void): Promise<Record<string, unknown>>;
   };
-  return measureTreeGas((line) => console.log(line));
+  return { ...(await measureTreeGas((line) => console.log(line))), treeFiguresFrom: "this run" };
 }
 
 /** One row per transaction plus their sum. */
@@ -157,6 +162,7 @@ async function main(): Promise<void> {
   const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, "utf8")) as Record<string, unknown>) : {};
   const result = {
     ...previous,
+    ...provenance("npm run bench:gas"),
     ...tree,
     lifecycle: { committee1: committee1.steady, committee3: committee3.steady },
     lifecycleMax: { committee1: committee1.max, committee3: committee3.max },

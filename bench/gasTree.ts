@@ -18,6 +18,7 @@ import type { Signer } from "ethers";
 import hre, { ethers, network } from "hardhat";
 import { createProvider } from "hardhat/internal/core/providers/construction";
 import type { HardhatNetworkConfig } from "hardhat/types";
+import { provenance } from "./provenance";
 import {
   SortitionTreeHarness__factory,
   SortitionTreeLinearScan__factory,
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
   printTable(report);
   const outDir = path.join(__dirname, "out");
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, "gasTree.json"), JSON.stringify(report, null, 2) + "\n");
+  fs.writeFileSync(path.join(outDir, "gasTree.json"), JSON.stringify({ ...provenance("npm run bench:tree"), ...report }, null, 2) + "\n");
   console.log(`wrote ${path.join(outDir, "gasTree.json")}`);
 }
 

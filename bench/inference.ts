@@ -10,27 +10,35 @@
  *   memory-bandwidth bound (weight bytes read per decoded token vs the machine's best measured bandwidth, see
  *   bench/inferenceBandwidth.ts); peak RSS of the engine alone.
  */
-import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildModel, MODEL_PRESETS, type PresetName } from "../oracle/src/inference/buildModel";
+import { integerOption } from "../oracle/src/inference/cliSupport";
 import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
 import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";
 import { sessionOptions } from "../oracle/src/inference/providers";
 import { anonHugePagesKiB, fastestOf, HUGE_PAGES_TUNABLE, measureBandwidths, measureOnHugePages, type Bandwidths } from "./inferenceBandwidth";
 import { BENCH_PROMPTS, engineRun, interleavedTimings, stepQuartiles, tokPerSec, type StepQuartiles } from "./inferenceRates";
+import { presetList } from "./benchOptions";
 import { loadTransformersJs } from "./inferenceTransformersJs";
+import { provenance } from "./provenance";
 
 const ROOT = path.resolve(__dirname, "..");
 function gbps(b: Bandwidths & { samples: number }) {
   return { copyStream: b.copyStream / 1e9, read1Thread: b.read1 / 1e9, readAllThreads: b.readAll / 1e9, threads: b.threads, samples: b.samples };
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+/** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
+function parseOptions(): { presets: PresetName[]; tokens?: number } {
+  return new Command("bench:inference")
+    .description("decode tokens/s of the built-in presets on CPU; for gpt2-small also transformers.js, the bandwidth bound and peak RSS")
+    .option("--presets <list>", "comma-separated presets, built in models/<preset> when missing", presetList, ["tiny", "small", "gpt2-small"])
+    .option("--tokens <n>", "new tokens per generation (default: 16 for gpt2-small, 32 for the others)", integerOption(2, 1024))
+    .parse(process.argv)
+    .opts<{ presets: PresetName[]; tokens?: number }>();
 }
 
 async function ensurePreset(preset: PresetName): Promise<string> {
@@ -68,14 +76,6 @@ interface SideBySide {
   engineThreads: number;
   /** like for like: transformers.js given the engine's thread count through session_options, own rounds */
   sameThreads: { engine: number; transformersJs: number; ratio: number };
-}
-
-function gitCommit(): string {
-  try {
-    return execSync("git rev-parse HEAD", { cwd: ROOT }).toString().trim();
-  } catch {
-    return "unknown";
-  }
 }
 
 async function measurePreset(engine: OnnxInferenceEngine, tokens: number, repeats: number): Promise<Omit<PresetResult, "params" | "modelHash" | "tokens">> {
@@ -123,8 +123,8 @@ async function sideBySide(engine: OnnxInferenceEngine, tokens: number, repeats: 
 
 async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0];
-  const presets = arg("presets", "tiny,small,gpt2-small").split(",") as PresetName[];
-  for (const p of presets) if (!(p in MODEL_PRESETS)) throw new Error(`unknown preset ${p} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
+  const options = parseOptions();
+  const presets = options.presets;
   const results: Partial<Record<PresetName, PresetResult>> = {};
   let compared: SideBySide | undefined;
   let peakRssMiB = 0;
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   for (const preset of presets) {
     const dir = await ensurePreset(preset);
     const big = preset === "gpt2-small";
-    const tokens = Number(arg("tokens", big ? "16" : "32"));
+    const tokens = options.tokens ?? (big ? 16 : 32);
     // Several runs: the machine is shared; the median step over all of them is what an undisturbed step takes.
     const repeats = big ? 4 : preset === "small" ? 3 : 5;
     const engine = await loadEngine({ modelDir: dir, providers: ["cpu"] });
@@ -171,13 +171,12 @@ async function main(): Promise<void> {
   // read in full (the token and position lookups read one row each).
   const weightBytesPerToken = (gpt2ParamCount(shape) - shape.nPositions * shape.nEmbd) * 4;
   const boundTokPerSec = bandwidth / weightBytesPerToken;
+  const stamp = provenance(`npm run bench:inference -- --presets ${presets.join(",")}`);
   const out = {
-    date: new Date().toISOString(),
-    commit: gitCommit(),
-    command: `npm run bench:inference -- --presets ${presets.join(",")}`,
+    ...stamp,
     // The 1-minute load average says how much else ran on the machine (figures are median steps, but a busy
     // shared machine still lowers them).
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown", provider: "cpu", loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] } },
+    machine: { ...stamp.machine, provider: "cpu", loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] } },
     tokPerSec: gpt2 ? { engine: gpt2.batch1.cached, noCache: gpt2.batch1.uncached, transformersJs: compared?.transformersJs ?? null } : null,
     engineVsTransformersJs: compared ?? null,
     boundTokPerSec: gpt2 ? boundTokPerSec : null,

@@ -19,23 +19,32 @@
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Command } from "commander";
 import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
-import { buildModel, MODEL_PRESETS, isPresetName, type ModelPreset, type PresetName } from "../oracle/src/inference/buildModel";
+import { buildModel, MODEL_PRESETS, type ModelPreset, type PresetName } from "../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../oracle/src/inference/builder/onnxGraph";
+import { integerOption } from "../oracle/src/inference/cliSupport";
 import { DecoderModel } from "../oracle/src/inference/decoderModel";
 import { loadEngine } from "../oracle/src/inference";
 import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
 import { sessionOptions } from "../oracle/src/inference/providers";
 import { Prng } from "../oracle/src/inference/prng";
 import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
+import { presetName } from "./benchOptions";
 import { fastestOf, measureBandwidths } from "./inferenceBandwidth";
 import { BENCH_PROMPTS, engineRun, interleavedTimings, median, stepQuartiles, type GenerationRun } from "./inferenceRates";
+import { npmCommand, provenance } from "./provenance";
 
 const ROOT = path.resolve(__dirname, "..");
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+/** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
+function parseOptions(): { preset: PresetName; tokens: number } {
+  return new Command("bench:inference:profile")
+    .description("where decode time goes: optimized graph, onnxruntime profile, output-layer MatMul, kernel floor")
+    .option("--preset <name>", "built-in preset, built in models/<preset> when missing", presetName, "gpt2-small")
+    .option("--tokens <n>", "new tokens per generation", integerOption(2, 1024), 16)
+    .parse(process.argv)
+    .opts<{ preset: PresetName; tokens: number }>();
 }
 
 interface ProfileEvent {
@@ -203,9 +212,7 @@ async function kernelFloor(preset: PresetName, modelDir: string, tokens: number,
 }
 
 async function main(): Promise<void> {
-  const preset = arg("preset", "gpt2-small");
-  if (!isPresetName(preset)) throw new Error(`unknown preset ${preset} (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
-  const tokens = Number(arg("tokens", "16"));
+  const { preset, tokens } = parseOptions();
   const modelDir = path.join(ROOT, "models", preset);
   const folder = await readModelFolder(modelDir).catch(async () => {
     await buildModel(modelDir, preset);
@@ -221,7 +228,7 @@ async function main(): Promise<void> {
     const shape = MODEL_PRESETS[preset];
     const matmul = await outputLayerMatMul(shape.nEmbd, shape.vocabSize, scratch);
     const floor = await kernelFloor(preset, modelDir, tokens, scratch);
-    const out = { date: new Date().toISOString(), preset, tokens, loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] }, optimizedGraph: graph, decode, outputLayerMatMul: matmul, kernelFloor: floor };
+    const out = { ...provenance(npmCommand("bench:inference:profile")), preset, tokens, loadAverage1m: { start: loadAtStart, end: os.loadavg()[0] }, optimizedGraph: graph, decode, outputLayerMatMul: matmul, kernelFloor: floor };
     console.log(`optimized graph: ${graph.nodes} nodes; output layer weight constant: ${graph.outputLayerWeightConstant}`);
     console.log(graph.byOp);
     console.table(decode.map(({ kernelShare, ...d }) => ({ ...d, matmulShare: kernelShare.MatMul })));

@@ -21,6 +21,7 @@ import { JsMidstateScanner, WasmSimdScanner } from "../pow/src/mining/nonceScann
 import type { NonceScanner } from "../pow/src/mining/nonceScanner";
 import { MiningPool } from "../pow/src/mining/parallelMiner";
 import { seedWayScan } from "../pow/src/mining/seedWay";
+import { npmCommand, provenance } from "./provenance";
 
 const SECONDS = Number(process.env.BENCH_POW_SECONDS ?? 3);
 const POOL_ROUNDS = 3;
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
   const poolAll = cores > 2 ? await poolRate(cores) : pool2;
   const hashesPerSecPerCore = wasm.perCpuSecond;
   const result = {
+    ...provenance(npmCommand("bench:pow")),
     hashesPerSecPerCore: Math.round(hashesPerSecPerCore),
     opensslPerCore: Math.round(opensslPerCore),
     ratio: Number((hashesPerSecPerCore / opensslPerCore).toFixed(3)),

@@ -16,17 +16,42 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, promises as fs, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Command } from "commander";
 import { loadEngine, type OnnxInferenceEngine } from "../../oracle/src/inference";
-import { buildModel, MODEL_PRESETS, isPresetName } from "../../oracle/src/inference/buildModel";
+import { buildModel, MODEL_PRESETS, type PresetName } from "../../oracle/src/inference/buildModel";
+import { integerOption } from "../../oracle/src/inference/cliSupport";
+import { presetName } from "../benchOptions";
 import { gpt2ParamCount } from "../../oracle/src/inference/builder/gpt2Graph";
 import { BENCH_PROMPTS, decodeRate } from "../inferenceRates";
 import { writeWeightManifest } from "./weightManifest";
 
 const ROOT = process.env.CHAT_ORACLE_ROOT ?? path.resolve(__dirname, "../..");
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] && !process.argv[i + 1].startsWith("--") ? process.argv[i + 1] : fallback;
+interface Options {
+  dryRun?: true;
+  preset: PresetName;
+  model?: string;
+  tokens: number;
+  repeats?: number;
+  providers: string;
+  python: string;
+  out: string;
+}
+
+/** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
+function parseOptions(): Options {
+  return new Command("bench:gpu")
+    .description("GPU decode rate and agreement with the CPU, per execution provider, and PyTorch eager on the same weights")
+    .option("--dry-run", "the CPU half only, for machines without a GPU")
+    .option("--preset <name>", "built-in preset, built when missing", presetName, "gpt2-small")
+    .option("--model <dir>", "model folder (default: models/<preset>)")
+    .option("--tokens <n>", "new tokens per generation", integerOption(2, 1024), 32)
+    .option("--repeats <n>", "timed runs per measure (default: 1 with --dry-run, else 3)", integerOption(1, 100))
+    .option("--providers <list>", "GPU execution providers to try, each alone", "webgpu,cuda")
+    .option("--python <path>", "interpreter for the PyTorch eager comparison", "python3")
+    .option("--out <file>", "where to write the JSON", path.join(ROOT, "bench", "out", "gpu.json"))
+    .parse(process.argv)
+    .opts<Options>();
 }
 
 function log(message: string): void {
@@ -91,15 +116,13 @@ function hasPythonModule(python: string, module: string): boolean {
 }
 
 async function main(): Promise<void> {
-  const dryRun = process.argv.includes("--dry-run");
-  const preset = arg("preset", "gpt2-small");
-  if (!isPresetName(preset)) throw new Error(`unknown preset ${preset}`);
-  const modelDir = path.resolve(arg("model", path.join(ROOT, "models", preset)));
-  const tokens = Number(arg("tokens", "32"));
-  const repeats = Number(arg("repeats", dryRun ? "1" : "3"));
-  const providers = arg("providers", "webgpu,cuda").split(",").filter(Boolean);
-  const python = arg("python", "python3");
-  const outFile = path.resolve(arg("out", path.join(ROOT, "bench", "out", "gpu.json")));
+  const options = parseOptions();
+  const dryRun = options.dryRun === true;
+  const { preset, tokens, python } = options;
+  const modelDir = path.resolve(options.model ?? path.join(ROOT, "models", preset));
+  const repeats = options.repeats ?? (dryRun ? 1 : 3);
+  const providers = options.providers.split(",").filter(Boolean);
+  const outFile = path.resolve(options.out);
 
   const gpu = dryRun ? null : gpuInfo();
   log(dryRun ? "dry run: CPU half only" : `gpu: ${gpu ?? "nvidia-smi not found"}`);
