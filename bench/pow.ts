@@ -87,6 +87,8 @@ async function poolRate(workers: number): Promise<Rate> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.length > 2) throw new Error(`bench:pow takes no options (got ${process.argv.slice(2).join(" ")}); BENCH_POW_SECONDS sets the seconds per measure`);
+  if (!(SECONDS > 0)) throw new Error(`BENCH_POW_SECONDS must be a positive number of seconds, got "${process.env.BENCH_POW_SECONDS}"`);
   const cores = availableParallelism();
   const loadBefore = loadavg()[0];
   // The ratio's two sides are each the best of alternating rounds: other processes on a shared host perturb both.
