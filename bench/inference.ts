@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   // read in full (the token and position lookups read one row each).
   const weightBytesPerToken = (gpt2ParamCount(shape) - shape.nPositions * shape.nEmbd) * 4;
   const boundTokPerSec = bandwidth / weightBytesPerToken;
-  const stamp = provenance(`npm run bench:inference -- --presets ${presets.join(",")}`);
+  const stamp = provenance(`npm run bench:inference -- --presets ${presets.join(",")}${options.tokens === undefined ? "" : ` --tokens ${options.tokens}`}`);
   const out = {
     ...stamp,
     // The 1-minute load average says how much else ran on the machine (figures are median steps, but a busy
