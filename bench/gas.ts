@@ -16,7 +16,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { deployAll } from "../scripts/lib/deploy";
 import { gasBreakdown, sumBreakdowns, type GasBreakdown } from "./gasBreakdown";
-import { provenance } from "./provenance";
+import { provenance, splitStamp } from "./provenance";
 
 const { ethers } = hre;
 const PROMPT = "P".repeat(180) + "rompt text 200 chars"; // 200 characters
@@ -120,10 +120,8 @@ async function treeFigures(): Promise<Record<string, unknown>> {
     // Reuse the last `npm run bench:tree` figures instead of rebuilding the 100,000-member tree.
     const saved = path.join(__dirname, "out", "gasTree.json");
     if (!existsSync(saved)) return {};
-    const { date, commit, uncommittedChanges, command, machine, ...figures } = JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>;
-    // null where that file predates the stamps
-    const from = { file: "bench/out/gasTree.json", date, commit, uncommittedChanges, command, machine };
-    return { ...figures, treeFiguresFrom: Object.fromEntries(Object.entries(from).map(([k, v]) => [k, v ?? null])) };
+    const { stamp, figures } = splitStamp(JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>);
+    return { ...figures, treeFiguresFrom: { file: "bench/out/gasTree.json", ...stamp } };
   }
   if (!existsSync(file)) return {};
   // eslint-disable-next-line @typescript-eslint/no-require-imports

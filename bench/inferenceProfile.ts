@@ -174,12 +174,13 @@ function writeGraph(g: OnnxGraphBuilder, dir: string, name: string): string {
 }
 
 async function kernelFloor(preset: PresetName, modelDir: string, tokens: number, scratch: string) {
-  const chain = weightMatMulChain(MODEL_PRESETS[preset], scratch);
+  const shape = MODEL_PRESETS[preset];
+  const chain = weightMatMulChain(shape, scratch);
   const options = sessionOptions("cpu", {});
   const session = await ort.InferenceSession.create(chain.file, options);
   const engine = await loadEngine({ modelDir, providers: ["cpu"] });
   try {
-    const feeds = { x: new ort.Tensor("float32", new Float32Array(MODEL_PRESETS[preset].nEmbd).fill(1), [1, MODEL_PRESETS[preset].nEmbd]) };
+    const feeds = { x: new ort.Tensor("float32", new Float32Array(shape.nEmbd).fill(1), [1, shape.nEmbd]) };
     // as many back-to-back passes as the engine makes for `tokens` tokens; the first counts as its "prefill"
     const chainRun: GenerationRun = async (n) => {
       const finished: number[] = [];

@@ -19,6 +19,16 @@ export interface Provenance {
   machine: { cpus: number; cpuModel: string; node: string; loadAverage1m: number };
 }
 
+/** The keys `provenance` adds to a benchmark's JSON. */
+const STAMP_KEYS = ["date", "commit", "uncommittedChanges", "command", "machine"] as const satisfies readonly (keyof Provenance)[];
+
+/** A stamped benchmark JSON split into its stamp (each key null where the file predates the stamps) and its figures. */
+export function splitStamp(json: Record<string, unknown>): { stamp: Record<string, unknown>; figures: Record<string, unknown> } {
+  const stamp = Object.fromEntries(STAMP_KEYS.map((key) => [key, json[key] ?? null]));
+  const figures = Object.fromEntries(Object.entries(json).filter(([key]) => !(STAMP_KEYS as readonly string[]).includes(key)));
+  return { stamp, figures };
+}
+
 function git(args: string[]): string | undefined {
   try {
     return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();

@@ -23,6 +23,7 @@ import { integerOption } from "../../oracle/src/inference/cliSupport";
 import { presetName } from "../benchOptions";
 import { gpt2ParamCount } from "../../oracle/src/inference/builder/gpt2Graph";
 import { BENCH_PROMPTS, decodeRate } from "../inferenceRates";
+import { npmCommand, provenance } from "../provenance";
 import { writeWeightManifest } from "./weightManifest";
 
 const ROOT = process.env.CHAT_ORACLE_ROOT ?? path.resolve(__dirname, "../..");
@@ -63,15 +64,6 @@ function gpuInfo(): string | null {
     return execFileSync("nvidia-smi", ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], { encoding: "utf8" }).trim();
   } catch {
     return null;
-  }
-}
-
-function gitCommit(): string {
-  if (process.env.CHAT_ORACLE_COMMIT) return process.env.CHAT_ORACLE_COMMIT;
-  try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
   }
 }
 
@@ -180,15 +172,15 @@ async function main(): Promise<void> {
 
   const best = runs.filter((r) => r.loaded && !dryRun).sort((a, b) => (b.tokPerSecB1 ?? 0) - (a.tokPerSecB1 ?? 0))[0];
   const shown = best ?? (dryRun ? runs[0] : undefined);
+  const stamp = provenance(npmCommand("bench:gpu"));
   const out = {
     provider: best ? best.label : dryRun ? "cpu (dry run)" : "none",
     tokPerSec: { engine: shown?.tokPerSecB1 ?? null, pytorchEager: (eager.tokPerSecB1 as number | undefined) ?? null, cpu: cpuRates.b1 },
     batch8TokPerSec: shown?.tokPerSecB8 ?? null,
     agreement: shown?.agreement ?? null,
-    date: new Date().toISOString(),
-    commit: gitCommit(),
+    ...stamp,
     dryRun,
-    machine: { gpu, cpus: os.cpus().length, node: process.version },
+    machine: { ...stamp.machine, gpu },
     model: { preset, params: gpt2ParamCount(MODEL_PRESETS[preset]), hash: modelHash, tokens },
     cpu: { tokPerSecB1: cpuRates.b1, tokPerSecB8: cpuRates.b8 },
     runs,

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { expect } from "chai";
-import { npmCommand, provenance } from "../../bench/provenance";
+import { npmCommand, provenance, splitStamp } from "../../bench/provenance";
 
 describe("bench/provenance (where a benchmark figure came from)", function () {
   it("stamps the checkout's commit, whether tracked files differ from it, the command and the machine", function () {
@@ -33,6 +33,17 @@ describe("bench/provenance (where a benchmark figure came from)", function () {
     } finally {
       delete process.env.CHAT_ORACLE_COMMIT;
     }
+  });
+
+  it("splits a stamped JSON into its stamp and its figures, with null for a stamp the file predates", function () {
+    const stamped = { ...provenance("npm run bench:tree"), draw: { "1000": 12466 }, insert10000: 94218 };
+    const { stamp, figures } = splitStamp(stamped);
+    expect(figures).to.deep.equal({ draw: { "1000": 12466 }, insert10000: 94218 });
+    expect(stamp).to.deep.equal({ date: stamped.date, commit: stamped.commit, uncommittedChanges: stamped.uncommittedChanges, command: "npm run bench:tree", machine: stamped.machine });
+    expect(splitStamp({ insert10000: 1 })).to.deep.equal({
+      stamp: { date: null, commit: null, uncommittedChanges: null, command: null, machine: null },
+      figures: { insert10000: 1 },
+    });
   });
 
   it("writes the npm command line that reruns a benchmark with its arguments", function () {
