@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IStakeLock} from "./interfaces/IStakeLock.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 import {SortitionTree} from "./libraries/SortitionTree.sol";
 
@@ -41,6 +42,7 @@ contract ValidatorRegistry is IValidatorRegistry, AccessControl, ReentrancyGuard
     address private _treasury;
     uint256 private _totalUnbonding;
     uint256 private _slashedBalance;
+    IStakeLock private _stakeLock;
 
     SortitionTree.Tree private _pool;
     mapping(address validator => Validator) private _validators;
@@ -128,6 +130,12 @@ contract ValidatorRegistry is IValidatorRegistry, AccessControl, ReentrancyGuard
         if (block.timestamp < v.unlockAt) {
             revert ValidatorRegistryStillUnbonding(msg.sender, v.unlockAt, uint64(block.timestamp));
         }
+        if (address(_stakeLock) != address(0)) {
+            uint64 lockedUntil = _stakeLock.stakeLockedUntil(msg.sender);
+            if (block.timestamp <= lockedUntil) {
+                revert ValidatorRegistryStakeLocked(msg.sender, lockedUntil, uint64(block.timestamp));
+            }
+        }
 
         v.unbonding = 0;
         v.unlockAt = 0;
@@ -206,7 +214,18 @@ contract ValidatorRegistry is IValidatorRegistry, AccessControl, ReentrancyGuard
         _setTreasury(treasury_);
     }
 
+    /// @notice Names the contract whose `stakeLockedUntil` holds seated stake (the chat registry).
+    function setStakeLock(IStakeLock stakeLock_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _stakeLock = stakeLock_;
+        emit StakeLockUpdated(address(stakeLock_));
+    }
+
     /* VIEWS */
+
+    /// @inheritdoc IValidatorRegistry
+    function stakeLock() external view returns (address) {
+        return address(_stakeLock);
+    }
 
     /// @inheritdoc IValidatorRegistry
     function token() external view returns (address) {

@@ -42,6 +42,8 @@ interface IValidatorRegistry {
     event SlashedStakeSwept(address indexed treasury, uint256 amount);
     /// @notice The treasury receiving slashed stake changed.
     event TreasuryUpdated(address indexed treasury);
+    /// @notice The admin named `stakeLock` as the contract that can hold seated stake past its unbonding.
+    event StakeLockUpdated(address indexed stakeLock);
     /// @notice The minimum active stake changed (applies to new stakes, unstakes and anchoring).
     event MinimumStakeUpdated(uint256 minimumStake);
     /// @notice The unbonding period changed (applies to later `requestUnstake` calls).
@@ -69,6 +71,8 @@ interface IValidatorRegistry {
     error ValidatorRegistryNotEnoughValidators(uint256 size, uint256 available);
     /// @notice There is no slashed stake to sweep.
     error ValidatorRegistryNothingToSweep();
+    /// @notice `validator` sits on a committee whose seat can be settled until `lockedUntil`; it is `currentTime`.
+    error ValidatorRegistryStakeLocked(address validator, uint64 lockedUntil, uint64 currentTime);
     /// @notice The unbonding period `period` exceeds `maximum`.
     error ValidatorRegistryUnbondingPeriodTooLong(uint64 period, uint64 maximum);
 
@@ -85,7 +89,9 @@ interface IValidatorRegistry {
     ///         stake must be zero or at least the minimum. All unbonding stake unlocks `unbondingPeriod()` from now.
     function requestUnstake(uint256 amount) external;
 
-    /// @notice Transfers all of the caller's unbonded stake to the caller once `unlockAt` has passed.
+    /// @notice Transfers all of the caller's unbonded stake to the caller once `unlockAt` has passed and the stake
+    ///         lock (`stakeLock().stakeLockedUntil`) no longer holds it: a seated member stays slashable until its
+    ///         seat is settled, whatever the unbonding period.
     function withdraw() external;
 
     /* SLASHING */
@@ -116,6 +122,8 @@ interface IValidatorRegistry {
     function minimumStake() external view returns (uint256);
     /// @notice Seconds between `requestUnstake` and `withdraw`.
     function unbondingPeriod() external view returns (uint64);
+    /// @notice The contract consulted by `withdraw` for seated stake (address(0) = none).
+    function stakeLock() external view returns (address);
     /// @notice Receives swept slashed stake.
     function treasury() external view returns (address);
     /// @notice Σ active stakes = selection-tree root × STAKE_UNIT.

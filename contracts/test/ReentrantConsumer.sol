@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {IChatConsumer} from "../interfaces/IChatConsumer.sol";
 import {IChatRecordRegistry} from "../interfaces/IChatRecordRegistry.sol";
 
-/// @notice Attack harness: on fulfilment, tries to reenter the registry (withdrawRewards, timeout, a second reveal and
+/// @notice Attack harness: on fulfilment, tries to reenter the registry (withdraw, timeout, a second reveal and
 ///         a commit) and records the revert data it got. Test-only.
 contract ReentrantConsumer is IChatConsumer {
     IChatRecordRegistry public immutable registry;
@@ -20,7 +20,7 @@ contract ReentrantConsumer is IChatConsumer {
 
     function onChatFulfilled(uint256 requestId, bytes32) external {
         ++calls;
-        try registry.withdrawRewards() {} catch (bytes memory reason) {
+        try registry.withdraw(address(this)) {} catch (bytes memory reason) {
             lastWithdrawError = reason;
         }
         try registry.timeout(requestId) {} catch (bytes memory reason) {

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {IChatRecordRegistry} from "../interfaces/IChatRecordRegistry.sol";
 
-/// @notice Attack harness: a requester whose refund hook claims the same refund again, and records the revert data it
+/// @notice Attack harness: a requester whose receive hook withdraws its credits again, and records the revert data it
 ///         got. Test-only.
 contract ReentrantRequester {
     IChatRecordRegistry public immutable registry;
@@ -16,16 +16,16 @@ contract ReentrantRequester {
     }
 
     function request(uint16 modelId, string calldata prompt) external payable {
-        requestId = registry.requestChat{value: msg.value}(modelId, prompt, 16, address(0), 0);
+        requestId = registry.requestChat{value: msg.value}(modelId, bytes(prompt), 16, address(0), 0, 0);
     }
 
     function claim() external {
-        registry.claimRefund(requestId);
+        registry.withdraw(address(this));
     }
 
     receive() external payable {
         received += msg.value;
-        try registry.claimRefund(requestId) {} catch (bytes memory reason) {
+        try registry.withdraw(address(this)) {} catch (bytes memory reason) {
             lastReentryError = reason;
         }
     }

@@ -30,12 +30,16 @@ contract RegistryInspector {
             IValidatorRegistry.ValidatorInfo memory info = registry.validatorInfo(validators[i]);
             t.sumStakes += info.stake;
             t.sumUnbonding += info.unbonding;
-            t.sumRewards += chat.pendingRewards(validators[i]);
+            t.sumRewards += chat.creditOf(validators[i]);
         }
         for (uint256 i; i < openRequests.length; ++i) {
             IChatRecordRegistry.Record memory record = chat.getRecord(openRequests[i]);
-            // Fees of finalized requests became rewards; refunded ones left the contract.
-            if (record.status != IChatRecordRegistry.Status.Finalized && record.status != IChatRecordRegistry.Status.Refunded) {
+            // Fees of open requests are still held; distributed ones became credits.
+            if (
+                record.status == IChatRecordRegistry.Status.Requested
+                    || record.status == IChatRecordRegistry.Status.Committed
+                    || record.status == IChatRecordRegistry.Status.Revealed
+            ) {
                 t.openFees += record.fee;
             }
         }

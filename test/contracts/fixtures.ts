@@ -13,8 +13,11 @@ export const MODEL_ID = 1;
 export const MODEL_HASH = ethers.id("model files");
 
 /** Status enum of IChatRecordRegistry. */
-export const Status = { None: 0n, Requested: 1n, Committed: 2n, Revealed: 3n, Finalized: 4n, TimedOut: 5n, Refunded: 6n };
+export const Status = { None: 0n, Requested: 1n, Committed: 2n, Revealed: 3n, Finalized: 4n, TimedOut: 5n, Declined: 6n };
 export const SlashReason = { MissedCommit: 0n, MissedReveal: 1n, Dissent: 2n };
+export const DeclineReason = { PromptTooLong: 0n, InvalidPrompt: 1n, ModelUnavailable: 2n };
+/** Limits the fixture's model is registered with. */
+export const MODEL_LIMITS = { maxPromptBytes: 4096, maxNewTokens: 256, contextLength: 1024 };
 
 export interface ChatConfigInput {
   minimumFee: bigint;
@@ -30,7 +33,7 @@ export async function deploySystem(options: { committeeSize?: number; quorum?: n
   const [owner, treasury, slasher, requester, outsider] = signers;
   const validators = signers.slice(5, 5 + (options.validatorCount ?? 5));
   const token = await ethers.deployContract("DemoToken");
-  const randomness = await ethers.deployContract("PrevrandaoRandomness");
+  const randomness = await ethers.deployContract("BlockhashRandomness");
   const registry = await ethers.deployContract("ValidatorRegistry", [
     await token.getAddress(),
     UNIT,
@@ -57,7 +60,8 @@ export async function deploySystem(options: { committeeSize?: number; quorum?: n
   const slasherRole = await registry.SLASHER_ROLE();
   await registry.grantRole(slasherRole, await chat.getAddress());
   await registry.grantRole(slasherRole, slasher.address);
-  await chat.registerModel(MODEL_ID, MODEL_HASH, "models/tiny");
+  await registry.setStakeLock(await chat.getAddress());
+  await chat.registerModel(MODEL_ID, MODEL_HASH, MODEL_LIMITS, "models/tiny");
   for (const v of validators) await stakeAs(token, registry, v, 1000n * UNIT, `http://${v.address.slice(2, 8)}.example`);
   const byAddress = new Map<string, HardhatEthersSigner>(validators.map((v) => [v.address, v]));
   return { token, randomness, registry, chat, owner, treasury, slasher, requester, outsider, validators, byAddress, config };
@@ -84,4 +88,44 @@ export function commitmentOf(requestId: bigint, validator: string, text: string,
       [requestId, validator, responseHashOf(text), salt],
     ),
   );
+}
+
+export interface RequestOptions {
+  modelId?: number;
+  prompt?: string | Uint8Array;
+  maxNewTokens?: number;
+  consumer?: string;
+  callbackGasLimit?: number;
+  maxCallbackGasPrice?: bigint;
+  fee?: bigint;
+  from?: HardhatEthersSigner;
+}
+
+type ChatSystem = Awaited<ReturnType<typeof deploySystem>>;
+
+/** Sends `requestChat` (fee + callback escrow as value) and returns the new request id. */
+export async function requestChat(sys: ChatSystem, options: RequestOptions = {}): Promise<bigint> {
+  const prompt = options.prompt ?? "What is the capital of France?";
+  const bytes = typeof prompt === "string" ? ethers.toUtf8Bytes(prompt) : prompt;
+  const gas = options.callbackGasLimit ?? 0;
+  const price = options.maxCallbackGasPrice ?? 0n;
+  const value = (options.fee ?? MINIMUM_FEE) + BigInt(gas) * price;
+  await sys.chat
+    .connect(options.from ?? sys.requester)
+    .requestChat(options.modelId ?? MODEL_ID, bytes, options.maxNewTokens ?? 32, options.consumer ?? ethers.ZeroAddress, gas, price, { value });
+  return sys.chat.requestCount();
+}
+
+/** Draws the current attempt's committee (mining a block first if the seed block is the latest) and returns it. */
+export async function drawCommittee(sys: ChatSystem, requestId: bigint): Promise<HardhatEthersSigner[]> {
+  const record = await sys.chat.getRecord(requestId);
+  if (record.committee.length === 0) {
+    await sys.chat.connect(sys.outsider).draw(requestId);
+  }
+  const committee = [...(await sys.chat.getRecord(requestId)).committee];
+  return committee.map((address) => {
+    const signer = sys.byAddress.get(address);
+    if (!signer) throw new Error(`committee member ${address} is not a fixture validator`);
+    return signer;
+  });
 }
