@@ -7,7 +7,7 @@ export const LOCAL_NETWORKS = ["hardhat", "localhost"];
 /** The model id the deploy script registers. */
 export const DEFAULT_MODEL_ID = 1;
 /** Contracts whose ABIs go into deployments/<network>.json, by artifact name. */
-export const DEPLOYED_ARTIFACTS = ["ValidatorRegistry", "ChatRecordRegistry", "PrevrandaoRandomness", "DemoToken"];
+export const DEPLOYED_ARTIFACTS = ["ValidatorRegistry", "ChatRecordRegistry", "BlockhashRandomness", "DemoToken"];
 
 export interface ChatConfig {
   minimumFee: bigint;
@@ -17,12 +17,34 @@ export interface ChatConfig {
   maxAttempts: number;
 }
 
+/** IChatRecordRegistry.ModelLimits. */
+export interface ModelLimits {
+  maxPromptBytes: number;
+  maxNewTokens: number;
+  contextLength: number;
+}
+
+/**
+ * Limits for a model from its config.json: the context is its position table (n_positions, max_position_embeddings or
+ * n_ctx); up to half of it may be generated; a prompt may take 4 bytes per context token (English averages about 4
+ * bytes a token, so prompts that tokenize too long are declined by the nodes rather than refused here).
+ */
+export function modelLimitsFromConfig(modelDir: string): ModelLimits {
+  const file = path.join(modelDir, "config.json");
+  const config = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const context = Number(config.n_positions ?? config.max_position_embeddings ?? config.n_ctx);
+  if (!Number.isInteger(context) || context < 2) throw new Error(`${file} names no context length (n_positions, max_position_embeddings or n_ctx)`);
+  return { maxPromptBytes: context * 4, maxNewTokens: Math.floor(context / 2), contextLength: context };
+}
+
 export interface DeployOptions {
   /** 0x sha256 of the model files; else env MODEL_HASH; else computed from `modelDir` / env MODEL_DIR / models/tiny. */
   modelHash?: string;
   modelDir?: string;
   modelUri?: string;
   modelId?: number;
+  /** What the model accepts; default: from the model folder's config.json (see `modelLimitsFromConfig`). */
+  modelLimits?: ModelLimits;
   /** Stake token; required off local networks (or env STAKE_TOKEN); local networks deploy DemoToken. */
   stakeToken?: string;
   stakeUnit?: bigint;
@@ -51,7 +73,7 @@ export interface Deployment {
   addresses: {
     ValidatorRegistry: string;
     ChatRecordRegistry: string;
-    PrevrandaoRandomness: string;
+    BlockhashRandomness: string;
     StakeToken: string;
     DemoToken?: string;
   };
@@ -80,6 +102,11 @@ export function readDeployment(network: string, outDir?: string): Deployment {
   return JSON.parse(readFileSync(file, "utf8")) as Deployment;
 }
 
+/** The model folder: option, env MODEL_DIR, or models/tiny. */
+function modelDirOf(options: Pick<DeployOptions, "modelDir">): string {
+  return path.resolve(options.modelDir ?? process.env.MODEL_DIR ?? path.join(REPO_ROOT, "models/tiny"));
+}
+
 /** The model hash from options, env MODEL_HASH, or computed from the model folder with the oracle's rule. */
 export async function resolveModelHash(options: Pick<DeployOptions, "modelHash" | "modelDir">): Promise<string> {
   const given = options.modelHash ?? process.env.MODEL_HASH;
@@ -87,7 +114,7 @@ export async function resolveModelHash(options: Pick<DeployOptions, "modelHash" 
     if (!/^0x[0-9a-fA-F]{64}$/.test(given)) throw new Error(`model hash must be 0x + 64 hex digits, got "${given}"`);
     return given.toLowerCase();
   }
-  const dir = path.resolve(options.modelDir ?? process.env.MODEL_DIR ?? path.join(REPO_ROOT, "models/tiny"));
+  const dir = modelDirOf(options);
   if (!existsSync(dir)) {
     throw new Error(`no model hash: set MODEL_HASH, or MODEL_DIR to a model folder (${dir} does not exist; npm run model:build)`);
   }
@@ -99,7 +126,7 @@ export async function resolveModelHash(options: Pick<DeployOptions, "modelHash" 
 }
 
 /**
- * Deploys PrevrandaoRandomness, ValidatorRegistry, ChatRecordRegistry (and DemoToken on local networks), grants the
+ * Deploys BlockhashRandomness, ValidatorRegistry, ChatRecordRegistry (and DemoToken on local networks), grants the
  * chat registry SLASHER_ROLE, registers the default model, and writes deployments/<network>.json. Idempotent: when
  * that file points at contracts that exist on this chain it returns it unchanged (unless `redeploy`).
  */
@@ -136,7 +163,7 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
   }
 
   const config = { ...DEFAULT_CHAT_CONFIG, ...options.config };
-  const randomness = await ethers.deployContract("PrevrandaoRandomness");
+  const randomness = await ethers.deployContract("BlockhashRandomness");
   const validatorRegistry = await ethers.deployContract("ValidatorRegistry", [
     stakeToken,
     options.stakeUnit ?? 10n ** 18n,
@@ -154,8 +181,11 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
     deployer.address,
   ]);
   await (await validatorRegistry.grantRole(await validatorRegistry.SLASHER_ROLE(), await chatRegistry.getAddress())).wait();
+  // Seated stake stays slashable until its seat is settled.
+  await (await validatorRegistry.setStakeLock(await chatRegistry.getAddress())).wait();
   const modelId = options.modelId ?? DEFAULT_MODEL_ID;
-  const receipt = await (await chatRegistry.registerModel(modelId, modelHash, options.modelUri ?? "models/tiny")).wait();
+  const limits = options.modelLimits ?? modelLimitsFromConfig(modelDirOf(options));
+  const receipt = await (await chatRegistry.registerModel(modelId, modelHash, limits, options.modelUri ?? "models/tiny")).wait();
 
   const abis: Record<string, unknown[]> = {};
   for (const name of DEPLOYED_ARTIFACTS) abis[name] = (await hre.artifacts.readArtifact(name)).abi as unknown[];
@@ -169,7 +199,7 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
     addresses: {
       ValidatorRegistry: await validatorRegistry.getAddress(),
       ChatRecordRegistry: await chatRegistry.getAddress(),
-      PrevrandaoRandomness: await randomness.getAddress(),
+      BlockhashRandomness: await randomness.getAddress(),
       StakeToken: stakeToken,
       ...(demoToken ? { DemoToken: demoToken } : {}),
     },
