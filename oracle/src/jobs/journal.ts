@@ -28,6 +28,24 @@ export interface Job {
   /** Epoch ms before which the pipeline leaves the job alone (back-off after a retryable error). */
   notBefore: number;
   updatedAt: number;
+  /** Why the node cannot serve the request (see `DECLINE_REASONS`); such a job waits for the decline step. */
+  declineReason: DeclineReason | null;
+}
+
+/**
+ * Why a request cannot be served, decided the same way on every honest node from the event alone:
+ * `invalid-utf8` — the prompt's bytes are not UTF-8 (the contract does not check), so there is no text to run.
+ */
+export const DECLINE_REASONS = ["invalid-utf8"] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
+
+/** An event the listener could not use, recorded instead of blocking its range. */
+export interface SkippedEvent {
+  block: number;
+  logIndex: number;
+  txHash: string;
+  address: string;
+  reason: string;
 }
 
 /** A request seen on-chain, whoever serves it; the timeout sweeper walks the open ones. */
@@ -41,6 +59,7 @@ export interface TrackedRequest {
   open: boolean;
   /** Epoch seconds (chain time) after which `timeout` may be callable; 0 when unknown. */
   deadline: number;
+  declineReason: DeclineReason | null;
 }
 
 export interface NewJob {
@@ -52,6 +71,7 @@ export interface NewJob {
   promptHash: string;
   maxNewTokens: number;
   seenBlock: number;
+  declineReason?: DeclineReason | null;
 }
 
 const MIGRATIONS = [
@@ -92,6 +112,11 @@ const MIGRATIONS = [
      closed_block INTEGER)`,
   `CREATE TABLE IF NOT EXISTS journal_blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS journal_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), processed_block INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS journal_skipped_events (
+     block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL, address TEXT NOT NULL,
+     reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (block, log_index))`,
+  `ALTER TABLE journal_requests ADD COLUMN decline_reason TEXT`,
+  `ALTER TABLE journal_jobs ADD COLUMN decline_reason TEXT`,
 ];
 
 interface JobRow {
@@ -116,6 +141,7 @@ interface JobRow {
   last_error: string | null;
   not_before: number;
   updated_at: number;
+  decline_reason: DeclineReason | null;
 }
 
 function toJob(row: JobRow): Job {
@@ -141,6 +167,7 @@ function toJob(row: JobRow): Job {
     lastError: row.last_error,
     notBefore: row.not_before,
     updatedAt: row.updated_at,
+    declineReason: row.decline_reason,
   };
 }
 
@@ -169,15 +196,20 @@ export interface Journal {
   defer(key: JobKey, notBefore: number): void;
   /** Makes every waiting job of a request due now: something happened on-chain that it may wait for. */
   nudge(requestId: bigint): void;
-  /** Active (non-terminal) jobs due now, oldest first. */
+  /** Active (non-terminal) jobs due now, oldest first; jobs with a decline reason are left to `declinableJobs`. */
   dueJobs(now: number, limit?: number): Job[];
+  /**
+   * Jobs still `seen` whose request the node cannot serve (`declineReason` set), oldest first: the hook for the decline
+   * step, which declines them on-chain instead of inferring (until it exists they wait for the chain's timeout).
+   */
+  declinableJobs(limit?: number): Job[];
   /** Every job of a request (all validators and rounds). */
   jobsOfRequest(requestId: bigint): Job[];
   /** Moves every active job of a request to a terminal state (the chain said so). Returns the jobs moved. */
   closeRequest(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number): Job[];
   countByState(): Record<JobState, number>;
 
-  trackRequest(request: Omit<TrackedRequest, "open">): void;
+  trackRequest(request: Omit<TrackedRequest, "open" | "declineReason"> & { declineReason?: DeclineReason | null }): void;
   setRequestDeadline(requestId: bigint, deadline: number): void;
   markRequestClosed(requestId: bigint, block: number): void;
   getRequest(requestId: bigint): TrackedRequest | undefined;
@@ -199,6 +231,13 @@ export interface Journal {
   rollbackTo(ancestor: number): { deleted: number; reopened: number };
   /** Drops stored block hashes older than `keepFrom` (they are past any reorg we handle). */
   pruneBlocks(keepFrom: number): void;
+
+  /** Runs `work` in a savepoint of the current transaction (or its own): a throw undoes its writes and propagates. */
+  atomically<T>(work: () => T): T;
+  /** Records an event the listener skipped (a reorg below its block forgets it). */
+  recordSkippedEvent(event: SkippedEvent): void;
+  /** Skipped events, oldest first. */
+  skippedEvents(limit?: number): SkippedEvent[];
 }
 
 export function createJournal(db: Database): Journal {
@@ -208,7 +247,7 @@ export function createJournal(db: Database): Journal {
 
   const insertJob = db.prepare(
     `INSERT OR IGNORE INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash,
-       max_new_tokens, seen_block, created_at, updated_at) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?)`,
+       max_new_tokens, seen_block, created_at, updated_at, decline_reason) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectJob = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? AND validator = ? AND round = ?`);
   const updateState = db.prepare(
@@ -235,7 +274,17 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET not_before = 0 WHERE request_id = ? AND not_before > 0 AND state IN (${placeholders})`,
   );
   const selectDue = db.prepare(
-    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? AND decline_reason IS NULL
+     ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+  );
+  const selectDeclinable = db.prepare(
+    `SELECT * FROM journal_jobs WHERE state = 'seen' AND decline_reason IS NOT NULL ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+  );
+  const insertSkipped = db.prepare(
+    `INSERT OR REPLACE INTO journal_skipped_events (block, log_index, tx_hash, address, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const selectSkipped = db.prepare(
+    `SELECT block, log_index AS logIndex, tx_hash AS txHash, address, reason FROM journal_skipped_events ORDER BY block, log_index LIMIT ?`,
   );
   const selectOfRequest = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? ORDER BY round, validator`);
   const closeActive = db.prepare(
@@ -245,8 +294,8 @@ export function createJournal(db: Database): Journal {
   const countStates = db.prepare(`SELECT state, COUNT(*) AS n FROM journal_jobs GROUP BY state`);
 
   const insertRequest = db.prepare(
-    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline)
-     VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
+    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline,
+       decline_reason) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
   );
   const updateDeadline = db.prepare(`UPDATE journal_requests SET deadline = ? WHERE request_id = ?`);
   const closeRequestRow = db.prepare(
@@ -277,6 +326,7 @@ export function createJournal(db: Database): Journal {
     max_new_tokens: number;
     open: number;
     deadline: number;
+    decline_reason: DeclineReason | null;
   }
   const toRequest = (row: RequestRow): TrackedRequest => ({
     requestId: BigInt(row.request_id),
@@ -287,6 +337,7 @@ export function createJournal(db: Database): Journal {
     maxNewTokens: row.max_new_tokens,
     open: row.open === 1,
     deadline: row.deadline,
+    declineReason: row.decline_reason,
   });
 
   const journal: Journal = {
@@ -303,6 +354,7 @@ export function createJournal(db: Database): Journal {
         job.seenBlock,
         t,
         t,
+        job.declineReason ?? null,
       );
       return result.changes === 1;
     },
@@ -351,6 +403,9 @@ export function createJournal(db: Database): Journal {
     dueJobs(at, limit = 500) {
       return (selectDue.all(...ACTIVE_STATES, at, limit) as JobRow[]).map(toJob);
     },
+    declinableJobs(limit = 500) {
+      return (selectDeclinable.all(limit) as JobRow[]).map(toJob);
+    },
     jobsOfRequest(requestId) {
       return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);
     },
@@ -365,7 +420,7 @@ export function createJournal(db: Database): Journal {
     },
 
     trackRequest(r) {
-      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline);
+      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline, r.declineReason ?? null);
     },
     setRequestDeadline(requestId, deadline) {
       updateDeadline.run(deadline, requestId.toString());
@@ -431,12 +486,24 @@ export function createJournal(db: Database): Journal {
         db.prepare(`DELETE FROM journal_requests WHERE seen_block > ?`).run(ancestor);
         db.prepare(`UPDATE journal_requests SET open = 1, closed_block = NULL WHERE closed_block > ?`).run(ancestor);
         db.prepare(`DELETE FROM journal_blocks WHERE number > ?`).run(ancestor);
+        db.prepare(`DELETE FROM journal_skipped_events WHERE block > ?`).run(ancestor);
         upsertCursor.run(ancestor);
         return { deleted, reopened };
       })();
     },
     pruneBlocks(keepFrom) {
       db.prepare(`DELETE FROM journal_blocks WHERE number < ?`).run(keepFrom);
+    },
+
+    atomically(work) {
+      // better-sqlite3 runs a transaction function called inside another one as a savepoint.
+      return db.transaction(work)();
+    },
+    recordSkippedEvent(e) {
+      insertSkipped.run(e.block, e.logIndex, e.txHash, e.address, e.reason, now());
+    },
+    skippedEvents(limit = 100) {
+      return selectSkipped.all(limit) as SkippedEvent[];
     },
   };
   return journal;

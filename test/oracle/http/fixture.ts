@@ -81,6 +81,19 @@ export async function runRequestToFinal(net: Network, prompt: string, options: {
   return { requestId, text, committee };
 }
 
+/**
+ * Sends `requestChat` with raw prompt bytes, as any caller may (Solidity does not check that a `string` is UTF-8; the
+ * ABI encodes `string` and `bytes` alike). Returns the new request's id.
+ */
+export async function requestChatWithPromptBytes(net: Network, prompt: Uint8Array, maxNewTokens = 8): Promise<bigint> {
+  const { chatRegistry, user } = net;
+  const selector = chatRegistry.interface.getFunction("requestChat")!.selector;
+  const args = ethers.AbiCoder.defaultAbiCoder().encode(["uint16", "bytes", "uint32", "address", "uint32"], [1, prompt, maxNewTokens, ethers.ZeroAddress, 0]);
+  const tx = await user.sendTransaction({ to: await chatRegistry.getAddress(), data: selector + args.slice(2), value: 10n ** 15n });
+  await tx.wait();
+  return (await chatRegistry.requestCount()) as bigint;
+}
+
 export interface ApiUnderTest {
   common: Common;
   chain: ChainViews;
