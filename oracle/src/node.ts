@@ -8,6 +8,7 @@ import { createProvider } from "./chain/rpc";
 import { createSubmitter, type Submitter } from "./chain/submitter";
 import { createCommon, type Common, type CreateCommonOptions } from "./common";
 import { resolveValidatorKeys, type OracleConfig } from "./config";
+import { loadApiKeysFile } from "./http/apiKeys";
 import { createChainViews } from "./http/chainViews";
 import { createPageRouter } from "./http/page";
 import { createHttpServer, type RunningHttpServer } from "./http/server";
@@ -58,6 +59,7 @@ export function isDefaultTinyModel(modelDir: string): boolean {
  */
 export async function startOracleNode(config: OracleConfig, options: OracleNodeOptions = {}): Promise<OracleNode> {
   const keys = await resolveValidatorKeys(config);
+  const apiKeys = config.apiKeysFile ? loadApiKeysFile(config.apiKeysFile) : undefined;
   const deployment = loadDeployment(config.deployments);
   const common = createCommon(config, options);
   const { logger, metrics, shutdown, db } = common;
@@ -142,6 +144,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         isReady: ready,
         anchorer,
         contentStore,
+        apiKeys,
         pause: { pause: pipeline.pause, resume: pipeline.resume, isPaused: pipeline.isPaused },
         mount: (app) => app.use(createPageRouter()),
       });

@@ -202,6 +202,12 @@ export const OPTION_SPECS = {
     schema: z.string().min(16, "must be at least 16 characters").optional(),
     secret: true,
   },
+  apiKeysFile: {
+    flag: "api-keys",
+    env: "ORACLE_API_KEYS_FILE",
+    description: "file of API keys for POST /v1/chat, one per line (a raw key or sha256:<hex>); off-chain chat is off without it",
+    schema: z.string().min(1).optional(),
+  },
   timeoutSweeper: {
     flag: "timeout-sweeper",
     env: "ORACLE_TIMEOUT_SWEEPER",

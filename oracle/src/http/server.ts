@@ -6,6 +6,7 @@ import type { InferenceEngine } from "../inference";
 import { createBatchStore, type BatchStore } from "../store/batchStore";
 import type { BatchAnchorer } from "../store/batchAnchorer";
 import { createContentStore, type ContentStore } from "../store/contentStore";
+import type { ApiKeySet } from "./apiKeys";
 import type { ChainViews } from "./chainViews";
 import { createErrorHandler, errorBody, notFoundHandler } from "./errors";
 import { createTokenBucketLimiter, rateLimitMiddleware } from "./rateLimit";
@@ -37,6 +38,8 @@ export interface HttpDeps {
   contentStore?: ContentStore;
   /** On-chain model id of the loaded engine; defaults to the registered model whose hash equals engine.modelHash. */
   modelId?: number;
+  /** Keys that may call POST /v1/chat (off-chain chat is off without them); see `loadApiKeysFile`. */
+  apiKeys?: ApiKeySet;
   /** Adds routes (the monitoring page) before the JSON 404 handler. */
   mount?: (app: express.Express) => void;
 }
