@@ -18,6 +18,13 @@ import { networkRoutes } from "./routes/network";
 import { recordRoutes } from "./routes/records";
 import { requestRoutes } from "./routes/requests";
 
+/** One named readiness condition, with what is wrong when it is not ok. */
+export interface ReadinessCondition {
+  name: string;
+  ok: boolean;
+  message?: string;
+}
+
 export interface PauseControl {
   pause(): void;
   resume(): void;
@@ -31,6 +38,11 @@ export interface HttpDeps {
   chain: ChainViews;
   /** True once the model is loaded and the chain backlog processed. */
   isReady(): boolean;
+  /**
+   * The node's readiness conditions (wallet above reserve, inference alive, ...): /readyz answers 503 while any is not
+   * ok, and lists them all.
+   */
+  readiness?(): ReadinessCondition[];
   /** Anchors POST /v1/chat records; without it records are stored but never batched. */
   anchorer?: BatchAnchorer;
   pause?: PauseControl;

@@ -38,6 +38,8 @@ export interface Metrics {
   readonly listenerSkippedEventsTotal: Counter<"reason">;
   /** Requests the node cannot serve and leaves to the decline path, by reason (invalid_utf8, ...). */
   readonly unservableRequestsTotal: Counter<"reason">;
+  /** Balance of each of the node's keys, in ether. */
+  readonly walletBalanceEther: Gauge<"address">;
 }
 
 export interface CreateMetricsOptions {
@@ -130,6 +132,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       name: name("unservable_requests_total"),
       help: "Chat requests this node cannot serve (left to the decline path), by reason",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    walletBalanceEther: new Gauge({
+      name: name("wallet_balance_ether"),
+      help: "Balance of each of the node's keys in ether (read every 15 s and before each anchor)",
+      labelNames: ["address"] as const,
       registers,
     }),
   };
