@@ -72,7 +72,7 @@ export class OnnxInferenceEngine implements InferenceEngine {
     readonly model: WorkerDecoder,
     maxBatch: number,
   ) {
-    this.scheduler = new BatchScheduler((requests) => this.model.generateBatch(requests), maxBatch);
+    this.scheduler = new BatchScheduler((requests) => this.model.generateBatch(requests), maxBatch, maxContext);
   }
 
   /** Encodes and checks a prompt; throws NonRetryableError when it is empty or does not fit the context. */
