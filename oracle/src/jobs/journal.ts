@@ -24,6 +24,8 @@ export interface Job {
   commitBlock: number | null;
   revealBlock: number | null;
   txAttempts: number;
+  /** Retryable failures of the current step (reset when the job moves); the pipeline backs off on it. */
+  failures: number;
   lastError: string | null;
   /** Epoch ms before which the pipeline leaves the job alone (back-off after a retryable error). */
   notBefore: number;
@@ -117,6 +119,7 @@ const MIGRATIONS = [
      reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (block, log_index))`,
   `ALTER TABLE journal_requests ADD COLUMN decline_reason TEXT`,
   `ALTER TABLE journal_jobs ADD COLUMN decline_reason TEXT`,
+  `ALTER TABLE journal_jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`,
 ];
 
 interface JobRow {
@@ -138,6 +141,7 @@ interface JobRow {
   commit_block: number | null;
   reveal_block: number | null;
   tx_attempts: number;
+  failures: number;
   last_error: string | null;
   not_before: number;
   updated_at: number;
@@ -164,6 +168,7 @@ function toJob(row: JobRow): Job {
     commitBlock: row.commit_block,
     revealBlock: row.reveal_block,
     txAttempts: row.tx_attempts,
+    failures: row.failures,
     lastError: row.last_error,
     notBefore: row.not_before,
     updatedAt: row.updated_at,
@@ -190,7 +195,7 @@ export interface Journal {
   move(key: JobKey, to: JobState, update?: JobUpdate): Job;
   /** Records the hash of a signed transaction before it is broadcast. */
   recordTx(key: JobKey, kind: "commit" | "reveal", txHash: string | null): void;
-  /** Records a retryable failure: bumps the attempt count and parks the job until `notBefore`. */
+  /** Records a retryable failure: bumps `failures` and parks the job until `notBefore`. */
   recordFailure(key: JobKey, message: string, notBefore: number): Job;
   /** Leaves a waiting job alone until `notBefore` (no error). */
   defer(key: JobKey, notBefore: number): void;
@@ -254,7 +259,7 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET state = @state, salt = COALESCE(@salt, salt), response_text = COALESCE(@responseText, response_text),
        response_hash = COALESCE(@responseHash, response_hash), closed_block = COALESCE(@closedBlock, closed_block),
        commit_block = COALESCE(@commitBlock, commit_block), reveal_block = COALESCE(@revealBlock, reveal_block),
-       last_error = @lastError, not_before = 0, updated_at = @now
+       last_error = @lastError, not_before = 0, failures = CASE WHEN state = @state THEN failures ELSE 0 END, updated_at = @now
      WHERE request_id = @requestId AND validator = @validator AND round = @round`,
   );
   const updateCommitTx = db.prepare(
@@ -264,7 +269,8 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET reveal_tx = ?, tx_attempts = tx_attempts + 1, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
   );
   const updateFailure = db.prepare(
-    `UPDATE journal_jobs SET last_error = ?, not_before = ?, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
+    `UPDATE journal_jobs SET last_error = ?, not_before = ?, failures = failures + 1, updated_at = ?
+     WHERE request_id = ? AND validator = ? AND round = ?`,
   );
   const updateNotBefore = db.prepare(
     `UPDATE journal_jobs SET not_before = ? WHERE request_id = ? AND validator = ? AND round = ?`,

@@ -1,4 +1,5 @@
 import { getAddress } from "ethers";
+import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
 import { createBatchStore, type BatchStore, type ChatRecord, type NewChatRecord, type RecordBatch } from "./batchStore";
 
@@ -69,8 +70,9 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
   /** The last reason an anchor was held back, so a refusal that lasts is logged once, not every tick. */
   let heldBack: string | undefined;
   const listeners = new Set<(batch: RecordBatch) => void>();
-  /** Why: after a failed anchor, wait before retrying so a broken RPC is not hammered every tick. */
-  const retryDelayMs = Math.min(intervalMs, 10_000);
+  /** After failed anchors, wait (doubling per failure in a row) so a broken RPC or key is not hammered every tick. */
+  const retry = { baseMs: Math.min(intervalMs, 10_000), capMs: 15 * 60_000 };
+  let failuresInARow = 0;
   let retryNotBefore = 0;
   let queue: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -96,13 +98,14 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
       const { txHash, batchId } = await options.sendAnchor(batch.root, batch.count, batch.modelId);
       metrics.txSeconds.observe({ kind: "anchor" }, (performance.now() - started) / 1000);
       const anchored = store.markAnchored(batch.seq, batchId, txHash);
+      failuresInARow = 0;
       metrics.batchesTotal.inc({ outcome: "anchored" });
       logger.info({ seq: batch.seq, batchId: anchored.batchId, count: batch.count, txHash }, "anchored record batch");
       return anchored;
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
       const failed = store.markFailed(batch.seq, message);
-      retryNotBefore = Date.now() + retryDelayMs;
+      retryNotBefore = Date.now() + backoffDelayMs(retry, ++failuresInARow);
       metrics.batchesTotal.inc({ outcome: "failed" });
       logger.warn({ seq: batch.seq, count: batch.count, err: message }, "anchoring record batch failed");
       return failed;
