@@ -1,4 +1,4 @@
-import { applyMigrations, type Database } from "../store/database";
+import { applyMigrations, type Database, writeFullSync } from "../store/database";
 import { ACTIVE_STATES, InvalidJobTransitionError, JOB_STATES, canMove, type JobState } from "./states";
 
 /** One committee seat of one request, as the journal stores it. `round` counts reassignments of the request. */
@@ -369,7 +369,8 @@ export function createJournal(db: Database): Journal {
       return row && toJob(row);
     },
     move(key, to, update = {}) {
-      return db.transaction(() => {
+      // A salt is written before the commitment made from it is signed: it must survive an OS crash too.
+      const write = db.transaction(() => {
         const current = journal.get(key);
         if (!current) throw new Error(`job ${key.requestId}/${key.validator}/${key.round} is not in the journal`);
         if (current.state !== to && !canMove(current.state, to)) {
@@ -391,10 +392,11 @@ export function createJournal(db: Database): Journal {
           round,
         });
         return journal.get(key) as Job;
-      })();
+      });
+      return update.salt ? writeFullSync(db, write) : write();
     },
     recordTx(key, kind, txHash) {
-      (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key));
+      writeFullSync(db, () => (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key)));
     },
     recordFailure(key, message, notBefore) {
       updateFailure.run(message.slice(0, 500), notBefore, now(), ...keyArgs(key));
