@@ -77,6 +77,13 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       shutdown.add("engine", () => owned.close());
     }
 
+    const inferenceEngine = engine;
+    const unwatch = engine.onDeadlineMissed?.((deadlineMs) => {
+      metrics.inferenceDeadlinesMissedTotal.inc();
+      logger.error({ deadlineMs, provider: inferenceEngine.provider }, "inference run missed its deadline; worker replaced");
+    });
+    if (unwatch) shutdown.add("inference watchdog", unwatch);
+
     const heads = createHeadTracker(common, provider);
     shutdown.add("head tracker", () => heads.stop());
     heads.start();
@@ -137,7 +144,9 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const ready = () => listener.caughtUp() && !shutdown.isShuttingDown;
     const readiness = () => {
       const low = wallets.belowReserve();
+      const inference: { ok: boolean; message?: string } = inferenceEngine.health?.() ?? { ok: true };
       return [
+        { name: "inference", ok: inference.ok, ...(inference.message ? { message: inference.message } : {}) },
         {
           name: "wallet_reserve",
           ok: low.length === 0,

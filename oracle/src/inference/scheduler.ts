@@ -1,4 +1,5 @@
 import type { SequenceRequest, SequenceResult } from "./decoderModel";
+import { InferenceDeadlineError } from "./workerDecoder";
 
 interface Pending {
   request: SequenceRequest;
@@ -81,7 +82,8 @@ export class BatchScheduler {
       batch.forEach((p, i) => p.resolve({ ...results[i], seconds }));
       return true;
     } catch (err) {
-      if (!final) return false;
+      // A missed deadline is the device's, not a row's: running each row alone would only miss it again, row by row.
+      if (!final && !(err instanceof InferenceDeadlineError)) return false;
       for (const p of batch) p.reject(err);
       return true;
     }

@@ -40,6 +40,8 @@ export interface Metrics {
   readonly unservableRequestsTotal: Counter<"reason">;
   /** Balance of each of the node's keys, in ether. */
   readonly walletBalanceEther: Gauge<"address">;
+  /** Inference runs that missed their watchdog deadline (the worker was replaced each time). */
+  readonly inferenceDeadlinesMissedTotal: Counter<string>;
 }
 
 export interface CreateMetricsOptions {
@@ -138,6 +140,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       name: name("wallet_balance_ether"),
       help: "Balance of each of the node's keys in ether (read every 15 s and before each anchor)",
       labelNames: ["address"] as const,
+      registers,
+    }),
+    inferenceDeadlinesMissedTotal: new Counter({
+      name: name("inference_deadlines_missed_total"),
+      help: "Inference runs that missed their watchdog deadline; each replaced the inference worker",
+      labelNames: [],
       registers,
     }),
   };
