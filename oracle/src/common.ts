@@ -1,10 +1,10 @@
-import fs from "node:fs";
 import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import pino from "pino";
 import type { OracleConfig } from "./config";
 import { createMetrics, type Metrics } from "./metrics";
 import { openDatabase } from "./store/database";
+import { type DataDirLock, lockDataDir } from "./store/dataDirLock";
 
 /**
  * The services every stage of the node shares, passed into each `createX(common, ...)` factory instead of living in
@@ -74,12 +74,21 @@ export function createCommon(config: OracleConfig, options: CreateCommonOptions 
   );
   const metrics = createMetrics({ collectProcessMetrics: !options.inMemoryDatabase });
   let file = ":memory:";
+  let lock: DataDirLock | undefined;
   if (!options.inMemoryDatabase) {
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    lock = lockDataDir(config.dataDir); // before the database is opened: a second node must not touch it at all
     file = path.join(config.dataDir, "oracle.sqlite");
   }
-  const db = openDatabase(file);
+  let db: BetterSqlite3.Database;
+  try {
+    db = openDatabase(file);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const shutdown = createShutdown(logger);
+  // Handlers run last-added first: the database closes, then the data dir is freed.
+  if (lock) shutdown.add("data dir lock", () => lock.release());
   shutdown.add("database", () => {
     db.close();
   });

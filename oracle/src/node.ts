@@ -1,13 +1,15 @@
 import path from "node:path";
-import { Wallet } from "ethers";
+import { Wallet, formatEther } from "ethers";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
 import { createProvider } from "./chain/rpc";
 import { createSubmitter, type Submitter } from "./chain/submitter";
+import { ANCHOR_GAS_LIMIT, createWalletMonitor } from "./chain/wallets";
 import { createCommon, type Common, type CreateCommonOptions } from "./common";
-import { resolveValidatorKeys, type OracleConfig } from "./config";
+import { readAnchorKey, resolveValidatorKeys, type OracleConfig } from "./config";
+import { loadApiKeysFile } from "./http/apiKeys";
 import { createChainViews } from "./http/chainViews";
 import { createPageRouter } from "./http/page";
 import { createHttpServer, type RunningHttpServer } from "./http/server";
@@ -58,6 +60,8 @@ export function isDefaultTinyModel(modelDir: string): boolean {
  */
 export async function startOracleNode(config: OracleConfig, options: OracleNodeOptions = {}): Promise<OracleNode> {
   const keys = await resolveValidatorKeys(config);
+  const apiKeys = config.apiKeysFile ? loadApiKeysFile(config.apiKeysFile) : undefined;
+  const anchorKey = readAnchorKey(config);
   const deployment = loadDeployment(config.deployments);
   const common = createCommon(config, options);
   const { logger, metrics, shutdown, db } = common;
@@ -72,6 +76,13 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       const owned = engine;
       shutdown.add("engine", () => owned.close());
     }
+
+    const inferenceEngine = engine;
+    const unwatch = engine.onDeadlineMissed?.((deadlineMs) => {
+      metrics.inferenceDeadlinesMissedTotal.inc();
+      logger.error({ deadlineMs, provider: inferenceEngine.provider }, "inference run missed its deadline; worker replaced");
+    });
+    if (unwatch) shutdown.add("inference watchdog", unwatch);
 
     const heads = createHeadTracker(common, provider);
     shutdown.add("head tracker", () => heads.stop());
@@ -117,15 +128,41 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     listener.start();
     pipeline.start();
 
+    // Anchors are optional spending: a separate key if given (reusing its submitter when it is also a validator's).
+    const anchorSubmitter = !anchorKey
+      ? firstSubmitter
+      : (submitters.get(new Wallet(anchorKey).address.toLowerCase()) ?? createSubmitter(common, provider, heads, new Wallet(anchorKey), { errorInterfaces }));
+    const wallets = createWalletMonitor(common, {
+      provider,
+      addresses: [...validators, anchorSubmitter.address],
+      reserveWei: config.walletReserveEth,
+      intervalMs: Math.max(5_000, config.pollIntervalMs),
+    });
+    shutdown.add("wallets", () => wallets.stop());
+    wallets.start();
+
     const ready = () => listener.caughtUp() && !shutdown.isShuttingDown;
+    const readiness = () => {
+      const low = wallets.belowReserve();
+      const inference: { ok: boolean; message?: string } = inferenceEngine.health?.() ?? { ok: true };
+      return [
+        { name: "inference", ok: inference.ok, ...(inference.message ? { message: inference.message } : {}) },
+        {
+          name: "wallet_reserve",
+          ok: low.length === 0,
+          ...(low.length > 0 ? { message: `${low.join(", ")} below the reserve of ${formatEther(config.walletReserveEth)} ETH` } : {}),
+        },
+      ];
+    };
     let url: string | undefined;
     if (options.http !== false) {
       const chain = createChainViews({ deployment, provider, logger, metrics, blockRange: config.blockRange, pollIntervalMs: config.pollIntervalMs });
       shutdown.add("chain views", () => chain.close());
       const anchorer = createBatchAnchorer(common, {
-        validator: firstSubmitter.address,
+        validator: anchorSubmitter.address,
+        checkFunds: () => wallets.refuseSpend(anchorSubmitter.address, ANCHOR_GAS_LIMIT),
         sendAnchor: async (root, count, modelId) => {
-          const mined = await firstSubmitter.send({ kind: "anchor", to: registry.address, data: registry.encodeAnchor(root, count, modelId) });
+          const mined = await anchorSubmitter.send({ kind: "anchor", to: registry.address, data: registry.encodeAnchor(root, count, modelId) });
           const iface = deployment.chatRecordRegistry.iface;
           for (const log of mined.receipt.logs) {
             const parsed = iface.parseLog(log);
@@ -140,8 +177,10 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         engine,
         chain,
         isReady: ready,
+        readiness,
         anchorer,
         contentStore,
+        apiKeys,
         pause: { pause: pipeline.pause, resume: pipeline.resume, isPaused: pipeline.isPaused },
         mount: (app) => app.use(createPageRouter()),
       });
@@ -160,7 +199,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       validators,
       submitters,
       url,
-      ready,
+      ready: () => ready() && readiness().every((c) => c.ok),
       stop: (reason = "stop") => shutdown.run(reason),
     };
   } catch (error) {

@@ -1,4 +1,4 @@
-import { AbiCoder, type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, Result } from "ethers";
+import { AbiCoder, type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, type ParamType, Result, getBytes } from "ethers";
 import type { Common } from "../common";
 import type { Journal } from "../jobs/journal";
 import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
@@ -12,6 +12,8 @@ export interface ChainEvent {
   blockHash: string;
   transactionHash: string;
   logIndex: number;
+  /** See `DecodedLog.invalidUtf8`: the event's texts that are not UTF-8 (a request the node cannot serve). */
+  invalidUtf8: string[];
 }
 
 /**
@@ -23,31 +25,67 @@ export type ListenerStep =
   | { type: "reorg"; ancestor: number; deletedJobs: number; reopenedJobs: number }
   | { type: "idle"; head: number };
 
+/** A log decoded by `createEventDecoder`. */
+export interface DecodedLog {
+  name: string;
+  args: Result;
+  /**
+   * Names of the `string` arguments whose bytes are not valid UTF-8 (Solidity does not check): they are shown with
+   * U+FFFD where invalid, so such a text no longer hashes to what the chain hashed from its raw bytes.
+   */
+  invalidUtf8: string[];
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenientUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+/** The text of raw bytes, with U+FFFD for each invalid sequence, and whether they were valid UTF-8. */
+export function decodeUtf8Lenient(bytes: Uint8Array): { text: string; valid: boolean } {
+  try {
+    return { text: strictUtf8.decode(bytes), valid: true };
+  } catch {
+    return { text: lenientUtf8.decode(bytes), valid: false };
+  }
+}
+
 /**
  * Decodes the logs of one contract interface by topic. ethers' `parseLog` finds the event by recomputing every
  * fragment's topic hash (a keccak each) on every log, which was a visible share of the node's CPU at tens of logs a
- * second; here the topics are hashed once.
+ * second; here the topics are hashed once. A `string` is decoded as its raw bytes and then leniently (ethers would
+ * throw on the first invalid byte when the value is read, and anyone can put any bytes in a prompt). Malformed data
+ * throws; an unknown topic is undefined.
  */
-export function createEventDecoder(iface: Interface): (log: { topics: readonly string[]; data: string }) => { name: string; args: Result } | undefined {
+export function createEventDecoder(iface: Interface): (log: { topics: readonly string[]; data: string }) => DecodedLog | undefined {
   const coder = AbiCoder.defaultAbiCoder();
-  const byTopic = new Map<string, EventFragment>();
+  const byTopic = new Map<string, { fragment: EventFragment; dataTypes: (ParamType | string)[] }>();
   iface.forEachEvent((fragment) => {
-    if (!fragment.anonymous) byTopic.set(fragment.topicHash, fragment);
+    if (fragment.anonymous) return;
+    const dataTypes = fragment.inputs.filter((p) => !p.indexed).map((p) => (p.type === "string" ? "bytes" : p));
+    byTopic.set(fragment.topicHash, { fragment, dataTypes });
   });
   return (log) => {
-    const fragment = byTopic.get(log.topics[0]);
-    if (!fragment) return undefined;
-    const data = coder.decode(fragment.inputs.filter((p) => !p.indexed), log.data);
+    const known = byTopic.get(log.topics[0]);
+    if (!known) return undefined;
+    const { fragment, dataTypes } = known;
+    const data = coder.decode(dataTypes, log.data);
+    const invalidUtf8: string[] = [];
     let topic = 1;
     let field = 0;
     const values = fragment.inputs.map((param) => {
-      if (!param.indexed) return data[field++];
+      if (!param.indexed) {
+        const value = data[field++];
+        if (param.type !== "string") return value;
+        const { text, valid } = decodeUtf8Lenient(getBytes(value as string));
+        if (!valid) invalidUtf8.push(param.name);
+        return text;
+      }
       const raw = log.topics[topic++];
+      if (raw === undefined) throw new Error(`event ${fragment.name} has fewer topics than indexed inputs`);
       // An indexed string, bytes, array or struct is only its hash in the topic (as ethers reports it).
       const hashed = param.baseType === "string" || param.baseType === "bytes" || param.isArray() || param.isTuple();
       return hashed ? new Indexed(raw) : coder.decode([param], raw)[0];
     });
-    return { name: fragment.name, args: Result.fromItems(values, fragment.inputs.map((p) => p.name)) };
+    return { name: fragment.name, args: Result.fromItems(values, fragment.inputs.map((p) => p.name)), invalidUtf8 };
   };
 }
 
@@ -60,7 +98,8 @@ export interface ListenerOptions {
   startBlock: number;
   /**
    * Applies the events of one range to the journal. It runs inside the same SQLite transaction that advances the
-   * cursor, so a crash either keeps both or neither: each event is applied exactly once.
+   * cursor, so a crash either keeps both or neither: each event is applied exactly once. It is called with one event
+   * at a time, each in a savepoint: an event it throws on is undone, recorded as skipped and the range goes on.
    */
   apply: (events: ChainEvent[]) => void;
   /** Called after each step that changed something (the pipeline wakes up). */
@@ -110,8 +149,14 @@ export function createListener(common: Common, options: ListenerOptions): Listen
     return options.startBlock - 1;
   }
 
-  function decode(raw: Log): ChainEvent | undefined {
-    const parsed = byAddress.get(raw.address.toLowerCase())?.(raw);
+  /** The event, undefined for a log of no watched event, or why the node cannot use it (never throws). */
+  function decode(raw: Log): ChainEvent | { skipped: string } | undefined {
+    let parsed: DecodedLog | undefined;
+    try {
+      parsed = byAddress.get(raw.address.toLowerCase())?.(raw);
+    } catch (error) {
+      return { skipped: `undecodable: ${(error as Error).message}`.slice(0, 500) };
+    }
     if (!parsed) return undefined;
     return {
       name: parsed.name,
@@ -121,7 +166,34 @@ export function createListener(common: Common, options: ListenerOptions): Listen
       blockHash: raw.blockHash,
       transactionHash: raw.transactionHash,
       logIndex: raw.index,
+      invalidUtf8: parsed.invalidUtf8,
     };
+  }
+
+  function skip(raw: Log, reason: string) {
+    journal.recordSkippedEvent({ block: raw.blockNumber, logIndex: raw.index, txHash: raw.transactionHash, address: raw.address, reason });
+    metrics.listenerSkippedEventsTotal.inc({ reason: reason.startsWith("undecodable") ? "undecodable" : "apply_failed" });
+    log.error({ block: raw.blockNumber, logIndex: raw.index, tx: raw.transactionHash, reason }, "skipped an event the node cannot use");
+  }
+
+  /** Applies each event in a savepoint; one that cannot be decoded or applied is recorded and skipped. */
+  function applyRange(logs: readonly Log[]): number {
+    let applied = 0;
+    for (const raw of logs) {
+      const event = decode(raw);
+      if (event === undefined) continue;
+      if ("skipped" in event) {
+        skip(raw, event.skipped);
+        continue;
+      }
+      try {
+        journal.atomically(() => options.apply([event]));
+        applied++;
+      } catch (error) {
+        skip(raw, `apply failed: ${(error as Error).message}`.slice(0, 500));
+      }
+    }
+    return applied;
   }
 
   async function step(): Promise<ListenerStep> {
@@ -158,18 +230,18 @@ export function createListener(common: Common, options: ListenerOptions): Listen
         if (known !== undefined && known !== l.blockHash) return { type: "idle", head };
         hashes.set(l.blockNumber, l.blockHash);
       }
-      const events = rawLogs
-        .sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)
-        .map(decode)
-        .filter((e): e is ChainEvent => e !== undefined);
+      rawLogs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
       // Block hashes are kept for every block with one of our logs (every job comes from one) and each range's end,
       // so the common ancestor found after a reorg is never below a block we acted on.
       const blocks = [...hashes].map(([number, hash]) => ({ number, hash }));
-      journal.commitRange(toBlock, blocks, () => options.apply(events));
+      let events = 0;
+      journal.commitRange(toBlock, blocks, () => {
+        events = applyRange(rawLogs);
+      });
       if (toBlock - config.reorgDepth > 0 && toBlock % 64 === 0) journal.pruneBlocks(toBlock - config.reorgDepth);
       metrics.processedBlock.set(toBlock);
       if (toBlock >= safe) isCaughtUp = true;
-      return { type: "block", fromBlock, toBlock, events: events.length };
+      return { type: "block", fromBlock, toBlock, events };
     } catch (error) {
       throw classifyRpcError(error, "chain listener", metrics);
     }

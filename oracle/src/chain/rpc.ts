@@ -3,6 +3,7 @@ import https from "node:https";
 import { type JsonRpcApiProviderOptions, JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult, Network, isError } from "ethers";
 import { NonRetryableError, RetryableError } from "../inference/errors";
 import type { Metrics } from "../metrics";
+import { backoffDelayMs } from "../backoff";
 
 /**
  * A provider that never probes the network by itself: the chain id comes from the deployments file, so a node that
@@ -140,7 +141,7 @@ export async function withBackoff<T>(what: string, fn: () => Promise<T>, options
       if (classified instanceof NonRetryableError || attempt >= options.attempts || options.signal?.aborted) {
         throw classified;
       }
-      const delay = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      const delay = backoffDelayMs({ baseMs: base, capMs: max, jitter: true }, attempt);
       options.onRetry?.(classified, attempt, delay);
       await sleep(delay, options.signal);
     }
@@ -149,7 +150,7 @@ export async function withBackoff<T>(what: string, fn: () => Promise<T>, options
 
 /** Wait before the next poll after `failures` failed ones in a row: doubling from the poll interval, at most 5 s. */
 export function pollRetryDelayMs(pollIntervalMs: number, failures: number): number {
-  return Math.min(5_000, pollIntervalMs * 2 ** Math.min(failures, 6));
+  return backoffDelayMs({ baseMs: pollIntervalMs * 2, capMs: Math.min(5_000, pollIntervalMs * 64) }, failures);
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

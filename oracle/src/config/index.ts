@@ -96,6 +96,19 @@ export async function resolveValidatorKeys(config: OracleConfig): Promise<string
   return [...new Set(keys)];
 }
 
+/** The key in `--anchor-key-file` as 0x-prefixed hex, or undefined when anchors are paid by the first validator key. */
+export function readAnchorKey(config: OracleConfig): string | undefined {
+  if (!config.anchorKeyFile) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(config.anchorKeyFile, "utf8").trim();
+  } catch (error) {
+    throw new ConfigError("anchor-key-file", `cannot read ${config.anchorKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) throw new ConfigError("anchor-key-file", `${config.anchorKeyFile} must hold one 32-byte hex private key`);
+  return (text.startsWith("0x") ? text : `0x${text}`).toLowerCase();
+}
+
 /** `--help` text, generated from the same table the parser uses. */
 export function formatHelp(command = "npm run oracle --"): string {
   const rows = (Object.values(OPTION_SPECS) as OptionSpec[]).map((spec) => {

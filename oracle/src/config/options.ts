@@ -1,3 +1,4 @@
+import { parseEther } from "ethers";
 import { z } from "zod";
 
 /**
@@ -188,6 +189,37 @@ export const OPTION_SPECS = {
     schema: intText(100, 86_400_000).default(60_000),
     defaultText: "60000",
   },
+  anchorKeyFile: {
+    flag: "anchor-key-file",
+    env: "ORACLE_ANCHOR_KEY_FILE",
+    description: "file holding the private key that pays for record-batch anchors (an active validator's); default the first validator key",
+    schema: z.string().min(1).optional(),
+  },
+  anchorMaxPerHour: {
+    flag: "anchor-max-per-hour",
+    env: "ORACLE_ANCHOR_MAX_PER_HOUR",
+    description: "most record-batch anchors (transactions) sent per rolling hour; beyond it records wait",
+    schema: intText(0, 3600).default(6),
+    defaultText: "6",
+  },
+  anchorMinRecords: {
+    flag: "anchor-min-records",
+    env: "ORACLE_ANCHOR_MIN_RECORDS",
+    description: "fewest records a partial batch needs before --batch-interval-ms anchors it (at most --batch-size)",
+    schema: intText(1, 100_000).default(16),
+    defaultText: "16",
+  },
+  walletReserveEth: {
+    flag: "wallet-reserve-eth",
+    env: "ORACLE_WALLET_RESERVE_ETH",
+    description: "ether each validator key keeps for commits and reveals: anchoring never spends into it, and /readyz fails below it",
+    schema: z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,18})?$/, "must be an amount of ether like 0.05")
+      .default("0.05")
+      .transform((text) => parseEther(text)),
+    defaultText: "0.05",
+  },
   txRetries: {
     flag: "tx-retries",
     env: "ORACLE_TX_RETRIES",
@@ -201,6 +233,12 @@ export const OPTION_SPECS = {
     description: "bearer token for admin routes (pause/resume); admin routes are off without it",
     schema: z.string().min(16, "must be at least 16 characters").optional(),
     secret: true,
+  },
+  apiKeysFile: {
+    flag: "api-keys",
+    env: "ORACLE_API_KEYS_FILE",
+    description: "file of API keys for POST /v1/chat, one per line (a raw key or sha256:<hex>); off-chain chat is off without it",
+    schema: z.string().min(1).optional(),
   },
   timeoutSweeper: {
     flag: "timeout-sweeper",

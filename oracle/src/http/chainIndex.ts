@@ -1,6 +1,7 @@
-import type { Interface, LogDescription, Provider, Result } from "ethers";
+import type { Provider, Result } from "ethers";
 import type { Logger } from "pino";
 import type { Deployment } from "../chain/deployments";
+import { createEventDecoder, type DecodedLog } from "../chain/listener";
 import { classifyRpcError } from "../chain/rpc";
 import type { Metrics } from "../metrics";
 
@@ -43,14 +44,15 @@ export class ChainIndex {
   private lastSyncAt = 0;
   private syncing: Promise<void> | undefined;
   private readonly listeners = new Set<(activity: ChainActivity) => void>();
-  private readonly interfaces: Record<IndexedEvent["contract"], Interface>;
+  private readonly decoders: Record<IndexedEvent["contract"], ReturnType<typeof createEventDecoder>>;
   private readonly addressToContract: Map<string, IndexedEvent["contract"]>;
 
   constructor(private readonly options: ChainIndexOptions) {
     const { deployment } = options;
-    this.interfaces = {
-      chatRecordRegistry: deployment.chatRecordRegistry.iface,
-      validatorRegistry: deployment.validatorRegistry.iface,
+    // The listener's decoder: a text that is not UTF-8 is shown with U+FFFD instead of throwing when read.
+    this.decoders = {
+      chatRecordRegistry: createEventDecoder(deployment.chatRecordRegistry.iface),
+      validatorRegistry: createEventDecoder(deployment.validatorRegistry.iface),
     };
     this.addressToContract = new Map([
       [deployment.chatRecordRegistry.address.toLowerCase(), "chatRecordRegistry"],
@@ -121,11 +123,11 @@ export class ChainIndex {
       for (const log of logs) {
         const contract = this.addressToContract.get(log.address.toLowerCase());
         if (!contract) continue;
-        let parsed: LogDescription | null = null;
+        let parsed: DecodedLog | undefined;
         try {
-          parsed = this.interfaces[contract].parseLog({ topics: [...log.topics], data: log.data });
+          parsed = this.decoders[contract](log);
         } catch {
-          parsed = null; // an event outside the ABI (e.g. from an upgrade); the API has nothing to say about it
+          parsed = undefined; // malformed data the API has nothing to say about (the listener records it)
         }
         if (!parsed) continue;
         const event: IndexedEvent = {

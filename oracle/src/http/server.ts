@@ -6,6 +6,7 @@ import type { InferenceEngine } from "../inference";
 import { createBatchStore, type BatchStore } from "../store/batchStore";
 import type { BatchAnchorer } from "../store/batchAnchorer";
 import { createContentStore, type ContentStore } from "../store/contentStore";
+import type { ApiKeySet } from "./apiKeys";
 import type { ChainViews } from "./chainViews";
 import { createErrorHandler, errorBody, notFoundHandler } from "./errors";
 import { createTokenBucketLimiter, rateLimitMiddleware } from "./rateLimit";
@@ -16,6 +17,13 @@ import { healthRoutes } from "./routes/health";
 import { networkRoutes } from "./routes/network";
 import { recordRoutes } from "./routes/records";
 import { requestRoutes } from "./routes/requests";
+
+/** One named readiness condition, with what is wrong when it is not ok. */
+export interface ReadinessCondition {
+  name: string;
+  ok: boolean;
+  message?: string;
+}
 
 export interface PauseControl {
   pause(): void;
@@ -30,6 +38,11 @@ export interface HttpDeps {
   chain: ChainViews;
   /** True once the model is loaded and the chain backlog processed. */
   isReady(): boolean;
+  /**
+   * The node's readiness conditions (wallet above reserve, inference alive, ...): /readyz answers 503 while any is not
+   * ok, and lists them all.
+   */
+  readiness?(): ReadinessCondition[];
   /** Anchors POST /v1/chat records; without it records are stored but never batched. */
   anchorer?: BatchAnchorer;
   pause?: PauseControl;
@@ -37,6 +50,8 @@ export interface HttpDeps {
   contentStore?: ContentStore;
   /** On-chain model id of the loaded engine; defaults to the registered model whose hash equals engine.modelHash. */
   modelId?: number;
+  /** Keys that may call POST /v1/chat (off-chain chat is off without them); see `loadApiKeysFile`. */
+  apiKeys?: ApiKeySet;
   /** Adds routes (the monitoring page) before the JSON 404 handler. */
   mount?: (app: express.Express) => void;
 }

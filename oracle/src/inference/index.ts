@@ -1,5 +1,5 @@
 import { keccak256, toUtf8Bytes } from "ethers";
-import { decoderFolder, type SequenceResult } from "./decoderModel";
+import { decoderFolder, type SequenceRequest, type SequenceResult } from "./decoderModel";
 import { NonRetryableError } from "./errors";
 import { computeModelHash } from "./modelHash";
 import { readModelFolder } from "./modelFolder";
@@ -7,9 +7,10 @@ import { DEFAULT_PROVIDERS, warnCpuFallback, type ProviderLogger } from "./provi
 import { validateSampling, type SamplingOptions } from "./sampling";
 import { BatchScheduler } from "./scheduler";
 import { ModelTokenizer } from "./tokenizer";
-import { WorkerDecoder } from "./workerDecoder";
+import { InferenceDeadlineError, WorkerDecoder } from "./workerDecoder";
 
 export { NonRetryableError, RetryableError } from "./errors";
+export { InferenceDeadlineError } from "./workerDecoder";
 export { computeModelHash } from "./modelHash";
 export { ensureTinyModel, buildModel } from "./buildModel";
 export { DEFAULT_PROVIDERS } from "./providers";
@@ -40,8 +41,34 @@ export interface InferenceEngine {
   readonly maxContext: number;
   /** concurrent calls are batched by an internal scheduler */
   generate(o: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * The watchdog's view: not ok after a run missed its deadline, until a run succeeds again (the readiness
+   * condition `inference`). Engines without a watchdog may leave it out.
+   */
+  health?(): InferenceHealth;
+  /** Calls `listener` each time a run misses its deadline; returns the unsubscribe function. */
+  onDeadlineMissed?(listener: (deadlineMs: number) => void): () => void;
   close(): Promise<void>;
 }
+
+export interface InferenceHealth {
+  ok: boolean;
+  message?: string;
+  /** runs that missed their deadline since the engine loaded */
+  deadlinesMissed: number;
+}
+
+/**
+ * The inference watchdog: a run's deadline is `slack` × (its steps) × (the measured time per step), at least `minMs`.
+ * The time per step starts at `initialStepMs` and follows the runs as they finish (moving average).
+ */
+export interface WatchdogOptions {
+  minMs: number;
+  slack: number;
+  initialStepMs: number;
+}
+
+export const DEFAULT_WATCHDOG: WatchdogOptions = { minMs: 30_000, slack: 10, initialStepMs: 250 };
 
 export interface LoadEngineOptions {
   modelDir: string;
@@ -54,6 +81,10 @@ export interface LoadEngineOptions {
   maxBatch?: number;
   /** on a GPU provider keep the KV cache in device memory between steps (default true) */
   kvOnDevice?: boolean;
+  /** deadline of each run (see WatchdogOptions); defaults DEFAULT_WATCHDOG */
+  watchdog?: Partial<WatchdogOptions>;
+  /** test hook, see WorkerInit.stallOnPromptId */
+  stallOnPromptId?: number;
 }
 
 export const DEFAULT_MAX_NEW_TOKENS = 32;
@@ -62,6 +93,11 @@ export const DEFAULT_MAX_NEW_TOKENS = 32;
 export class OnnxInferenceEngine implements InferenceEngine {
   private readonly scheduler: BatchScheduler;
   private closed = false;
+  private readonly watchdog: WatchdogOptions;
+  /** measured milliseconds per decoding step (moving average over finished runs) */
+  private stepMs: number;
+  private lastMiss: string | undefined;
+  private readonly missListeners = new Set<(deadlineMs: number) => void>();
 
   constructor(
     readonly modelDir: string,
@@ -71,8 +107,44 @@ export class OnnxInferenceEngine implements InferenceEngine {
     readonly tokenizer: ModelTokenizer,
     readonly model: WorkerDecoder,
     maxBatch: number,
+    watchdog: Partial<WatchdogOptions> = {},
   ) {
-    this.scheduler = new BatchScheduler((requests) => this.model.generateBatch(requests), maxBatch);
+    this.watchdog = { ...DEFAULT_WATCHDOG, ...watchdog };
+    this.stepMs = this.watchdog.initialStepMs;
+    this.scheduler = new BatchScheduler((requests) => this.runWatched(requests), maxBatch, maxContext);
+  }
+
+  /** The deadline of one batch: a prefill and as many steps as its longest generation, at the measured speed. */
+  deadlineMs(requests: readonly SequenceRequest[]): number {
+    const steps = 1 + Math.max(...requests.map((r) => r.maxNewTokens));
+    return Math.max(this.watchdog.minMs, Math.ceil(this.watchdog.slack * steps * this.stepMs));
+  }
+
+  private async runWatched(requests: SequenceRequest[]): Promise<SequenceResult[]> {
+    const deadlineMs = this.deadlineMs(requests);
+    const started = performance.now();
+    try {
+      const results = await this.model.generateBatch(requests, { deadlineMs });
+      const steps = 1 + Math.max(...results.map((r) => r.tokenIds.length));
+      this.stepMs = 0.8 * this.stepMs + 0.2 * ((performance.now() - started) / steps);
+      this.lastMiss = undefined;
+      return results;
+    } catch (error) {
+      if (error instanceof InferenceDeadlineError) {
+        this.lastMiss = error.message;
+        for (const listener of this.missListeners) listener(deadlineMs);
+      }
+      throw error;
+    }
+  }
+
+  health(): InferenceHealth {
+    return { ok: this.lastMiss === undefined, ...(this.lastMiss ? { message: this.lastMiss } : {}), deadlinesMissed: this.model.deadlinesMissed };
+  }
+
+  onDeadlineMissed(listener: (deadlineMs: number) => void): () => void {
+    this.missListeners.add(listener);
+    return () => this.missListeners.delete(listener);
   }
 
   /** Encodes and checks a prompt; throws NonRetryableError when it is empty or does not fit the context. */
@@ -134,11 +206,12 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInference
     providers: opts.providers ?? [...DEFAULT_PROVIDERS],
     settings: { threads: opts.threads, kvOnDevice: opts.kvOnDevice },
     tokenizerVocabSize: tokenizer.vocabSize,
+    stallOnPromptId: opts.stallOnPromptId,
   });
   warnCpuFallback(opts.logger, model.provider, model.failures);
   opts.logger?.info(
     { provider: model.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache, kvLocation: model.kvLocation },
     "inference engine ready",
   );
-  return new OnnxInferenceEngine(folder.dir, modelHash, model.provider, folder.maxContext, tokenizer, model, maxBatch);
+  return new OnnxInferenceEngine(folder.dir, modelHash, model.provider, folder.maxContext, tokenizer, model, maxBatch, opts.watchdog);
 }

@@ -1,4 +1,5 @@
 import type { SequenceRequest, SequenceResult } from "./decoderModel";
+import { InferenceDeadlineError } from "./workerDecoder";
 
 interface Pending {
   request: SequenceRequest;
@@ -9,6 +10,11 @@ interface Pending {
 /**
  * Batches concurrent `generate` calls: requests that arrive while a batch runs (or in the same tick) wait and
  * go together into the next batch, up to `maxBatch` rows. One batch runs at a time on the session.
+ *
+ * A batch is left padded to its longest prompt and runs until its longest generation ends, so its width is
+ * max(prompt) + max(maxNewTokens): rows are only put together while that fits `maxContext` (a row that fits with no
+ * other waits for the next batch, the oldest row always goes first, so nothing starves). When a batch of several
+ * rows fails, each row runs again alone, so one bad row fails only itself.
  */
 export class BatchScheduler {
   private readonly queue: Pending[] = [];
@@ -17,6 +23,7 @@ export class BatchScheduler {
   constructor(
     private readonly runBatch: (requests: SequenceRequest[]) => Promise<SequenceResult[]>,
     private readonly maxBatch: number,
+    private readonly maxContext = Number.POSITIVE_INFINITY,
   ) {}
 
   submit(request: SequenceRequest): Promise<SequenceResult & { seconds: number }> {
@@ -34,18 +41,51 @@ export class BatchScheduler {
   private kick(): void {
     if (this.running || this.queue.length === 0) return;
     this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const started = performance.now();
+      const batch = this.takeBatch();
       try {
-        const results = await this.runBatch(batch.map((p) => p.request));
-        const seconds = (performance.now() - started) / 1000;
-        batch.forEach((p, i) => p.resolve({ ...results[i], seconds }));
-      } catch (err) {
-        for (const p of batch) p.reject(err);
+        if (!(await this.run(batch, batch.length === 1))) {
+          for (const p of batch) await this.run([p], true);
+        }
       } finally {
         this.running = undefined;
         this.kick();
       }
     });
+  }
+
+  /** The oldest waiting row and every later one that keeps the batch within the context, up to maxBatch rows. */
+  private takeBatch(): Pending[] {
+    const batch = [this.queue.shift() as Pending];
+    let longestPrompt = batch[0].request.promptIds.length;
+    let mostNew = batch[0].request.maxNewTokens;
+    for (let i = 0; i < this.queue.length && batch.length < this.maxBatch; ) {
+      const { promptIds, maxNewTokens } = this.queue[i].request;
+      const prompt = Math.max(longestPrompt, promptIds.length);
+      const steps = Math.max(mostNew, maxNewTokens);
+      if (prompt + steps > this.maxContext) {
+        i++;
+        continue;
+      }
+      batch.push(...this.queue.splice(i, 1));
+      longestPrompt = prompt;
+      mostNew = steps;
+    }
+    return batch;
+  }
+
+  /** Runs the rows; answers them, or rejects them when `final` (else leaves them to be run again alone). */
+  private async run(batch: Pending[], final: boolean): Promise<boolean> {
+    const started = performance.now();
+    try {
+      const results = await this.runBatch(batch.map((p) => p.request));
+      const seconds = (performance.now() - started) / 1000;
+      batch.forEach((p, i) => p.resolve({ ...results[i], seconds }));
+      return true;
+    } catch (err) {
+      // A missed deadline is the device's, not a row's: running each row alone would only miss it again, row by row.
+      if (!final && !(err instanceof InferenceDeadlineError)) return false;
+      for (const p of batch) p.reject(err);
+      return true;
+    }
   }
 }

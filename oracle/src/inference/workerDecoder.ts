@@ -11,6 +11,19 @@ export interface WorkerInit {
   providers: string[];
   settings: Omit<SessionSettings, "logger">;
   tokenizerVocabSize: number;
+  /**
+   * Test hook: a batch holding a prompt that starts with this token id never returns (a run stuck in the
+   * device), so the watchdog can be tested on a real worker. Never set outside tests.
+   */
+  stallOnPromptId?: number;
+}
+
+/** A run that missed its deadline: the worker was retired and a fresh one serves the next call. */
+export class InferenceDeadlineError extends RetryableError {
+  constructor(readonly deadlineMs: number) {
+    super(`inference run missed its ${deadlineMs} ms deadline; the worker was replaced`);
+    this.name = "InferenceDeadlineError";
+  }
 }
 
 export interface WireError {
@@ -79,8 +92,16 @@ export class WorkerDecoder implements DecoderShape {
   private worker: Worker | undefined;
   private starting: Promise<Worker> | undefined;
   private closing: Promise<void> | undefined;
-  /** threads started after the first one died */
+  /** threads started after the first one died or was retired */
   restarts = 0;
+  /** runs that missed their deadline */
+  deadlinesMissed = 0;
+  /**
+   * Workers replaced after a missed deadline. Not terminated while their run may still be inside onnxruntime
+   * (that can abort the whole process, see the class comment): each is terminated when it next reports, i.e. once
+   * its run has ended; one stuck for good stays parked (unref'd) until the process exits.
+   */
+  private readonly retired = new Set<Worker>();
 
   private constructor(
     private readonly init: WorkerInit,
@@ -127,11 +148,26 @@ export class WorkerDecoder implements DecoderShape {
     worker.unref();
   }
 
-  /** The thread is gone (crash, or the end of close): fail what it was running. */
-  private lost(worker: Worker, reason: string): void {
+  /** The watchdog: call `id` is still unanswered at its deadline, so its worker is presumed stuck and replaced. */
+  private expire(worker: Worker, id: number, deadlineMs: number): void {
+    if (this.worker !== worker || !this.pending.has(id)) return;
+    this.deadlinesMissed++;
+    this.retired.add(worker);
+    worker.unref();
+    worker.removeAllListeners("message");
+    worker.on("message", () => {
+      // It reported, so its run is over: safe to end the thread now.
+      this.retired.delete(worker);
+      void worker.terminate();
+    });
+    this.lost(worker, undefined, new InferenceDeadlineError(deadlineMs));
+  }
+
+  /** The thread is gone (crash, the end of close, or retired by the watchdog): fail what it was running. */
+  private lost(worker: Worker, reason: string | undefined, error?: Error): void {
     if (this.worker !== worker) return; // 'error' is followed by 'exit'
     this.worker = undefined;
-    const err = new RetryableError(`inference worker ${reason}`);
+    const err = error ?? new RetryableError(`inference worker ${reason}`);
     for (const [id, call] of this.pending) {
       this.pending.delete(id);
       call.reject(err);
@@ -160,17 +196,27 @@ export class WorkerDecoder implements DecoderShape {
   get kvLocation(): DecoderShape["kvLocation"] { return this.shape.kvLocation; }
   get supportsCache(): boolean { return this.shape.numLayers > 0; }
 
-  /** DecoderModel.generateBatch, run in the worker; `onStep` gets each step's end time as the worker saw it. */
-  generateBatch(requests: readonly SequenceRequest[], opts: BatchOptions = {}): Promise<SequenceResult[]> {
+  /**
+   * DecoderModel.generateBatch, run in the worker; `onStep` gets each step's end time as the worker saw it. With
+   * `deadlineMs`, a run not answered by then fails with InferenceDeadlineError (as does everything else the worker
+   * had in flight) and the worker is replaced: the next call starts a fresh one.
+   */
+  generateBatch(requests: readonly SequenceRequest[], opts: BatchOptions & { deadlineMs?: number } = {}): Promise<SequenceResult[]> {
     if (this.closing) return Promise.reject(new NonRetryableError("inference engine is closed"));
     const id = this.nextId++;
     const message: WorkerRequest = { type: "generate", id, requests, useCache: opts.useCache, collectLogits: opts.collectLogits, reportSteps: !!opts.onStep };
     const call = this.running().then(
       (worker) =>
         new Promise<SequenceResult[]>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject, onStep: opts.onStep });
+          let timer: NodeJS.Timeout | undefined;
+          const clear = () => clearTimeout(timer);
+          this.pending.set(id, { resolve: (r) => (clear(), resolve(r)), reject: (e) => (clear(), reject(e)), onStep: opts.onStep });
           if (this.pending.size === 1) worker.ref();
           worker.postMessage(message);
+          if (opts.deadlineMs !== undefined) {
+            const deadlineMs = opts.deadlineMs;
+            timer = setTimeout(() => this.expire(worker, id, deadlineMs), deadlineMs);
+          }
         }),
     );
     const tracked = call.finally(() => this.inFlight.delete(tracked)).catch(() => undefined);

@@ -2,7 +2,7 @@ import type pino from "pino";
 import type { ChainEvent } from "../chain/listener";
 import type { Metrics } from "../metrics";
 import type { ContentStore } from "../store/contentStore";
-import type { Journal } from "./journal";
+import type { DeclineReason, Journal } from "./journal";
 
 export interface EventApplierOptions {
   journal: Journal;
@@ -40,8 +40,13 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
         promptHash: request.promptHash,
         maxNewTokens: request.maxNewTokens,
         seenBlock: block,
+        declineReason: request.declineReason,
       });
       if (added) log.info({ requestId: requestId.toString(), validator: member, round, block }, "assigned to committee");
+      if (added && request.declineReason) {
+        metrics.unservableRequestsTotal.inc({ reason: request.declineReason });
+        log.warn({ requestId: requestId.toString(), validator: member, round, reason: request.declineReason }, "cannot serve request, left to decline");
+      }
     }
   }
 
@@ -57,8 +62,10 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
       const requestId = event.args.requestId as bigint | undefined;
       switch (event.name) {
         case "ChatRequested": {
+          // Shown with U+FFFD where invalid; the hash stays the chain's (of the raw bytes), never one of this text.
           const prompt = event.args.prompt as string;
-          contentStore?.put(prompt);
+          const declineReason: DeclineReason | null = event.invalidUtf8.includes("prompt") ? "invalid-utf8" : null;
+          if (!declineReason) contentStore?.put(prompt);
           const commitDeadline = Number(event.args.commitDeadline);
           journal.trackRequest({
             requestId: requestId as bigint,
@@ -69,6 +76,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
             maxNewTokens: Number(event.args.maxNewTokens),
             // `timeout` opens strictly after a deadline; the commit deadline is the earliest it may.
             deadline: commitDeadline + 1,
+            declineReason,
           });
           addJobs(requestId as bigint, event.args.committee as string[], Number(event.args.attempt), event.blockNumber);
           break;
@@ -84,7 +92,8 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
           journal.nudge(requestId as bigint);
           break;
         case "ResponseRevealed":
-          contentStore?.put(event.args.responseText as string);
+          // A text that is not UTF-8 would be stored under the hash of its replacement, not the chain's.
+          if (!event.invalidUtf8.includes("responseText")) contentStore?.put(event.args.responseText as string);
           journal.nudge(requestId as bigint);
           break;
         case "RecordFinalized":

@@ -1,4 +1,4 @@
-import { applyMigrations, type Database } from "../store/database";
+import { applyMigrations, type Database, writeFullSync } from "../store/database";
 import { ACTIVE_STATES, InvalidJobTransitionError, JOB_STATES, canMove, type JobState } from "./states";
 
 /** One committee seat of one request, as the journal stores it. `round` counts reassignments of the request. */
@@ -24,10 +24,30 @@ export interface Job {
   commitBlock: number | null;
   revealBlock: number | null;
   txAttempts: number;
+  /** Retryable failures of the current step (reset when the job moves); the pipeline backs off on it. */
+  failures: number;
   lastError: string | null;
   /** Epoch ms before which the pipeline leaves the job alone (back-off after a retryable error). */
   notBefore: number;
   updatedAt: number;
+  /** Why the node cannot serve the request (see `DECLINE_REASONS`); such a job waits for the decline step. */
+  declineReason: DeclineReason | null;
+}
+
+/**
+ * Why a request cannot be served, decided the same way on every honest node from the event alone:
+ * `invalid-utf8` — the prompt's bytes are not UTF-8 (the contract does not check), so there is no text to run.
+ */
+export const DECLINE_REASONS = ["invalid-utf8"] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
+
+/** An event the listener could not use, recorded instead of blocking its range. */
+export interface SkippedEvent {
+  block: number;
+  logIndex: number;
+  txHash: string;
+  address: string;
+  reason: string;
 }
 
 /** A request seen on-chain, whoever serves it; the timeout sweeper walks the open ones. */
@@ -41,6 +61,7 @@ export interface TrackedRequest {
   open: boolean;
   /** Epoch seconds (chain time) after which `timeout` may be callable; 0 when unknown. */
   deadline: number;
+  declineReason: DeclineReason | null;
 }
 
 export interface NewJob {
@@ -52,6 +73,7 @@ export interface NewJob {
   promptHash: string;
   maxNewTokens: number;
   seenBlock: number;
+  declineReason?: DeclineReason | null;
 }
 
 const MIGRATIONS = [
@@ -92,6 +114,12 @@ const MIGRATIONS = [
      closed_block INTEGER)`,
   `CREATE TABLE IF NOT EXISTS journal_blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS journal_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), processed_block INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS journal_skipped_events (
+     block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL, address TEXT NOT NULL,
+     reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (block, log_index))`,
+  `ALTER TABLE journal_requests ADD COLUMN decline_reason TEXT`,
+  `ALTER TABLE journal_jobs ADD COLUMN decline_reason TEXT`,
+  `ALTER TABLE journal_jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`,
 ];
 
 interface JobRow {
@@ -113,9 +141,11 @@ interface JobRow {
   commit_block: number | null;
   reveal_block: number | null;
   tx_attempts: number;
+  failures: number;
   last_error: string | null;
   not_before: number;
   updated_at: number;
+  decline_reason: DeclineReason | null;
 }
 
 function toJob(row: JobRow): Job {
@@ -138,9 +168,11 @@ function toJob(row: JobRow): Job {
     commitBlock: row.commit_block,
     revealBlock: row.reveal_block,
     txAttempts: row.tx_attempts,
+    failures: row.failures,
     lastError: row.last_error,
     notBefore: row.not_before,
     updatedAt: row.updated_at,
+    declineReason: row.decline_reason,
   };
 }
 
@@ -163,21 +195,26 @@ export interface Journal {
   move(key: JobKey, to: JobState, update?: JobUpdate): Job;
   /** Records the hash of a signed transaction before it is broadcast. */
   recordTx(key: JobKey, kind: "commit" | "reveal", txHash: string | null): void;
-  /** Records a retryable failure: bumps the attempt count and parks the job until `notBefore`. */
+  /** Records a retryable failure: bumps `failures` and parks the job until `notBefore`. */
   recordFailure(key: JobKey, message: string, notBefore: number): Job;
   /** Leaves a waiting job alone until `notBefore` (no error). */
   defer(key: JobKey, notBefore: number): void;
   /** Makes every waiting job of a request due now: something happened on-chain that it may wait for. */
   nudge(requestId: bigint): void;
-  /** Active (non-terminal) jobs due now, oldest first. */
+  /** Active (non-terminal) jobs due now, oldest first; jobs with a decline reason are left to `declinableJobs`. */
   dueJobs(now: number, limit?: number): Job[];
+  /**
+   * Jobs still `seen` whose request the node cannot serve (`declineReason` set), oldest first: the hook for the decline
+   * step, which declines them on-chain instead of inferring (until it exists they wait for the chain's timeout).
+   */
+  declinableJobs(limit?: number): Job[];
   /** Every job of a request (all validators and rounds). */
   jobsOfRequest(requestId: bigint): Job[];
   /** Moves every active job of a request to a terminal state (the chain said so). Returns the jobs moved. */
   closeRequest(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number): Job[];
   countByState(): Record<JobState, number>;
 
-  trackRequest(request: Omit<TrackedRequest, "open">): void;
+  trackRequest(request: Omit<TrackedRequest, "open" | "declineReason"> & { declineReason?: DeclineReason | null }): void;
   setRequestDeadline(requestId: bigint, deadline: number): void;
   markRequestClosed(requestId: bigint, block: number): void;
   getRequest(requestId: bigint): TrackedRequest | undefined;
@@ -199,6 +236,13 @@ export interface Journal {
   rollbackTo(ancestor: number): { deleted: number; reopened: number };
   /** Drops stored block hashes older than `keepFrom` (they are past any reorg we handle). */
   pruneBlocks(keepFrom: number): void;
+
+  /** Runs `work` in a savepoint of the current transaction (or its own): a throw undoes its writes and propagates. */
+  atomically<T>(work: () => T): T;
+  /** Records an event the listener skipped (a reorg below its block forgets it). */
+  recordSkippedEvent(event: SkippedEvent): void;
+  /** Skipped events, oldest first. */
+  skippedEvents(limit?: number): SkippedEvent[];
 }
 
 export function createJournal(db: Database): Journal {
@@ -208,14 +252,14 @@ export function createJournal(db: Database): Journal {
 
   const insertJob = db.prepare(
     `INSERT OR IGNORE INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash,
-       max_new_tokens, seen_block, created_at, updated_at) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?)`,
+       max_new_tokens, seen_block, created_at, updated_at, decline_reason) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectJob = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? AND validator = ? AND round = ?`);
   const updateState = db.prepare(
     `UPDATE journal_jobs SET state = @state, salt = COALESCE(@salt, salt), response_text = COALESCE(@responseText, response_text),
        response_hash = COALESCE(@responseHash, response_hash), closed_block = COALESCE(@closedBlock, closed_block),
        commit_block = COALESCE(@commitBlock, commit_block), reveal_block = COALESCE(@revealBlock, reveal_block),
-       last_error = @lastError, not_before = 0, updated_at = @now
+       last_error = @lastError, not_before = 0, failures = CASE WHEN state = @state THEN failures ELSE 0 END, updated_at = @now
      WHERE request_id = @requestId AND validator = @validator AND round = @round`,
   );
   const updateCommitTx = db.prepare(
@@ -225,7 +269,8 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET reveal_tx = ?, tx_attempts = tx_attempts + 1, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
   );
   const updateFailure = db.prepare(
-    `UPDATE journal_jobs SET last_error = ?, not_before = ?, updated_at = ? WHERE request_id = ? AND validator = ? AND round = ?`,
+    `UPDATE journal_jobs SET last_error = ?, not_before = ?, failures = failures + 1, updated_at = ?
+     WHERE request_id = ? AND validator = ? AND round = ?`,
   );
   const updateNotBefore = db.prepare(
     `UPDATE journal_jobs SET not_before = ? WHERE request_id = ? AND validator = ? AND round = ?`,
@@ -235,7 +280,17 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET not_before = 0 WHERE request_id = ? AND not_before > 0 AND state IN (${placeholders})`,
   );
   const selectDue = db.prepare(
-    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? AND decline_reason IS NULL
+     ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+  );
+  const selectDeclinable = db.prepare(
+    `SELECT * FROM journal_jobs WHERE state = 'seen' AND decline_reason IS NOT NULL ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+  );
+  const insertSkipped = db.prepare(
+    `INSERT OR REPLACE INTO journal_skipped_events (block, log_index, tx_hash, address, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const selectSkipped = db.prepare(
+    `SELECT block, log_index AS logIndex, tx_hash AS txHash, address, reason FROM journal_skipped_events ORDER BY block, log_index LIMIT ?`,
   );
   const selectOfRequest = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? ORDER BY round, validator`);
   const closeActive = db.prepare(
@@ -245,8 +300,8 @@ export function createJournal(db: Database): Journal {
   const countStates = db.prepare(`SELECT state, COUNT(*) AS n FROM journal_jobs GROUP BY state`);
 
   const insertRequest = db.prepare(
-    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline)
-     VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
+    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline,
+       decline_reason) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
   );
   const updateDeadline = db.prepare(`UPDATE journal_requests SET deadline = ? WHERE request_id = ?`);
   const closeRequestRow = db.prepare(
@@ -277,6 +332,7 @@ export function createJournal(db: Database): Journal {
     max_new_tokens: number;
     open: number;
     deadline: number;
+    decline_reason: DeclineReason | null;
   }
   const toRequest = (row: RequestRow): TrackedRequest => ({
     requestId: BigInt(row.request_id),
@@ -287,6 +343,7 @@ export function createJournal(db: Database): Journal {
     maxNewTokens: row.max_new_tokens,
     open: row.open === 1,
     deadline: row.deadline,
+    declineReason: row.decline_reason,
   });
 
   const journal: Journal = {
@@ -303,6 +360,7 @@ export function createJournal(db: Database): Journal {
         job.seenBlock,
         t,
         t,
+        job.declineReason ?? null,
       );
       return result.changes === 1;
     },
@@ -311,7 +369,8 @@ export function createJournal(db: Database): Journal {
       return row && toJob(row);
     },
     move(key, to, update = {}) {
-      return db.transaction(() => {
+      // A salt is written before the commitment made from it is signed: it must survive an OS crash too.
+      const write = db.transaction(() => {
         const current = journal.get(key);
         if (!current) throw new Error(`job ${key.requestId}/${key.validator}/${key.round} is not in the journal`);
         if (current.state !== to && !canMove(current.state, to)) {
@@ -333,10 +392,11 @@ export function createJournal(db: Database): Journal {
           round,
         });
         return journal.get(key) as Job;
-      })();
+      });
+      return update.salt ? writeFullSync(db, write) : write();
     },
     recordTx(key, kind, txHash) {
-      (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key));
+      writeFullSync(db, () => (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key)));
     },
     recordFailure(key, message, notBefore) {
       updateFailure.run(message.slice(0, 500), notBefore, now(), ...keyArgs(key));
@@ -350,6 +410,9 @@ export function createJournal(db: Database): Journal {
     },
     dueJobs(at, limit = 500) {
       return (selectDue.all(...ACTIVE_STATES, at, limit) as JobRow[]).map(toJob);
+    },
+    declinableJobs(limit = 500) {
+      return (selectDeclinable.all(limit) as JobRow[]).map(toJob);
     },
     jobsOfRequest(requestId) {
       return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);
@@ -365,7 +428,7 @@ export function createJournal(db: Database): Journal {
     },
 
     trackRequest(r) {
-      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline);
+      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline, r.declineReason ?? null);
     },
     setRequestDeadline(requestId, deadline) {
       updateDeadline.run(deadline, requestId.toString());
@@ -431,12 +494,24 @@ export function createJournal(db: Database): Journal {
         db.prepare(`DELETE FROM journal_requests WHERE seen_block > ?`).run(ancestor);
         db.prepare(`UPDATE journal_requests SET open = 1, closed_block = NULL WHERE closed_block > ?`).run(ancestor);
         db.prepare(`DELETE FROM journal_blocks WHERE number > ?`).run(ancestor);
+        db.prepare(`DELETE FROM journal_skipped_events WHERE block > ?`).run(ancestor);
         upsertCursor.run(ancestor);
         return { deleted, reopened };
       })();
     },
     pruneBlocks(keepFrom) {
       db.prepare(`DELETE FROM journal_blocks WHERE number < ?`).run(keepFrom);
+    },
+
+    atomically(work) {
+      // better-sqlite3 runs a transaction function called inside another one as a savepoint.
+      return db.transaction(work)();
+    },
+    recordSkippedEvent(e) {
+      insertSkipped.run(e.block, e.logIndex, e.txHash, e.address, e.reason, now());
+    },
+    skippedEvents(limit = 100) {
+      return selectSkipped.all(limit) as SkippedEvent[];
     },
   };
   return journal;

@@ -3,6 +3,7 @@ import type { ChatRegistryClient, MemberState, OnChainRecord } from "../chain/ch
 import { RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
 import { type Submitter, TxRevertedError } from "../chain/submitter";
+import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
 import { NonRetryableError, RetryableError } from "../inference/errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
@@ -116,6 +117,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   let paused = false;
   const shortWait = Math.max(20, Math.min(config.pollIntervalMs, 1_000));
   const revealStaggerMs = Math.max(250, 5 * shortWait);
+  /** Retries of a failing step: from two short waits, doubling per failure of the step, at most 10 s. */
+  const jobRetry = { baseMs: shortWait * 2, capMs: 10_000 };
   /**
    * How long a job waits for something an event will announce (all members committed, a reveal mined, the record
    * final): the listener nudges it as soon as the event arrives, so this is only the fallback re-check, and a job does
@@ -456,12 +459,11 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       const message = (error as Error).message;
       if (error instanceof TxRevertedError && current.txAttempts < MAX_REVERTED_TX) {
         // Lost a race with the chain (e.g. a phase just ended): re-read the chain before deciding again.
-        journal.recordFailure(job, message, Date.now() + shortWait * 2 ** current.txAttempts);
+        journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.txAttempts));
         return;
       }
       if (error instanceof RetryableError) {
-        const failures = Math.min(current.txAttempts + 1, 8);
-        journal.recordFailure(job, message, Date.now() + Math.min(10_000, shortWait * 2 ** failures));
+        journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.failures + 1));
         log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job step failed, will retry");
         return;
       }

@@ -34,6 +34,14 @@ export interface Metrics {
   readonly batchesTotal: Counter<"outcome">;
   /** Records waiting for the next anchor. */
   readonly pendingBatchRecords: Gauge<string>;
+  /** Chain events the listener recorded and skipped, by reason (undecodable, apply_failed). */
+  readonly listenerSkippedEventsTotal: Counter<"reason">;
+  /** Requests the node cannot serve and leaves to the decline path, by reason (invalid_utf8, ...). */
+  readonly unservableRequestsTotal: Counter<"reason">;
+  /** Balance of each of the node's keys, in ether. */
+  readonly walletBalanceEther: Gauge<"address">;
+  /** Inference runs that missed their watchdog deadline (the worker was replaced each time). */
+  readonly inferenceDeadlinesMissedTotal: Counter<string>;
 }
 
 export interface CreateMetricsOptions {
@@ -114,6 +122,30 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     pendingBatchRecords: new Gauge({
       name: name("pending_batch_records"),
       help: "Records waiting for the next Merkle batch anchor",
+      registers,
+    }),
+    listenerSkippedEventsTotal: new Counter({
+      name: name("listener_skipped_events_total"),
+      help: "Chain events the listener could not decode or apply, recorded and skipped, by reason",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    unservableRequestsTotal: new Counter({
+      name: name("unservable_requests_total"),
+      help: "Chat requests this node cannot serve (left to the decline path), by reason",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    walletBalanceEther: new Gauge({
+      name: name("wallet_balance_ether"),
+      help: "Balance of each of the node's keys in ether (read every 15 s and before each anchor)",
+      labelNames: ["address"] as const,
+      registers,
+    }),
+    inferenceDeadlinesMissedTotal: new Counter({
+      name: name("inference_deadlines_missed_total"),
+      help: "Inference runs that missed their watchdog deadline; each replaced the inference worker",
+      labelNames: [],
       registers,
     }),
   };

@@ -1,4 +1,5 @@
 import { getAddress } from "ethers";
+import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
 import { createBatchStore, type BatchStore, type ChatRecord, type NewChatRecord, type RecordBatch } from "./batchStore";
 
@@ -17,16 +18,33 @@ export interface BatchAnchorerOptions {
   batchSize?: number;
   /** Anchor a partial batch once its oldest record waited this long (default config.batchIntervalMs). */
   intervalMs?: number;
+  /** Most anchors tried per rolling hour (default config.anchorMaxPerHour); beyond it records wait. */
+  maxPerHour?: number;
+  /**
+   * Fewest records a partial batch needs before the interval anchors it (default config.anchorMinRecords, at most
+   * `batchSize`): a trickle of records costs one anchor per `minRecords`, not one per interval.
+   */
+  minRecords?: number;
+  /**
+   * Asked before each anchor: why the key must not pay for it now (the wallet would dip into the reserve kept for
+   * commits and reveals), or undefined to go ahead.
+   */
+  checkFunds?: () => Promise<string | undefined>;
   /** Defaults to a store over common.db. */
   store?: BatchStore;
 }
+
+const HOUR_MS = 3_600_000;
 
 export interface BatchAnchorer {
   readonly validator: string;
   readonly store: BatchStore;
   /** Stores a record of this validator and anchors at once if a batch is full. */
   add(record: Omit<NewChatRecord, "validator">): ChatRecord;
-  /** Anchors every waiting record of this validator now (whatever the batch size); resolves with the batches sent. */
+  /**
+   * Anchors every waiting record of this validator now (whatever the batch size or minimum fill, but within the hourly
+   * budget and the wallet reserve); resolves with the batches sent.
+   */
   flush(): Promise<RecordBatch[]>;
   /** Re-sends batches left `sending` by a crash, then checks the waiting records every second. */
   start(): void;
@@ -47,9 +65,14 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
   const store = options.store ?? createBatchStore(common.db);
   const batchSize = options.batchSize ?? common.config.batchSize;
   const intervalMs = options.intervalMs ?? common.config.batchIntervalMs;
+  const maxPerHour = options.maxPerHour ?? common.config.anchorMaxPerHour;
+  const minRecords = Math.min(options.minRecords ?? common.config.anchorMinRecords, batchSize);
+  /** The last reason an anchor was held back, so a refusal that lasts is logged once, not every tick. */
+  let heldBack: string | undefined;
   const listeners = new Set<(batch: RecordBatch) => void>();
-  /** Why: after a failed anchor, wait before retrying so a broken RPC is not hammered every tick. */
-  const retryDelayMs = Math.min(intervalMs, 10_000);
+  /** After failed anchors, wait (doubling per failure in a row) so a broken RPC or key is not hammered every tick. */
+  const retry = { baseMs: Math.min(intervalMs, 10_000), capMs: 15 * 60_000 };
+  let failuresInARow = 0;
   let retryNotBefore = 0;
   let queue: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -75,13 +98,14 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
       const { txHash, batchId } = await options.sendAnchor(batch.root, batch.count, batch.modelId);
       metrics.txSeconds.observe({ kind: "anchor" }, (performance.now() - started) / 1000);
       const anchored = store.markAnchored(batch.seq, batchId, txHash);
+      failuresInARow = 0;
       metrics.batchesTotal.inc({ outcome: "anchored" });
       logger.info({ seq: batch.seq, batchId: anchored.batchId, count: batch.count, txHash }, "anchored record batch");
       return anchored;
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
       const failed = store.markFailed(batch.seq, message);
-      retryNotBefore = Date.now() + retryDelayMs;
+      retryNotBefore = Date.now() + backoffDelayMs(retry, ++failuresInARow);
       metrics.batchesTotal.inc({ outcome: "failed" });
       logger.warn({ seq: batch.seq, count: batch.count, err: message }, "anchoring record batch failed");
       return failed;
@@ -97,7 +121,26 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
     return run;
   }
 
-  async function anchorGroup(modelId: number, maxCount: number): Promise<RecordBatch | undefined> {
+  /** Why no anchor may be sent now (hourly budget, wallet reserve), or undefined. */
+  async function holdBack(): Promise<{ outcome: string; reason: string } | undefined> {
+    const tried = store.batchesOpenedSince(validator, Date.now() - HOUR_MS);
+    if (tried >= maxPerHour) return { outcome: "held_budget", reason: `${tried} anchors in the last hour (budget ${maxPerHour})` };
+    const funds = await options.checkFunds?.();
+    return funds === undefined ? undefined : { outcome: "held_reserve", reason: funds };
+  }
+
+  async function anchorGroup(modelId: number, maxCount: number): Promise<RecordBatch | "held" | undefined> {
+    const held = await holdBack();
+    if (held) {
+      if (heldBack !== held.outcome) {
+        metrics.batchesTotal.inc({ outcome: held.outcome });
+        logger.warn({ reason: held.reason, pending: store.pendingCount() }, "anchoring held back");
+      }
+      heldBack = held.outcome;
+      return "held";
+    }
+    if (heldBack) logger.info("anchoring resumed");
+    heldBack = undefined;
     const batch = store.openBatch(modelId, validator, maxCount);
     if (!batch) return undefined;
     const result = await send(batch);
@@ -113,9 +156,10 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
       for (const group of store.pendingGroups()) {
         if (group.validator !== validator) continue;
         let remaining = group.count;
-        const due = force || remaining >= batchSize || Date.now() - group.oldestCreatedAt >= intervalMs;
+        const due = force || remaining >= batchSize || (remaining >= minRecords && Date.now() - group.oldestCreatedAt >= intervalMs);
         while (due && remaining > 0 && !(stopped && !force)) {
           const batch = await anchorGroup(group.modelId, batchSize);
+          if (batch === "held") return sent;
           if (!batch) break;
           sent.push(batch);
           if (batch.status === "failed") return sent;

@@ -63,6 +63,8 @@ export interface BatchStore {
   recentRecords(limit: number): ChatRecord[];
   pendingGroups(): PendingGroup[];
   pendingCount(): number;
+  /** Batches of `validator` opened at or after `since` (epoch ms), whatever became of them: anchors tried. */
+  batchesOpenedSince(validator: string, since: number): number;
   /**
    * Moves the oldest `maxCount` unbatched records of (modelId, validator) into a new `sending` batch and computes its
    * root, in one transaction. Undefined when there is nothing to batch.
@@ -193,6 +195,7 @@ export function createBatchStore(db: Database): BatchStore {
        WHERE batch_seq IS NULL GROUP BY model_id, validator ORDER BY oldest`,
     ),
     pendingCount: db.prepare("SELECT COUNT(*) AS n FROM chat_records WHERE batch_seq IS NULL"),
+    batchesSince: db.prepare("SELECT COUNT(*) AS n FROM record_batches WHERE validator = ? AND created_at >= ?"),
     oldestPending: db.prepare(
       `SELECT leaf FROM chat_records WHERE batch_seq IS NULL AND model_id = ? AND validator = ?
        ORDER BY created_at, rowid LIMIT ?`,
@@ -262,6 +265,9 @@ export function createBatchStore(db: Database): BatchStore {
       return (q.pendingGroups.all() as { model_id: number; validator: string; count: number; oldest: number }[]).map(
         (g) => ({ modelId: g.model_id, validator: g.validator, count: g.count, oldestCreatedAt: g.oldest }),
       );
+    },
+    batchesOpenedSince(validator, since) {
+      return (q.batchesSince.get(getAddress(validator), since) as { n: number }).n;
     },
     pendingCount() {
       return (q.pendingCount.get() as { n: number }).n;

@@ -9,15 +9,31 @@ export type Database = BetterSqlite3.Database;
  * busy_timeout makes a briefly locked database wait instead of throwing SQLITE_BUSY at once.
  * Pass ":memory:" for a throw-away database in tests.
  */
-export function openDatabase(file: string): Database {
+export function openDatabase(file: string, options: { verbose?: (sql: unknown) => void } = {}): Database {
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new BetterSqlite3(file);
+  const db = new BetterSqlite3(file, options.verbose ? { verbose: options.verbose } : {});
   db.pragma("journal_mode = WAL");
-  // NORMAL is durable across process crashes (kill -9) in WAL mode; only an OS crash can lose the last commits.
+  // NORMAL is durable across process crashes (kill -9) in WAL mode; only an OS crash can lose the last commits. The
+  // writes a signature depends on (salts, transaction hashes) go through `writeFullSync`.
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   return db;
+}
+
+/**
+ * Runs `write` with synchronous=FULL, so its commit is on disk (WAL synced) when it returns, even across a power loss
+ * or OS crash: for the rows a transaction about to be signed depends on (a salt lost after its commitment was sent
+ * means a missed reveal and a slash). Other writes stay NORMAL, which is cheaper and enough against a process crash.
+ */
+export function writeFullSync<T>(db: Database, write: () => T): T {
+  if (db.inTransaction) return write(); // the pragma cannot change inside a transaction; the outer one decides
+  db.pragma("synchronous = FULL");
+  try {
+    return write();
+  } finally {
+    db.pragma("synchronous = NORMAL");
+  }
 }
 
 /**

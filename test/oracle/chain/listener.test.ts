@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AbiCoder, Interface, type JsonRpcProvider, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
+import { AbiCoder, Interface, type JsonRpcProvider, hexlify, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
 import pino from "pino";
 import { createEventDecoder, createListener, type ChainEvent } from "../../../oracle/src/chain/listener";
 import { readArtifact } from "../../../scripts/demo/deploy";
@@ -8,14 +8,23 @@ import { parseConfig } from "../../../oracle/src/config";
 import { createJournal } from "../../../oracle/src/jobs/journal";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
+import { mulberry32 } from "../../helpers/prng";
 
 const ADDRESS = "0x00000000000000000000000000000000000000c0";
 const IFACE = new Interface(["event Ping(uint256 indexed id, string note)"]);
 
+/** A Ping log: `note` as text, or as raw bytes (Solidity does not check UTF-8), or `data` as the whole raw payload. */
+interface FakeLog {
+  id: number;
+  note: string | Uint8Array;
+  data?: string;
+  topic0?: string;
+}
+
 interface FakeBlock {
   number: number;
   hash: string;
-  logs: { id: number; note: string }[];
+  logs: FakeLog[];
 }
 
 /** An in-memory chain behind the three calls the listener makes; `reorgFrom` replaces blocks like a reorg would. */
@@ -23,9 +32,10 @@ class FakeChain {
   blocks: FakeBlock[] = [{ number: 0, hash: keccak256(toUtf8Bytes("genesis")), logs: [] }];
   down = false;
 
-  mine(logs: { id: number; note: string }[] = [], salt = "") {
+  mine(logs: FakeLog[] = [], salt = "") {
     const number = this.blocks.length;
-    this.blocks.push({ number, hash: keccak256(toUtf8Bytes(`${number}:${salt}:${JSON.stringify(logs)}`)), logs });
+    const key = JSON.stringify(logs, (_, v) => (v instanceof Uint8Array ? hexlify(v) : v));
+    this.blocks.push({ number, hash: keccak256(toUtf8Bytes(`${number}:${salt}:${key}`)), logs });
   }
 
   reorgFrom(height: number) {
@@ -54,8 +64,8 @@ class FakeChain {
           .flatMap((b) =>
             b.logs.map((l, index) => ({
               address: ADDRESS,
-              topics: [IFACE.getEvent("Ping")!.topicHash, zeroPadValue(toBeHex(l.id), 32)],
-              data: AbiCoder.defaultAbiCoder().encode(["string"], [l.note]),
+              topics: [l.topic0 ?? IFACE.getEvent("Ping")!.topicHash, zeroPadValue(toBeHex(l.id), 32)],
+              data: l.data ?? AbiCoder.defaultAbiCoder().encode([typeof l.note === "string" ? "string" : "bytes"], [l.note]),
               blockNumber: b.number,
               blockHash: b.hash,
               transactionHash: keccak256(toUtf8Bytes(`${b.hash}${index}`)),
@@ -67,7 +77,7 @@ class FakeChain {
   }
 }
 
-function setup(chain: FakeChain, options: string[] = []) {
+function setup(chain: FakeChain, options: string[] = [], beforeApply?: (event: ChainEvent) => void) {
   const db = openDatabase(":memory:");
   const journal = createJournal(db);
   const logger = pino({ level: "silent" });
@@ -80,11 +90,12 @@ function setup(chain: FakeChain, options: string[] = []) {
     contracts: [{ address: ADDRESS, iface: IFACE }],
     startBlock: 1,
     apply: (events) => {
-      applied.push(...events);
       // Stand in for the event applier: one tracked request per Ping, seen in its block.
       for (const e of events) {
         journal.trackRequest({ requestId: e.args.id as bigint, seenBlock: e.blockNumber, modelId: "1", prompt: e.args.note, promptHash: "0x", maxNewTokens: 1, deadline: 0 });
+        beforeApply?.(e);
       }
+      applied.push(...events);
     },
   });
   return { listener, journal, applied, common };
@@ -162,6 +173,98 @@ describe("chain listener", function () {
     chain.down = false;
     await drain(listener);
     expect(applied.map((e) => Number(e.args.id))).to.deep.equal([1, 2]);
+  });
+
+  it("reads on past a text that is not UTF-8: shown with U+FFFD, flagged, the range not blocked", async function () {
+    const chain = new FakeChain();
+    chain.mine([{ id: 1, note: Uint8Array.from([0x48, 0x69, 0xff, 0xfe, 0x21]) }]);
+    chain.mine([{ id: 2, note: "after" }]);
+    const { listener, applied, journal } = setup(chain);
+    await drain(listener);
+    expect(journal.processedBlock()).to.equal(2);
+    expect(applied.map((e) => [Number(e.args.id), e.args.note, e.invalidUtf8])).to.deep.equal([
+      [1, "Hi\uFFFD\uFFFD!", ["note"]],
+      [2, "after", []],
+    ]);
+    expect(listener.caughtUp()).to.equal(true);
+  });
+
+  it("records an event it cannot decode, with the reason, and applies the rest of its range", async function () {
+    const chain = new FakeChain();
+    chain.mine([{ id: 1, note: "", data: "0x1234" }, { id: 2, note: "fine" }]);
+    const { listener, applied, journal, common } = setup(chain);
+    await drain(listener);
+    expect(applied.map((e) => Number(e.args.id))).to.deep.equal([2]);
+    const skipped = journal.skippedEvents();
+    expect(skipped).to.have.length(1);
+    expect(skipped[0]).to.include({ block: 1, logIndex: 0, address: ADDRESS });
+    expect(skipped[0].reason).to.match(/^undecodable: /);
+    expect((await common.metrics.listenerSkippedEventsTotal.get()).values).to.deep.include({ value: 1, labels: { reason: "undecodable" } });
+  });
+
+  it("records an event its applier throws on and keeps the rest of the range (the applier's writes for it undone)", async function () {
+    const chain = new FakeChain();
+    chain.mine([{ id: 1, note: "boom" }, { id: 2, note: "fine" }]);
+    const { listener, journal } = setup(chain, [], (e) => {
+      if (e.args.note === "boom") throw new Error("applier bug");
+    });
+    await drain(listener);
+    expect(journal.getRequest(1n)).to.equal(undefined);
+    expect(journal.getRequest(2n)?.prompt).to.equal("fine");
+    expect(journal.skippedEvents().map((s) => s.reason)).to.deep.equal(["apply failed: applier bug"]);
+  });
+
+  it("forgets skipped events of blocks a reorg dropped", async function () {
+    const chain = new FakeChain();
+    chain.mine();
+    chain.mine([{ id: 1, note: "", data: "0x" }]);
+    const { listener, journal } = setup(chain);
+    await drain(listener);
+    expect(journal.skippedEvents()).to.have.length(1);
+    chain.reorgFrom(2);
+    chain.mine([], "fork");
+    chain.mine([], "fork");
+    await drain(listener);
+    expect(journal.skippedEvents()).to.deep.equal([]);
+  });
+
+  it("never stops on random payloads: every range is processed and every event applied or recorded (fuzz)", async function () {
+    const seed = Number(process.env.LISTENER_FUZZ_SEED ?? Date.now() % 2 ** 31);
+    const random = mulberry32(seed);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
+    const chain = new FakeChain();
+    let logs = 0;
+    for (let block = 1; block <= 40; block++) {
+      const blockLogs: FakeLog[] = [];
+      for (let i = Math.floor(random() * 4); i > 0; i--) {
+        const id = ++logs;
+        const kind = Math.floor(random() * 5);
+        if (kind === 0) blockLogs.push({ id, note: bytes(Math.floor(random() * 40)) });
+        else if (kind === 1) blockLogs.push({ id, note: "", data: hexlify(bytes(Math.floor(random() * 130))) });
+        else if (kind === 2) {
+          // A well-formed head pointing past the end, or a length beyond the data.
+          const head = AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [BigInt(Math.floor(random() * 2 ** 40)), BigInt(Math.floor(random() * 2 ** 40))]);
+          blockLogs.push({ id, note: "", data: head });
+        } else if (kind === 3) {
+          const codePoint = () => {
+            const c = Math.floor(random() * 0x110000);
+            return c >= 0xd800 && c <= 0xdfff ? c + 0x800 : c; // a lone surrogate has no UTF-8 form to send
+          };
+          blockLogs.push({ id, note: String.fromCodePoint(...Array.from({ length: 8 }, codePoint)) });
+        }
+        else blockLogs.push({ id, note: `ok ${id}` });
+      }
+      chain.mine(blockLogs);
+    }
+    const { listener, applied, journal } = setup(chain);
+    try {
+      await drain(listener);
+      expect(journal.processedBlock()).to.equal(40);
+      expect(applied.length + journal.skippedEvents().length).to.equal(logs);
+      for (const e of applied) expect(e.args.note).to.be.a("string");
+    } catch (error) {
+      throw new Error(`listener fuzz failed (rerun: LISTENER_FUZZ_SEED=${seed}): ${(error as Error).message}`);
+    }
   });
 
   it("decodes every registry event as ethers' parseLog does, and skips unknown topics", function () {

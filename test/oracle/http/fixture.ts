@@ -11,6 +11,7 @@ import type { Common } from "../../../oracle/src/common";
 import type { OracleConfig } from "../../../oracle/src/config";
 import { ensureTinyModel, loadEngine, type InferenceEngine } from "../../../oracle/src/inference";
 import { createChainViews, type ChainViews } from "../../../oracle/src/http/chainViews";
+import { createApiKeySet } from "../../../oracle/src/http/apiKeys";
 import { createHttpServer, type HttpDeps, type RunningHttpServer } from "../../../oracle/src/http/server";
 import { createBatchAnchorer, type BatchAnchorer } from "../../../oracle/src/store/batchAnchorer";
 import { createTestCommon } from "../store/fixtures";
@@ -24,6 +25,8 @@ export function sharedEngine(): Promise<InferenceEngine> {
 
 export const STAKES = [200n, 300n, 500n].map((tokens) => tokens * 10n ** 18n);
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
+/** The API key `startApi` configures and `postJson` sends (POST /v1/chat needs one). */
+export const TEST_API_KEY = "test-api-key-0123456789abcdef";
 
 /**
  * Deploys the contracts on Hardhat's in-process network with the tiny model registered as model 1, and stakes three
@@ -81,6 +84,19 @@ export async function runRequestToFinal(net: Network, prompt: string, options: {
   return { requestId, text, committee };
 }
 
+/**
+ * Sends `requestChat` with raw prompt bytes, as any caller may (Solidity does not check that a `string` is UTF-8; the
+ * ABI encodes `string` and `bytes` alike). Returns the new request's id.
+ */
+export async function requestChatWithPromptBytes(net: Network, prompt: Uint8Array, maxNewTokens = 8): Promise<bigint> {
+  const { chatRegistry, user } = net;
+  const selector = chatRegistry.interface.getFunction("requestChat")!.selector;
+  const args = ethers.AbiCoder.defaultAbiCoder().encode(["uint16", "bytes", "uint32", "address", "uint32"], [1, prompt, maxNewTokens, ethers.ZeroAddress, 0]);
+  const tx = await user.sendTransaction({ to: await chatRegistry.getAddress(), data: selector + args.slice(2), value: 10n ** 15n });
+  await tx.wait();
+  return (await chatRegistry.requestCount()) as bigint;
+}
+
 export interface ApiUnderTest {
   common: Common;
   chain: ChainViews;
@@ -118,6 +134,7 @@ export async function startApi(
     isReady: () => true,
     anchorer,
     pause: { pause: () => void (paused.value = true), resume: () => void (paused.value = false), isPaused: () => paused.value },
+    apiKeys: createApiKeySet([TEST_API_KEY]),
     ...depsOverrides,
   };
   const server = await createHttpServer(common, deps).listen();
@@ -151,10 +168,11 @@ export async function getJson(url: string, init?: RequestInit) {
   return { status: response.status, headers: response.headers, body };
 }
 
+/** POST with a JSON body and `TEST_API_KEY` (pass `{ "x-api-key": "" }`-style overrides to test other keys). */
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   return getJson(url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", "x-api-key": TEST_API_KEY, ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }

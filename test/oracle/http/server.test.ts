@@ -5,7 +5,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createProvider } from "../../../oracle/src/chain/rpc";
 import { createChainViews } from "../../../oracle/src/http/chainViews";
 import { readMetricValue } from "../../../oracle/src/metrics";
-import { ADMIN_TOKEN, deployedNetworkFixture, getJson, postJson, startApi, type ApiUnderTest, type Network } from "./fixture";
+import { ADMIN_TOKEN, TEST_API_KEY, deployedNetworkFixture, getJson, postJson, startApi, type ApiUnderTest, type Network } from "./fixture";
 
 const MAX_PROMPT = 50;
 
@@ -78,13 +78,13 @@ describe("http server", function () {
 
     it("answers 400 invalid_utf8 to a body that is not UTF-8, instead of hashing a replaced text", async () => {
       const bytes = Buffer.concat([Buffer.from('{"prompt": "caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
-      const response = await getJson(`${api.url}/v1/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: bytes });
+      const response = await getJson(`${api.url}/v1/chat`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": TEST_API_KEY }, body: bytes });
       expect(response.status).to.equal(400);
       expect(response.body.error.code).to.equal("invalid_utf8");
     });
 
     it("answers 415 to a body that is not declared JSON", async () => {
-      const response = await getJson(`${api.url}/v1/chat`, { method: "POST", headers: { "content-type": "text/plain" }, body: '{"prompt":"hi"}' });
+      const response = await getJson(`${api.url}/v1/chat`, { method: "POST", headers: { "content-type": "text/plain", "x-api-key": TEST_API_KEY }, body: '{"prompt":"hi"}' });
       expect(response.status).to.equal(415);
       expect(response.body.error.code).to.equal("unsupported_media_type");
     });

@@ -110,6 +110,16 @@ describe("inference/index (engine)", function () {
     expect(r.finishReason).to.equal("length");
   });
 
+  it("serves a long prompt and a short one asking for many tokens together without exceeding the context", async function () {
+    const long = "x ".repeat(120); // near the context: few tokens left to generate
+    const short = "Hi";
+    const longIds = engine.tokenizer.encode(long).length;
+    expect(longIds).to.be.greaterThan(200);
+    const alone = [await engine.generate({ prompt: long, maxNewTokens: 8 }), await engine.generate({ prompt: short, maxNewTokens: 200 })];
+    const together = await Promise.all([engine.generate({ prompt: long, maxNewTokens: 8 }), engine.generate({ prompt: short, maxNewTokens: 200 })]);
+    together.forEach((r, i) => expect(r.tokenIds, `row ${i}`).to.deep.equal(alone[i].tokenIds));
+  });
+
   it("rejects bad generation options with a NonRetryableError naming the option", async function () {
     const cases: Array<[Parameters<typeof engine.generate>[0], string]> = [
       [{ prompt: "", maxNewTokens: 4 }, "prompt is empty"],

@@ -46,4 +46,35 @@ describe("inference/scheduler", function () {
     expect(settled.map((s) => s.status)).to.deep.equal(["rejected", "rejected"]);
     expect((settled[0] as PromiseRejectedResult).reason.message).to.equal("device lost");
   });
+
+  it("never puts rows together whose longest prompt plus most new tokens exceed the context; those run alone", async function () {
+    const runner = recordingRunner();
+    const scheduler = new BatchScheduler(runner.run, 8, 16);
+    const rows: SequenceRequest[] = [
+      { promptIds: [1, ...new Array<number>(11).fill(0)], maxNewTokens: 4 }, // 12 + 4 = 16: fits alone
+      { promptIds: [2, 0], maxNewTokens: 14 }, // 2 + 14 = 16; with row 1: 12 + 14 = 26 > 16
+      { promptIds: [3, 0, 0], maxNewTokens: 4 }, // fits with row 1: 12 + 4
+    ];
+    await Promise.all(rows.map((r) => scheduler.submit(r)));
+    expect(runner.batches).to.deep.equal([[1, 3], [2]]);
+    for (const batch of runner.batches) {
+      const members = rows.filter((r) => batch.includes(r.promptIds[0]));
+      const width = Math.max(...members.map((r) => r.promptIds.length)) + Math.max(...members.map((r) => r.maxNewTokens));
+      expect(width, `batch ${batch}`).to.be.at.most(16);
+    }
+  });
+
+  it("fails only the row that fails when a batch fails: the others are run again and answered", async function () {
+    const batches: number[][] = [];
+    const run = async (requests: SequenceRequest[]) => {
+      batches.push(requests.map((r) => r.promptIds[0]));
+      if (requests.some((r) => r.promptIds[0] === 2)) throw new Error("Gather idx out of range");
+      return requests.map((r) => ({ tokenIds: [r.promptIds[0]], finishReason: "length" as const }));
+    };
+    const scheduler = new BatchScheduler(run, 8);
+    const settled = await Promise.allSettled([1, 2, 3].map((id) => scheduler.submit(request(id))));
+    expect(settled.map((s) => s.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+    expect((settled[1] as PromiseRejectedResult).reason.message).to.equal("Gather idx out of range");
+    expect(batches).to.deep.equal([[1, 2, 3], [1], [2], [3]]);
+  });
 });

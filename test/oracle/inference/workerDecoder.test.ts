@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { expect } from "chai";
-import { loadEngine, NonRetryableError, RetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
+import { InferenceDeadlineError, loadEngine, NonRetryableError, RetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
 import { DecoderModel } from "../../../oracle/src/inference/decoderModel";
 import { readModelFolder } from "../../../oracle/src/inference/modelFolder";
 import { openSession } from "../../../oracle/src/inference/providers";
@@ -82,6 +82,42 @@ describe("inference/workerDecoder (the model in its own thread)", function () {
     } finally {
       await crashing.close();
     }
+  });
+
+  it("fails a run stuck past its deadline, counts it, replaces the worker and serves the next run (watchdog)", async function () {
+    const stuckPrompt = "Stuck here";
+    const stallOnPromptId = engine.tokenizer.encode(stuckPrompt)[0];
+    const watched = await loadEngine({ modelDir: engine.modelDir, providers: ["cpu"], threads: 1, stallOnPromptId, watchdog: { minMs: 400, slack: 1, initialStepMs: 1 } });
+    const missed: number[] = [];
+    watched.onDeadlineMissed((ms) => missed.push(ms));
+    try {
+      expect(watched.health()).to.deep.equal({ ok: true, deadlinesMissed: 0 });
+      const started = Date.now();
+      const err = await watched.generate({ prompt: stuckPrompt, maxNewTokens: 4 }).catch((e: unknown) => e);
+      expect(Date.now() - started, "failed at the deadline, not later").to.be.lessThan(3_000);
+      expect(err).to.be.instanceOf(InferenceDeadlineError).and.instanceOf(RetryableError);
+      expect((err as Error).message).to.equal("inference run missed its 400 ms deadline; the worker was replaced");
+      expect(missed).to.deep.equal([400]);
+      expect(watched.health()).to.deep.include({ ok: false, deadlinesMissed: 1 });
+      const alone = await engine.generate({ prompt: PROMPTS[0], maxNewTokens: 6 });
+      const after = await watched.generate({ prompt: PROMPTS[0], maxNewTokens: 6 });
+      expect(after.tokenIds).to.deep.equal(alone.tokenIds);
+      expect(watched.model.restarts).to.equal(1);
+      expect(watched.health()).to.deep.equal({ ok: true, deadlinesMissed: 1 });
+    } finally {
+      await watched.close();
+    }
+  });
+
+  it("sets a run's deadline from the tokens it asks for and the measured speed, never below the floor", async function () {
+    const request = (maxNewTokens: number) => ({ promptIds: [1], maxNewTokens });
+    const floor = engine.deadlineMs([request(1)]);
+    expect(floor).to.equal(30_000);
+    // 2 000 steps at the measured speed (a few ms a step on the tiny model) times a slack of 10.
+    const long = engine.deadlineMs([request(1), request(1_999)]);
+    expect(long).to.be.greaterThan(floor);
+    const perStep = long / 10 / 2_000;
+    expect(perStep, "ms per step measured on the runs so far").to.be.within(0.01, 250);
   });
 
   it("refuses calls once closed, after finishing the ones in flight", async function () {

@@ -57,10 +57,10 @@ describe("batch anchorer", () => {
     expect(await readMetricValue(common.metrics.pendingBatchRecords)).to.equal(0);
   });
 
-  it("anchors a partial batch after the interval, once per model", async () => {
+  it("anchors a partial batch (at the minimum fill) after the interval, once per model", async () => {
     const common = createTestCommon();
     const sender = recordingSender();
-    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 100, intervalMs: 100 });
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 100, intervalMs: 100, minRecords: 1 });
     anchorer.add(record(1, 1));
     anchorer.add(record(2, 2));
     const seen = batchesSeen(anchorer, 2);
@@ -113,5 +113,58 @@ describe("batch anchorer", () => {
     expect(sender.calls).to.deep.equal([{ root: unfinished.root, count: 1, modelId: 1 }]);
     expect(store.getBatch(unfinished.seq)).to.include({ status: "anchored", batchId: "1" });
     await common.shutdown.run("test over"); // stops the anchorer (registered by start) before closing the database
+  });
+});
+
+describe("batch anchorer budget", () => {
+  it("sends at most maxPerHour anchors in a rolling hour, leaving further records waiting", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 1, intervalMs: 3_600_000, maxPerHour: 2 });
+    for (let i = 1; i <= 5; i++) anchorer.add(record(i));
+    await anchorer.flush();
+    expect(sender.calls, `${sender.calls.length} anchors sent for a budget of 2 per hour`).to.have.length(2);
+    expect(anchorer.store.pendingCount()).to.equal(3);
+    expect(await readMetricByLabel(common.metrics.batchesTotal, "outcome")).to.deep.equal({ anchored: 2, held_budget: 1 });
+    // Anchors opened over an hour ago no longer count.
+    common.db.prepare("UPDATE record_batches SET created_at = created_at - 3600001").run();
+    await anchorer.flush();
+    expect(sender.calls).to.have.length(4);
+  });
+
+  it("leaves a partial batch below the minimum fill waiting past the interval, and anchors it once filled", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 100, intervalMs: 100, minRecords: 3 });
+    anchorer.start();
+    try {
+      anchorer.add(record(1));
+      anchorer.add(record(2));
+      await new Promise((r) => setTimeout(r, 1_300)); // past the interval and a tick of the timer
+      expect(sender.calls, "2 records are below the minimum fill of 3").to.have.length(0);
+      const seen = batchesSeen(anchorer, 1);
+      anchorer.add(record(3));
+      await seen;
+      expect(sender.calls.map((c) => c.count)).to.deep.equal([3]);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it("never anchors while the wallet would dip into the reserve, and anchors once it would not", async () => {
+    const common = createTestCommon();
+    const sender = recordingSender();
+    let refusal: string | undefined = "balance 0.01 ETH minus up to 0.001 ETH of gas is below the reserve of 0.05 ETH";
+    const anchorer = createBatchAnchorer(common, { validator: VALIDATOR, sendAnchor: sender.send, batchSize: 2, intervalMs: 3_600_000, checkFunds: async () => refusal });
+    anchorer.add(record(1));
+    anchorer.add(record(2));
+    await anchorer.flush();
+    await anchorer.flush();
+    expect(sender.calls).to.have.length(0);
+    expect(anchorer.store.pendingCount()).to.equal(2);
+    expect(await readMetricByLabel(common.metrics.batchesTotal, "outcome")).to.deep.equal({ held_reserve: 1 });
+    refusal = undefined;
+    await anchorer.flush();
+    expect(sender.calls).to.have.length(1);
   });
 });

@@ -2,6 +2,7 @@ import { Router } from "express";
 import { ZeroAddress } from "ethers";
 import { DEFAULT_MAX_NEW_TOKENS, NonRetryableError } from "../../inference";
 import type { ChatRecord } from "../../store/batchStore";
+import { requireApiKey } from "../apiKeys";
 import { strictJsonBody } from "../body";
 import { HttpError } from "../errors";
 import { chatBodySchema, parseOrThrow } from "../schemas";
@@ -41,7 +42,8 @@ export function chatRoutes(ctx: ApiContext): Router {
     throw new HttpError(422, "model_not_served", `this node serves model ${served}, not ${requested}`);
   }
 
-  router.post("/v1/chat", ...strictJsonBody(ctx.limits.maxBodyBytes), async (req, res) => {
+  // The key is checked before the body is read: an anonymous caller costs neither inference nor an anchor.
+  router.post("/v1/chat", requireApiKey(ctx.deps.apiKeys), ...strictJsonBody(ctx.limits.maxBodyBytes), async (req, res) => {
     const body = parseOrThrow(schema, req.body);
     if (ctx.deps.pause?.isPaused()) throw new HttpError(503, "paused", "the node is paused by its operator");
     const engine = ctx.deps.engine;

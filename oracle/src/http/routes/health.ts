@@ -8,12 +8,15 @@ export function healthRoutes(ctx: ApiContext): Router {
     res.json({ status: "ok" });
   });
   router.get("/readyz", (_req, res) => {
-    const ready = ctx.deps.isReady();
-    res.status(ready ? 200 : 503).json(
-      ready
-        ? { status: "ready" }
-        : { status: "not_ready", error: { code: "not_ready", message: "the model is loading or the chain backlog is still being processed" } },
-    );
+    const conditions = ctx.deps.readiness?.() ?? [];
+    const failing = conditions.filter((c) => !c.ok);
+    if (!ctx.deps.isReady()) {
+      failing.unshift({ name: "started", ok: false, message: "the model is loading or the chain backlog is still being processed" });
+    }
+    const extra = conditions.length > 0 ? { conditions } : {};
+    if (failing.length === 0) return void res.json({ status: "ready", ...extra });
+    const message = failing.map((c) => `${c.name}: ${c.message ?? "not ok"}`).join("; ");
+    res.status(503).json({ status: "not_ready", error: { code: "not_ready", message }, ...extra });
   });
   router.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", ctx.common.metrics.registry.contentType);

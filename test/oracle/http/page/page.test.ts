@@ -6,7 +6,7 @@ import { ethers } from "ethers";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
 import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
-import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, type ApiUnderTest, type Network } from "../fixture";
+import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, TEST_API_KEY, type ApiUnderTest, type Network } from "../fixture";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -170,6 +170,7 @@ describe("monitoring page in a real browser", function () {
   it("sends a chat from the page, shows its anchored record verified through the Merkle proof, and NOT verified once tampered", async () => {
     const page = await openPage(laptop, "#records");
     await page.fill("#chat-prompt", "Hello from the monitoring page");
+    await page.fill("#chat-key", TEST_API_KEY);
     await page.click("#chat-form button[type=submit]");
     const link = page.locator("#chat-result a");
     await link.waitFor(UNTIL);

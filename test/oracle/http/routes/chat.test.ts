@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { recordLeaf } from "../../../../oracle/src/store/recordLeaf";
 import { verifyMerkleProof } from "../../../../oracle/src/store/merkle";
-import { deployedNetworkFixture, getJson, postJson, startApi, type ApiUnderTest } from "../fixture";
+import { createApiKeySet } from "../../../../oracle/src/http/apiKeys";
+import { deployedNetworkFixture, getJson, postJson, startApi, TEST_API_KEY, type ApiUnderTest } from "../fixture";
 
 describe("POST /v1/chat", function () {
   let api: ApiUnderTest;
@@ -52,5 +54,41 @@ describe("POST /v1/chat", function () {
     const b = await postJson(`${api.url}/v1/chat`, { prompt: "same prompt", maxNewTokens: 4 });
     expect(b.body.recordHash).to.equal(a.body.recordHash);
     expect(b.body.createdAt).to.equal(a.body.createdAt);
+  });
+
+  it("refuses anonymous callers and wrong keys with 401 before any inference or record, so they spend nothing", async () => {
+    const recordsBefore = api.anchorer.store.pendingCount();
+    const attempts: [Record<string, string>, string][] = [
+      [{ "x-api-key": "" }, "missing API key"],
+      [{ "x-api-key": "not-the-key-0123456789" }, "invalid API key"],
+      [{ "x-api-key": "", authorization: "Bearer not-the-key-0123456789" }, "invalid API key"],
+      [{ "x-api-key": `${TEST_API_KEY}x` }, "invalid API key"],
+    ];
+    for (const [headers, message] of attempts) {
+      const { status, body } = await postJson(`${api.url}/v1/chat`, { prompt: "free gas?", maxNewTokens: 2 }, headers);
+      expect(status, JSON.stringify(headers)).to.equal(401);
+      expect(body.error).to.deep.equal({ code: "unauthorized", message });
+    }
+    expect(api.anchorer.store.pendingCount()).to.equal(recordsBefore);
+    const bearer = await postJson(`${api.url}/v1/chat`, { prompt: "bearer works", maxNewTokens: 2 }, { "x-api-key": "", authorization: `Bearer ${TEST_API_KEY}` });
+    expect(bearer.status).to.equal(201);
+  });
+
+  it("is off (403) on a node without API keys, and accepts a key given only by its sha256", async () => {
+    const off = await startApi(net, {}, { apiKeys: undefined });
+    try {
+      const { status, body } = await postJson(`${off.url}/v1/chat`, { prompt: "anyone?", maxNewTokens: 2 });
+      expect(status).to.equal(403);
+      expect(body.error.code).to.equal("offchain_chat_disabled");
+      expect(off.anchorer.store.pendingCount()).to.equal(0);
+    } finally {
+      await off.stop();
+    }
+    const hashed = await startApi(net, {}, { apiKeys: createApiKeySet([`sha256:${createHash("sha256").update(TEST_API_KEY).digest("hex")}`]) });
+    try {
+      expect((await postJson(`${hashed.url}/v1/chat`, { prompt: "hashed key", maxNewTokens: 2 })).status).to.equal(201);
+    } finally {
+      await hashed.stop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import type { ReadinessCondition } from "../../../../oracle/src/http/server";
 import { deployedNetworkFixture, getJson, postJson, startApi, type Network } from "../fixture";
 
 describe("/healthz, /readyz, /metrics", function () {
@@ -24,6 +25,21 @@ describe("/healthz, /readyz, /metrics", function () {
       api.deps.engine = net.engine;
       expect(await getJson(`${api.url}/readyz`)).to.deep.include({ status: 200, body: { status: "ready" } });
       expect((await postJson(`${api.url}/v1/chat`, { prompt: "now", maxNewTokens: 2 })).status).to.equal(201);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it("answers 503 while a readiness condition fails (a wallet below its reserve), listing the conditions", async () => {
+    const conditions: ReadinessCondition[] = [{ name: "wallet_reserve", ok: false, message: "0xabc below the reserve of 0.05 ETH" }];
+    const api = await startApi(net, {}, { readiness: () => conditions });
+    try {
+      const low = await getJson(`${api.url}/readyz`);
+      expect(low.status).to.equal(503);
+      expect(low.body.error).to.deep.equal({ code: "not_ready", message: "wallet_reserve: 0xabc below the reserve of 0.05 ETH" });
+      expect(low.body.conditions).to.deep.equal(conditions);
+      conditions[0] = { name: "wallet_reserve", ok: true };
+      expect(await getJson(`${api.url}/readyz`)).to.deep.include({ status: 200, body: { status: "ready", conditions } });
     } finally {
       await api.stop();
     }

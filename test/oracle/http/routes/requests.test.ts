@@ -3,7 +3,7 @@ import { ethers, network } from "hardhat";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { CONTENT_TABLE } from "../../../../oracle/src/store/contentStore";
-import { deployedNetworkFixture, getJson, runRequestToFinal, startApi, type ApiUnderTest, type Network } from "../fixture";
+import { deployedNetworkFixture, getJson, requestChatWithPromptBytes, runRequestToFinal, startApi, type ApiUnderTest, type Network } from "../fixture";
 
 describe("GET /v1/requests", function () {
   let api: ApiUnderTest;
@@ -106,5 +106,16 @@ describe("GET /v1/requests", function () {
     const after = await getJson(`${api.url}/v1/requests?limit=10`);
     expect(after.body.requests.map((r: { requestId: string }) => r.requestId)).to.deep.equal(["2", "1"]);
     expect((await getJson(`${api.url}/v1/requests/3`)).status).to.equal(404);
+  });
+
+  it("shows a request whose prompt is not UTF-8 with U+FFFD and its chain hash, unverified, instead of a 500", async () => {
+    const raw = Uint8Array.from([0x48, 0x69, 0xff, 0xfe, 0x21]);
+    const id = await requestChatWithPromptBytes(net, raw);
+    const { status, body } = await getJson(`${api.url}/v1/requests/${id}`);
+    expect(status, JSON.stringify(body)).to.equal(200);
+    expect(body.prompt).to.deep.equal({ hash: keccak256(raw), text: "Hi\uFFFD\uFFFD!", verified: false, source: "chain_event" });
+    const list = await getJson(`${api.url}/v1/requests?limit=1`);
+    expect(list.status).to.equal(200);
+    expect(list.body.requests[0]).to.include({ requestId: id.toString(), promptHash: keccak256(raw) });
   });
 });

@@ -779,7 +779,9 @@
       var button = form.querySelector("button");
       button.disabled = true;
       result.textContent = "Generating…";
-      api("/v1/chat", { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify({ prompt: prompt }) }, CHAT_TIMEOUT_MS)
+      // Off-chain chat spends the node's gas (anchors), so it needs one of the operator's API keys.
+      var headers = { "content-type": "application/json", accept: "application/json", "x-api-key": $("chat-key").value };
+      api("/v1/chat", { method: "POST", headers: headers, body: JSON.stringify({ prompt: prompt }) }, CHAT_TIMEOUT_MS)
         .then(
           function (rec) {
             replace(result, ["Answer: ", el("q", null, rec.response.text), " — ", el("a", { href: "#record/" + rec.recordHash }, "open the record")]);

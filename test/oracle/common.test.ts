@@ -1,0 +1,69 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { createCommon } from "../../oracle/src/common";
+import { ConfigError, parseConfig } from "../../oracle/src/config";
+
+function configFor(dataDir: string) {
+  return parseConfig({ argv: ["--data-dir", dataDir, "--log-level", "silent"], env: {} }).config;
+}
+
+/** Starts a second process holding the data dir (as a second node would), resolved once it holds it. */
+function holdInAnotherProcess(dataDir: string): Promise<{ pid: number; stop(): Promise<void> }> {
+  const script = `
+    const { createCommon } = require("./oracle/src/common");
+    const { parseConfig } = require("./oracle/src/config");
+    createCommon(parseConfig({ argv: ["--data-dir", ${JSON.stringify(dataDir)}, "--log-level", "silent"], env: {} }).config);
+    process.stdout.write("held\\n");
+    setInterval(() => undefined, 1000);
+  `;
+  const child = spawn(process.execPath, ["--require", "tsx/cjs", "-e", script], { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`holder exited with ${code}`)));
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (!chunk.toString().includes("held")) return;
+      child.removeAllListeners("exit");
+      resolve({
+        pid: child.pid as number,
+        stop: () => new Promise<void>((done) => (child.once("exit", () => done()), child.kill("SIGKILL"))),
+      });
+    });
+  });
+}
+
+describe("data dir lock", function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-oracle-lock-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("refuses a second node on the same data dir with one line naming it, and frees it at shutdown", async function () {
+    const first = createCommon(configFor(dir));
+    let error: unknown;
+    try {
+      createCommon(configFor(dir));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    expect((error as Error).message).to.equal(`--data-dir: ${dir} is in use by another oracle node (pid ${process.pid}); one data dir serves one node`);
+    await first.shutdown.run("test");
+    const again = createCommon(configFor(dir));
+    await again.shutdown.run("test");
+  });
+
+  it("is held across processes, and released by the OS when the holder is killed with SIGKILL", async function () {
+    const holder = await holdInAnotherProcess(dir);
+    try {
+      expect(() => createCommon(configFor(dir))).to.throw(ConfigError, `(pid ${holder.pid})`);
+    } finally {
+      await holder.stop();
+    }
+    const after = createCommon(configFor(dir));
+    await after.shutdown.run("test");
+  });
+});

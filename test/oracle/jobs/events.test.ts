@@ -1,0 +1,59 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import type { JsonRpcProvider } from "ethers";
+import { createListener } from "../../../oracle/src/chain/listener";
+import { createEventApplier } from "../../../oracle/src/jobs/events";
+import { createJournal } from "../../../oracle/src/jobs/journal";
+import { createContentStore, hashText } from "../../../oracle/src/store/contentStore";
+import { deployedNetworkFixture, requestChatWithPromptBytes } from "../http/fixture";
+import { createTestCommon } from "../store/fixtures";
+
+/** The listener and the event applier of one node serving all three validators, over the in-process chain. */
+async function nodeOverChain() {
+  const net = await loadFixture(deployedNetworkFixture);
+  const common = createTestCommon({ confirmations: 0 });
+  const journal = createJournal(common.db);
+  const contentStore = createContentStore(common.db);
+  const listener = createListener(common, {
+    provider: ethers.provider as unknown as JsonRpcProvider,
+    journal,
+    contracts: [net.deployment.chatRecordRegistry],
+    startBlock: net.deployment.startBlock,
+    apply: createEventApplier({ journal, validators: net.validators.map((v) => v.address), contentStore, logger: common.logger, metrics: common.metrics }),
+  });
+  async function drain() {
+    for (let i = 0; i < 100; i++) if ((await listener.step()).type === "idle") return;
+    throw new Error("listener did not go idle");
+  }
+  return { net, common, journal, contentStore, listener, drain };
+}
+
+describe("event applier", function () {
+  it("marks a request whose prompt is not UTF-8 for decline and keeps serving the requests after it", async function () {
+    const { net, common, journal, contentStore, drain } = await nodeOverChain();
+    const raw = Uint8Array.from([0x48, 0x69, 0xff, 0xfe, 0x21]);
+    const poisonId = await requestChatWithPromptBytes(net, raw);
+    await (await net.chatRegistry.connect(net.user).requestChat(1, "a normal prompt", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n })).wait();
+    const normalId = await net.chatRegistry.requestCount();
+
+    await drain();
+
+    expect(journal.processedBlock()).to.equal(await ethers.provider.getBlockNumber());
+    const poison = journal.getRequest(poisonId)!;
+    expect(poison).to.include({ prompt: "Hi\uFFFD\uFFFD!", promptHash: ethers.keccak256(raw), declineReason: "invalid-utf8" });
+    const declinable = journal.declinableJobs();
+    expect(declinable.length).to.be.greaterThan(0);
+    expect(declinable.every((j) => j.requestId === poisonId && j.state === "seen" && j.declineReason === "invalid-utf8")).to.equal(true);
+    const due = journal.dueJobs(Date.now());
+    expect(due.some((j) => j.requestId === poisonId), "no inference is started for it").to.equal(false);
+    expect(due.some((j) => j.requestId === normalId)).to.equal(true);
+    expect(journal.getRequest(normalId)?.declineReason).to.equal(null);
+    // The replaced text is not stored under any hash: it is not the text the chain hashed.
+    expect(contentStore.has(ethers.keccak256(raw))).to.equal(false);
+    expect(contentStore.has(hashText("Hi\uFFFD\uFFFD!"))).to.equal(false);
+    expect(contentStore.get(hashText("a normal prompt"))).to.equal("a normal prompt");
+    const unservable = (await common.metrics.unservableRequestsTotal.get()).values;
+    expect(unservable).to.deep.equal([{ value: declinable.length, labels: { reason: "invalid-utf8" } }]);
+  });
+});

@@ -1,0 +1,42 @@
+import { expect } from "chai";
+import type { ChatRegistryClient } from "../../../oracle/src/chain/chatRegistry";
+import type { HeadTracker } from "../../../oracle/src/chain/heads";
+import type { InferenceEngine } from "../../../oracle/src/inference";
+import { RetryableError } from "../../../oracle/src/inference/errors";
+import { createJournal } from "../../../oracle/src/jobs/journal";
+import { createPipeline } from "../../../oracle/src/jobs/pipeline";
+import { createTestCommon } from "../store/fixtures";
+
+const MODEL_HASH = `0x${"ab".repeat(32)}`;
+const VALIDATOR = "0x00000000000000000000000000000000000000b1";
+
+describe("pipeline retries", function () {
+  it("backs a failing inference off exponentially and counts every failure on the job", async function () {
+    const common = createTestCommon({ pollIntervalMs: 50 });
+    const journal = createJournal(common.db);
+    const calls: number[] = [];
+    const engine = {
+      modelHash: MODEL_HASH,
+      generate: async () => {
+        calls.push(Date.now());
+        throw new RetryableError("device lost");
+      },
+    } as unknown as InferenceEngine;
+    const registry = { getModelHash: async () => ({ modelHash: MODEL_HASH }) } as unknown as ChatRegistryClient;
+    const pipeline = createPipeline(common, { journal, engine, registry, heads: {} as HeadTracker, submitters: new Map() });
+    const key = { requestId: 1n, validator: VALIDATOR, round: 1 };
+    journal.addJob({ ...key, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 4, seenBlock: 1 });
+    pipeline.start();
+    await new Promise((r) => setTimeout(r, 1_700));
+    await pipeline.stop();
+
+    // Base 100 ms (2 x 50 ms) doubling: tries at about 0, 100, 300, 700 and 1500 ms; a fixed delay made ~15.
+    expect(calls.length, `${calls.length} inference attempts in 1.7 s`).to.be.within(3, 6);
+    const gaps = calls.slice(1).map((t, i) => t - calls[i]);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i], `gaps ${gaps}`).to.be.greaterThan(gaps[i - 1] * 1.5);
+    const job = journal.get(key)!;
+    expect(job.state).to.equal("seen");
+    expect(job.failures).to.equal(calls.length);
+    expect(job.lastError).to.equal("device lost");
+  });
+});
