@@ -133,7 +133,8 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
     const starts = await Promise.allSettled(
       validators.map((wallet, i) =>
         startOracleProcess({
-          args: [...baseArgs, "--validator-key", wallet.privateKey, "--http-port", String(ports[i]), "--data-dir", path.join(dataDir, `oracle-${i + 1}`)],
+          args: [...baseArgs, "--http-port", String(ports[i]), "--data-dir", path.join(dataDir, `oracle-${i + 1}`)],
+          env: { ORACLE_VALIDATOR_KEYS: wallet.privateKey }, // secrets never on a command line (ps)
           url: endpointOf(i),
           logFile: path.join(dataDir, `oracle-${i + 1}.log`),
         }),
@@ -152,8 +153,8 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
     say(`started 3 oracle processes (pids ${procs.map((p) => p.pid).join(", ")}), logs in ${path.relative(REPO_ROOT, dataDir)}/`);
   } else {
     const { config } = parseConfig({
-      argv: [...baseArgs, "--http-port", String(ports[0]), "--data-dir", path.join(dataDir, "oracle"), ...validators.flatMap((w) => ["--validator-key", w.privateKey])],
-      env: {},
+      argv: [...baseArgs, "--http-port", String(ports[0]), "--data-dir", path.join(dataDir, "oracle")],
+      env: { ORACLE_VALIDATOR_KEYS: validators.map((w) => w.privateKey).join(",") },
     });
     engine = await loadEngine({ modelDir, providers: config.providers });
     const node: OracleNode = await startOracleNode(config, {

@@ -59,10 +59,16 @@ export const OPTION_SPECS = {
   validatorKeys: {
     flag: "validator-key",
     env: "ORACLE_VALIDATOR_KEYS",
-    description: "validator private key (32 bytes hex); repeat the flag (or comma-separate in env) to run several",
+    description: "validator private keys (32 bytes hex), comma-separated; environment only (the command line is visible in ps)",
     schema: z.array(z.string().regex(PRIVATE_KEY, "must be a 32-byte hex private key")).default([]),
     repeatable: true,
     secret: true,
+  },
+  validatorKeyFile: {
+    flag: "validator-key-file",
+    env: "ORACLE_VALIDATOR_KEY_FILE",
+    description: "file of validator private keys, one per line (keep it mode 0600)",
+    schema: z.string().min(1).optional(),
   },
   keystore: {
     flag: "keystore",
@@ -73,7 +79,7 @@ export const OPTION_SPECS = {
   keystorePassword: {
     flag: "keystore-password",
     env: "ORACLE_KEYSTORE_PASSWORD",
-    description: "password of --keystore (prefer the environment variable)",
+    description: "password of --keystore; environment only",
     schema: z.string().optional(),
     secret: true,
   },
@@ -230,7 +236,7 @@ export const OPTION_SPECS = {
   adminToken: {
     flag: "admin-token",
     env: "ORACLE_ADMIN_TOKEN",
-    description: "bearer token for admin routes (pause/resume); admin routes are off without it",
+    description: "bearer token for admin routes (pause/resume); admin routes are off without it; environment only",
     schema: z.string().min(16, "must be at least 16 characters").optional(),
     secret: true,
   },
