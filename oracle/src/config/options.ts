@@ -119,6 +119,21 @@ export const OPTION_SPECS = {
     schema: intText(0, 65535).default(8080),
     defaultText: "8080",
   },
+  allowedHosts: {
+    flag: "allowed-hosts",
+    env: "ORACLE_ALLOWED_HOSTS",
+    description:
+      "Host header names the API answers besides loopback names, the listening address and --public-url's host (DNS rebinding guard); on a wildcard --http-host without it every Host is answered",
+    schema: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name without port")).default([]),
+    repeatable: true,
+  },
+  maxEventStreams: {
+    flag: "max-event-streams",
+    env: "ORACLE_MAX_EVENT_STREAMS",
+    description: "most GET /v1/events streams open at once; more get 503",
+    schema: intText(1, 100_000).default(64),
+    defaultText: "64",
+  },
   publicUrl: {
     flag: "public-url",
     env: "ORACLE_PUBLIC_URL",
