@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { ConfigError, OPTION_SPECS, formatHelp, parseConfig, resolveValidatorKeys } from "../../../oracle/src/config";
+import { ConfigError, OPTION_SPECS, formatHelp, parseConfig, readAnchorKey, resolveValidatorKeys } from "../../../oracle/src/config";
 import type { OptionSpec } from "../../../oracle/src/config/options";
 
 const KEY = "0x" + "11".repeat(32);
@@ -77,6 +77,19 @@ describe("oracle config", function () {
         expect(error.message).to.equal(`--validator-key-file: ${file} line 2 is not a 32-byte hex private key`);
       },
     );
+  });
+
+  it("reads the anchor key from --anchor-key-file and refuses a file without one key, without echoing it", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-cfg-"));
+    const file = path.join(dir, "anchor-key");
+    expect(readAnchorKey(parseConfig({ argv: [], env: {} }).config)).to.equal(undefined);
+    fs.writeFileSync(file, `${"AB".repeat(32)}\n`);
+    expect(readAnchorKey(parseConfig({ argv: ["--anchor-key-file", file], env: {} }).config)).to.equal("0x" + "ab".repeat(32));
+    fs.writeFileSync(file, "secretish-but-not-a-key\n");
+    expect(() => readAnchorKey(parseConfig({ argv: ["--anchor-key-file", file], env: {} }).config))
+      .to.throw(ConfigError, `--anchor-key-file: ${file} must hold one 32-byte hex private key`)
+      .with.property("message")
+      .that.does.not.contain("secretish");
   });
 
   it("never echoes a secret value in the error", function () {
