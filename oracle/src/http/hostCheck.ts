@@ -21,7 +21,9 @@ export function hostName(header: string): string {
 export function createHostCheck(options: { httpHost: string; publicUrl?: string; allowedHosts: readonly string[] }): RequestHandler {
   const wildcard = WILDCARD_ADDRESSES.has(options.httpHost);
   if (wildcard && options.allowedHosts.length === 0) return (_req, _res, next) => next();
-  const allowed = new Set([...LOOPBACK_NAMES, hostName(options.httpHost), ...options.allowedHosts.map((h) => h.toLowerCase())]);
+  // The listening address is a bare address (an IPv6 one has colons but no port), not a Host header value.
+  const listening = options.httpHost.toLowerCase().replace(/^\[|\]$/g, "");
+  const allowed = new Set([...LOOPBACK_NAMES, listening, ...options.allowedHosts.map((h) => h.toLowerCase())]);
   if (options.publicUrl) allowed.add(new URL(options.publicUrl).hostname.toLowerCase().replace(/^\[|\]$/g, ""));
   return (req, _res, next) => {
     const name = hostName(req.headers.host ?? "");
