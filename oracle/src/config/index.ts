@@ -96,23 +96,30 @@ export async function resolveValidatorKeys(config: OracleConfig): Promise<string
   return [...new Set(keys)];
 }
 
-/** Keys of `--validator-key-file`: one per line, blank lines and `#` comments skipped. A bad line is named, never shown. */
-function readKeyFile(file: string | undefined): string[] {
-  if (!file) return [];
+/**
+ * The entries of a one-per-line file named by option `option` (key files): trimmed, blank lines and `#` comments
+ * skipped, each with its line number for error messages. An unreadable file is a ConfigError naming the option.
+ */
+export function readEntryLines(option: string, file: string): { line: number; entry: string }[] {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError("validator-key-file", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const keys: string[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    const key = line.trim();
-    if (key === "" || key.startsWith("#")) return;
-    if (!PRIVATE_KEY.test(key)) throw new ConfigError("validator-key-file", `${file} line ${i + 1} is not a 32-byte hex private key`);
-    keys.push(key);
+  return text
+    .split(/\r?\n/)
+    .map((raw, i) => ({ line: i + 1, entry: raw.trim() }))
+    .filter(({ entry }) => entry !== "" && !entry.startsWith("#"));
+}
+
+/** Keys of `--validator-key-file`: one per line. A bad line is named, never shown. */
+function readKeyFile(file: string | undefined): string[] {
+  if (!file) return [];
+  return readEntryLines("validator-key-file", file).map(({ line, entry }) => {
+    if (!PRIVATE_KEY.test(entry)) throw new ConfigError("validator-key-file", `${file} line ${line} is not a 32-byte hex private key`);
+    return entry;
   });
-  return keys;
 }
 
 const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
