@@ -445,10 +445,11 @@ async function main() {
       "--http-port", String(port),
       "--poll-interval-ms", "20",
       "--log-level", "warn",
-      ...validators.flatMap((v) => ["--validator-key", v.privateKey]),
     ];
     const start = async () => {
-      oracle = await startOracleProcess({ args, url: `http://127.0.0.1:${port}`, logFile: path.join(dir, "oracle.log") });
+      // Keys through the environment: the node refuses secrets on its command line (visible in ps).
+      const env = { ORACLE_VALIDATOR_KEYS: validators.map((v) => v.privateKey).join(",") };
+      oracle = await startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dir, "oracle.log") });
     };
     await start();
     process.stdout.write(`bench:e2e  seed ${seed}, ${requests} requests per phase at ${rate} req/s offered, logs in ${dir}\n`);

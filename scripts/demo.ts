@@ -4,6 +4,7 @@
  * starts the oracle (one process with 3 keys, or 3 processes) → sends a chat request → prints the committee, commits,
  * reveals, the finalized record, and re-verifies it.
  */
+import { createHash, randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -126,14 +127,19 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   say(`staked 3 validators (${STAKES.join(" / ")} CODS)`);
 
   const deploymentsFile = path.join(REPO_ROOT, "deployments/localhost.json");
-  const baseArgs = ["--rpc-url", chain.url, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100"];
+  // POST /v1/chat (and the page's chat form) needs an API key: a fresh one per demo, stored only as its hash.
+  const apiKey = randomBytes(18).toString("base64url");
+  const apiKeysFile = path.join(dataDir, "api-keys");
+  fs.writeFileSync(apiKeysFile, `sha256:${createHash("sha256").update(apiKey).digest("hex")}\n`, { mode: 0o600 });
+  const baseArgs = ["--rpc-url", chain.url, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100", "--api-keys", apiKeysFile];
   let apiUrls: string[];
   let engine: InferenceEngine | undefined;
   if (options.processes) {
     const starts = await Promise.allSettled(
       validators.map((wallet, i) =>
         startOracleProcess({
-          args: [...baseArgs, "--validator-key", wallet.privateKey, "--http-port", String(ports[i]), "--data-dir", path.join(dataDir, `oracle-${i + 1}`)],
+          args: [...baseArgs, "--http-port", String(ports[i]), "--data-dir", path.join(dataDir, `oracle-${i + 1}`)],
+          env: { ORACLE_VALIDATOR_KEYS: wallet.privateKey }, // secrets never on a command line (ps)
           url: endpointOf(i),
           logFile: path.join(dataDir, `oracle-${i + 1}.log`),
         }),
@@ -152,8 +158,8 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
     say(`started 3 oracle processes (pids ${procs.map((p) => p.pid).join(", ")}), logs in ${path.relative(REPO_ROOT, dataDir)}/`);
   } else {
     const { config } = parseConfig({
-      argv: [...baseArgs, "--http-port", String(ports[0]), "--data-dir", path.join(dataDir, "oracle"), ...validators.flatMap((w) => ["--validator-key", w.privateKey])],
-      env: {},
+      argv: [...baseArgs, "--http-port", String(ports[0]), "--data-dir", path.join(dataDir, "oracle")],
+      env: { ORACLE_VALIDATOR_KEYS: validators.map((w) => w.privateKey).join(",") },
     });
     engine = await loadEngine({ modelDir, providers: config.providers });
     const node: OracleNode = await startOracleNode(config, {
@@ -183,6 +189,7 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
     detail(`chain RPC        ${chain.url}   (deployments/localhost.json)`);
     apiUrls.forEach((url, i) => detail(`oracle API ${apiUrls.length > 1 ? i + 1 : " "}     ${url}   e.g. ${url}/v1/requests/${requestId}`));
     detail(`verify again     ORACLE_RPC_URL=${chain.url} npm run verify -- ${requestId}`);
+    detail(`chat API key     ${apiKey}   (X-API-Key for POST /v1/chat and the page's chat form)`);
   }
 }
 

@@ -2,6 +2,7 @@ import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import pino from "pino";
 import type { OracleConfig } from "./config";
+import { redactUrl } from "./chain/rpc";
 import { createMetrics, type Metrics } from "./metrics";
 import { openDatabase } from "./store/database";
 import { type DataDirLock, lockDataDir } from "./store/dataDirLock";
@@ -61,6 +62,8 @@ export interface CreateCommonOptions {
   inMemoryDatabase?: boolean;
 }
 
+const SECRET_LOG_PATHS = ["*.privateKey", "privateKey", "*.validatorKeys", "validatorKeys", "*.adminToken", "adminToken", "*.keystorePassword", "keystorePassword"];
+
 /** Builds logger, metrics, database (WAL, in `config.dataDir`) and the shutdown list for one node. */
 export function createCommon(config: OracleConfig, options: CreateCommonOptions = {}): Common {
   const logger = pino(
@@ -68,7 +71,11 @@ export function createCommon(config: OracleConfig, options: CreateCommonOptions 
       level: config.logLevel,
       base: options.logBindings ?? null,
       // Keys and tokens must never reach a log line, whatever object a caller logs.
-      redact: { paths: ["*.privateKey", "privateKey", "*.validatorKeys", "validatorKeys", "*.adminToken", "adminToken", "*.keystorePassword"], censor: "[redacted]" },
+      redact: {
+        paths: [...SECRET_LOG_PATHS, "rpcUrl", "*.rpcUrl"],
+        // An RPC URL keeps its host (useful when debugging), never its path, query or user info (API keys).
+        censor: (value: unknown, path: string[]) => (path[path.length - 1] === "rpcUrl" && typeof value === "string" ? redactUrl(value) : "[redacted]"),
+      },
     },
     options.logDestination,
   );

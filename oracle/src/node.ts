@@ -4,7 +4,7 @@ import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
-import { createProvider } from "./chain/rpc";
+import { createProvider, redactUrl } from "./chain/rpc";
 import { createSubmitter, type Submitter } from "./chain/submitter";
 import { ANCHOR_GAS_LIMIT, createWalletMonitor } from "./chain/wallets";
 import { createCommon, type Common, type CreateCommonOptions } from "./common";
@@ -188,7 +188,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       shutdown.add("http", () => running.close());
       url = running.url;
     }
-    logger.info({ validators, url, modelHash: engine.modelHash, rpcUrl: config.rpcUrl }, "oracle node started");
+    logger.info({ validators, url, modelHash: engine.modelHash, rpcUrl: redactUrl(config.rpcUrl) }, "oracle node started");
     return {
       common,
       deployment,

@@ -49,9 +49,9 @@ describe("oracle under faults (hardhat node process, tiny model)", function () {
       "--data-dir", dataDir,
       "--http-port", String(port),
       "--poll-interval-ms", "50",
-      ...chain.validators.flatMap((v) => ["--validator-key", v.privateKey]),
     ];
-    const start = () => startOracleProcess({ args, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+    const env = { ORACLE_VALIDATOR_KEYS: chain.validators.map((v) => v.privateKey).join(",") };
+    const start = () => startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
     let oracle: OracleProcess = await start();
     const requests = 50;
     const firstId = ((await registryEvents(chain)).filter((e) => e.name === "ChatRequested").length + 1);
@@ -113,9 +113,9 @@ describe("oracle under faults (hardhat node process, tiny model)", function () {
       "--data-dir", dataDir,
       "--http-port", String(port),
       "--poll-interval-ms", "20",
-      ...chain.validators.flatMap((v) => ["--validator-key", v.privateKey]),
     ];
-    const start = () => startOracleProcess({ args, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+    const env = { ORACLE_VALIDATOR_KEYS: chain.validators.map((v) => v.privateKey).join(",") };
+    const start = () => startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
     // Blocks every 200 ms: each key has several commits and reveals broadcast and unmined at once, so kills land with
     // transactions in flight (journaled, in the pool, or signed and never sent).
     await chain.provider.send("evm_setAutomine", [false]);

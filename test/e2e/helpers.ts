@@ -91,10 +91,9 @@ export function nodeConfig(chain: E2eChain, keys: readonly string[], extra: stri
       "--http-port", "0",
       "--poll-interval-ms", "50",
       "--log-level", "info",
-      ...keys.flatMap((k) => ["--validator-key", k]),
       ...extra,
     ],
-    env: {},
+    env: { ORACLE_VALIDATOR_KEYS: keys.join(",") },
   }).config;
 }
 

@@ -4,10 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { createCommon } from "../../oracle/src/common";
+import { redactUrl } from "../../oracle/src/chain/rpc";
 import { ConfigError, parseConfig } from "../../oracle/src/config";
 
-function configFor(dataDir: string) {
-  return parseConfig({ argv: ["--data-dir", dataDir, "--log-level", "silent"], env: {} }).config;
+function configFor(dataDir: string, logLevel = "silent") {
+  return parseConfig({ argv: ["--data-dir", dataDir, "--log-level", logLevel], env: {} }).config;
 }
 
 /** Starts a second process holding the data dir (as a second node would), resolved once it holds it. */
@@ -65,5 +66,25 @@ describe("data dir lock", function () {
     }
     const after = createCommon(configFor(dir));
     await after.shutdown.run("test");
+  });
+});
+
+describe("log redaction", function () {
+  it("logs an RPC URL with its host only, never the key in its path, query or user info", function () {
+    const lines: string[] = [];
+    const common = createCommon(configFor("unused", "info"), { inMemoryDatabase: true, logDestination: { write: (line: string) => void lines.push(line) } });
+    common.logger.info({ rpcUrl: "https://eth.example:8443/v3/SECRETKEY1" }, "started");
+    common.logger.info({ config: { rpcUrl: "wss://user:SECRETKEY2@eth.example/ws?key=SECRETKEY3", adminToken: "SECRETKEY4" } }, "config");
+    const text = lines.join("");
+    expect(text).to.not.match(/SECRETKEY/);
+    expect(text).to.contain('"rpcUrl":"https://eth.example:8443/[redacted]"').and.contain('"rpcUrl":"wss://eth.example/[redacted]"');
+    void common.shutdown.run("test");
+  });
+
+  it("keeps a plain local RPC URL as it is", function () {
+    expect(redactUrl("http://127.0.0.1:8545")).to.equal("http://127.0.0.1:8545");
+    expect(redactUrl("http://127.0.0.1:8545/")).to.equal("http://127.0.0.1:8545");
+    expect(redactUrl("https://rpc.example/?apikey=abc")).to.equal("https://rpc.example/[redacted]");
+    expect(redactUrl("not a url")).to.equal("[redacted]");
   });
 });

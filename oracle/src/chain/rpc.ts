@@ -12,6 +12,20 @@ import { backoffDelayMs } from "../backoff";
  * `eth_call`s, the receipts found in one block, several keys' broadcasts) go out as one JSON-RPC batch, with no stall
  * delay: one HTTP round trip instead of several, which on a local node costs as much CPU as the calls themselves.
  */
+/**
+ * The RPC URL as logs may show it: scheme, host and port only. Hosted endpoints carry their API key in the path, the
+ * query or the user info (`https://eth.example/v3/KEY`, `wss://user:pass@…`), so all three become `[redacted]`.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const hidden = parsed.username || parsed.password || (parsed.pathname !== "/" && parsed.pathname !== "") || parsed.search || parsed.hash;
+    return `${parsed.protocol}//${parsed.host}${hidden ? "/[redacted]" : ""}`;
+  } catch {
+    return "[redacted]";
+  }
+}
+
 export function createProvider(rpcUrl: string, chainId: number): JsonRpcProvider {
   const network = Network.from(chainId);
   // cacheTimeout -1: ethers otherwise answers an identical call made within 250 ms from a cache, which hands out the

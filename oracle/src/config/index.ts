@@ -73,9 +73,9 @@ export function parseConfig(input: ParseConfigInput = {}): ParsedCommandLine {
   return { config: result, help };
 }
 
-/** Validator keys from `--validator-key` and `--keystore`, as 0x-prefixed hex, de-duplicated. */
+/** Validator keys from `ORACLE_VALIDATOR_KEYS`, `--validator-key-file` and `--keystore`, as 0x-prefixed hex, de-duplicated. */
 export async function resolveValidatorKeys(config: OracleConfig): Promise<string[]> {
-  const keys = config.validatorKeys.map((k) => (k.startsWith("0x") ? k : `0x${k}`).toLowerCase());
+  const keys = [...config.validatorKeys, ...readKeyFile(config.validatorKeyFile)].map((k) => (k.startsWith("0x") ? k : `0x${k}`).toLowerCase());
   if (config.keystore) {
     let json: string;
     try {
@@ -91,10 +91,38 @@ export async function resolveValidatorKeys(config: OracleConfig): Promise<string
     }
   }
   if (keys.length === 0) {
-    throw new ConfigError("validator-key", `is required (or --keystore, or ${OPTION_SPECS.validatorKeys.env})`);
+    throw new ConfigError("validator-key", `is required: set ${OPTION_SPECS.validatorKeys.env}, or give --validator-key-file or --keystore`);
   }
   return [...new Set(keys)];
 }
+
+/**
+ * The entries of a one-per-line file named by option `option` (key files): trimmed, blank lines and `#` comments
+ * skipped, each with its line number for error messages. An unreadable file is a ConfigError naming the option.
+ */
+export function readEntryLines(option: string, file: string): { line: number; entry: string }[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((raw, i) => ({ line: i + 1, entry: raw.trim() }))
+    .filter(({ entry }) => entry !== "" && !entry.startsWith("#"));
+}
+
+/** Keys of `--validator-key-file`: one per line. A bad line is named, never shown. */
+function readKeyFile(file: string | undefined): string[] {
+  if (!file) return [];
+  return readEntryLines("validator-key-file", file).map(({ line, entry }) => {
+    if (!PRIVATE_KEY.test(entry)) throw new ConfigError("validator-key-file", `${file} line ${line} is not a 32-byte hex private key`);
+    return entry;
+  });
+}
+
+const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
 
 /** The key in `--anchor-key-file` as 0x-prefixed hex, or undefined when anchors are paid by the first validator key. */
 export function readAnchorKey(config: OracleConfig): string | undefined {
@@ -105,15 +133,16 @@ export function readAnchorKey(config: OracleConfig): string | undefined {
   } catch (error) {
     throw new ConfigError("anchor-key-file", `cannot read ${config.anchorKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) throw new ConfigError("anchor-key-file", `${config.anchorKeyFile} must hold one 32-byte hex private key`);
+  if (!PRIVATE_KEY.test(text)) throw new ConfigError("anchor-key-file", `${config.anchorKeyFile} must hold one 32-byte hex private key`);
   return (text.startsWith("0x") ? text : `0x${text}`).toLowerCase();
 }
 
 /** `--help` text, generated from the same table the parser uses. */
 export function formatHelp(command = "npm run oracle --"): string {
   const rows = (Object.values(OPTION_SPECS) as OptionSpec[]).map((spec) => {
-    const left = `--${spec.flag}${spec.boolean ? "" : " <value>"}${spec.repeatable ? " ..." : ""}`;
-    const right = `${spec.description}${spec.defaultText ? ` [default: ${spec.defaultText}]` : ""} (env ${spec.env})`;
+    // A secret is read from the environment only, so its row names the variable, not a flag.
+    const left = spec.secret ? `${spec.env}=<value>` : `--${spec.flag}${spec.boolean ? "" : " <value>"}${spec.repeatable ? " ..." : ""}`;
+    const right = `${spec.description}${spec.defaultText ? ` [default: ${spec.defaultText}]` : ""}${spec.secret ? "" : ` (env ${spec.env})`}`;
     return { left, right };
   });
   const width = Math.max(...rows.map((r) => r.left.length)) + 2;
@@ -144,6 +173,9 @@ function readCommandLine(argv: readonly string[]): { raw: Map<OptionName, string
     const name = FLAG_TO_NAME.get(flag);
     if (!name) throw new ConfigError(flag, "unknown option (see --help)");
     const spec: OptionSpec = OPTION_SPECS[name];
+    if (spec.secret) {
+      throw new ConfigError(flag, `is a secret: set ${spec.env} (or a file option) instead; the command line is visible to every user (ps)`);
+    }
     let value: string;
     if (eq !== -1) value = arg.slice(eq + 1);
     else if (spec.boolean && (argv[i + 1] === undefined || argv[i + 1].startsWith("--"))) value = "true";

@@ -59,10 +59,16 @@ export const OPTION_SPECS = {
   validatorKeys: {
     flag: "validator-key",
     env: "ORACLE_VALIDATOR_KEYS",
-    description: "validator private key (32 bytes hex); repeat the flag (or comma-separate in env) to run several",
+    description: "validator private keys (32 bytes hex), comma-separated; environment only (the command line is visible in ps)",
     schema: z.array(z.string().regex(PRIVATE_KEY, "must be a 32-byte hex private key")).default([]),
     repeatable: true,
     secret: true,
+  },
+  validatorKeyFile: {
+    flag: "validator-key-file",
+    env: "ORACLE_VALIDATOR_KEY_FILE",
+    description: "file of validator private keys, one per line (keep it mode 0600)",
+    schema: z.string().min(1).optional(),
   },
   keystore: {
     flag: "keystore",
@@ -73,7 +79,7 @@ export const OPTION_SPECS = {
   keystorePassword: {
     flag: "keystore-password",
     env: "ORACLE_KEYSTORE_PASSWORD",
-    description: "password of --keystore (prefer the environment variable)",
+    description: "password of --keystore; environment only",
     schema: z.string().optional(),
     secret: true,
   },
@@ -112,6 +118,21 @@ export const OPTION_SPECS = {
     description: "port of the HTTP API (0 = any free port)",
     schema: intText(0, 65535).default(8080),
     defaultText: "8080",
+  },
+  allowedHosts: {
+    flag: "allowed-hosts",
+    env: "ORACLE_ALLOWED_HOSTS",
+    description:
+      "Host header names the API answers besides loopback names, the listening address and --public-url's host (DNS rebinding guard); on a wildcard --http-host without it every Host is answered",
+    schema: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name without port")).default([]),
+    repeatable: true,
+  },
+  maxEventStreams: {
+    flag: "max-event-streams",
+    env: "ORACLE_MAX_EVENT_STREAMS",
+    description: "most GET /v1/events streams open at once; more get 503",
+    schema: intText(1, 100_000).default(64),
+    defaultText: "64",
   },
   publicUrl: {
     flag: "public-url",
@@ -230,7 +251,7 @@ export const OPTION_SPECS = {
   adminToken: {
     flag: "admin-token",
     env: "ORACLE_ADMIN_TOKEN",
-    description: "bearer token for admin routes (pause/resume); admin routes are off without it",
+    description: "bearer token for admin routes (pause/resume); admin routes are off without it; environment only",
     schema: z.string().min(16, "must be at least 16 characters").optional(),
     secret: true,
   },

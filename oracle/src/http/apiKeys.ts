@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import fs from "node:fs";
 import type { RequestHandler } from "express";
-import { ConfigError } from "../config";
+import { ConfigError, readEntryLines } from "../config";
 import { HttpError } from "./errors";
 
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
@@ -46,22 +45,13 @@ export function createApiKeySet(entries: readonly string[]): ApiKeySet {
  * lines and `#` comments are skipped. A missing file or bad line is a ConfigError naming the line.
  */
 export function loadApiKeysFile(file: string): ApiKeySet {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ConfigError("api-keys", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  const entries: string[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    const entry = line.trim();
-    if (entry === "" || entry.startsWith("#")) return;
+  const entries = readEntryLines("api-keys", file).map(({ line, entry }) => {
     try {
       entryDigest(entry);
     } catch (error) {
-      throw new ConfigError("api-keys", `${file} line ${i + 1}: ${(error as Error).message}`);
+      throw new ConfigError("api-keys", `${file} line ${line}: ${(error as Error).message}`);
     }
-    entries.push(entry);
+    return entry;
   });
   if (entries.length === 0) throw new ConfigError("api-keys", `${file} holds no keys`);
   return createApiKeySet(entries);

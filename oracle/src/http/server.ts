@@ -9,6 +9,7 @@ import { createContentStore, type ContentStore } from "../store/contentStore";
 import type { ApiKeySet } from "./apiKeys";
 import type { ChainViews } from "./chainViews";
 import { createErrorHandler, errorBody, notFoundHandler } from "./errors";
+import { createHostCheck } from "./hostCheck";
 import { createTokenBucketLimiter, rateLimitMiddleware } from "./rateLimit";
 import { adminRoutes } from "./routes/admin";
 import { chatRoutes } from "./routes/chat";
@@ -105,6 +106,7 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
     });
     next();
   });
+  app.use(createHostCheck({ httpHost: config.httpHost, publicUrl: config.publicUrl, allowedHosts: config.allowedHosts }));
   app.use(healthRoutes(ctx));
   const limiter = createTokenBucketLimiter({ perMinute: config.rateLimitPerMinute });
   app.use("/v1", rateLimitMiddleware(limiter));

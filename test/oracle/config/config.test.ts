@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
-import { ConfigError, OPTION_SPECS, formatHelp, parseConfig, resolveValidatorKeys } from "../../../oracle/src/config";
+import { ConfigError, OPTION_SPECS, formatHelp, parseConfig, readAnchorKey, resolveValidatorKeys } from "../../../oracle/src/config";
+import type { OptionSpec } from "../../../oracle/src/config/options";
 
 const KEY = "0x" + "11".repeat(32);
 
@@ -19,8 +20,8 @@ describe("oracle config", function () {
 
   it("reads the command line over the environment", function () {
     const { config } = parseConfig({
-      argv: ["--http-port", "9000", "--validator-key", KEY, "--validator-key=" + "22".repeat(32), "--timeout-sweeper=false"],
-      env: { ORACLE_HTTP_PORT: "7000", ORACLE_CONFIRMATIONS: "3", ORACLE_PROVIDERS: "webgpu, cpu" },
+      argv: ["--http-port", "9000", "--timeout-sweeper=false"],
+      env: { ORACLE_HTTP_PORT: "7000", ORACLE_CONFIRMATIONS: "3", ORACLE_PROVIDERS: "webgpu, cpu", ORACLE_VALIDATOR_KEYS: `${KEY},${"22".repeat(32)}` },
     });
     expect(config.httpPort).to.equal(9000);
     expect(config.confirmations).to.equal(3);
@@ -38,7 +39,7 @@ describe("oracle config", function () {
     [["--http-port"], {}, "http-port"],
     [["stray"], {}, "stray"],
     [[], { ORACLE_CONFIRMATIONS: "-1" }, "confirmations"],
-    [["--admin-token", "short"], {}, "admin-token"],
+    [[], { ORACLE_ADMIN_TOKEN: "short" }, "admin-token"],
     [["--keystore", "k.json"], {}, "keystore-password"],
   ];
   for (const [argv, env, option] of bad) {
@@ -49,10 +50,52 @@ describe("oracle config", function () {
     });
   }
 
+  it("refuses a secret on the command line (visible to every user in ps), naming its environment variable", function () {
+    const secret = "33".repeat(32);
+    for (const [argv, env] of [
+      [["--validator-key", secret], "ORACLE_VALIDATOR_KEYS"],
+      [[`--admin-token=${secret}`], "ORACLE_ADMIN_TOKEN"],
+      [["--keystore-password", secret], "ORACLE_KEYSTORE_PASSWORD"],
+    ] as const) {
+      expect(() => parseConfig({ argv, env: {} }))
+        .to.throw(ConfigError, `is a secret: set ${env} (or a file option) instead; the command line is visible to every user (ps)`)
+        .with.property("message")
+        .that.does.not.contain(secret);
+    }
+  });
+
+  it("reads validator keys from --validator-key-file, one per line, and refuses a bad line without echoing it", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-cfg-"));
+    const file = path.join(dir, "keys");
+    fs.writeFileSync(file, `# validators\n${KEY}\n\n${"22".repeat(32)}\n`);
+    const { config } = parseConfig({ argv: ["--validator-key-file", file], env: {} });
+    expect(await resolveValidatorKeys(config)).to.deep.equal([KEY, "0x" + "22".repeat(32)]);
+    fs.writeFileSync(file, `${KEY}\nnot-a-key-secretish\n`);
+    await resolveValidatorKeys(parseConfig({ argv: ["--validator-key-file", file], env: {} }).config).then(
+      () => expect.fail("should have thrown"),
+      (error: ConfigError) => {
+        expect(error.message).to.equal(`--validator-key-file: ${file} line 2 is not a 32-byte hex private key`);
+      },
+    );
+  });
+
+  it("reads the anchor key from --anchor-key-file and refuses a file without one key, without echoing it", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-cfg-"));
+    const file = path.join(dir, "anchor-key");
+    expect(readAnchorKey(parseConfig({ argv: [], env: {} }).config)).to.equal(undefined);
+    fs.writeFileSync(file, `${"AB".repeat(32)}\n`);
+    expect(readAnchorKey(parseConfig({ argv: ["--anchor-key-file", file], env: {} }).config)).to.equal("0x" + "ab".repeat(32));
+    fs.writeFileSync(file, "secretish-but-not-a-key\n");
+    expect(() => readAnchorKey(parseConfig({ argv: ["--anchor-key-file", file], env: {} }).config))
+      .to.throw(ConfigError, `--anchor-key-file: ${file} must hold one 32-byte hex private key`)
+      .with.property("message")
+      .that.does.not.contain("secretish");
+  });
+
   it("never echoes a secret value in the error", function () {
     const secret = "zz".repeat(32);
     try {
-      parseConfig({ argv: ["--validator-key", secret], env: {} });
+      parseConfig({ argv: [], env: { ORACLE_VALIDATOR_KEYS: secret } });
       expect.fail("should have thrown");
     } catch (error) {
       expect((error as Error).message).to.contain("--validator-key").and.not.contain(secret);
@@ -76,7 +119,7 @@ describe("oracle config", function () {
     fs.writeFileSync(file, json);
     const ok = parseConfig({ argv: ["--keystore", file], env: { ORACLE_KEYSTORE_PASSWORD: "pw-123456" } }).config;
     expect(await resolveValidatorKeys(ok)).to.deep.equal([KEY]);
-    const wrong = parseConfig({ argv: ["--keystore", file, "--keystore-password", "nope"], env: {} }).config;
+    const wrong = parseConfig({ argv: ["--keystore", file], env: { ORACLE_KEYSTORE_PASSWORD: "nope" } }).config;
     await resolveValidatorKeys(wrong).then(
       () => expect.fail("should have thrown"),
       (error: ConfigError) => expect(error.option).to.equal("keystore"),
@@ -87,8 +130,9 @@ describe("oracle config", function () {
     const { help } = parseConfig({ argv: ["--help"], env: {} });
     expect(help).to.equal(true);
     const text = formatHelp();
-    for (const spec of Object.values(OPTION_SPECS)) {
-      expect(text).to.contain(`--${spec.flag}`).and.contain(spec.env);
+    for (const spec of Object.values(OPTION_SPECS) as OptionSpec[]) {
+      if (spec.secret) expect(text).to.contain(`${spec.env}=<value>`).and.not.contain(`--${spec.flag} `);
+      else expect(text).to.contain(`--${spec.flag}`).and.contain(spec.env);
     }
   });
 });

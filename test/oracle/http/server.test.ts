@@ -122,6 +122,33 @@ describe("http server", function () {
     });
   });
 
+  it("refuses a Host header it does not serve (DNS rebinding), allowing loopback names and --allowed-hosts", async () => {
+    const guarded = await startApi(network, { allowedHosts: ["oracle.example"] });
+    try {
+      const port = new URL(guarded.url).port;
+      const statusFor = (host: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = http.request(`${guarded.url}/readyz`, { headers: { host } }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => resolve({ status: res.statusCode as number, body }));
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `[::1]:${port}`, "oracle.example", `ORACLE.example:${port}`]) {
+        expect((await statusFor(host)).status, host).to.equal(200);
+      }
+      for (const host of ["evil.example", `evil.example:${port}`, "oracle.example.evil.example", `127.0.0.2:${port}`]) {
+        const { status, body } = await statusFor(host);
+        expect(status, host).to.equal(403);
+        expect(JSON.parse(body).error.code).to.equal("host_not_allowed");
+      }
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it("rate-limits each client with a token bucket (429 + Retry-After), leaving the probes alone", async () => {
     const api = await startApi(network, { rateLimitPerMinute: 3 });
     try {

@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { Logger } from "pino";
+import { HttpError } from "../errors";
 import type { ApiContext, HttpDeps } from "../server";
 
 export type ApiEvent = { type: "chain" | "record" | "batch"; data: unknown };
@@ -54,7 +55,12 @@ export function createEventHub(deps: HttpDeps, logger: Logger): EventHub {
 /** GET /v1/events: server-sent events `chain`, `record` and `batch`, each with a JSON `data` line. */
 export function eventRoutes(ctx: ApiContext): Router {
   const router = Router();
+  const maxStreams = ctx.common.config.maxEventStreams;
   router.get("/v1/events", (req, res) => {
+    // Each stream holds a socket and a listener for as long as the client likes: bounded, or they exhaust the node.
+    if (ctx.events.subscribers >= maxStreams) {
+      throw new HttpError(503, "too_many_streams", `this node serves at most ${maxStreams} event streams at once`, { "Retry-After": "10" });
+    }
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-cache, no-transform",

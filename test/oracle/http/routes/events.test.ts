@@ -52,4 +52,34 @@ describe("GET /v1/events", function () {
       controller.abort();
     }
   });
+
+  it("caps concurrent streams: one over --max-event-streams gets 503 with Retry-After, and a freed slot is reused", async () => {
+    const capped = await startApi(net, { maxEventStreams: 2 });
+    const controllers: AbortController[] = [];
+    const open = async () => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      const response = await fetch(`${capped.url}/v1/events`, { signal: controller.signal });
+      if (response.status === 200) await response.body!.getReader().read(); // the stream is registered once it writes
+      return response;
+    };
+    try {
+      expect((await open()).status).to.equal(200);
+      expect((await open()).status).to.equal(200);
+      const refused = await open();
+      expect(refused.status).to.equal(503);
+      expect(refused.headers.get("retry-after")).to.equal("10");
+      expect((await refused.json()).error).to.deep.equal({ code: "too_many_streams", message: "this node serves at most 2 event streams at once" });
+      controllers[0].abort(); // the server frees the slot once it sees the socket close
+      let reopened = 0;
+      for (let i = 0; i < 50 && reopened !== 200; i++) {
+        reopened = (await open()).status;
+        if (reopened !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(reopened).to.equal(200);
+    } finally {
+      for (const c of controllers) c.abort();
+      await capped.stop();
+    }
+  });
 });
