@@ -973,8 +973,20 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         return _headers[requestId];
     }
 
+    /// @dev Writes the header as one word with a single SSTORE. Assigning the struct instead makes the compiler
+    ///      read-mask-write the slot once per field (14 SLOAD/SSTORE pairs). The shifts follow the declaration order
+    ///      of `Header`, whose fields the compiler packs from the low-order end of the slot.
     function _storeHeader(uint256 requestId, Header memory header) private {
-        _headers[requestId] = header;
+        uint256 word = uint256(header.firstMemberId) | uint256(header.requesterId) << 24
+            | uint256(header.flags) << 48 | uint256(header.fee) << 56 | uint256(header.assignedAt) << 120
+            | uint256(header.seedBlock) << 152 | uint256(header.modelId) << 184 | uint256(header.status) << 200
+            | uint256(header.attempt) << 208 | uint256(header.committeeSize) << 216 | uint256(header.quorum) << 224
+            | uint256(header.committedMask) << 232 | uint256(header.revealedMask) << 240
+            | uint256(header.declinedMask) << 248;
+        Header storage stored = _headers[requestId];
+        assembly ("memory-safe") {
+            sstore(stored.slot, word)
+        }
     }
 
     function _existingHeader(uint256 requestId) private view returns (Header memory header) {

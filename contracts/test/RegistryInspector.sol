@@ -15,33 +15,35 @@ contract RegistryInspector {
         uint256 totalUnbonding;
         uint256 slashedBalance;
         uint256 tokenBalance;
-        uint256 sumRewards;
-        uint256 openFees;
+        uint256 sumCredits;
         uint256 chatBalance;
     }
 
+    /// @notice What the invariant test needs of a request to say how much of its value the registry still holds.
+    /// @param paidSeats Finalized: revealed seats whose response is the record's (each earned a share); else 0.
+    struct RequestState {
+        IChatRecordRegistry.Status status;
+        bool settled;
+        uint256 fee;
+        uint256 committeeSize;
+        uint256 paidSeats;
+    }
+
+    /// @param validators Whose stakes and unbonding are summed.
+    /// @param accounts   Whose chat credits are summed (every account that can hold one).
     function totals(
         IValidatorRegistry registry,
         IChatRecordRegistry chat,
         address[] calldata validators,
-        uint256[] calldata openRequests
+        address[] calldata accounts
     ) external view returns (Totals memory t) {
         for (uint256 i; i < validators.length; ++i) {
             IValidatorRegistry.ValidatorInfo memory info = registry.validatorInfo(validators[i]);
             t.sumStakes += info.stake;
             t.sumUnbonding += info.unbonding;
-            t.sumRewards += chat.creditOf(validators[i]);
         }
-        for (uint256 i; i < openRequests.length; ++i) {
-            IChatRecordRegistry.Record memory record = chat.getRecord(openRequests[i]);
-            // Fees of open requests are still held; distributed ones became credits.
-            if (
-                record.status == IChatRecordRegistry.Status.Requested
-                    || record.status == IChatRecordRegistry.Status.Committed
-                    || record.status == IChatRecordRegistry.Status.Revealed
-            ) {
-                t.openFees += record.fee;
-            }
+        for (uint256 i; i < accounts.length; ++i) {
+            t.sumCredits += chat.creditOf(accounts[i]);
         }
         t.totalWeight = registry.totalWeight();
         t.totalStake = registry.totalStake();
@@ -51,33 +53,33 @@ contract RegistryInspector {
         t.chatBalance = address(chat).balance;
     }
 
-    function recordsDigest(IChatRecordRegistry chat, uint256[] calldata requestIds) external view returns (bytes32 digest) {
-        for (uint256 i; i < requestIds.length; ++i) {
-            digest = keccak256(abi.encode(digest, chat.getRecord(requestIds[i])));
-        }
-    }
-
-    function statuses(IChatRecordRegistry chat, uint256[] calldata requestIds)
+    function requestStates(IChatRecordRegistry chat, uint256[] calldata requestIds)
         external
         view
-        returns (IChatRecordRegistry.Status[] memory result)
+        returns (RequestState[] memory states)
     {
-        result = new IChatRecordRegistry.Status[](requestIds.length);
+        states = new RequestState[](requestIds.length);
         for (uint256 i; i < requestIds.length; ++i) {
-            result[i] = chat.getRecord(requestIds[i]).status;
+            IChatRecordRegistry.Record memory record = chat.getRecord(requestIds[i]);
+            RequestState memory state = states[i];
+            state.status = record.status;
+            state.settled = record.settled;
+            state.fee = record.fee;
+            state.committeeSize = chat.getRequestConfig(requestIds[i]).committeeSize;
+            if (record.status != IChatRecordRegistry.Status.Finalized) continue;
+            IChatRecordRegistry.MemberState[] memory members = chat.getMembers(requestIds[i]);
+            for (uint256 seat; seat < members.length; ++seat) {
+                if (members[seat].revealed && members[seat].responseHash == record.responseHash) ++state.paidSeats;
+            }
         }
     }
 
-    /// @notice Everything the invariant test checks after a step, in one call.
-    function check(
-        IValidatorRegistry registry,
-        IChatRecordRegistry chat,
-        address[] calldata validators,
-        uint256[] calldata openRequests,
-        uint256[] calldata finalizedRequests
-    ) external view returns (Totals memory t, IChatRecordRegistry.Status[] memory openStatuses, bytes32 finalizedDigest) {
-        t = this.totals(registry, chat, validators, openRequests);
-        openStatuses = this.statuses(chat, openRequests);
-        finalizedDigest = this.recordsDigest(chat, finalizedRequests);
+    /// @notice Digest of the records, with `settled` left out (it changes once, at settlement, after finalization).
+    function recordsDigest(IChatRecordRegistry chat, uint256[] calldata requestIds) external view returns (bytes32 digest) {
+        for (uint256 i; i < requestIds.length; ++i) {
+            IChatRecordRegistry.Record memory record = chat.getRecord(requestIds[i]);
+            record.settled = false;
+            digest = keccak256(abi.encode(digest, record));
+        }
     }
 }

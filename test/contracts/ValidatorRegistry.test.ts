@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { MINIMUM_STAKE, UNBONDING_PERIOD, UNIT, deploySystem, stakeAs } from "./fixtures";
+import { MINIMUM_STAKE, UNBONDING_PERIOD, UNIT, deploySystem, drawCommittee, requestChat, stakeAs } from "./fixtures";
 
 async function deployFixture() {
   return deploySystem({ validatorCount: 3 });
@@ -142,6 +142,45 @@ describe("ValidatorRegistry", function () {
       await registry.connect(v).requestUnstake(400n * UNIT);
       expect(await registry.stakeOf(v.address)).to.equal(600n * UNIT);
       expect(await registry.weightOf(v.address)).to.equal(600n);
+    });
+  });
+
+  describe("stake lock", function () {
+    it("lets only the admin name the stake lock, with an event", async function () {
+      const { registry, chat, outsider } = await loadFixture(deployFixture);
+      expect(await registry.stakeLock()).to.equal(await chat.getAddress());
+      await expect(registry.connect(outsider).setStakeLock(outsider.address))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(outsider.address, await registry.DEFAULT_ADMIN_ROLE());
+      expect(await registry.stakeLock()).to.equal(await chat.getAddress());
+      await expect(registry.setStakeLock(ethers.ZeroAddress)).to.emit(registry, "StakeLockUpdated").withArgs(ethers.ZeroAddress);
+      expect(await registry.stakeLock()).to.equal(ethers.ZeroAddress);
+    });
+
+    it("refuses the withdrawal of a seated validator until its lock has passed, whatever the unbonding period", async function () {
+      const sys = await loadFixture(deployFixture);
+      const { registry, chat } = sys;
+      const [member] = await drawCommittee(sys, await requestChat(sys));
+      await registry.setUnbondingPeriod(0);
+      await registry.connect(member).requestUnstake(1000n * UNIT);
+      const lockedUntil = await chat.stakeLockedUntil(member.address);
+      expect(lockedUntil).to.be.greaterThan(BigInt(await time.latest()));
+      await time.setNextBlockTimestamp(lockedUntil);
+      await expect(registry.connect(member).withdraw())
+        .to.be.revertedWithCustomError(registry, "ValidatorRegistryStakeLocked").withArgs(member.address, lockedUntil, lockedUntil);
+      expect((await registry.validatorInfo(member.address)).unbonding).to.equal(1000n * UNIT);
+      await expect(registry.connect(member).withdraw()).to.emit(registry, "StakeWithdrawn").withArgs(member.address, 1000n * UNIT);
+    });
+
+    it("stops holding stake once the admin removes the lock", async function () {
+      const sys = await loadFixture(deployFixture);
+      const { registry } = sys;
+      const [member] = await drawCommittee(sys, await requestChat(sys));
+      await registry.setUnbondingPeriod(0);
+      await registry.connect(member).requestUnstake(1000n * UNIT);
+      await expect(registry.connect(member).withdraw()).to.be.revertedWithCustomError(registry, "ValidatorRegistryStakeLocked");
+      await registry.setStakeLock(ethers.ZeroAddress);
+      await expect(registry.connect(member).withdraw()).to.emit(registry, "StakeWithdrawn").withArgs(member.address, 1000n * UNIT);
     });
   });
 
