@@ -35,6 +35,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @dev Gas of the call itself not seen by the callee (CALL with value 0 to a warm-or-cold address, memory):
     ///      added to the measured use so the finalizer is not out of pocket.
     uint256 private constant CALLBACK_CALL_OVERHEAD = 2_700;
+    /// @notice Seated stake is locked until the seat's settlement horizon rounded up to a multiple of this.
+    uint256 public constant STAKE_LOCK_PERIOD = 1 hours;
     /// @dev Header flags.
     uint8 private constant FLAG_CONSUMER = 1;
     uint8 private constant FLAG_SETTLED = 2;
@@ -348,8 +350,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             );
         }
         // Whom to slash: the drawn committee, drawing it now if nobody did (the seed was fixed long ago). A seed that
-        // was lost before anyone drew names nobody, so nobody is slashed for it.
-        if (header.firstMemberId == 0) {
+        // was lost before anyone drew names nobody, and a pool too small to draw from seats nobody: nobody is slashed.
+        if (header.firstMemberId == 0 && _validatorRegistry.activeValidatorCount() >= header.committeeSize) {
             (bytes32 seed, IRandomnessSource.SeedStatus seedStatus) =
                 _randomness.seedOf(requestId, header.attempt, header.seedBlock);
             if (seedStatus == IRandomnessSource.SeedStatus.Ready) {
@@ -795,7 +797,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         address[] memory committee = _validatorRegistry.drawCommittee(seed, header.committeeSize);
         // Seated stake stays withdrawable only after the seat can no longer be settled.
         (, uint64 revealDeadline) = _deadlines(header.assignedAt);
-        uint32 lockedUntil = uint32(revealDeadline + _revealWindow);
+        // Rounded up to whole lock periods: a validator seated again within the period keeps the same value, and an
+        // unchanged slot costs no write.
+        uint256 horizon = revealDeadline + _revealWindow;
+        uint32 lockedUntil = uint32((horizon + STAKE_LOCK_PERIOD - 1) / STAKE_LOCK_PERIOD * STAKE_LOCK_PERIOD);
         firstMemberId = _seatValidator(committee[0], lockedUntil);
         if (committee.length > 1) {
             uint256 packed;
