@@ -16,6 +16,7 @@ import { DEFAULT_TINY_MODEL_DIR } from "./inference/buildModel";
 import { createEventApplier } from "./jobs/events";
 import { createJournal, type Journal } from "./jobs/journal";
 import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
+import { createSeatFinder } from "./jobs/seats";
 import { createTimeoutSweeper } from "./jobs/timeouts";
 import { createBatchAnchorer } from "./store/batchAnchorer";
 import { createContentStore } from "./store/contentStore";
@@ -53,8 +54,8 @@ export function isDefaultTinyModel(modelDir: string): boolean {
 }
 
 /**
- * Builds and starts a node: config → common services → engine → journal → listener + pipeline (+ timeout sweeper) →
- * HTTP API with the batch anchorer. Everything registers its clean-up with `common.shutdown`.
+ * Builds and starts a node: config → common services → engine → journal → listener + seat finder + pipeline (+ timeout
+ * sweeper) → HTTP API with the batch anchorer. Everything registers its clean-up with `common.shutdown`.
  */
 export async function startOracleNode(config: OracleConfig, options: OracleNodeOptions = {}): Promise<OracleNode> {
   const keys = await resolveValidatorKeys(config);
@@ -98,13 +99,18 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       revealDelayMs: options.revealDelayMs,
     });
     shutdown.add("pipeline", () => pipeline.stop());
+    const seats = createSeatFinder(common, { journal, registry, validators, onSeated: () => pipeline.wake() });
+    shutdown.add("seat finder", () => seats.stop());
     const listener = createListener(common, {
       provider,
       journal,
       contracts: [deployment.chatRecordRegistry],
       startBlock: deployment.startBlock,
-      apply: createEventApplier({ journal, validators, contentStore, logger, metrics }),
-      onStep: () => pipeline.wake(),
+      apply: createEventApplier({ journal, validators, contentStore, logger, metrics, onAttempt: (id, block) => seats.track(id, block) }),
+      onStep: () => {
+        seats.wake();
+        pipeline.wake();
+      },
       heads,
     });
     shutdown.add("listener", () => listener.stop());
@@ -115,6 +121,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       sweeper.start();
     }
     listener.start();
+    seats.start();
     pipeline.start();
 
     const ready = () => listener.caughtUp() && !shutdown.isShuttingDown;

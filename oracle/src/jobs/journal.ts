@@ -54,12 +54,13 @@ export interface NewJob {
   seenBlock: number;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE IF NOT EXISTS journal_jobs (
+/** The jobs table; `states` is the CHECK list, fixed when the migration that creates the table runs. */
+function jobsTable(name: string, states: readonly string[]): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
      request_id TEXT NOT NULL,
      validator TEXT NOT NULL,
      round INTEGER NOT NULL,
-     state TEXT NOT NULL CHECK (state IN (${JOB_STATES.map((s) => `'${s}'`).join(",")})),
+     state TEXT NOT NULL CHECK (state IN (${states.map((s) => `'${s}'`).join(",")})),
      model_id TEXT NOT NULL,
      prompt TEXT NOT NULL,
      prompt_hash TEXT NOT NULL,
@@ -78,7 +79,14 @@ const MIGRATIONS = [
      not_before INTEGER NOT NULL DEFAULT 0,
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL,
-     PRIMARY KEY (request_id, validator, round))`,
+     PRIMARY KEY (request_id, validator, round))`;
+}
+
+/** States before the `declined` state existed (migration 1 created the table with this CHECK list). */
+const STATES_V1 = ["seen", "inferred", "committed", "revealed", "finalized", "timed_out", "failed"] as const;
+
+const MIGRATIONS = [
+  jobsTable("journal_jobs", STATES_V1),
   `CREATE INDEX IF NOT EXISTS journal_jobs_state ON journal_jobs (state)`,
   `CREATE TABLE IF NOT EXISTS journal_requests (
      request_id TEXT PRIMARY KEY,
@@ -92,6 +100,12 @@ const MIGRATIONS = [
      closed_block INTEGER)`,
   `CREATE TABLE IF NOT EXISTS journal_blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS journal_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), processed_block INTEGER NOT NULL)`,
+  // SQLite cannot alter a CHECK: rebuild the jobs table with the `declined` state allowed.
+  `${jobsTable("journal_jobs_v2", JOB_STATES)};
+   INSERT INTO journal_jobs_v2 SELECT * FROM journal_jobs;
+   DROP TABLE journal_jobs;
+   ALTER TABLE journal_jobs_v2 RENAME TO journal_jobs;
+   CREATE INDEX IF NOT EXISTS journal_jobs_state ON journal_jobs (state)`,
 ];
 
 interface JobRow {
@@ -173,14 +187,25 @@ export interface Journal {
   dueJobs(now: number, limit?: number): Job[];
   /** Every job of a request (all validators and rounds). */
   jobsOfRequest(requestId: bigint): Job[];
-  /** Moves every active job of a request to a terminal state (the chain said so). Returns the jobs moved. */
-  closeRequest(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number): Job[];
+  /**
+   * Moves the active jobs of a request (all, or those in `states`) to a terminal state (the chain said so). Returns
+   * the jobs moved.
+   */
+  closeRequest(
+    requestId: bigint,
+    to: "finalized" | "timed_out" | "declined",
+    block: number,
+    round?: number,
+    states?: readonly JobState[],
+  ): Job[];
   countByState(): Record<JobState, number>;
 
   trackRequest(request: Omit<TrackedRequest, "open">): void;
   setRequestDeadline(requestId: bigint, deadline: number): void;
   markRequestClosed(requestId: bigint, block: number): void;
   getRequest(requestId: bigint): TrackedRequest | undefined;
+  /** Open requests (not yet settled, timed out for good or declined), oldest first. */
+  openRequests(limit?: number): TrackedRequest[];
   /** Open requests whose deadline (chain seconds) is at or before `chainTime`. */
   expiredRequests(chainTime: number, limit?: number): TrackedRequest[];
   openRequestCount(): number;
@@ -256,6 +281,7 @@ export function createJournal(db: Database): Journal {
   const selectExpired = db.prepare(
     `SELECT * FROM journal_requests WHERE open = 1 AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?`,
   );
+  const selectOpen = db.prepare(`SELECT * FROM journal_requests WHERE open = 1 ORDER BY seen_block LIMIT ?`);
   const countOpen = db.prepare(`SELECT COUNT(*) AS n FROM journal_requests WHERE open = 1`);
 
   const selectCursor = db.prepare(`SELECT processed_block FROM journal_cursor WHERE id = 1`);
@@ -354,9 +380,13 @@ export function createJournal(db: Database): Journal {
     jobsOfRequest(requestId) {
       return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);
     },
-    closeRequest(requestId, to, block, round) {
+    closeRequest(requestId, to, block, round, states = ACTIVE_STATES) {
       const r = round ?? null;
-      return (closeActive.all(to, block, now(), requestId.toString(), ...ACTIVE_STATES, r, r) as JobRow[]).map(toJob);
+      const wanted = ACTIVE_STATES.filter((state) => states.includes(state));
+      if (wanted.length === 0) return [];
+      // The statement has one placeholder per active state: repeat a wanted one to fill the rest.
+      const padded = ACTIVE_STATES.map((_, i) => wanted[Math.min(i, wanted.length - 1)]);
+      return (closeActive.all(to, block, now(), requestId.toString(), ...padded, r, r) as JobRow[]).map(toJob);
     },
     countByState() {
       const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
@@ -376,6 +406,9 @@ export function createJournal(db: Database): Journal {
     getRequest(requestId) {
       const row = selectRequest.get(requestId.toString()) as RequestRow | undefined;
       return row && toRequest(row);
+    },
+    openRequests(limit = 1_000) {
+      return (selectOpen.all(limit) as RequestRow[]).map(toRequest);
     },
     expiredRequests(chainTime, limit = 100) {
       return (selectExpired.all(chainTime, limit) as RequestRow[]).map(toRequest);

@@ -1,0 +1,120 @@
+import { type ChatRegistryClient, RequestStatus } from "../chain/chatRegistry";
+import type { Common } from "../common";
+import { addCommitteeJobs } from "./events";
+import type { Journal } from "./journal";
+
+export interface SeatFinderOptions {
+  journal: Journal;
+  registry: ChatRegistryClient;
+  /** Addresses (any case) of the validator keys this process runs. */
+  validators: readonly string[];
+  /** Jobs were added: the pipeline should look at them now. */
+  onSeated?: () => void;
+}
+
+export interface SeatFinder {
+  /** A new attempt of `requestId` began in `block` (its committee is not drawn yet). */
+  track(requestId: bigint, block: number): void;
+  /** Looks at every tracked attempt once; returns how many jobs were added. */
+  find(): Promise<number>;
+  /** Something happened on-chain (a new block): look again now. */
+  wake(): void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Learns whether this node's validators sit on a request's committee before anyone drew it. The committee is drawn
+ * lazily (by the first commit, respond, decline, `draw` or `timeout`), from the hash of the request's seed block,
+ * which exists only once the next block does: `previewCommittee` at the pending block shows it ahead of the draw,
+ * and a seated validator's own commit (or respond, or decline) then draws it. Once drawn, the `CommitteeDrawn`
+ * event (events.ts) is authoritative and this finder lets the attempt go. A preview can differ from the draw only if
+ * stakes change in between; the pipeline then finds the validator off the committee and closes its job.
+ */
+export function createSeatFinder(common: Common, options: SeatFinderOptions): SeatFinder {
+  const { config, logger, metrics } = common;
+  const { journal, registry } = options;
+  const log = logger.child({ component: "seats" });
+  const ours = new Set(options.validators.map((v) => v.toLowerCase()));
+  /** Attempts whose committee is not known yet, by request id: the block their attempt began in. */
+  const pending = new Map<string, { requestId: bigint; block: number }>();
+  for (const request of journal.openRequests()) {
+    pending.set(request.requestId.toString(), { requestId: request.requestId, block: request.seenBlock });
+  }
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  async function findOne(requestId: bigint, block: number): Promise<{ done: boolean; added: number }> {
+    const record = await registry.getRecord(requestId);
+    // Commits and declines are only open while Requested or Committed; later there is no seat left to take.
+    if (record.status !== RequestStatus.Requested && record.status !== RequestStatus.Committed) return { done: true, added: 0 };
+    let committee = record.committee;
+    if (committee.length === 0) {
+      const preview = await registry.previewCommittee(requestId);
+      if (!preview.ready) return { done: false, added: 0 };
+      committee = preview.committee;
+    }
+    const added = addCommitteeJobs(journal, ours, log, { requestId, committee, round: record.attempt, block });
+    return { done: true, added };
+  }
+
+  async function find(): Promise<number> {
+    let added = 0;
+    for (const [key, { requestId, block }] of [...pending]) {
+      if (stopping) break;
+      if (journal.getRequest(requestId)?.open === false) {
+        pending.delete(key);
+        continue;
+      }
+      const result = await findOne(requestId, block);
+      added += result.added;
+      // A newer attempt may have been tracked while we read the chain: keep that one.
+      if (result.done && pending.get(key)?.block === block) pending.delete(key);
+    }
+    if (added > 0) options.onSeated?.();
+    return added;
+  }
+
+  async function run() {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        await find();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        metrics.unhandledErrorsTotal.inc();
+        const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
+        log[level]({ err: error, failures }, "seat lookup failed");
+      }
+      if (stopping) break;
+      const wait = pending.size > 0 || failures > 0 ? config.pollIntervalMs : Math.max(config.pollIntervalMs, 1_000);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          wakeUp = undefined;
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        wakeUp = done;
+      });
+    }
+  }
+
+  return {
+    track(requestId, block) {
+      pending.set(requestId.toString(), { requestId, block });
+    },
+    find,
+    wake: () => wakeUp?.(),
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
