@@ -221,7 +221,7 @@ describe("monitoring page in a real browser", function () {
 
   it("shows a request still waiting for its committee as requested, with only the prompt to check", async () => {
     const page = await openPage(laptop, "#requests");
-    const tx = await net.chatRegistry.connect(net.user).requestChat(1, "Nobody answers me", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n });
+    const tx = await net.chatRegistry.connect(net.user).requestChat(1, ethers.toUtf8Bytes("Nobody answers me"), 8, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n });
     const receipt = await tx.wait();
     const requestId = receipt!.logs.map((log) => net.chatRegistry.interface.parseLog(log)).find((p) => p?.name === "ChatRequested")!.args.requestId as bigint;
     const row = `[data-testid=request-row][data-request-id="${requestId}"]`;
