@@ -440,10 +440,11 @@ export function createJournal(db: Database): Journal {
         // Transactions mined in dropped blocks are gone: forget their blocks (the hashes stay, so the pipeline can
         // see whether the same transaction is mined again before it signs a new one) and step the state back.
         const t = now();
+        // A job without a salt never inferred: its commit_tx is a decline, decided again from `seen`.
         let reopened = db
           .prepare(
-            `UPDATE journal_jobs SET state = 'inferred', commit_block = NULL, reveal_block = NULL, closed_block = NULL,
-               not_before = 0, updated_at = ? WHERE commit_block > ?`,
+            `UPDATE journal_jobs SET state = CASE WHEN salt IS NULL THEN 'seen' ELSE 'inferred' END, commit_block = NULL,
+               reveal_block = NULL, closed_block = NULL, not_before = 0, updated_at = ? WHERE commit_block > ?`,
           )
           .run(t, ancestor).changes;
         reopened += db
@@ -455,9 +456,9 @@ export function createJournal(db: Database): Journal {
         // A job closed by an event that no longer exists goes back to the pipeline, which re-reads the chain.
         reopened += db
           .prepare(
-            `UPDATE journal_jobs SET state = CASE WHEN reveal_block IS NOT NULL THEN 'revealed'
-                                                  WHEN commit_block IS NOT NULL THEN 'committed'
-                                                  WHEN salt IS NOT NULL THEN 'inferred' ELSE 'seen' END,
+            `UPDATE journal_jobs SET state = CASE WHEN salt IS NULL THEN 'seen'
+                                                  WHEN reveal_block IS NOT NULL THEN 'revealed'
+                                                  WHEN commit_block IS NOT NULL THEN 'committed' ELSE 'inferred' END,
                closed_block = NULL, not_before = 0, updated_at = ? WHERE closed_block > ?`,
           )
           .run(t, ancestor).changes;
