@@ -185,6 +185,63 @@ describe("oracle end to end (hardhat node process, tiny model)", function () {
       expect(slashed.map((e) => [String(e.args.validator).toLowerCase(), Number(e.args.reason)])).to.deep.equal([[c.address.toLowerCase(), DISSENT]]);
     });
 
+    it("settles after the reveal deadline: the member that never committed is slashed, its share credited back", async function () {
+      const [a, b, c] = chain.validators;
+      nodes.push(await startNode(chain, [a.privateKey, b.privateKey])); // c is offline
+      const { chat } = contractsOf(chain.deployment, chain.provider);
+      const sent = await sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "two of three", maxNewTokens: 8 });
+      await waitFor("two commits", async () =>
+        (await eventsOf(chain, sent.requestId)).filter((e) => e.name === "ResponseCommitted").length === 2 ? true : undefined,
+      );
+      await advanceTime(chain.provider, 61); // past the commit deadline: reveals open with 2 of 3 committed
+      await finalized(chain, sent.requestId);
+      const creditBefore = (await chat.creditOf(USER.address)) as bigint;
+      await advanceTime(chain.provider, 61); // past the reveal deadline: the sweeper settles
+      const settled = await waitFor("settlement", async () => (await eventsOf(chain, sent.requestId)).find((e) => e.name === "RequestSettled"));
+      const slashed = (await eventsOf(chain, sent.requestId)).filter((e) => e.name === "MemberSlashed");
+      expect(slashed.map((e) => [String(e.args.validator), Number(e.args.reason)])).to.deep.equal([[c.address, MISSED_COMMIT]]);
+      const fee = (await chat.getRecord(sent.requestId)).fee as bigint;
+      expect(settled.args.refund).to.equal(fee / 3n); // the unearned share (the division remainder went to a payee)
+      const refunded = (await eventsOf(chain, sent.requestId)).filter((e) => e.name === "Credited" && String(e.args.account) === USER.address);
+      expect(refunded.map((e) => e.args.amount)).to.deep.equal([settled.args.refund]);
+      expect((await chat.creditOf(USER.address)) - creditBefore).to.be.at.least(settled.args.refund as bigint);
+      expect((await chat.getRecord(sent.requestId)).settled).to.equal(true);
+    });
+
+    it("ends an over-context prompt Declined by the quorum, the decliners paid", async function () {
+      nodes.push(await startNode(chain, chain.validators.map((v) => v.privateKey)));
+      const { chat } = contractsOf(chain.deployment, chain.provider);
+      const limits = (await chat.getModel(chain.deployment.modelId)).limits;
+      const sent = await sendChatRequest(chain.provider, chain.deployment, USER, {
+        prompt: longPrompt(Number(limits.maxPromptBytes)),
+        maxNewTokens: Number(limits.maxNewTokens),
+      });
+      const events = await expectDeclined(chain, sent.requestId, DeclineReason.PromptTooLong);
+      const decliners = (events.find((e) => e.name === "RequestDeclined")?.args.decliners as string[]) ?? [];
+      expect(decliners).to.have.length(2);
+      for (const decliner of decliners) {
+        expect(events.some((e) => e.name === "Credited" && String(e.args.account) === decliner)).to.equal(true);
+      }
+    });
+
+    // Pending on the contract: once a quorum declined, the request is Declined and the third honest member can no
+    // longer decline (its declineRequest reverts InvalidStatus), yet `settle` slashes it MissedCommit. Un-skip once
+    // ChatRecordRegistry lets the remaining members decline until the commit deadline (or does not slash them).
+    it.skip("slashes no honest member of a committee of 3 that declined an over-context prompt", async function () {
+      nodes.push(await startNode(chain, chain.validators.map((v) => v.privateKey)));
+      const { chat } = contractsOf(chain.deployment, chain.provider);
+      const limits = (await chat.getModel(chain.deployment.modelId)).limits;
+      const sent = await sendChatRequest(chain.provider, chain.deployment, USER, {
+        prompt: longPrompt(Number(limits.maxPromptBytes)),
+        maxNewTokens: Number(limits.maxNewTokens),
+      });
+      await expectDeclined(chain, sent.requestId, DeclineReason.PromptTooLong);
+      await advanceTime(chain.provider, 121); // past the reveal deadline: the sweeper settles
+      await waitFor("settlement", async () => (await eventsOf(chain, sent.requestId)).find((e) => e.name === "RequestSettled"));
+      const slashed = (await eventsOf(chain, sent.requestId)).filter((e) => e.name === "MemberSlashed");
+      expect(slashed.map((e) => [String(e.args.validator), Number(e.args.reason)]), "honest members slashed").to.deep.equal([]);
+    });
+
     it("times an offline committee out: slashes the absent members, reassigns, then refunds", async function () {
       const [a, b, c] = chain.validators;
       nodes.push(await startNode(chain, [a.privateKey])); // b and c are offline
