@@ -61,13 +61,18 @@ const WAKE_COALESCE_MS = 3;
 /**
  * Gas limits of the two transactions every job sends, so they go out without an `eth_estimateGas` each (which costs
  * a Hardhat node ~3× the transaction's own execution). Measured (bench:gas `lifecycleSteps`, committee 3): commit
- * 53–58 k, reveal 46 k, finalizing reveal 74 k; the attempt's first commit (or respond, or decline) also draws and
- * stores the committee. A finalizing reveal may also slash dissenters (a stake-tree update
+ * 53–58 k, reveal 46 k, finalizing reveal 74 k. The attempt's first commit (or respond) also draws the committee and
+ * seats each member (`npm run demo`: 248 k for a first commit of 3 members seated for the first time, 60 k after):
+ * `DRAW_GAS_PER_SEAT` more per member while undrawn. A finalizing reveal may also slash dissenters (a stake-tree update
  * each, ≤ 95 k) and call the consumer, which the contract insists gets its full cap; the response text is calldata and
  * event data. Unused gas is not charged, so the margins are wide. A job whose earlier transaction reverted (or never
  * reached the node) estimates instead.
  */
-export const COMMIT_GAS_LIMIT = 250_000n;
+export const COMMIT_GAS_LIMIT = 150_000n;
+export const DRAW_GAS_PER_SEAT = 100_000n;
+export function commitGasLimit(committeeSize: number, draws: boolean): bigint {
+  return COMMIT_GAS_LIMIT + (draws ? DRAW_GAS_PER_SEAT * BigInt(committeeSize) : 0n);
+}
 export function revealGasLimit(committeeSize: number, responseBytes: number, callbackGasLimit: number): bigint {
   const callback = callbackGasLimit > 0 ? callbackGasLimit + Math.ceil(callbackGasLimit / 63) + 60_000 : 0;
   return BigInt(250_000 + 100_000 * committeeSize + 64 * responseBytes + callback);
@@ -359,7 +364,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         to: registry.address,
         data: registry.encodeCommit(job.requestId, commitment),
         // A second commit of this job (the first reverted or never reached the node) estimates its gas instead.
-        gasLimit: job.commitTx ? undefined : COMMIT_GAS_LIMIT,
+        gasLimit: job.commitTx ? undefined : commitGasLimit(members.length, record.committee.length === 0),
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
     );
@@ -379,7 +384,9 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         kind: "respond",
         to: registry.address,
         data: registry.encodeRespond(job.requestId, text),
-        gasLimit: job.commitTx ? undefined : revealGasLimit(1, Buffer.byteLength(text, "utf8"), record.callbackGasLimit),
+        gasLimit: job.commitTx
+          ? undefined
+          : revealGasLimit(1, Buffer.byteLength(text, "utf8"), record.callbackGasLimit) + (record.committee.length === 0 ? DRAW_GAS_PER_SEAT : 0n),
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
     );
