@@ -456,6 +456,17 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     return late ? move(revealed, "finalized", { revealBlock: mined.blockNumber }) : revealed;
   }
 
+  /**
+   * Done on our side; RecordFinalized / RequestTimedOut close the job. RecordFinalized leaves committed jobs open (they
+   * may still reveal), so when our own reveal finalized the record its event may have been applied before the job got
+   * here: the chain says so then. Looked at again later in case a reorg dropped the reveal.
+   */
+  async function awaitOutcome(job: Job): Promise<Job> {
+    const { record } = await sharedSeatRead(job.requestId);
+    if (record.attempt === job.round && record.status === RequestStatus.Finalized) return move(job, "finalized");
+    throw new Deferred(Math.max(shortWait * 20, 2_000), true);
+  }
+
   async function advance(start: Job): Promise<void> {
     let job: Job | undefined = start;
     while (job && !isTerminal(job.state) && !stopping) {
@@ -470,8 +481,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
           job = await reveal(job);
           break;
         case "revealed":
-          // Done on our side; RecordFinalized / RequestTimedOut close it. Look again later in case a reorg dropped it.
-          throw new Deferred(Math.max(shortWait * 20, 2_000));
+          job = await awaitOutcome(job);
+          break;
         default:
           return;
       }
