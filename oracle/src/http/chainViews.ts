@@ -321,7 +321,12 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           registered.map(async (e) => {
             const modelId = Number(e.args.modelId);
             const model = await chat.getModel(modelId);
-            return { modelId, modelHash: model.modelHash as string, enabled: model.enabled as boolean, uri: model.uri as string, registered: ref(e) };
+            const limits = {
+              maxPromptBytes: Number(model.limits.maxPromptBytes),
+              maxNewTokens: Number(model.limits.maxNewTokens),
+              contextLength: Number(model.limits.contextLength),
+            };
+            return { modelId, modelHash: model.modelHash as string, enabled: model.enabled as boolean, limits, uri: model.uri as string, registered: ref(e) };
           }),
         ),
       );

@@ -139,6 +139,8 @@ export interface ModelView {
   modelId: number;
   modelHash: string;
   enabled: boolean;
+  /** What requestChat accepts (prompt bytes, new tokens) and the context the nodes decline beyond. */
+  limits: { maxPromptBytes: number; maxNewTokens: number; contextLength: number };
   uri: string;
   registered: ChainRef | null;
 }

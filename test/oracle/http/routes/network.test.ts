@@ -53,6 +53,8 @@ describe("GET /v1/validators, /v1/models, /v1/node", function () {
     expect(status).to.equal(200);
     expect(body.models).to.have.length(1);
     expect(body.models[0]).to.include({ modelId: 1, modelHash: net.engine.modelHash, enabled: true, servedByThisNode: true });
+    // The tiny model's limits, from its config.json (context 256): what requestChat accepts and nodes decline beyond.
+    expect(body.models[0].limits).to.deep.equal({ maxPromptBytes: 1024, maxNewTokens: 128, contextLength: 256 });
     expect(body.models[0].registered.block).to.be.a("number");
   });
 

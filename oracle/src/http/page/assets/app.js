@@ -436,9 +436,11 @@
     replace(
       $("model-list"),
       table(
-        ["Model", "Hash", "Enabled", "URI", "Served here"],
+        ["Model", "Hash", "Enabled", "Limits", "URI", "Served here"],
         models.map(function (mdl) {
-          return { cells: [String(mdl.modelId), code(short(mdl.modelHash, 8), mdl.modelHash), mdl.enabled ? "yes" : "no", mdl.uri || "—", mdl.servedByThisNode ? "yes" : "no"] };
+          var l = mdl.limits;
+          var limits = l ? "context " + l.contextLength + " tokens · ≤ " + l.maxNewTokens + " new · prompt ≤ " + l.maxPromptBytes + " bytes" : "—";
+          return { cells: [String(mdl.modelId), code(short(mdl.modelHash, 8), mdl.modelHash), mdl.enabled ? "yes" : "no", limits, mdl.uri || "—", mdl.servedByThisNode ? "yes" : "no"] };
         }),
         { class: "models" },
       ),
