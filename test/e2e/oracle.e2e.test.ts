@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ContractFactory, toUtf8Bytes } from "ethers";
+import { ContractFactory, id, toUtf8Bytes } from "ethers";
 import { verify } from "../../oracle/src/cli/verify";
 import { loadDeployment } from "../../oracle/src/chain/deployments";
 import type { OracleNode } from "../../oracle/src/node";
@@ -116,6 +116,28 @@ describe("oracle end to end (hardhat node process, tiny model)", function () {
       const decliner = String(events.find((e) => e.name === "ResponseDeclined")?.args.validator);
       const credited = events.find((e) => e.name === "Credited" && String(e.args.account) === decliner);
       expect(credited?.args.amount, "the decliner earns the fee").to.equal((await chat.getRecord(sent.requestId)).fee);
+    });
+  });
+
+  describe("committee of 1: a model this node does not run", function () {
+    let chain: E2eChain;
+    let node: OracleNode;
+    before(async function () {
+      chain = await startE2eChain({ config: { committeeSize: 1, quorum: 1, maxAttempts: 2 }, stakes: [100n] });
+      node = await startNode(chain, chain.validators.map((v) => v.privateKey));
+    });
+    after(async function () {
+      await node?.stop();
+      await chain?.stop();
+    });
+
+    it("declines a request for another model's hash (ModelUnavailable); nobody is slashed", async function () {
+      const { chat } = contractsOf(chain.deployment, devAccount(0).connect(chain.provider));
+      const limits = (await chat.getModel(chain.deployment.modelId)).limits;
+      await (await chat.registerModel(7, id("some other model's files"), limits.toObject(), "models/other")).wait();
+      const sent = await sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "answer with the other model", maxNewTokens: 8, modelId: 7 });
+      const events = await expectDeclined(chain, sent.requestId, DeclineReason.ModelUnavailable);
+      expect(events.some((e) => e.name === "MemberSlashed")).to.equal(false);
     });
   });
 
