@@ -106,7 +106,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       journal,
       contracts: [deployment.chatRecordRegistry],
       startBlock: deployment.startBlock,
-      apply: createEventApplier({ journal, validators, contentStore, logger, metrics, onAttempt: (id, block) => seats.track(id, block) }),
+      apply: createEventApplier({ journal, validators, contentStore, logger, metrics, onAttempt: (id, block, attempt) => seats.track(id, block, attempt) }),
       onStep: () => {
         seats.wake();
         pipeline.wake();

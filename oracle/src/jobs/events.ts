@@ -17,7 +17,7 @@ export interface EventApplierOptions {
    * A new attempt of a request began (ChatRequested, CommitteeReassigned): its committee is not drawn yet, so the
    * seat finder asks `previewCommittee` whether one of our validators sits on it (see jobs/seats.ts).
    */
-  onAttempt?: (requestId: bigint, block: number) => void;
+  onAttempt?: (requestId: bigint, block: number, attempt: number) => void;
 }
 
 /** Adds a job for each of our validators on `committee` (a re-processed event keeps the existing rows). */
@@ -100,7 +100,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
             // `timeout` opens strictly after a deadline; the commit deadline is the earliest it may.
             deadline: commitDeadline + 1,
           });
-          options.onAttempt?.(requestId as bigint, event.blockNumber);
+          options.onAttempt?.(requestId as bigint, event.blockNumber, 1);
           break;
         }
         case "CommitteeDrawn":
@@ -110,7 +110,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
         case "CommitteeReassigned": {
           closeJobs(requestId as bigint, "timed_out", event.blockNumber);
           journal.setRequestDeadline(requestId as bigint, Number(event.args.commitDeadline) + 1);
-          options.onAttempt?.(requestId as bigint, event.blockNumber);
+          options.onAttempt?.(requestId as bigint, event.blockNumber, Number(event.args.attempt));
           break;
         }
         case "ResponseCommitted":

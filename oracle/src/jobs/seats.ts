@@ -13,8 +13,8 @@ export interface SeatFinderOptions {
 }
 
 export interface SeatFinder {
-  /** A new attempt of `requestId` began in `block` (its committee is not drawn yet). */
-  track(requestId: bigint, block: number): void;
+  /** Attempt `attempt` of `requestId` began in `block` (its committee is not drawn yet). */
+  track(requestId: bigint, block: number, attempt?: number): void;
   /** Looks at every tracked attempt once; returns how many jobs were added. */
   find(): Promise<number>;
   /** Something happened on-chain (a new block): look again now. */
@@ -36,8 +36,11 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
   const { journal, registry } = options;
   const log = logger.child({ component: "seats" });
   const ours = new Set(options.validators.map((v) => v.toLowerCase()));
-  /** Attempts whose committee is not known yet, by request id: the block their attempt began in. */
-  const pending = new Map<string, { requestId: bigint; block: number }>();
+  /**
+   * Attempts whose committee is not known yet, by request id: the block their attempt began in, and the attempt when
+   * an event told it (after a restart it is read from the chain).
+   */
+  const pending = new Map<string, { requestId: bigint; block: number; attempt?: number }>();
   for (const request of journal.openRequests()) {
     pending.set(request.requestId.toString(), { requestId: request.requestId, block: request.seenBlock });
   }
@@ -45,7 +48,14 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
 
-  async function findOne(requestId: bigint, block: number): Promise<{ done: boolean; added: number }> {
+  async function findOne(requestId: bigint, block: number, attempt?: number): Promise<{ done: boolean; added: number }> {
+    // Known attempt (from its event): one call, previewCommittee returns the drawn committee too. The pipeline finds
+    // a request whose commits closed meanwhile and closes the job.
+    if (attempt !== undefined) {
+      const preview = await registry.previewCommittee(requestId);
+      if (!preview.ready) return { done: false, added: 0 };
+      return { done: true, added: addCommitteeJobs(journal, ours, log, { requestId, committee: preview.committee, round: attempt, block }) };
+    }
     const record = await registry.getRecord(requestId);
     // Commits and declines are only open while Requested or Committed; later there is no seat left to take.
     if (record.status !== RequestStatus.Requested && record.status !== RequestStatus.Committed) return { done: true, added: 0 };
@@ -61,13 +71,13 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
 
   async function find(): Promise<number> {
     let added = 0;
-    for (const [key, { requestId, block }] of [...pending]) {
+    for (const [key, { requestId, block, attempt }] of [...pending]) {
       if (stopping) break;
       if (journal.getRequest(requestId)?.open === false) {
         pending.delete(key);
         continue;
       }
-      const result = await findOne(requestId, block);
+      const result = await findOne(requestId, block, attempt);
       added += result.added;
       // A newer attempt may have been tracked while we read the chain: keep that one.
       if (result.done && pending.get(key)?.block === block) pending.delete(key);
@@ -103,8 +113,8 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
   }
 
   return {
-    track(requestId, block) {
-      pending.set(requestId.toString(), { requestId, block });
+    track(requestId, block, attempt) {
+      pending.set(requestId.toString(), { requestId, block, attempt });
     },
     find,
     wake: () => wakeUp?.(),

@@ -17,11 +17,14 @@ class FakeRegistry {
   drawn: string[] = [];
   preview: { committee: string[]; ready: boolean } = { committee: [], ready: false };
   previews = 0;
+  reads = 0;
 
   client(): ChatRegistryClient {
     return {
-      getRecord: async (requestId: bigint) =>
-        ({ requestId, status: this.status, attempt: this.attempt, committee: this.drawn, promptHash: ZeroHash }) as unknown as OnChainRecord,
+      getRecord: async (requestId: bigint) => {
+        this.reads++;
+        return { requestId, status: this.status, attempt: this.attempt, committee: this.drawn, promptHash: ZeroHash } as unknown as OnChainRecord;
+      },
       previewCommittee: async () => {
         this.previews++;
         return this.preview;
@@ -65,6 +68,15 @@ describe("seat finder", function () {
     expect(await seats.find()).to.equal(1);
     expect(registry.previews).to.equal(0);
     expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 2, seenBlock: 30 });
+  });
+
+  it("asks only previewCommittee when the event told the attempt", async function () {
+    const { journal, registry, seats } = setup();
+    registry.preview = { committee: [OURS], ready: true };
+    seats.track(1n, 20, 3);
+    expect(await seats.find()).to.equal(1);
+    expect([registry.reads, registry.previews]).to.deep.equal([0, 1]);
+    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 3, seenBlock: 20 });
   });
 
   it("adds nothing when our validators are not seated, or once commits are closed", async function () {
