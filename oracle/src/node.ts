@@ -99,7 +99,17 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       revealDelayMs: options.revealDelayMs,
     });
     shutdown.add("pipeline", () => pipeline.stop());
-    const seats = createSeatFinder(common, { journal, registry, validators, onSeated: () => pipeline.wake() });
+    const firstSubmitter = submitters.values().next().value as Submitter;
+    const seats = createSeatFinder(common, {
+      journal,
+      registry,
+      validators,
+      onSeated: () => pipeline.wake(),
+      headNumber: async () => (await heads.current()).number,
+      renewSeed: async (id) => {
+        await firstSubmitter.send({ kind: "draw", to: registry.address, data: registry.encodeDraw(id) }, { revertExpected: true });
+      },
+    });
     shutdown.add("seat finder", () => seats.stop());
     const listener = createListener(common, {
       provider,
@@ -114,7 +124,6 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       heads,
     });
     shutdown.add("listener", () => listener.stop());
-    const firstSubmitter = submitters.values().next().value as Submitter;
     if (config.timeoutSweeper) {
       const sweeper = createTimeoutSweeper(common, { journal, registry, submitter: firstSubmitter });
       shutdown.add("timeout sweeper", () => sweeper.stop());

@@ -141,6 +141,30 @@ describe("oracle end to end (hardhat node process, tiny model)", function () {
     });
   });
 
+  describe("committee of 1: a node back after downtime", function () {
+    let chain: E2eChain;
+    let node: OracleNode | undefined;
+    before(async function () {
+      chain = await startE2eChain({ config: { committeeSize: 1, quorum: 1, maxAttempts: 2 }, stakes: [100n], commitWindow: 3600, revealWindow: 3600 });
+    });
+    after(async function () {
+      await node?.stop();
+      await chain?.stop();
+    });
+
+    it("renews a seed lost to the 256-block window with draw, then answers", async function () {
+      const sent = await sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "are you back?", maxNewTokens: 8 });
+      await chain.provider.send("hardhat_mine", ["0x12c"]); // 300 blocks (300 s): the seed block's hash is gone
+      node = await startNode(chain, chain.validators.map((v) => v.privateKey));
+      await finalized(chain, sent.requestId);
+      const events = await eventsOf(chain, sent.requestId);
+      const renewed = events.find((e) => e.name === "SeedRenewed");
+      expect(renewed, "the seed was renewed").to.not.equal(undefined);
+      expect(Number(renewed?.args.seedBlock)).to.be.greaterThan(sent.seedBlock + 256);
+      expect(events.some((e) => e.name === "CommitteeReassigned" || e.name === "MemberSlashed")).to.equal(false);
+    });
+  });
+
   describe("committee of 3 with quorum 2", function () {
     let chain: E2eChain;
     const nodes: OracleNode[] = [];

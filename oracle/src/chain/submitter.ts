@@ -4,7 +4,7 @@ import { NonRetryableError, RetryableError } from "../inference/errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
 
-export type TxKind = "commit" | "reveal" | "respond" | "decline" | "timeout" | "settle" | "anchor" | "other";
+export type TxKind = "commit" | "reveal" | "respond" | "decline" | "draw" | "timeout" | "settle" | "anchor" | "other";
 
 /** What to call; the submitter chooses nonce, gas and fees. */
 export interface TxIntent {

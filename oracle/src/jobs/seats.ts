@@ -10,7 +10,14 @@ export interface SeatFinderOptions {
   validators: readonly string[];
   /** Jobs were added: the pipeline should look at them now. */
   onSeated?: () => void;
+  /** The chain head's number (to notice a seed block that fell out of the 256-block blockhash window). */
+  headNumber?: () => Promise<number>;
+  /** Sends `draw(requestId)`, which renews a lost seed (or draws the committee when the seed is there after all). */
+  renewSeed?: (requestId: bigint) => Promise<void>;
 }
+
+/** The EVM keeps the hashes of the last 256 blocks: a seed block further back is lost until `draw` renews it. */
+export const BLOCKHASH_WINDOW = 256;
 
 export interface SeatFinder {
   /** Attempt `attempt` of `requestId` began in `block` (its committee is not drawn yet). */
@@ -41,6 +48,8 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
    * an event told it (after a restart it is read from the chain).
    */
   const pending = new Map<string, { requestId: bigint; block: number; attempt?: number }>();
+  /** Head at the last `draw` sent for a request (a renewed seed is the draw's block: the window starts again). */
+  const renewedAt = new Map<string, number>();
   for (const request of journal.openRequests()) {
     pending.set(request.requestId.toString(), { requestId: request.requestId, block: request.seenBlock });
   }
@@ -69,6 +78,24 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
     return { done: true, added };
   }
 
+  /**
+   * Nobody drew the attempt's committee while its seed block's hash existed (the nodes were offline or behind): no
+   * seat can commit now, so `draw` renews the seed instead of leaving the request to its timeout. Once per window.
+   */
+  async function renewIfLost(key: string, requestId: bigint, block: number, attempt?: number) {
+    if (!options.headNumber || !options.renewSeed) return;
+    const head = await options.headNumber();
+    if (head - Math.max(block, renewedAt.get(key) ?? 0) < BLOCKHASH_WINDOW) return;
+    renewedAt.set(key, head);
+    if (renewedAt.size > 4_096) renewedAt.delete(renewedAt.keys().next().value as string);
+    try {
+      await options.renewSeed(requestId);
+      log.info({ requestId: requestId.toString(), attempt, since: block, head }, "renewed a lost seed");
+    } catch (error) {
+      log.debug({ requestId: requestId.toString(), err: error }, "draw not sent");
+    }
+  }
+
   async function find(): Promise<number> {
     let added = 0;
     for (const [key, { requestId, block, attempt }] of [...pending]) {
@@ -79,6 +106,7 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
       }
       const result = await findOne(requestId, block, attempt);
       added += result.added;
+      if (!result.done) await renewIfLost(key, requestId, block, attempt);
       // A newer attempt may have been tracked while we read the chain: keep that one.
       if (result.done && pending.get(key)?.block === block) pending.delete(key);
     }

@@ -91,6 +91,33 @@ describe("seat finder", function () {
     expect(journal.jobsOfRequest(1n)).to.have.length(0);
   });
 
+  it("renews a seed lost to the 256-block window with one draw, then seats from the renewed seed", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    journal.trackRequest({ requestId: 1n, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, deadline: 0 });
+    const registry = new FakeRegistry();
+    let head = 200;
+    const draws: bigint[] = [];
+    const seats = createSeatFinder(common, {
+      journal,
+      registry: registry.client(),
+      validators: [OURS],
+      headNumber: async () => head,
+      renewSeed: async (id) => void draws.push(id),
+    });
+    seats.track(1n, 10, 1);
+    await seats.find(); // 190 blocks old: the hash still exists, only not yet past
+    expect(draws).to.deep.equal([]);
+    head = 266;
+    await seats.find();
+    await seats.find(); // once per window, not once per look
+    expect(draws).to.deep.equal([1n]);
+    registry.preview = { committee: [OURS], ready: true };
+    expect(await seats.find()).to.equal(1);
+    // The job keeps the block of the request's event (a reorg below it deletes the job with the request).
+    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 1, seenBlock: 10 });
+  });
+
   it("picks up the open requests of the journal after a restart", async function () {
     const common = createTestCommon();
     const journal = createJournal(common.db);
