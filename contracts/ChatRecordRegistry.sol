@@ -277,6 +277,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @inheritdoc IChatRecordRegistry
     function declineRequest(uint256 requestId, DeclineReason reason) external {
         Header memory header = _loadHeader(requestId);
+        if (header.status == Status.Declined) {
+            _lateDecline(requestId, header, reason);
+            return;
+        }
         uint256 seat = _openSeat(requestId, header);
 
         header.declinedMask |= uint8(1 << seat);
@@ -415,6 +419,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             _slashSeats(requestId, committee, full & ~uint256(header.committedMask | header.declinedMask),
                 SlashReason.MissedCommit);
             _slashSeats(requestId, committee, header.committedMask, SlashReason.Dissent);
+            refund = header.fee - (header.fee / header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         }
         emit RequestSettled(requestId, refund);
         if (refund != 0) _refundRequester(requestId, header, refund);
@@ -705,14 +710,31 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         if (header.flags & FLAG_CONSUMER != 0) _callConsumer(requestId, responseHash);
     }
 
-    /// @dev A declined request's fee is shared by the decliners (they did the work of finding it unservable); the
-    ///      callback escrow goes back to the requester.
+    /// @dev Declines stay open after a quorum declined, until the commit deadline: the members that had not acted yet
+    ///      decline too and earn their share, instead of being slashed for a request nobody could serve.
+    function _lateDecline(uint256 requestId, Header memory header, DeclineReason reason) private {
+        (uint64 commitDeadline,) = _deadlines(header.assignedAt);
+        if (block.timestamp > commitDeadline) {
+            revert ChatRecordRegistryCommitPhaseClosed(requestId, commitDeadline, uint64(block.timestamp));
+        }
+        uint256 seat = _seatOf(requestId, header.firstMemberId, header.committeeSize, msg.sender);
+        if ((header.committedMask | header.declinedMask) & (1 << seat) != 0) {
+            revert ChatRecordRegistryAlreadyCommitted(requestId, msg.sender);
+        }
+        _headers[requestId].declinedMask = header.declinedMask | uint8(1 << seat);
+        emit ResponseDeclined(requestId, msg.sender, reason);
+        _credit(msg.sender, requestId, _share(header.fee, header.committeeSize));
+    }
+
+    /// @dev A declined request pays each declining seat its share (they did the work of finding it unservable; late
+    ///      decliners are paid when they decline, the shares nobody earned go back at `settle`); the callback escrow
+    ///      goes back to the requester.
     function _payDecliners(uint256 requestId, Header memory header) private {
         address[] memory committee = _committeeAt(requestId, header, header.declinedMask);
         uint256 count = _popCount(header.declinedMask);
         address[] memory decliners = new address[](count);
-        uint256 share = header.fee / count;
-        uint256 remainder = header.fee - share * count;
+        uint256 share = _share(header.fee, header.committeeSize);
+        uint256 remainder = header.fee - share * header.committeeSize;
         uint256 next;
         for (uint256 seat; seat < committee.length; ++seat) {
             if (header.declinedMask & (1 << seat) == 0) continue;

@@ -203,16 +203,12 @@ async function chatRound(provider: JsonRpcProvider, deployment: Awaited<ReturnTy
   const total = (await registry.totalStake()) as bigint;
   const names = new Map(validators.map((w, i) => [w.address.toLowerCase(), `validator ${i + 1}`]));
   const label = (a: string) => `${names.get(a.toLowerCase()) ?? "validator ?"} ${short(a)}`;
-  say(`committee drawn in the same transaction (${sent.committee.length} of 3, probability ∝ stake):`);
-  for (const member of sent.committee) {
-    const stake = (await registry.stakeOf(member)) as bigint;
-    detail(`${label(member)}  stake ${formatEther(stake)} CODS = ${((Number(stake) / Number(total)) * 100).toFixed(1)}% of ${formatEther(total)}`);
-  }
+  detail(`its committee will be drawn from the hash of block ${sent.seedBlock}, which did not exist when the request ran`);
 
   // Follow the request's events as they are mined and print each once.
   let gasTotal = sent.receipt.gasUsed;
   let responseText = "";
-  let outcome: { outcome: "finalized" | "timed_out"; blockNumber: number } | undefined;
+  let outcome: { outcome: "finalized" | "declined" | "timed_out"; blockNumber: number } | undefined;
   let next = fromBlock;
   const deadline = Date.now() + 60_000;
   while (!outcome) {
@@ -223,7 +219,14 @@ async function chatRound(provider: JsonRpcProvider, deployment: Awaited<ReturnTy
     for (const log of logs) {
       const parsed = chat.interface.parseLog(log);
       if (!parsed || parsed.args.requestId !== sent.requestId) continue;
-      if (parsed.name === "ResponseCommitted" || parsed.name === "ResponseRevealed") {
+      if (parsed.name === "CommitteeDrawn") {
+        const committee = parsed.args.committee as string[];
+        say(`committee drawn by the first member's transaction, block ${log.blockNumber} (${committee.length} of 3, probability ∝ stake):`);
+        for (const member of committee) {
+          const stake = (await registry.stakeOf(member)) as bigint;
+          detail(`${label(member)}  stake ${formatEther(stake)} CODS = ${((Number(stake) / Number(total)) * 100).toFixed(1)}% of ${formatEther(total)}`);
+        }
+      } else if (parsed.name === "ResponseCommitted" || parsed.name === "ResponseRevealed") {
         const receipt = await provider.getTransactionReceipt(log.transactionHash);
         gasTotal += receipt?.gasUsed ?? 0n;
         const what =
@@ -238,11 +241,13 @@ async function chatRound(provider: JsonRpcProvider, deployment: Awaited<ReturnTy
         outcome = { outcome: "finalized", blockNumber: log.blockNumber };
       } else if (parsed.name === "RequestTimedOut" && parsed.args.exhausted) {
         outcome = { outcome: "timed_out", blockNumber: log.blockNumber };
+      } else if (parsed.name === "RequestDeclined") {
+        outcome = { outcome: "declined", blockNumber: log.blockNumber };
       }
     }
     if (!outcome) await new Promise((r) => setTimeout(r, 50));
   }
-  if (outcome.outcome !== "finalized") throw new Error(`request ${sent.requestId} timed out instead of finalizing`);
+  if (outcome.outcome !== "finalized") throw new Error(`request ${sent.requestId} ${outcome.outcome.replace("_", " ")} instead of finalizing`);
   const record = await chat.getRecord(sent.requestId);
   say(`record ${sent.requestId} FINALIZED in block ${outcome.blockNumber}:`);
   detail(`prompt        ${JSON.stringify(options.prompt)}`);

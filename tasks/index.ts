@@ -1,5 +1,5 @@
 /**
- * Hardhat tasks for people (operators and users): stake, unstake, withdraw, chat, record, validators.
+ * Hardhat tasks for people (operators and users): stake, unstake, withdraw, chat, credits, record, validators.
  * They reuse scripts/lib/chat.ts (the same functions the dApp scripts in scripts/ call).
  * Example: npx hardhat --network localhost chat --prompt "Hello" --wait
  */
@@ -54,26 +54,52 @@ task("withdraw", "Withdraws unbonded stake")
     }),
   );
 
-task("chat", "Sends a chat request and prints its id")
+task("chat", "Sends a chat request, prints its id and committee")
   .addParam("prompt", "The prompt text")
   .addOptionalParam("model", "Model id (default: the deployment's model)", undefined, types.int)
   .addOptionalParam("maxNewTokens", "Generation length cap", 64, types.int)
   .addOptionalParam("fee", "Fee in ETH (default: the minimum)")
+  .addOptionalParam("consumer", "Contract to call back with onChatFulfilled (default: none)")
+  .addOptionalParam("callbackGas", "Gas for the consumer callback (with --consumer)", 0, types.int)
+  .addOptionalParam("maxGasPrice", "Highest gas price (gwei) the finalizer is reimbursed at for the callback; escrowed", "0")
   .addOptionalParam("account", "Signer index", 0, types.int)
   .addFlag("wait", "Wait for the record and print it")
   .setAction(
-    async (args: { prompt: string; model?: number; maxNewTokens: number; fee?: string; account: number; wait: boolean }, hre: HardhatRuntimeEnvironment) =>
+    async (
+      args: { prompt: string; model?: number; maxNewTokens: number; fee?: string; consumer?: string; callbackGas: number; maxGasPrice: string; account: number; wait: boolean },
+      hre: HardhatRuntimeEnvironment,
+    ) =>
       withLib("chat", async (lib) => {
-        const { requestId, committee } = await lib.sendChatRequest(hre, {
+        const { requestId, seedBlock } = await lib.sendChatRequest(hre, {
           prompt: args.prompt,
           modelId: args.model,
           maxNewTokens: args.maxNewTokens,
           fee: args.fee === undefined ? undefined : hre.ethers.parseEther(args.fee),
+          consumer: args.consumer,
+          callbackGasLimit: args.callbackGas,
+          maxCallbackGasPrice: hre.ethers.parseUnits(args.maxGasPrice, "gwei"),
           accountIndex: args.account,
         });
-        console.log(`request ${requestId} (committee ${committee.join(", ")})`);
+        console.log(`request ${requestId} (committee drawn from block ${seedBlock})`);
+        const { committee, drawn } = await lib.waitForCommittee(hre, requestId);
+        console.log(`committee ${drawn ? "" : "(preview) "}${committee.join(", ")}`);
         if (args.wait) console.log(lib.formatRecord(hre, await lib.waitForRecord(hre, requestId)));
       }),
+  );
+
+task("credits", "Prints chat-registry credits (fee shares, callback reimbursements, refunds); --withdraw sends them")
+  .addOptionalParam("to", "Recipient of a withdrawal (default: the signer)")
+  .addOptionalParam("account", "Signer index", 0, types.int)
+  .addFlag("withdraw", "Withdraw the signer's credits")
+  .setAction(async (args: { to?: string; account: number; withdraw: boolean }, hre: HardhatRuntimeEnvironment) =>
+    withLib("credits", async (lib) => {
+      const { account, credit } = await lib.creditOf(hre, { accountIndex: args.account });
+      console.log(`${account} credit ${hre.ethers.formatEther(credit)} ETH`);
+      if (args.withdraw) {
+        const amount = await lib.withdrawCredits(hre, { recipient: args.to, accountIndex: args.account });
+        console.log(`withdrew ${hre.ethers.formatEther(amount)} ETH to ${args.to ?? account}`);
+      }
+    }),
   );
 
 task("record", "Prints a chat record: status, hashes, committee, texts")

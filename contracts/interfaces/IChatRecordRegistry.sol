@@ -21,7 +21,8 @@ pragma solidity ^0.8.24;
 ///         finalizes the record (`RecordFinalized`) and calls the consumer, if any, whose gas the finalizer is
 ///         reimbursed from the requester's escrow. Reveals stay open after finalization until revealDeadline: an
 ///         agreeing late reveal is paid its share, a dissenting one slashed. `quorum` declines end the request as
-///         `Declined`: the fee goes to the decliners, nobody is slashed for the prompt.
+///         `Declined`: each declining seat earns its share (the others may still decline until commitDeadline),
+///         nobody is slashed for the prompt.
 ///      5. After revealDeadline, `settle` (anyone, once) slashes the members of a Finalized or Declined request that
 ///         contradicted the outcome or did not take part (`MissedCommit`, `MissedReveal`, `Dissent`) and credits the
 ///         unearned shares back to the requester.
@@ -330,7 +331,8 @@ interface IChatRecordRegistry {
     /// @notice Commits the caller's response (see `computeCommitment`).
     function commitResponse(uint256 requestId, bytes32 commitment) external;
 
-    /// @notice Declines the request the caller cannot serve; a quorum of declines ends it as Declined.
+    /// @notice Declines the request the caller cannot serve; a quorum of declines ends it as Declined. Members that had
+    ///         not acted may still decline a Declined request until the commit deadline (and earn their share).
     function declineRequest(uint256 requestId, DeclineReason reason) external;
 
     /// @notice Reveals the caller's response; finalizes the record if this reveal completes a quorum, pays an

@@ -18,6 +18,7 @@ import { DEFAULT_TINY_MODEL_DIR } from "./inference/buildModel";
 import { createEventApplier } from "./jobs/events";
 import { createJournal, type Journal } from "./jobs/journal";
 import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
+import { createSeatFinder } from "./jobs/seats";
 import { createTimeoutSweeper } from "./jobs/timeouts";
 import { createBatchAnchorer } from "./store/batchAnchorer";
 import { createContentStore } from "./store/contentStore";
@@ -55,8 +56,8 @@ export function isDefaultTinyModel(modelDir: string): boolean {
 }
 
 /**
- * Builds and starts a node: config → common services → engine → journal → listener + pipeline (+ timeout sweeper) →
- * HTTP API with the batch anchorer. Everything registers its clean-up with `common.shutdown`.
+ * Builds and starts a node: config → common services → engine → journal → listener + seat finder + pipeline (+ timeout
+ * sweeper) → HTTP API with the batch anchorer. Everything registers its clean-up with `common.shutdown`.
  */
 export async function startOracleNode(config: OracleConfig, options: OracleNodeOptions = {}): Promise<OracleNode> {
   const keys = await resolveValidatorKeys(config);
@@ -109,23 +110,38 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       revealDelayMs: options.revealDelayMs,
     });
     shutdown.add("pipeline", () => pipeline.stop());
+    const firstSubmitter = submitters.values().next().value as Submitter;
+    const seats = createSeatFinder(common, {
+      journal,
+      registry,
+      validators,
+      onSeated: () => pipeline.wake(),
+      headNumber: async () => (await heads.current()).number,
+      renewSeed: async (id) => {
+        await firstSubmitter.send({ kind: "draw", to: registry.address, data: registry.encodeDraw(id) }, { revertExpected: true });
+      },
+    });
+    shutdown.add("seat finder", () => seats.stop());
     const listener = createListener(common, {
       provider,
       journal,
       contracts: [deployment.chatRecordRegistry],
       startBlock: deployment.startBlock,
-      apply: createEventApplier({ journal, validators, contentStore, logger, metrics }),
-      onStep: () => pipeline.wake(),
+      apply: createEventApplier({ journal, validators, contentStore, logger, metrics, onAttempt: (id, block, attempt) => seats.track(id, block, attempt) }),
+      onStep: () => {
+        seats.wake();
+        pipeline.wake();
+      },
       heads,
     });
     shutdown.add("listener", () => listener.stop());
-    const firstSubmitter = submitters.values().next().value as Submitter;
     if (config.timeoutSweeper) {
       const sweeper = createTimeoutSweeper(common, { journal, registry, submitter: firstSubmitter });
       shutdown.add("timeout sweeper", () => sweeper.stop());
       sweeper.start();
     }
     listener.start();
+    seats.start();
     pipeline.start();
 
     // Anchors are optional spending: a separate key if given (reusing its submitter when it is also a validator's).

@@ -1,4 +1,4 @@
-import { Contract, type JsonRpcProvider, type TransactionReceipt, type Wallet, ZeroAddress } from "ethers";
+import { Contract, type JsonRpcProvider, type TransactionReceipt, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
 import type { Deployment } from "../lib/deploy";
 
 export function contractsOf(deployment: Deployment, runner: JsonRpcProvider | Wallet) {
@@ -30,10 +30,13 @@ export async function stakeValidators(provider: JsonRpcProvider, deployment: Dep
 }
 
 export interface ChatRequestSpec {
-  prompt: string;
+  /** Text (sent as its UTF-8 bytes) or raw bytes (which need not be UTF-8). */
+  prompt: string | Uint8Array;
   maxNewTokens: number;
   consumer?: string;
   callbackGasLimit?: number;
+  /** Wei per gas the finalizer is reimbursed at, at most, for the callback; escrowed with the fee. */
+  maxCallbackGasPrice?: bigint;
   /** Wei; defaults to the registry's minimum fee. */
   fee?: bigint;
   modelId?: number;
@@ -41,13 +44,14 @@ export interface ChatRequestSpec {
 
 export interface SentChatRequest {
   requestId: bigint;
-  committee: string[];
+  /** The block whose hash draws the committee (see `committeeOf`). */
+  seedBlock: number;
   receipt: TransactionReceipt;
   commitDeadline: number;
   revealDeadline: number;
 }
 
-/** Sends `requestChat` from `user` and reads the request id and committee from its ChatRequested event. */
+/** Sends `requestChat` (value: fee + callback escrow) from `user` and reads the request id from its ChatRequested event. */
 export async function sendChatRequest(
   provider: JsonRpcProvider,
   deployment: Deployment,
@@ -56,18 +60,20 @@ export async function sendChatRequest(
 ): Promise<SentChatRequest> {
   const { chat } = contractsOf(deployment, user.connect(provider));
   const fee = spec.fee ?? ((await chat.getConfig()).minimumFee as bigint);
-  const args = [spec.modelId ?? deployment.modelId, spec.prompt, spec.maxNewTokens, spec.consumer ?? ZeroAddress, spec.callbackGasLimit ?? 0] as const;
-  // The committee draw walks the sortition tree from a seed that changes every block, so its cost varies a little
-  // between the estimate and inclusion: leave headroom.
-  const estimate = (await chat.requestChat.estimateGas(...args, { value: fee })) as bigint;
-  const tx = await chat.requestChat(...args, { value: fee, gasLimit: (estimate * 13n) / 10n + 30_000n });
+  const prompt = typeof spec.prompt === "string" ? toUtf8Bytes(spec.prompt) : spec.prompt;
+  const gas = spec.callbackGasLimit ?? 0;
+  const price = spec.maxCallbackGasPrice ?? 0n;
+  const args = [spec.modelId ?? deployment.modelId, prompt, spec.maxNewTokens, spec.consumer ?? ZeroAddress, gas, price] as const;
+  const value = fee + BigInt(gas) * price;
+  const estimate = (await chat.requestChat.estimateGas(...args, { value })) as bigint;
+  const tx = await chat.requestChat(...args, { value, gasLimit: (estimate * 12n) / 10n + 20_000n });
   const receipt = (await tx.wait()) as TransactionReceipt;
   for (const log of receipt.logs) {
     const parsed = chat.interface.parseLog(log);
     if (parsed?.name === "ChatRequested") {
       return {
         requestId: parsed.args.requestId as bigint,
-        committee: [...(parsed.args.committee as string[])],
+        seedBlock: Number(parsed.args.seedBlock),
         receipt,
         commitDeadline: Number(parsed.args.commitDeadline),
         revealDeadline: Number(parsed.args.revealDeadline),
@@ -77,13 +83,33 @@ export async function sendChatRequest(
   throw new Error(`requestChat transaction ${receipt.hash} emitted no ChatRequested event`);
 }
 
-/** Resolves with the RecordFinalized (or final RequestTimedOut) of `requestId`, polling the chain's logs. */
+/**
+ * The committee of the request's current attempt once drawn (`CommitteeDrawn`, read back with `getRecord`), polling
+ * until a validator's commit, respond or decline (or anyone's `draw`) drew it.
+ */
+export async function committeeOf(
+  provider: JsonRpcProvider,
+  deployment: Deployment,
+  requestId: bigint,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<string[]> {
+  const { chat } = contractsOf(deployment, provider);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const committee = [...((await chat.getRecord(requestId)).committee as string[])];
+    if (committee.length > 0) return committee;
+    if (Date.now() > deadline) throw new Error(`request ${requestId}: no committee drawn within ${options.timeoutMs ?? 60_000} ms`);
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+  }
+}
+
+/** Resolves with the RecordFinalized, RequestDeclined (or final RequestTimedOut) of `requestId`, polling the logs. */
 export async function waitForOutcome(
   provider: JsonRpcProvider,
   deployment: Deployment,
   requestId: bigint,
   options: { fromBlock: number; timeoutMs: number; pollMs?: number },
-): Promise<{ outcome: "finalized" | "timed_out"; blockNumber: number; txHash: string }> {
+): Promise<{ outcome: "finalized" | "declined" | "timed_out"; blockNumber: number; txHash: string }> {
   const { chat } = contractsOf(deployment, provider);
   const deadline = Date.now() + options.timeoutMs;
   while (Date.now() < deadline) {
@@ -96,6 +122,7 @@ export async function waitForOutcome(
     for (const log of logs) {
       const parsed = chat.interface.parseLog(log);
       if (parsed?.name === "RecordFinalized") return { outcome: "finalized", blockNumber: log.blockNumber, txHash: log.transactionHash };
+      if (parsed?.name === "RequestDeclined") return { outcome: "declined", blockNumber: log.blockNumber, txHash: log.transactionHash };
       if (parsed?.name === "RequestTimedOut" && parsed.args.exhausted) {
         return { outcome: "timed_out", blockNumber: log.blockNumber, txHash: log.transactionHash };
       }

@@ -8,8 +8,8 @@ import type { Signer } from "ethers";
 import type { ChatRecordRegistry, DemoToken, ValidatorRegistry } from "../../typechain-types";
 import { LOCAL_NETWORKS, readDeployment, type Deployment } from "./deploy";
 
-export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Refunded"];
-const TERMINAL = new Set(["Finalized", "TimedOut", "Refunded"]);
+export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Declined"];
+const TERMINAL = new Set(["Finalized", "TimedOut", "Declined"]);
 
 export interface Contracts {
   deployment: Deployment;
@@ -75,20 +75,38 @@ export async function withdrawStake(hre: HardhatRuntimeEnvironment, options: { a
   return amount;
 }
 
-/** Sends a chat request paying the minimum fee (or `fee` wei); returns its id and committee. */
+/**
+ * Sends a chat request paying the minimum fee (or `fee` wei) plus the consumer callback's gas escrow
+ * (`callbackGasLimit × maxCallbackGasPrice`, wei); returns its id, seed block and deadlines. The committee is drawn
+ * later, from the seed block's hash (see `waitForCommittee`). The prompt goes on-chain as its UTF-8 bytes (or as
+ * given, when bytes).
+ */
 export async function sendChatRequest(
   hre: HardhatRuntimeEnvironment,
-  options: { prompt: string; modelId?: number; maxNewTokens?: number; fee?: bigint; consumer?: string; callbackGasLimit?: number; accountIndex?: number },
-): Promise<{ requestId: bigint; committee: string[]; commitDeadline: bigint; revealDeadline: bigint }> {
+  options: {
+    prompt: string | Uint8Array;
+    modelId?: number;
+    maxNewTokens?: number;
+    fee?: bigint;
+    consumer?: string;
+    callbackGasLimit?: number;
+    maxCallbackGasPrice?: bigint;
+    accountIndex?: number;
+  },
+): Promise<{ requestId: bigint; seedBlock: bigint; commitDeadline: bigint; revealDeadline: bigint }> {
   const { deployment, chatRegistry } = await connectContracts(hre, options.accountIndex);
   const fee = options.fee ?? (await chatRegistry.getConfig()).minimumFee;
+  const callbackGasLimit = options.callbackGasLimit ?? 0;
+  const maxCallbackGasPrice = options.maxCallbackGasPrice ?? 0n;
+  const prompt = typeof options.prompt === "string" ? hre.ethers.toUtf8Bytes(options.prompt) : options.prompt;
   const tx = await chatRegistry.requestChat(
     options.modelId ?? deployment.modelId,
-    options.prompt,
+    prompt,
     options.maxNewTokens ?? 64,
     options.consumer ?? hre.ethers.ZeroAddress,
-    options.callbackGasLimit ?? 0,
-    { value: fee },
+    callbackGasLimit,
+    maxCallbackGasPrice,
+    { value: fee + BigInt(callbackGasLimit) * maxCallbackGasPrice },
   );
   const receipt = await tx.wait();
   for (const log of receipt?.logs ?? []) {
@@ -96,13 +114,50 @@ export async function sendChatRequest(
     if (parsed?.name === "ChatRequested") {
       return {
         requestId: parsed.args.requestId as bigint,
-        committee: [...(parsed.args.committee as string[])],
+        seedBlock: parsed.args.seedBlock as bigint,
         commitDeadline: parsed.args.commitDeadline as bigint,
         revealDeadline: parsed.args.revealDeadline as bigint,
       };
     }
   }
   throw new Error(`transaction ${tx.hash} emitted no ChatRequested event`);
+}
+
+/**
+ * The committee of the request's current attempt: the drawn one, else what a draw would give once the seed block is
+ * past (`previewCommittee` at the pending block). Polls until known or `timeoutMs` passes.
+ */
+export async function waitForCommittee(
+  hre: HardhatRuntimeEnvironment,
+  requestId: bigint,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<{ committee: string[]; drawn: boolean }> {
+  const { chatRegistry } = await connectContracts(hre);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const record = await chatRegistry.getRecord(requestId);
+    if (record.committee.length > 0) return { committee: [...record.committee], drawn: true };
+    const [committee, ready] = await chatRegistry.previewCommittee(requestId, { blockTag: "pending" });
+    if (ready) return { committee: [...committee], drawn: false };
+    if (Date.now() > deadline) throw new Error(`request ${requestId}: committee not drawable within ${options.timeoutMs ?? 30_000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}
+
+/** Wei `account` (default: the signer) can withdraw from the chat registry: fee shares, reimbursements, refunds. */
+export async function creditOf(hre: HardhatRuntimeEnvironment, options: { account?: string; accountIndex?: number } = {}) {
+  const { signer, chatRegistry } = await connectContracts(hre, options.accountIndex);
+  const account = options.account ?? (await signer.getAddress());
+  return { account, credit: await chatRegistry.creditOf(account) };
+}
+
+/** Withdraws the signer's credits to `recipient` (default: the signer); returns the amount. */
+export async function withdrawCredits(hre: HardhatRuntimeEnvironment, options: { recipient?: string; accountIndex?: number } = {}) {
+  const { signer, chatRegistry } = await connectContracts(hre, options.accountIndex);
+  const account = await signer.getAddress();
+  const amount = await chatRegistry.creditOf(account);
+  await (await chatRegistry.withdraw(options.recipient ?? account)).wait();
+  return amount;
 }
 
 export interface RecordView {
@@ -119,6 +174,8 @@ export interface RecordView {
   commitDeadline: bigint;
   revealDeadline: bigint;
   callbackFailed: boolean;
+  settled: boolean;
+  seedBlock: bigint;
   prompt?: string;
   response?: string;
 }
@@ -141,10 +198,13 @@ export async function readRecord(hre: HardhatRuntimeEnvironment, requestId: bigi
     commitDeadline: r.commitDeadline,
     revealDeadline: r.revealDeadline,
     callbackFailed: r.callbackFailed,
+    settled: r.settled,
+    seedBlock: r.seedBlock,
   };
   const fromBlock = deployment.block;
   const requested = await chatRegistry.queryFilter(chatRegistry.filters.ChatRequested(requestId), fromBlock);
-  if (requested[0]) view.prompt = requested[0].args.prompt;
+  // Raw bytes on-chain: shown as text, U+FFFD where they are not valid UTF-8.
+  if (requested[0]) view.prompt = new TextDecoder("utf-8", { fatal: false }).decode(hre.ethers.getBytes(requested[0].args.prompt));
   if (view.status === "Finalized") {
     const reveals = await chatRegistry.queryFilter(chatRegistry.filters.ResponseRevealed(requestId), fromBlock);
     view.response = reveals.find((e) => e.args.responseHash === view.responseHash)?.args.responseText;
@@ -152,7 +212,7 @@ export async function readRecord(hre: HardhatRuntimeEnvironment, requestId: bigi
   return view;
 }
 
-/** Polls until the record is Finalized, TimedOut or Refunded (or `timeoutMs` passes). */
+/** Polls until the record is Finalized, TimedOut or Declined (or `timeoutMs` passes). */
 export async function waitForRecord(
   hre: HardhatRuntimeEnvironment,
   requestId: bigint,
@@ -169,11 +229,11 @@ export async function waitForRecord(
   }
 }
 
-/** Request ids of `requester` (newest first). */
+/** Request ids of `requester` (newest first), from the ChatRequested logs filtered by the indexed requester. */
 export async function listRequests(hre: HardhatRuntimeEnvironment, requester: string, limit = 20): Promise<bigint[]> {
-  const { chatRegistry } = await connectContracts(hre);
-  const [ids] = await chatRegistry.requestsOf(requester, 0, limit);
-  return [...ids];
+  const { deployment, chatRegistry } = await connectContracts(hre);
+  const logs = await chatRegistry.queryFilter(chatRegistry.filters.ChatRequested(undefined, requester), deployment.block);
+  return logs.map((log) => log.args.requestId).reverse().slice(0, limit);
 }
 
 export interface ValidatorView {
@@ -215,7 +275,7 @@ export function formatRecord(hre: HardhatRuntimeEnvironment, r: RecordView): str
     `fee           ${hre.ethers.formatEther(r.fee)} ETH`,
     `promptHash    ${r.promptHash}`,
     `responseHash  ${r.responseHash}`,
-    `committee     ${r.committee.join(", ")}`,
+    `committee     ${r.committee.length > 0 ? r.committee.join(", ") : `not drawn yet (seed block ${r.seedBlock})`}`,
     `deadlines     commit ${new Date(Number(r.commitDeadline) * 1000).toISOString()}, reveal ${new Date(Number(r.revealDeadline) * 1000).toISOString()}`,
     ...(r.prompt !== undefined ? [`prompt        ${JSON.stringify(r.prompt)}`] : []),
     ...(r.response !== undefined ? [`response      ${JSON.stringify(r.response)}`] : []),

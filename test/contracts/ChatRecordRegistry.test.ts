@@ -406,7 +406,7 @@ describe("ChatRecordRegistry", function () {
         .and.to.emit(sys.chat, "RequestSettled").withArgs(requestId, MINIMUM_FEE - 2n * share - (MINIMUM_FEE - 3n * share));
     });
 
-    it("ends the request at a quorum of declines: fee to the decliners, escrow back, a committed member slashed at settlement", async function () {
+    it("ends the request at a quorum of declines: a share to each decliner, escrow back, a committed member slashed at settlement", async function () {
       const sys = await loadFixture(deployFixture);
       const escrow = 100_000n * 7n;
       const { requestId, members } = await requestAndDraw(sys, { consumer: sys.outsider.address, callbackGasLimit: 100_000, maxCallbackGasPrice: 7n, fee: MINIMUM_FEE + 1n });
@@ -416,8 +416,10 @@ describe("ChatRecordRegistry", function () {
       await expect(tx).to.emit(sys.chat, "RequestDeclined").withArgs(requestId, [members[1].address, members[2].address]);
       await expect(tx).to.emit(sys.chat, "Credited").withArgs(sys.requester.address, requestId, escrow);
       expect((await sys.chat.getRecord(requestId)).status).to.equal(Status.Declined);
-      expect(await sys.chat.creditOf(members[1].address)).to.equal(MINIMUM_FEE / 2n + 1n);
-      expect(await sys.chat.creditOf(members[2].address)).to.equal(MINIMUM_FEE / 2n);
+      const fee = MINIMUM_FEE + 1n;
+      const share = fee / 3n; // one seat's part; the division remainder goes to the first decliner
+      expect(await sys.chat.creditOf(members[1].address)).to.equal(share + (fee - 3n * share));
+      expect(await sys.chat.creditOf(members[2].address)).to.equal(share);
       await time.increaseTo((await sys.chat.getRecord(requestId)).commitDeadline + 1n);
       await expect(reveal(sys, requestId, members[0]))
         .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryInvalidStatus").withArgs(requestId, Status.Declined);
@@ -426,8 +428,8 @@ describe("ChatRecordRegistry", function () {
       await time.increaseTo((await sys.chat.getRecord(requestId)).revealDeadline + 1n);
       await expect(sys.chat.settle(requestId))
         .to.emit(sys.chat, "MemberSlashed").withArgs(requestId, members[0].address, SlashReason.Dissent, SLASH_AMOUNT)
-        .and.to.emit(sys.chat, "RequestSettled").withArgs(requestId, 0n);
-      expect(await sys.chat.creditOf(sys.requester.address)).to.equal(escrow);
+        .and.to.emit(sys.chat, "RequestSettled").withArgs(requestId, share);
+      expect(await sys.chat.creditOf(sys.requester.address)).to.equal(escrow + share); // the dissenter's unearned seat
       expect((await sys.chat.getRecord(requestId)).settled).to.equal(true);
     });
   });

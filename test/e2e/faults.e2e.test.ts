@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Transaction, ZeroAddress } from "ethers";
+import { Transaction, ZeroAddress, toUtf8Bytes } from "ethers";
 import net from "node:net";
 import path from "node:path";
 import { verify } from "../../oracle/src/cli/verify";
@@ -144,7 +144,7 @@ describe("oracle under faults (hardhat node process, tiny model)", function () {
       })();
       // Sent raw without waiting for receipts (nonces counted here), a few per block.
       for (let i = 0; i < requests; i++) {
-        const data = chat.interface.encodeFunctionData("requestChat", [chain.deployment.modelId, `request ${i} of the in-flight kill test`, 6, ZeroAddress, 0]);
+        const data = chat.interface.encodeFunctionData("requestChat", [chain.deployment.modelId, toUtf8Bytes(`request ${i} of the in-flight kill test`), 6, ZeroAddress, 0, 0]);
         const raw = await user.signTransaction(
           Transaction.from({ type: 2, chainId: 31337, to: chain.deployment.addresses.ChatRecordRegistry, data, value: fee, nonce: nonce++, gasLimit: 600_000, maxFeePerGas: 50_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n }),
         );

@@ -32,20 +32,23 @@ describe("validator node safety (hardhat node process, tiny model)", function ()
     await chain?.stop();
   });
 
-  it("serves the request after one whose prompt is not UTF-8, which it marks for decline; the API shows both", async function () {
+  it("serves the request after one whose prompt is not UTF-8, which it declines; the API shows both", async function () {
     const { chat } = contractsOf(chain.deployment, chain.provider);
-    const selector = chat.interface.getFunction("requestChat")!.selector;
     const raw = Uint8Array.from([0x48, 0x69, 0xff, 0xfe, 0x21]);
-    const args = ethers.AbiCoder.defaultAbiCoder().encode(["uint16", "bytes", "uint32", "address", "uint32"], [1, raw, 8, ethers.ZeroAddress, 0]);
     const fee = (await chat.getConfig()).minimumFee as bigint;
-    await (await USER.connect(chain.provider).sendTransaction({ to: chain.deployment.addresses.ChatRecordRegistry, data: selector + args.slice(2), value: fee })).wait();
+    const data = chat.interface.encodeFunctionData("requestChat", [1, raw, 8, ethers.ZeroAddress, 0, 0]);
+    await (await USER.connect(chain.provider).sendTransaction({ to: chain.deployment.addresses.ChatRecordRegistry, data, value: fee })).wait();
     const poisonId = (await chat.getFunction("requestCount")()) as bigint;
     const normal = await sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "after the poison", maxNewTokens: 6 });
 
     await waitFor("the normal request finalized", async () =>
       (await registryEvents(chain)).find((e) => e.name === "RecordFinalized" && e.args.requestId === normal.requestId),
     );
-    expect(node.journal.declinableJobs().map((j) => [j.requestId, j.declineReason])).to.deep.equal([[poisonId, "invalid-utf8"]]);
+    await waitFor("the poison request declined", async () =>
+      (await registryEvents(chain)).find((e) => e.name === "RequestDeclined" && e.args.requestId === poisonId),
+    );
+    const unservable = await (await fetch(`${node.url}/metrics`)).text();
+    expect(unservable).to.match(/chat_oracle_unservable_requests_total\{reason="InvalidPrompt"\} [1-9]/);
     const shown = await getJson(`${node.url}/v1/requests/${poisonId}`);
     expect(shown.status).to.equal(200);
     expect(shown.body.prompt).to.include({ text: "Hi\uFFFD\uFFFD!", verified: false });

@@ -1,4 +1,4 @@
-import { AbiCoder, Contract, type JsonRpcProvider, keccak256 } from "ethers";
+import { AbiCoder, Contract, type JsonRpcProvider, getBytes, keccak256, toUtf8Bytes } from "ethers";
 import type { Metrics } from "../metrics";
 import type { DeployedContract } from "./deployments";
 import { classifyRpcError } from "./rpc";
@@ -11,9 +11,45 @@ export const RequestStatus = {
   Revealed: 3,
   Finalized: 4,
   TimedOut: 5,
-  Refunded: 6,
+  Declined: 6,
 } as const;
-export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Refunded"] as const;
+export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Declined"] as const;
+
+/** IChatRecordRegistry.DeclineReason, in declaration order. */
+export const DeclineReason = { PromptTooLong: 0, InvalidPrompt: 1, ModelUnavailable: 2 } as const;
+export type DeclineReasonName = keyof typeof DeclineReason;
+export const DECLINE_REASON_NAMES = ["PromptTooLong", "InvalidPrompt", "ModelUnavailable"] as const;
+
+/** IChatRecordRegistry.ModelLimits: checked by requestChat (bytes, new tokens) and by the nodes (context). */
+export interface ModelLimits {
+  maxPromptBytes: number;
+  maxNewTokens: number;
+  contextLength: number;
+}
+
+export interface RegisteredModel {
+  modelHash: string;
+  enabled: boolean;
+  limits: ModelLimits;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * A prompt as the chain carries it (any bytes: Solidity does not check UTF-8): its text, with U+FFFD for every invalid
+ * sequence, and whether the bytes were valid UTF-8 (only then does the text hash back to the on-chain promptHash).
+ * Never throws.
+ */
+export function decodePrompt(raw: string | Uint8Array): { text: string; validUtf8: boolean } {
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof raw === "string" ? getBytes(raw) : raw;
+  } catch {
+    return { text: "", validUtf8: false };
+  }
+  const text = utf8.decode(bytes);
+  return { text, validUtf8: keccak256(toUtf8Bytes(text)) === keccak256(bytes) };
+}
 
 export interface OnChainRecord {
   requestId: bigint;
@@ -29,6 +65,10 @@ export interface OnChainRecord {
   consumer: string;
   callbackGasLimit: number;
   callbackFailed: boolean;
+  /** `settle` ran (or had nothing to do: a committee of one that responded, a request that timed out). */
+  settled: boolean;
+  /** The block whose hash draws the current attempt's committee. */
+  seedBlock: number;
   commitDeadline: number;
   revealDeadline: number;
   committee: string[];
@@ -38,6 +78,7 @@ export interface MemberState {
   validator: string;
   committed: boolean;
   revealed: boolean;
+  declined: boolean;
   commitment: string;
   responseHash: string;
 }
@@ -47,12 +88,25 @@ export interface ChatRegistryClient {
   readonly address: string;
   getRecord(requestId: bigint): Promise<OnChainRecord>;
   getMembers(requestId: bigint): Promise<MemberState[]>;
-  getModelHash(modelId: number): Promise<{ modelHash: string; enabled: boolean }>;
+  getModel(modelId: number): Promise<RegisteredModel>;
+  /**
+   * The current attempt's committee before anyone drew it: what a draw in the next block gives (read at the
+   * "pending" block: at "latest" the seed block's hash does not exist yet). `ready` false: ask again next block.
+   */
+  previewCommittee(requestId: bigint): Promise<{ committee: string[]; ready: boolean }>;
+  /** Wei `account` can withdraw (fee shares, reimbursements, refunds). */
+  creditOf(account: string): Promise<bigint>;
   /** Timestamp of the latest block: the contract compares deadlines with block.timestamp. */
   chainTime(): Promise<number>;
   encodeCommit(requestId: bigint, commitment: string): string;
   encodeReveal(requestId: bigint, responseText: string, salt: string): string;
+  /** Committee of one: the answer itself, finalized in one transaction (no commit–reveal). */
+  encodeRespond(requestId: bigint, responseText: string): string;
+  encodeDecline(requestId: bigint, reason: number): string;
+  encodeDraw(requestId: bigint): string;
   encodeTimeout(requestId: bigint): string;
+  encodeSettle(requestId: bigint): string;
+  encodeWithdraw(recipient: string): string;
   encodeAnchor(merkleRoot: string, count: number, modelId: number): string;
 }
 
@@ -96,6 +150,8 @@ export function createChatRegistryClient(
           consumer: r.consumer as string,
           callbackGasLimit: Number(r.callbackGasLimit),
           callbackFailed: r.callbackFailed as boolean,
+          settled: r.settled as boolean,
+          seedBlock: Number(r.seedBlock),
           commitDeadline: Number(r.commitDeadline),
           revealDeadline: Number(r.revealDeadline),
           committee: [...(r.committee as string[])],
@@ -108,15 +164,30 @@ export function createChatRegistryClient(
           validator: m.validator,
           committed: m.committed,
           revealed: m.revealed,
+          declined: m.declined,
           commitment: m.commitment,
           responseHash: m.responseHash,
         }));
       }),
-    getModelHash: (modelId) =>
+    getModel: (modelId) =>
       call("getModel", async () => {
         const m = await contract.getModel(modelId);
-        return { modelHash: m.modelHash as string, enabled: m.enabled as boolean };
+        return {
+          modelHash: m.modelHash as string,
+          enabled: m.enabled as boolean,
+          limits: {
+            maxPromptBytes: Number(m.limits.maxPromptBytes),
+            maxNewTokens: Number(m.limits.maxNewTokens),
+            contextLength: Number(m.limits.contextLength),
+          },
+        };
       }),
+    previewCommittee: (requestId) =>
+      call("previewCommittee", async () => {
+        const [committee, ready] = await contract.previewCommittee(requestId, { blockTag: "pending" });
+        return { committee: [...(committee as string[])], ready: ready as boolean };
+      }),
+    creditOf: (account) => call("creditOf", async () => (await contract.creditOf(account)) as bigint),
     chainTime: () =>
       call("latest block", async () => {
         const block = await provider.getBlock("latest");
@@ -124,7 +195,12 @@ export function createChatRegistryClient(
       }),
     encodeCommit: (requestId, commitment) => iface.encodeFunctionData("commitResponse", [requestId, commitment]),
     encodeReveal: (requestId, text, salt) => iface.encodeFunctionData("revealResponse", [requestId, text, salt]),
+    encodeRespond: (requestId, text) => iface.encodeFunctionData("respond", [requestId, text]),
+    encodeDecline: (requestId, reason) => iface.encodeFunctionData("declineRequest", [requestId, reason]),
+    encodeDraw: (requestId) => iface.encodeFunctionData("draw", [requestId]),
     encodeTimeout: (requestId) => iface.encodeFunctionData("timeout", [requestId]),
+    encodeSettle: (requestId) => iface.encodeFunctionData("settle", [requestId]),
+    encodeWithdraw: (recipient) => iface.encodeFunctionData("withdraw", [recipient]),
     encodeAnchor: (root, count, modelId) => iface.encodeFunctionData("anchorBatch", [root, count, modelId]),
   };
 }

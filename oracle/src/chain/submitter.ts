@@ -4,7 +4,7 @@ import { NonRetryableError, RetryableError } from "../inference/errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
 
-export type TxKind = "commit" | "reveal" | "timeout" | "anchor" | "other";
+export type TxKind = "commit" | "reveal" | "respond" | "decline" | "draw" | "timeout" | "settle" | "anchor" | "other";
 
 /** What to call; the submitter chooses nonce, gas and fees. */
 export interface TxIntent {
@@ -87,7 +87,7 @@ export class TxRevertedError extends NonRetryableError {
  * estimate and inclusion; unused gas is not charged.
  */
 function extraGas(kind: TxKind): bigint {
-  return kind === "reveal" ? 250_000n : kind === "timeout" ? 100_000n : 20_000n;
+  return kind === "reveal" || kind === "respond" ? 250_000n : kind === "timeout" ? 100_000n : 20_000n;
 }
 
 /** A counting semaphore: the bounded window of one key's transactions in flight. */

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { Contract, type JsonRpcProvider, zeroPadValue, toBeHex } from "ethers";
-import { RequestStatus, STATUS_NAMES, createChatRegistryClient } from "../chain/chatRegistry";
+import { RequestStatus, STATUS_NAMES, createChatRegistryClient, decodePrompt } from "../chain/chatRegistry";
 import { type Deployment, loadDeployment } from "../chain/deployments";
 import { createProvider } from "../chain/rpc";
 import { DEFAULT_MODEL_DIR } from "../config";
@@ -105,7 +105,7 @@ interface OffChainRecord {
 
 async function verifyOffChainRecord(ctx: VerifyContext, hash: string, record: OffChainRecord): Promise<VerifyReport> {
   const registry = createChatRegistryClient(ctx.deployment.chatRecordRegistry, ctx.provider);
-  const registered = await registry.getModelHash(record.model.id);
+  const registered = await registry.getModel(record.model.id);
   if (record.prompt.text === null) throw new VerifyInputError(`record ${hash}: the node does not serve its prompt text`);
   const leaf = recordLeaf({
     promptHash: record.prompt.hash,
@@ -116,7 +116,15 @@ async function verifyOffChainRecord(ctx: VerifyContext, hash: string, record: Of
   let anchored: boolean | null = null;
   if (record.batch.status === "anchored" && record.batch.batchId != null && record.batch.proof) {
     const chat = new Contract(ctx.deployment.chatRecordRegistry.address, ctx.deployment.chatRecordRegistry.iface, ctx.provider);
-    anchored = (await chat.verifyRecord(BigInt(record.batch.batchId), leaf, record.batch.proof)) as boolean;
+    // The contract computes the leaf from the record's fields, so only a real record (never an inner node) verifies.
+    anchored = (await chat.verifyRecord(
+      BigInt(record.batch.batchId),
+      record.prompt.hash,
+      record.response.hash,
+      registered.modelHash,
+      record.validator,
+      record.batch.proof,
+    )) as boolean;
   }
   const report = await finish(ctx, {
     kind: "record",
@@ -185,7 +193,8 @@ async function findChatRequested(ctx: VerifyContext, requestId: bigint): Promise
   });
   const parsed = logs.length > 0 ? iface.parseLog(logs[0]) : null;
   if (!parsed) throw new VerifyInputError(`no ChatRequested event for request ${requestId} (is the RPC an archive of this chain?)`);
-  return { prompt: parsed.args.prompt as string, maxNewTokens: Number(parsed.args.maxNewTokens) };
+  // The event carries the prompt's raw bytes; invalid UTF-8 shows as U+FFFD (and then fails the prompt hash check).
+  return { prompt: decodePrompt(parsed.args.prompt as string).text, maxNewTokens: Number(parsed.args.maxNewTokens) };
 }
 
 async function findRequestByResponseHash(ctx: VerifyContext, hash: string): Promise<bigint | undefined> {

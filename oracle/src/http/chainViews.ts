@@ -5,7 +5,8 @@ import { classifyRpcError, shortMessage } from "../chain/rpc";
 import type { Metrics } from "../metrics";
 import { ChainIndex, type ChainActivity, type IndexedEvent } from "./chainIndex";
 import { inclusionProbabilities } from "./selectionOdds";
-import { chainRef, currentAssignment, eventOrder, latencyOf, slashReason, statusFromEvents, timelineOf, validatorActivity } from "./eventViews";
+import { decodePrompt } from "../chain/chatRegistry";
+import { chainRef, currentAttempt, currentCommittee, eventOrder, latencyOf, slashReason, statusFromEvents, timelineOf, validatorActivity } from "./eventViews";
 import {
   REQUEST_STATUSES,
   type AnchoredBatchView,
@@ -33,11 +34,19 @@ export interface ChainViews {
   getNetwork(): Promise<NetworkView>;
   getModels(): Promise<ModelView[]>;
   getAnchoredBatch(batchId: bigint): Promise<AnchoredBatchView | undefined>;
-  /** ChatRecordRegistry.verifyRecord, evaluated by the chain. */
-  verifyRecord(batchId: bigint, leaf: string, proof: readonly string[]): Promise<boolean>;
+  /** ChatRecordRegistry.verifyRecord, evaluated by the chain (which computes the leaf from the record's fields). */
+  verifyRecord(batchId: bigint, record: RecordFields, proof: readonly string[]): Promise<boolean>;
   /** New chain events; polls while someone listens. */
   onActivity(listener: (activity: ChainActivity) => void): () => void;
   close(): void;
+}
+
+/** The hashed fields of an off-chain record, from which the contract computes its Merkle leaf. */
+export interface RecordFields {
+  promptHash: string;
+  responseHash: string;
+  modelHash: string;
+  validator: string;
 }
 
 export interface ChainViewsOptions {
@@ -149,17 +158,19 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
         commitDeadline: Number(record.commitDeadline),
         revealDeadline: Number(record.revealDeadline),
         hashes: { prompt: record.promptHash as string, response: finalHash, model: record.modelHash as string },
-        committee: (members as { validator: string; committed: boolean; revealed: boolean; commitment: string; responseHash: string }[]).map((m) => ({
+        committee: (members as { validator: string; committed: boolean; revealed: boolean; declined: boolean; commitment: string; responseHash: string }[]).map((m) => ({
           validator: m.validator,
           committed: m.committed,
           revealed: m.revealed,
+          declined: m.declined,
           commitment: nonZero(m.commitment),
           responseHash: nonZero(m.responseHash),
           agreed: finalHash === null ? null : m.responseHash === finalHash,
         })),
         timeline: timelineOf(events, timeOf),
         latencySeconds: latencyOf(events, timeOf),
-        eventPrompt: requested ? (requested.args.prompt as string) : null,
+        // Raw bytes in the event: the text shows U+FFFD where they are not UTF-8 (and then does not match the hash).
+        eventPrompt: requested ? decodePrompt(requested.args.prompt as string).text : null,
         eventResponses,
       };
     },
@@ -174,7 +185,6 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
         const events = eventsById[i];
         const requested = events.find((e) => e.name === "ChatRequested")!;
         const finalized = events.find((e) => e.name === "RecordFinalized");
-        const current = currentAssignment(events)!;
         summaries.push({
           requestId: id.toString(),
           status: statusFromEvents(events),
@@ -183,8 +193,8 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           fee: "",
           promptHash: requested.args.promptHash as string,
           responseHash: finalized ? (finalized.args.responseHash as string) : null,
-          committee: [...(current.args.committee as string[])],
-          attempt: Number(current.args.attempt),
+          committee: currentCommittee(events),
+          attempt: currentAttempt(events),
           requested: ref(requested),
           finalized: finalized ? ref(finalized) : null,
           latencySeconds: latencyOf(events, timeOf),
@@ -224,7 +234,9 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
         Promise.all(Array.from({ length: Number(count) }, (_, i) => validators.validatorAt(i) as Promise<string>)),
       );
       const infos = await call("validatorInfo", () =>
-        Promise.all(addresses.map(async (a) => [await validators.validatorInfo(a), await validators.isActive(a)] as const)),
+        Promise.all(
+          addresses.map(async (a) => [await validators.validatorInfo(a), await validators.isActive(a), (await chat.creditOf(a)) as bigint] as const),
+        ),
       );
 
       const activity = validatorActivity(index.all());
@@ -268,7 +280,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           revealWindow: Number(revealWindow),
         },
         validators: addresses.map((address, i) => {
-          const [info, active] = infos[i];
+          const [info, active, credit] = infos[i];
           const key = address.toLowerCase();
           const stake = info.stake as bigint;
           const slashList = slashes.get(key) ?? [];
@@ -281,6 +293,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
             endpoint: info.endpoint as string,
             unbonding: (info.unbonding as bigint).toString(),
             unlockAt: unlockAt === 0 ? null : unlockAt,
+            credit: credit.toString(),
             selection: { seats: seats.get(key) ?? 0, expectedSeats: Math.round(expected[i] * 100) / 100 },
             lastCommit: withRequest(lastCommit.get(key)),
             lastReveal: withRequest(lastReveal.get(key)),
@@ -308,7 +321,12 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           registered.map(async (e) => {
             const modelId = Number(e.args.modelId);
             const model = await chat.getModel(modelId);
-            return { modelId, modelHash: model.modelHash as string, enabled: model.enabled as boolean, uri: model.uri as string, registered: ref(e) };
+            const limits = {
+              maxPromptBytes: Number(model.limits.maxPromptBytes),
+              maxNewTokens: Number(model.limits.maxNewTokens),
+              contextLength: Number(model.limits.contextLength),
+            };
+            return { modelId, modelHash: model.modelHash as string, enabled: model.enabled as boolean, limits, uri: model.uri as string, registered: ref(e) };
           }),
         ),
       );
@@ -332,8 +350,8 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
       }
     },
 
-    verifyRecord(batchId, leaf, proof) {
-      return call("verifyRecord", () => chat.verifyRecord(batchId, leaf, [...proof]) as Promise<boolean>);
+    verifyRecord(batchId, r, proof) {
+      return call("verifyRecord", () => chat.verifyRecord(batchId, r.promptHash, r.responseHash, r.modelHash, r.validator, [...proof]) as Promise<boolean>);
     },
 
     onActivity(listener) {

@@ -1,5 +1,5 @@
 import type { IndexedEvent } from "./chainIndex";
-import { SLASH_REASONS, type ChainRef, type RequestStatusName, type TimelineEntry } from "./viewTypes";
+import { DECLINE_REASONS, SLASH_REASONS, type ChainRef, type RequestStatusName, type TimelineEntry } from "./viewTypes";
 
 /**
  * Pure derivations from indexed registry events: a request's timeline, status and latency, and each validator's
@@ -14,6 +14,7 @@ export function chainRef(e: IndexedEvent, timeOf: BlockTime): ChainRef {
 }
 
 const slashReason = (reason: unknown) => SLASH_REASONS[Number(reason)] ?? String(reason);
+const declineReason = (reason: unknown) => DECLINE_REASONS[Number(reason)] ?? String(reason);
 
 /** One entry per request event, in chain order; events the API does not show are skipped. */
 export function timelineOf(events: readonly IndexedEvent[], timeOf: BlockTime): TimelineEntry[] {
@@ -23,13 +24,22 @@ export function timelineOf(events: readonly IndexedEvent[], timeOf: BlockTime): 
     const at = chainRef(e, timeOf);
     switch (e.name) {
       case "ChatRequested":
-        entries.push({ type: "requested", ...at, attempt: Number(a.attempt) });
+        entries.push({ type: "requested", ...at, attempt: 1 });
+        break;
+      case "CommitteeDrawn":
+        entries.push({ type: "drawn", ...at, attempt: Number(a.attempt), committee: [...(a.committee as string[])] });
         break;
       case "CommitteeReassigned":
         entries.push({ type: "reassigned", ...at, attempt: Number(a.attempt) });
         break;
       case "ResponseCommitted":
         entries.push({ type: "committed", ...at, validator: a.validator as string });
+        break;
+      case "ResponseDeclined":
+        entries.push({ type: "declined", ...at, validator: a.validator as string, reason: declineReason(a.reason) });
+        break;
+      case "RequestDeclined":
+        entries.push({ type: "request_declined", ...at });
         break;
       case "ResponseRevealed":
         entries.push({ type: "revealed", ...at, validator: a.validator as string, responseHash: a.responseHash as string });
@@ -43,8 +53,8 @@ export function timelineOf(events: readonly IndexedEvent[], timeOf: BlockTime): 
       case "RequestTimedOut":
         entries.push({ type: "timed_out", ...at, attempt: Number(a.attempt), exhausted: a.exhausted as boolean });
         break;
-      case "RequestRefunded":
-        entries.push({ type: "refunded", ...at, amount: (a.amount as bigint).toString() });
+      case "RequestSettled":
+        entries.push({ type: "settled", ...at, amount: (a.refund as bigint).toString() });
         break;
       case "ConsumerCallbackFailed":
         entries.push({ type: "callback_failed", ...at });
@@ -54,22 +64,36 @@ export function timelineOf(events: readonly IndexedEvent[], timeOf: BlockTime): 
   return entries;
 }
 
-/** The latest ChatRequested / CommitteeReassigned: the current attempt's committee. */
+/** The latest ChatRequested / CommitteeReassigned: the start of the current attempt. */
 export function currentAssignment(events: readonly IndexedEvent[]): IndexedEvent | undefined {
   return events.filter((e) => e.name === "ChatRequested" || e.name === "CommitteeReassigned").at(-1);
 }
 
+/** The current attempt's number (1 + reassignments). */
+export function currentAttempt(events: readonly IndexedEvent[]): number {
+  const current = currentAssignment(events);
+  return current?.name === "CommitteeReassigned" ? Number(current.args.attempt) : 1;
+}
+
+/** The current attempt's committee from its CommitteeDrawn event; empty until someone drew it. */
+export function currentCommittee(events: readonly IndexedEvent[]): string[] {
+  const attempt = currentAttempt(events);
+  const drawn = events.filter((e) => e.name === "CommitteeDrawn" && Number(e.args.attempt) === attempt).at(-1);
+  return drawn ? [...(drawn.args.committee as string[])] : [];
+}
+
 /** Status from events alone, matching the contract's Status (for lists, without a getRecord call per request). */
 export function statusFromEvents(events: readonly IndexedEvent[]): RequestStatusName {
-  if (events.some((e) => e.name === "RequestRefunded")) return "refunded";
+  if (events.some((e) => e.name === "RequestDeclined")) return "declined";
   if (events.some((e) => e.name === "RecordFinalized")) return "finalized";
   if (events.some((e) => e.name === "RequestTimedOut" && e.args.exhausted === true)) return "timed_out";
   const current = currentAssignment(events);
   if (!current) return "none";
   const after = events.filter((e) => eventOrder(e, current) > 0);
   if (after.some((e) => e.name === "ResponseRevealed")) return "revealed";
-  const commits = after.filter((e) => e.name === "ResponseCommitted").length;
-  return commits >= (current.args.committee as string[]).length ? "committed" : "requested";
+  const committee = currentCommittee(events);
+  const answered = after.filter((e) => e.name === "ResponseCommitted" || e.name === "ResponseDeclined").length;
+  return committee.length > 0 && answered >= committee.length ? "committed" : "requested";
 }
 
 /** Seconds from the request's block to its finalizing block; null until finalized or while a time is unknown. */
@@ -108,8 +132,8 @@ export function validatorActivity(events: readonly IndexedEvent[]): ValidatorAct
   };
   const key = (e: IndexedEvent) => (e.args.validator as string).toLowerCase();
   for (const e of events) {
-    if (e.name === "ChatRequested" || e.name === "CommitteeReassigned") {
-      if (e.name === "ChatRequested") activity.requests++;
+    if (e.name === "ChatRequested") activity.requests++;
+    else if (e.name === "CommitteeDrawn") {
       activity.committees++;
       const size = (e.args.committee as string[]).length;
       activity.committeesBySize.set(size, (activity.committeesBySize.get(size) ?? 0) + 1);

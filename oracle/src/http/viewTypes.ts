@@ -1,9 +1,11 @@
 /** The JSON shapes the API serves from the chain (GET /v1/requests, /v1/validators, /v1/models, /v1/node). */
 
 /** Status names the API uses, in IChatRecordRegistry.Status order. */
-export const REQUEST_STATUSES = ["none", "requested", "committed", "revealed", "finalized", "timed_out", "refunded"] as const;
+export const REQUEST_STATUSES = ["none", "requested", "committed", "revealed", "finalized", "timed_out", "declined"] as const;
 export type RequestStatusName = (typeof REQUEST_STATUSES)[number];
 export const SLASH_REASONS = ["missed_commit", "missed_reveal", "dissent"] as const;
+/** IChatRecordRegistry.DeclineReason names, in order. */
+export const DECLINE_REASONS = ["prompt_too_long", "invalid_prompt", "model_unavailable"] as const;
 
 /** Where something happened on-chain. `timestamp` is the block's unix time in seconds. */
 export interface ChainRef {
@@ -13,11 +15,26 @@ export interface ChainRef {
 }
 
 export type TimelineEntry = ChainRef & {
-  type: "requested" | "reassigned" | "committed" | "revealed" | "finalized" | "slashed" | "timed_out" | "refunded" | "callback_failed";
+  type:
+    | "requested"
+    | "drawn"
+    | "reassigned"
+    | "committed"
+    | "declined"
+    | "revealed"
+    | "finalized"
+    | "request_declined"
+    | "slashed"
+    | "timed_out"
+    | "settled"
+    | "callback_failed";
   attempt?: number;
+  /** `drawn`: the attempt's committee. */
+  committee?: string[];
   validator?: string;
   responseHash?: string;
   reason?: string;
+  /** `slashed`: stake taken; `settled`: wei credited back to the requester. */
   amount?: string;
   exhausted?: boolean;
 };
@@ -26,6 +43,7 @@ export interface CommitteeMemberView {
   validator: string;
   committed: boolean;
   revealed: boolean;
+  declined: boolean;
   commitment: string | null;
   responseHash: string | null;
   /** Revealed the finalized hash (null until finalized). */
@@ -83,6 +101,8 @@ export interface ValidatorView {
   unbonding: string;
   /** Unix seconds when the unbonding stake can be withdrawn (null when nothing unbonds). */
   unlockAt: number | null;
+  /** Wei of fee shares and callback reimbursements it can withdraw from the chat registry (`creditOf`). */
+  credit: string;
   /** Committee seats drawn so far, and seats × current stake share. */
   selection: { seats: number; expectedSeats: number };
   lastCommit: (ChainRef & { requestId: string }) | null;
@@ -119,6 +139,8 @@ export interface ModelView {
   modelId: number;
   modelHash: string;
   enabled: boolean;
+  /** What requestChat accepts (prompt bytes, new tokens) and the context the nodes decline beyond. */
+  limits: { maxPromptBytes: number; maxNewTokens: number; contextLength: number };
   uri: string;
   registered: ChainRef | null;
 }

@@ -39,6 +39,8 @@ export interface InferenceEngine {
   readonly modelHash: string;
   readonly provider: string;
   readonly maxContext: number;
+  /** Tokens the prompt encodes to (as `generate` encodes it): the node declines what does not fit the context. */
+  countPromptTokens(prompt: string): number;
   /** concurrent calls are batched by an internal scheduler */
   generate(o: GenerateOptions): Promise<GenerateResult>;
   /**
@@ -145,6 +147,10 @@ export class OnnxInferenceEngine implements InferenceEngine {
   onDeadlineMissed(listener: (deadlineMs: number) => void): () => void {
     this.missListeners.add(listener);
     return () => this.missListeners.delete(listener);
+  }
+
+  countPromptTokens(prompt: string): number {
+    return this.tokenizer.encode(prompt).length;
   }
 
   /** Encodes and checks a prompt; throws NonRetryableError when it is empty or does not fit the context. */

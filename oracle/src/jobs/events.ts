@@ -1,8 +1,9 @@
 import type pino from "pino";
+import { decodePrompt } from "../chain/chatRegistry";
 import type { ChainEvent } from "../chain/listener";
 import type { Metrics } from "../metrics";
 import type { ContentStore } from "../store/contentStore";
-import type { DeclineReason, Journal } from "./journal";
+import type { Journal } from "./journal";
 
 export interface EventApplierOptions {
   journal: Journal;
@@ -12,6 +13,45 @@ export interface EventApplierOptions {
   contentStore?: ContentStore;
   logger: pino.Logger;
   metrics: Metrics;
+  /**
+   * A new attempt of a request began (ChatRequested, CommitteeReassigned): its committee is not drawn yet, so the
+   * seat finder asks `previewCommittee` whether one of our validators sits on it (see jobs/seats.ts).
+   */
+  onAttempt?: (requestId: bigint, block: number, attempt: number) => void;
+}
+
+/** Adds a job for each of our validators on `committee` (a re-processed event keeps the existing rows). */
+export function addCommitteeJobs(
+  journal: Journal,
+  ours: ReadonlySet<string>,
+  log: pino.Logger,
+  seat: { requestId: bigint; committee: readonly string[]; round: number; block: number },
+): number {
+  const { requestId, committee, round, block } = seat;
+  const request = journal.getRequest(requestId);
+  if (!request) {
+    log.error({ requestId: requestId.toString() }, "committee for a request never seen; skipping");
+    return 0;
+  }
+  let added = 0;
+  for (const member of committee) {
+    if (!ours.has(member.toLowerCase())) continue;
+    const inserted = journal.addJob({
+      requestId,
+      validator: member,
+      round,
+      modelId: request.modelId,
+      prompt: request.prompt,
+      promptHash: request.promptHash,
+      maxNewTokens: request.maxNewTokens,
+      seenBlock: block,
+    });
+    if (inserted) {
+      added++;
+      log.info({ requestId: requestId.toString(), validator: member, round, block }, "assigned to committee");
+    }
+  }
+  return added;
 }
 
 /**
@@ -23,37 +63,20 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
   const ours = new Set(options.validators.map((v) => v.toLowerCase()));
   const log = logger.child({ component: "events" });
 
-  function addJobs(requestId: bigint, committee: readonly string[], round: number, block: number) {
-    const request = journal.getRequest(requestId);
-    if (!request) {
-      log.error({ requestId: requestId.toString() }, "committee for a request never seen; skipping");
-      return;
-    }
-    for (const member of committee) {
-      if (!ours.has(member.toLowerCase())) continue;
-      const added = journal.addJob({
-        requestId,
-        validator: member,
-        round,
-        modelId: request.modelId,
-        prompt: request.prompt,
-        promptHash: request.promptHash,
-        maxNewTokens: request.maxNewTokens,
-        seenBlock: block,
-        declineReason: request.declineReason,
-      });
-      if (added) log.info({ requestId: requestId.toString(), validator: member, round, block }, "assigned to committee");
-      if (added && request.declineReason) {
-        metrics.unservableRequestsTotal.inc({ reason: request.declineReason });
-        log.warn({ requestId: requestId.toString(), validator: member, round, reason: request.declineReason }, "cannot serve request, left to decline");
-      }
-    }
-  }
+  const addJobs = (requestId: bigint, committee: readonly string[], round: number, block: number) =>
+    addCommitteeJobs(journal, ours, log, { requestId, committee, round, block });
 
-  function closeJobs(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number) {
-    for (const job of journal.closeRequest(requestId, to, block, round)) {
+  const closedMessage = { finalized: "request finalized", timed_out: "request timed out", declined: "request declined" } as const;
+  function closeJobs(
+    requestId: bigint,
+    to: "finalized" | "timed_out" | "declined",
+    block: number,
+    round?: number,
+    states?: Parameters<Journal["closeRequest"]>[4],
+  ) {
+    for (const job of journal.closeRequest(requestId, to, block, round, states)) {
       metrics.requestsTotal.inc({ status: to });
-      log.info({ requestId: requestId.toString(), validator: job.validator, round: job.round, block }, to === "finalized" ? "request finalized" : "request timed out");
+      log.info({ requestId: requestId.toString(), validator: job.validator, round: job.round, block }, closedMessage[to]);
     }
   }
 
@@ -62,10 +85,10 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
       const requestId = event.args.requestId as bigint | undefined;
       switch (event.name) {
         case "ChatRequested": {
-          // Shown with U+FFFD where invalid; the hash stays the chain's (of the raw bytes), never one of this text.
-          const prompt = event.args.prompt as string;
-          const declineReason: DeclineReason | null = event.invalidUtf8.includes("prompt") ? "invalid-utf8" : null;
-          if (!declineReason) contentStore?.put(prompt);
+          // Raw bytes: the text keeps U+FFFD for invalid UTF-8 (the pipeline declines such a prompt); only a valid
+          // prompt goes to the content store, whose key is the hash of the text.
+          const { text: prompt, validUtf8 } = decodePrompt(event.args.prompt as string);
+          if (validUtf8) contentStore?.put(prompt);
           const commitDeadline = Number(event.args.commitDeadline);
           journal.trackRequest({
             requestId: requestId as bigint,
@@ -76,28 +99,41 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
             maxNewTokens: Number(event.args.maxNewTokens),
             // `timeout` opens strictly after a deadline; the commit deadline is the earliest it may.
             deadline: commitDeadline + 1,
-            declineReason,
           });
-          addJobs(requestId as bigint, event.args.committee as string[], Number(event.args.attempt), event.blockNumber);
+          options.onAttempt?.(requestId as bigint, event.blockNumber, 1);
           break;
         }
+        case "CommitteeDrawn":
+          addJobs(requestId as bigint, event.args.committee as string[], Number(event.args.attempt), event.blockNumber);
+          journal.nudge(requestId as bigint);
+          break;
         case "CommitteeReassigned": {
-          const round = Number(event.args.attempt);
           closeJobs(requestId as bigint, "timed_out", event.blockNumber);
           journal.setRequestDeadline(requestId as bigint, Number(event.args.commitDeadline) + 1);
-          addJobs(requestId as bigint, event.args.committee as string[], round, event.blockNumber);
+          options.onAttempt?.(requestId as bigint, event.blockNumber, Number(event.args.attempt));
           break;
         }
         case "ResponseCommitted":
+        case "ResponseDeclined":
           journal.nudge(requestId as bigint);
           break;
         case "ResponseRevealed":
-          // A text that is not UTF-8 would be stored under the hash of its replacement, not the chain's.
-          if (!event.invalidUtf8.includes("responseText")) contentStore?.put(event.args.responseText as string);
+          contentStore?.put(event.args.responseText as string);
           journal.nudge(requestId as bigint);
           break;
         case "RecordFinalized":
-          closeJobs(requestId as bigint, "finalized", event.blockNumber);
+          // Reveals stay open until the reveal deadline (a late agreeing reveal is paid): only jobs done on our side
+          // close here; the others re-read the chain (commit too late, or reveal late). The request stays open for
+          // the sweeper's `settle`.
+          closeJobs(requestId as bigint, "finalized", event.blockNumber, undefined, ["revealed"]);
+          journal.nudge(requestId as bigint);
+          break;
+        case "RequestDeclined":
+          // Seats that have not acted yet stay open: they may still decline (and be paid) until the commit deadline.
+          closeJobs(requestId as bigint, "declined", event.blockNumber, undefined, ["inferred", "committed", "revealed"]);
+          journal.nudge(requestId as bigint);
+          break;
+        case "RequestSettled":
           journal.markRequestClosed(requestId as bigint, event.blockNumber);
           break;
         case "RequestTimedOut":

@@ -30,16 +30,7 @@ export interface Job {
   /** Epoch ms before which the pipeline leaves the job alone (back-off after a retryable error). */
   notBefore: number;
   updatedAt: number;
-  /** Why the node cannot serve the request (see `DECLINE_REASONS`); such a job waits for the decline step. */
-  declineReason: DeclineReason | null;
 }
-
-/**
- * Why a request cannot be served, decided the same way on every honest node from the event alone:
- * `invalid-utf8` — the prompt's bytes are not UTF-8 (the contract does not check), so there is no text to run.
- */
-export const DECLINE_REASONS = ["invalid-utf8"] as const;
-export type DeclineReason = (typeof DECLINE_REASONS)[number];
 
 /** An event the listener could not use, recorded instead of blocking its range. */
 export interface SkippedEvent {
@@ -61,7 +52,6 @@ export interface TrackedRequest {
   open: boolean;
   /** Epoch seconds (chain time) after which `timeout` may be callable; 0 when unknown. */
   deadline: number;
-  declineReason: DeclineReason | null;
 }
 
 export interface NewJob {
@@ -73,15 +63,15 @@ export interface NewJob {
   promptHash: string;
   maxNewTokens: number;
   seenBlock: number;
-  declineReason?: DeclineReason | null;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE IF NOT EXISTS journal_jobs (
+/** The jobs table; `states` is the CHECK list, fixed when the migration that creates the table runs. */
+function jobsTable(name: string, states: readonly string[]): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
      request_id TEXT NOT NULL,
      validator TEXT NOT NULL,
      round INTEGER NOT NULL,
-     state TEXT NOT NULL CHECK (state IN (${JOB_STATES.map((s) => `'${s}'`).join(",")})),
+     state TEXT NOT NULL CHECK (state IN (${states.map((s) => `'${s}'`).join(",")})),
      model_id TEXT NOT NULL,
      prompt TEXT NOT NULL,
      prompt_hash TEXT NOT NULL,
@@ -100,7 +90,14 @@ const MIGRATIONS = [
      not_before INTEGER NOT NULL DEFAULT 0,
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL,
-     PRIMARY KEY (request_id, validator, round))`,
+     PRIMARY KEY (request_id, validator, round))`;
+}
+
+/** States before the `declined` state existed (migration 1 created the table with this CHECK list). */
+const STATES_V1 = ["seen", "inferred", "committed", "revealed", "finalized", "timed_out", "failed"] as const;
+
+const MIGRATIONS = [
+  jobsTable("journal_jobs", STATES_V1),
   `CREATE INDEX IF NOT EXISTS journal_jobs_state ON journal_jobs (state)`,
   `CREATE TABLE IF NOT EXISTS journal_requests (
      request_id TEXT PRIMARY KEY,
@@ -117,9 +114,14 @@ const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS journal_skipped_events (
      block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL, address TEXT NOT NULL,
      reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (block, log_index))`,
-  `ALTER TABLE journal_requests ADD COLUMN decline_reason TEXT`,
-  `ALTER TABLE journal_jobs ADD COLUMN decline_reason TEXT`,
   `ALTER TABLE journal_jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`,
+  // SQLite cannot alter a CHECK: rebuild the jobs table with the `declined` state allowed (columns in the same order).
+  `${jobsTable("journal_jobs_v2", JOB_STATES)};
+   ALTER TABLE journal_jobs_v2 ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+   INSERT INTO journal_jobs_v2 SELECT * FROM journal_jobs;
+   DROP TABLE journal_jobs;
+   ALTER TABLE journal_jobs_v2 RENAME TO journal_jobs;
+   CREATE INDEX IF NOT EXISTS journal_jobs_state ON journal_jobs (state)`,
 ];
 
 interface JobRow {
@@ -145,7 +147,6 @@ interface JobRow {
   last_error: string | null;
   not_before: number;
   updated_at: number;
-  decline_reason: DeclineReason | null;
 }
 
 function toJob(row: JobRow): Job {
@@ -172,7 +173,6 @@ function toJob(row: JobRow): Job {
     lastError: row.last_error,
     notBefore: row.not_before,
     updatedAt: row.updated_at,
-    declineReason: row.decline_reason,
   };
 }
 
@@ -201,23 +201,29 @@ export interface Journal {
   defer(key: JobKey, notBefore: number): void;
   /** Makes every waiting job of a request due now: something happened on-chain that it may wait for. */
   nudge(requestId: bigint): void;
-  /** Active (non-terminal) jobs due now, oldest first; jobs with a decline reason are left to `declinableJobs`. */
+  /** Active (non-terminal) jobs due now, oldest first. */
   dueJobs(now: number, limit?: number): Job[];
-  /**
-   * Jobs still `seen` whose request the node cannot serve (`declineReason` set), oldest first: the hook for the decline
-   * step, which declines them on-chain instead of inferring (until it exists they wait for the chain's timeout).
-   */
-  declinableJobs(limit?: number): Job[];
   /** Every job of a request (all validators and rounds). */
   jobsOfRequest(requestId: bigint): Job[];
-  /** Moves every active job of a request to a terminal state (the chain said so). Returns the jobs moved. */
-  closeRequest(requestId: bigint, to: "finalized" | "timed_out", block: number, round?: number): Job[];
+  /**
+   * Moves the active jobs of a request (all, or those in `states`) to a terminal state (the chain said so). Returns
+   * the jobs moved.
+   */
+  closeRequest(
+    requestId: bigint,
+    to: "finalized" | "timed_out" | "declined",
+    block: number,
+    round?: number,
+    states?: readonly JobState[],
+  ): Job[];
   countByState(): Record<JobState, number>;
 
-  trackRequest(request: Omit<TrackedRequest, "open" | "declineReason"> & { declineReason?: DeclineReason | null }): void;
+  trackRequest(request: Omit<TrackedRequest, "open">): void;
   setRequestDeadline(requestId: bigint, deadline: number): void;
   markRequestClosed(requestId: bigint, block: number): void;
   getRequest(requestId: bigint): TrackedRequest | undefined;
+  /** Open requests (not yet settled, timed out for good or declined), oldest first. */
+  openRequests(limit?: number): TrackedRequest[];
   /** Open requests whose deadline (chain seconds) is at or before `chainTime`. */
   expiredRequests(chainTime: number, limit?: number): TrackedRequest[];
   openRequestCount(): number;
@@ -252,7 +258,7 @@ export function createJournal(db: Database): Journal {
 
   const insertJob = db.prepare(
     `INSERT OR IGNORE INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash,
-       max_new_tokens, seen_block, created_at, updated_at, decline_reason) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?, ?)`,
+       max_new_tokens, seen_block, created_at, updated_at) VALUES (?, ?, ?, 'seen', ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectJob = db.prepare(`SELECT * FROM journal_jobs WHERE request_id = ? AND validator = ? AND round = ?`);
   const updateState = db.prepare(
@@ -280,11 +286,8 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET not_before = 0 WHERE request_id = ? AND not_before > 0 AND state IN (${placeholders})`,
   );
   const selectDue = db.prepare(
-    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ? AND decline_reason IS NULL
+    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ?
      ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
-  );
-  const selectDeclinable = db.prepare(
-    `SELECT * FROM journal_jobs WHERE state = 'seen' AND decline_reason IS NOT NULL ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
   );
   const insertSkipped = db.prepare(
     `INSERT OR REPLACE INTO journal_skipped_events (block, log_index, tx_hash, address, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -300,8 +303,8 @@ export function createJournal(db: Database): Journal {
   const countStates = db.prepare(`SELECT state, COUNT(*) AS n FROM journal_jobs GROUP BY state`);
 
   const insertRequest = db.prepare(
-    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline,
-       decline_reason) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+    `INSERT OR IGNORE INTO journal_requests (request_id, seen_block, model_id, prompt, prompt_hash, max_new_tokens, open, deadline)
+       VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
   );
   const updateDeadline = db.prepare(`UPDATE journal_requests SET deadline = ? WHERE request_id = ?`);
   const closeRequestRow = db.prepare(
@@ -311,6 +314,7 @@ export function createJournal(db: Database): Journal {
   const selectExpired = db.prepare(
     `SELECT * FROM journal_requests WHERE open = 1 AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?`,
   );
+  const selectOpen = db.prepare(`SELECT * FROM journal_requests WHERE open = 1 ORDER BY seen_block LIMIT ?`);
   const countOpen = db.prepare(`SELECT COUNT(*) AS n FROM journal_requests WHERE open = 1`);
 
   const selectCursor = db.prepare(`SELECT processed_block FROM journal_cursor WHERE id = 1`);
@@ -332,7 +336,6 @@ export function createJournal(db: Database): Journal {
     max_new_tokens: number;
     open: number;
     deadline: number;
-    decline_reason: DeclineReason | null;
   }
   const toRequest = (row: RequestRow): TrackedRequest => ({
     requestId: BigInt(row.request_id),
@@ -343,7 +346,6 @@ export function createJournal(db: Database): Journal {
     maxNewTokens: row.max_new_tokens,
     open: row.open === 1,
     deadline: row.deadline,
-    declineReason: row.decline_reason,
   });
 
   const journal: Journal = {
@@ -360,7 +362,6 @@ export function createJournal(db: Database): Journal {
         job.seenBlock,
         t,
         t,
-        job.declineReason ?? null,
       );
       return result.changes === 1;
     },
@@ -411,15 +412,16 @@ export function createJournal(db: Database): Journal {
     dueJobs(at, limit = 500) {
       return (selectDue.all(...ACTIVE_STATES, at, limit) as JobRow[]).map(toJob);
     },
-    declinableJobs(limit = 500) {
-      return (selectDeclinable.all(limit) as JobRow[]).map(toJob);
-    },
     jobsOfRequest(requestId) {
       return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);
     },
-    closeRequest(requestId, to, block, round) {
+    closeRequest(requestId, to, block, round, states = ACTIVE_STATES) {
       const r = round ?? null;
-      return (closeActive.all(to, block, now(), requestId.toString(), ...ACTIVE_STATES, r, r) as JobRow[]).map(toJob);
+      const wanted = ACTIVE_STATES.filter((state) => states.includes(state));
+      if (wanted.length === 0) return [];
+      // The statement has one placeholder per active state: repeat a wanted one to fill the rest.
+      const padded = ACTIVE_STATES.map((_, i) => wanted[Math.min(i, wanted.length - 1)]);
+      return (closeActive.all(to, block, now(), requestId.toString(), ...padded, r, r) as JobRow[]).map(toJob);
     },
     countByState() {
       const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
@@ -428,7 +430,7 @@ export function createJournal(db: Database): Journal {
     },
 
     trackRequest(r) {
-      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline, r.declineReason ?? null);
+      insertRequest.run(r.requestId.toString(), r.seenBlock, r.modelId, r.prompt, r.promptHash, r.maxNewTokens, r.deadline);
     },
     setRequestDeadline(requestId, deadline) {
       updateDeadline.run(deadline, requestId.toString());
@@ -439,6 +441,9 @@ export function createJournal(db: Database): Journal {
     getRequest(requestId) {
       const row = selectRequest.get(requestId.toString()) as RequestRow | undefined;
       return row && toRequest(row);
+    },
+    openRequests(limit = 1_000) {
+      return (selectOpen.all(limit) as RequestRow[]).map(toRequest);
     },
     expiredRequests(chainTime, limit = 100) {
       return (selectExpired.all(chainTime, limit) as RequestRow[]).map(toRequest);
@@ -470,10 +475,11 @@ export function createJournal(db: Database): Journal {
         // Transactions mined in dropped blocks are gone: forget their blocks (the hashes stay, so the pipeline can
         // see whether the same transaction is mined again before it signs a new one) and step the state back.
         const t = now();
+        // A job without a salt never inferred: its commit_tx is a decline, decided again from `seen`.
         let reopened = db
           .prepare(
-            `UPDATE journal_jobs SET state = 'inferred', commit_block = NULL, reveal_block = NULL, closed_block = NULL,
-               not_before = 0, updated_at = ? WHERE commit_block > ?`,
+            `UPDATE journal_jobs SET state = CASE WHEN salt IS NULL THEN 'seen' ELSE 'inferred' END, commit_block = NULL,
+               reveal_block = NULL, closed_block = NULL, not_before = 0, updated_at = ? WHERE commit_block > ?`,
           )
           .run(t, ancestor).changes;
         reopened += db
@@ -485,9 +491,9 @@ export function createJournal(db: Database): Journal {
         // A job closed by an event that no longer exists goes back to the pipeline, which re-reads the chain.
         reopened += db
           .prepare(
-            `UPDATE journal_jobs SET state = CASE WHEN reveal_block IS NOT NULL THEN 'revealed'
-                                                  WHEN commit_block IS NOT NULL THEN 'committed'
-                                                  WHEN salt IS NOT NULL THEN 'inferred' ELSE 'seen' END,
+            `UPDATE journal_jobs SET state = CASE WHEN salt IS NULL THEN 'seen'
+                                                  WHEN reveal_block IS NOT NULL THEN 'revealed'
+                                                  WHEN commit_block IS NOT NULL THEN 'committed' ELSE 'inferred' END,
                closed_block = NULL, not_before = 0, updated_at = ? WHERE closed_block > ?`,
           )
           .run(t, ancestor).changes;

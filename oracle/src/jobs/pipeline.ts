@@ -1,6 +1,6 @@
-import { hexlify, randomBytes } from "ethers";
-import type { ChatRegistryClient, MemberState, OnChainRecord } from "../chain/chatRegistry";
-import { RequestStatus, computeCommitment } from "../chain/chatRegistry";
+import { ZeroHash, hexlify, randomBytes } from "ethers";
+import type { ChatRegistryClient, MemberState, OnChainRecord, RegisteredModel } from "../chain/chatRegistry";
+import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
 import { type Submitter, TxRevertedError } from "../chain/submitter";
 import { backoffDelayMs } from "../backoff";
@@ -62,12 +62,18 @@ const WAKE_COALESCE_MS = 3;
 /**
  * Gas limits of the two transactions every job sends, so they go out without an `eth_estimateGas` each (which costs
  * a Hardhat node ~3× the transaction's own execution). Measured (bench:gas `lifecycleSteps`, committee 3): commit
- * 53–58 k, reveal 46 k, finalizing reveal 74 k. A finalizing reveal may also slash dissenters (a stake-tree update
+ * 53–58 k, reveal 46 k, finalizing reveal 74 k. The attempt's first commit (or respond) also draws the committee and
+ * seats each member (`npm run demo`: 248 k for a first commit of 3 members seated for the first time, 60 k after):
+ * `DRAW_GAS_PER_SEAT` more per member while undrawn. A finalizing reveal may also slash dissenters (a stake-tree update
  * each, ≤ 95 k) and call the consumer, which the contract insists gets its full cap; the response text is calldata and
  * event data. Unused gas is not charged, so the margins are wide. A job whose earlier transaction reverted (or never
  * reached the node) estimates instead.
  */
 export const COMMIT_GAS_LIMIT = 150_000n;
+export const DRAW_GAS_PER_SEAT = 100_000n;
+export function commitGasLimit(committeeSize: number, draws: boolean): bigint {
+  return COMMIT_GAS_LIMIT + (draws ? DRAW_GAS_PER_SEAT * BigInt(committeeSize) : 0n);
+}
 export function revealGasLimit(committeeSize: number, responseBytes: number, callbackGasLimit: number): bigint {
   const callback = callbackGasLimit > 0 ? callbackGasLimit + Math.ceil(callbackGasLimit / 63) + 60_000 : 0;
   return BigInt(250_000 + 100_000 * committeeSize + 64 * responseBytes + callback);
@@ -84,6 +90,8 @@ interface SeatRead {
 /**
  * The validator pipeline: for every active job of the journal, the next step toward finalization —
  * seen → (inference) inferred → (commit tx) committed → (reveal tx) revealed → (RecordFinalized event) finalized.
+ * A committee of one sends `respond` instead of commit and reveal; a request the node cannot serve is declined
+ * (`declineRequest`) instead of answered. Committed members reveal after the quorum too, until the reveal deadline.
  *
  * Exactly-once: the salt and response are journaled before the commit is signed, and each transaction's hash before
  * it is broadcast. Before signing anything, a step first asks the chain (receipt of the journaled hash, then the
@@ -96,16 +104,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   const concurrency = options.concurrency ?? 64;
   const running = new Map<string, Promise<void>>();
   const generations = new Map<string, Promise<GenerateResult>>();
-  const modelChecks = new Map<string, Promise<void>>();
+  const models = new Map<string, Promise<RegisteredModel>>();
   const seatReads = new Map<string, { head: number; read: Promise<SeatRead> }>();
-  /**
-   * Reveals this process has under way, by job key: decided on (maybe still waiting for their key's turn to sign),
-   * broadcast, or found pending in the pool after a restart, until mined or failed. Deliberately in memory only: a
-   * reveal journaled by an earlier run counts once its own job has found it pending, never on the journal's word
-   * alone (a hash journaled just before a `kill -9` may never have reached the node).
-   */
-  const revealsUnderway = new Set<string>();
-  const revealReadyAt = new Map<string, number>();
   let wakeUp: (() => void) | undefined;
   /**
    * Counts nudges (the listener applied events, or one of our transactions was mined): a job deferring to wait for an
@@ -116,7 +116,6 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   let stopping = false;
   let paused = false;
   const shortWait = Math.max(20, Math.min(config.pollIntervalMs, 1_000));
-  const revealStaggerMs = Math.max(250, 5 * shortWait);
   /** Retries of a failing step: from two short waits, doubling per failure of the step, at most 10 s. */
   const jobRetry = { baseMs: shortWait * 2, capMs: 10_000 };
   /**
@@ -125,8 +124,6 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
    * not re-read the chain every block meanwhile.
    */
   const eventWait = Math.max(1_000, 50 * shortWait);
-  /** Each request's quorum (fixed at request time), from the chain reads. */
-  const quorums = new Map<string, number>();
 
   const keyOf = (job: JobKey) => `${job.requestId}:${job.validator}:${job.round}`;
 
@@ -147,7 +144,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
    * toward the quorum). The chain's event for it can be applied before the receipt arrives, so its nudge may have
    * come too early: nudge them again now.
    */
-  function moveAndNudge(job: Job, to: "committed" | "revealed", update: Parameters<Journal["move"]>[2]): Job {
+  function moveAndNudge(job: Job, to: "committed" | "revealed" | "declined", update: Parameters<Journal["move"]>[2]): Job {
     seatReads.delete(job.requestId.toString());
     const moved = move(job, to, update);
     journal.nudge(job.requestId);
@@ -163,19 +160,38 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     for (const [state, n] of Object.entries(journal.countByState())) metrics.journalDepth.set({ state }, n);
   }
 
-  /** The registered hash of the request's model must be this engine's, or every answer would be unverifiable. */
-  function checkModel(modelId: string): Promise<void> {
-    let check = modelChecks.get(modelId);
-    if (!check) {
-      check = registry.getModelHash(Number(modelId)).then(({ modelHash }) => {
-        if (modelHash.toLowerCase() !== engine.modelHash.toLowerCase()) {
-          throw new NonRetryableError(`model ${modelId} is registered with hash ${modelHash}, this node runs ${engine.modelHash}`);
-        }
-      });
-      check.catch(() => modelChecks.delete(modelId));
-      modelChecks.set(modelId, check);
+  /** The request's registered model (hash and limits never change for a model id). */
+  function modelOf(modelId: string): Promise<RegisteredModel> {
+    let model = models.get(modelId);
+    if (!model) {
+      model = registry.getModel(Number(modelId));
+      model.catch(() => models.delete(modelId));
+      models.set(modelId, model);
     }
-    return check;
+    return model;
+  }
+
+  /**
+   * Why this node cannot serve the request, if it cannot — decided from the request and the chain alone, so every
+   * honest node running this model decides the same and a quorum of declines ends the request without slashing
+   * anyone: the prompt is not valid UTF-8 (its decoded text does not hash back to the on-chain promptHash), the
+   * registered model is not the one this engine runs, or the tokenized prompt plus maxNewTokens exceeds the context.
+   */
+  async function declineReasonOf(job: Job): Promise<{ reason: number; detail: string } | undefined> {
+    if (hashText(job.prompt).toLowerCase() !== job.promptHash.toLowerCase()) {
+      return { reason: DeclineReason.InvalidPrompt, detail: "prompt is not valid UTF-8" };
+    }
+    const model = await modelOf(job.modelId);
+    if (model.modelHash.toLowerCase() !== engine.modelHash.toLowerCase()) {
+      return { reason: DeclineReason.ModelUnavailable, detail: `model ${job.modelId} is registered with hash ${model.modelHash}, this node runs ${engine.modelHash}` };
+    }
+    const tokens = engine.countPromptTokens(job.prompt);
+    if (tokens === 0) return { reason: DeclineReason.InvalidPrompt, detail: "prompt encodes to no tokens" };
+    const context = Math.min(model.limits.contextLength, engine.maxContext);
+    if (tokens + job.maxNewTokens > context) {
+      return { reason: DeclineReason.PromptTooLong, detail: `${tokens} prompt tokens + ${job.maxNewTokens} new tokens > context ${context}` };
+    }
+    return undefined;
   }
 
   /** One inference per request even when several local validators sit on its committee (greedy decoding is deterministic). */
@@ -198,8 +214,19 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   async function infer(job: Job): Promise<Job> {
-    await checkModel(job.modelId);
-    const result = await generate(job);
+    // A journaled decline (the only transaction a job sends before inferring): mined → done; pending → wait for it.
+    const declinedIn = await settleJournaledTx(job, "commit");
+    if (declinedIn !== undefined) return moveAndNudge(job, "declined", { commitBlock: declinedIn });
+    const refusal = await declineReasonOf(job);
+    if (refusal) return decline(job, refusal.reason, refusal.detail);
+    let result: GenerateResult;
+    try {
+      result = await generate(job);
+    } catch (error) {
+      // The model cannot answer this prompt here: declining costs nothing, failing the job would be slashed.
+      if (error instanceof NonRetryableError) return decline(job, DeclineReason.ModelUnavailable, error.message);
+      throw error;
+    }
     const text = options.alterResponse ? options.alterResponse(job.validator, result.text) : result.text;
     const responseHash = options.contentStore ? options.contentStore.put(text) : hashText(text);
     const salt = hexlify(randomBytes(32));
@@ -225,13 +252,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const found = await submitter.lookup(hash);
     if (found.status === "mined") return found.tx.blockNumber;
     if (found.status !== "pending") return undefined;
-    if (kind === "commit") return (await submitter.waitMined(hash, kind)).blockNumber;
-    revealsUnderway.add(keyOf(job));
-    try {
-      return (await submitter.waitMined(hash, kind)).blockNumber;
-    } finally {
-      revealsUnderway.delete(keyOf(job));
-    }
+    return (await submitter.waitMined(hash, kind)).blockNumber;
   }
 
   /**
@@ -250,36 +271,77 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       now: head.timestamp,
     }));
     seatReads.set(key, { head: head.number, read });
-    void read.then(
-      ({ record }) => {
-        quorums.set(key, record.quorum);
-        if (quorums.size > 4_096) quorums.delete(quorums.keys().next().value as string);
-      },
-      () => {
-        if (seatReads.get(key)?.read === read) seatReads.delete(key);
-      },
-    );
+    void read.catch(() => {
+      if (seatReads.get(key)?.read === read) seatReads.delete(key);
+    });
     if (seatReads.size > 4_096) seatReads.delete(seatReads.keys().next().value as string);
     return read;
   }
 
   /**
-   * Reads the request, its committee and chain time for a commit or reveal. A job whose request moved to another
-   * attempt, or whose validator is no longer on the committee, is settled as timed out here; a finalized request
-   * waits for its event (quorum reached, with or without us) to close the job.
+   * Reads the request, its committee and chain time for a commit, respond, decline or reveal. Before anyone drew the
+   * committee, `previewCommittee` stands in for it (our first transaction will draw it). A job whose request moved to
+   * another attempt, or whose validator is not on the committee, is settled as timed out here.
    */
   async function readSeat(
     job: Job,
   ): Promise<{ settled: Job } | { record: OnChainRecord; members: MemberState[]; me: MemberState; now: number }> {
-    const { record, members, now } = await sharedSeatRead(job.requestId);
+    const read = await sharedSeatRead(job.requestId);
+    const { record, now } = read;
+    let { members } = read;
     assertSameRequest(job, record.promptHash);
     if (record.attempt !== job.round) {
       return { settled: move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
     }
-    if (record.status >= RequestStatus.Finalized) throw new Deferred(eventWait, true);
+    if (members.length === 0 && record.status === RequestStatus.Requested) {
+      const preview = await registry.previewCommittee(job.requestId);
+      if (!preview.ready) throw new Deferred(shortWait);
+      members = preview.committee.map((validator) => ({
+        validator,
+        committed: false,
+        revealed: false,
+        declined: false,
+        commitment: ZeroHash,
+        responseHash: ZeroHash,
+      }));
+    }
     const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
-    if (!me) return { settled: move(job, "timed_out", { lastError: "not on the current committee" }) };
+    if (!me) {
+      if (record.status === RequestStatus.Declined || record.status === RequestStatus.TimedOut) throw new Deferred(eventWait, true);
+      return { settled: move(job, "timed_out", { lastError: "not on the current committee" }) };
+    }
     return { record, members, me, now };
+  }
+
+  /** Commits (and declines, and a committee of one's respond) are open while the request is Requested or Committed. */
+  function commitsOpen(record: OnChainRecord): boolean {
+    return record.status === RequestStatus.Requested || record.status === RequestStatus.Committed;
+  }
+
+  /** Where a seat that did not take part ends when commits closed: the chain's outcome, as far as this job goes. */
+  function closedWithoutUs(job: Job, record: OnChainRecord): Job {
+    if (record.status === RequestStatus.Declined) return move(job, "declined", { lastError: "a quorum declined before this member" });
+    if (record.status === RequestStatus.Finalized) return move(job, "finalized", { lastError: "finalized without this member" });
+    return move(job, "timed_out", { lastError: "commit phase closed before this member acted" });
+  }
+
+  /** Declines the request the node cannot serve (see `declineReasonOf`); the decline is journaled as `commit_tx`. */
+  async function decline(job: Job, reason: number, detail: string): Promise<Job> {
+    const seat = await readSeat(job);
+    if ("settled" in seat) return seat.settled;
+    const { record, me, now } = seat;
+    if (me.declined) return move(job, "declined", { commitBlock: job.seenBlock });
+    if (me.committed) throw new NonRetryableError(`cannot decline request ${job.requestId}: already committed`);
+    // A Declined request still takes the declines of seats that had not acted, until the commit deadline.
+    const open = commitsOpen(record) || record.status === RequestStatus.Declined;
+    if (!open || now > record.commitDeadline) return closedWithoutUs(job, record);
+    const mined = await submitterOf(job).send(
+      { kind: "decline", to: registry.address, data: registry.encodeDecline(job.requestId, reason) },
+      { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
+    );
+    log.info({ requestId: job.requestId.toString(), validator: job.validator, reason: DECLINE_REASON_NAMES[reason], detail, tx: mined.hash }, "declined request");
+    metrics.unservableRequestsTotal.inc({ reason: DECLINE_REASON_NAMES[reason] });
+    return moveAndNudge(job, "declined", { commitBlock: mined.blockNumber, lastError: `declined: ${DECLINE_REASON_NAMES[reason]} (${detail})` });
   }
 
   async function commit(job: Job): Promise<Job> {
@@ -288,16 +350,19 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
 
     const seat = await readSeat(job);
     if ("settled" in seat) return seat.settled;
-    const { record, me, now } = seat;
+    const { record, members, me, now } = seat;
     const commitment = computeCommitment(job.requestId, job.validator, job.responseHash as string, job.salt as string);
     if (me.revealed) return move(job, "committed", { commitBlock: job.seenBlock });
+    if (me.declined) return move(job, "declined", { commitBlock: job.seenBlock });
     if (me.committed) {
       if (me.commitment.toLowerCase() !== commitment.toLowerCase()) {
         throw new NonRetryableError(`on-chain commitment ${me.commitment} is not the journaled one ${commitment}`);
       }
       return move(job, "committed", { commitBlock: job.seenBlock });
     }
+    if (!commitsOpen(record)) return closedWithoutUs(job, record);
     if (now > record.commitDeadline) return move(job, "timed_out", { lastError: "commit phase closed before the commit" });
+    if (members.length === 1) return respond(job, record);
 
     const mined = await submitterOf(job).send(
       {
@@ -305,11 +370,33 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         to: registry.address,
         data: registry.encodeCommit(job.requestId, commitment),
         // A second commit of this job (the first reverted or never reached the node) estimates its gas instead.
-        gasLimit: job.commitTx ? undefined : COMMIT_GAS_LIMIT,
+        gasLimit: job.commitTx ? undefined : commitGasLimit(members.length, record.committee.length === 0),
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
     );
     log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "committed response");
+    return moveAndNudge(job, "committed", { commitBlock: mined.blockNumber });
+  }
+
+  /**
+   * A committee of one: commit–reveal hides nothing, so the answer goes out in one `respond` that finalizes the record
+   * (request + respond is the whole lifecycle). Journaled as the job's commit; the reveal step then finds the seat
+   * revealed and the record final.
+   */
+  async function respond(job: Job, record: OnChainRecord): Promise<Job> {
+    const text = job.responseText as string;
+    const mined = await submitterOf(job).send(
+      {
+        kind: "respond",
+        to: registry.address,
+        data: registry.encodeRespond(job.requestId, text),
+        gasLimit: job.commitTx
+          ? undefined
+          : revealGasLimit(1, Buffer.byteLength(text, "utf8"), record.callbackGasLimit) + (record.committee.length === 0 ? DRAW_GAS_PER_SEAT : 0n),
+      },
+      { beforeBroadcast: (hash) => journal.recordTx(job, "commit", hash) },
+    );
+    log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "responded");
     return moveAndNudge(job, "committed", { commitBlock: mined.blockNumber });
   }
 
@@ -330,66 +417,24 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     return journal.jobsOfRequest(job.requestId).filter((j) => j.round === job.round && j.validator.toLowerCase() !== validator);
   }
 
-  /**
-   * This node's other members of the request whose agreeing reveal is under way in this process or mined (the chain
-   * read at hand may predate its block): they count toward the quorum already, so no further local member reveals into
-   * a record about to close.
-   */
-  function localRevealsInFlight(job: Job, siblings: readonly Job[], onChainRevealed: ReadonlySet<string> = new Set()): Set<string> {
-    const inFlight = new Set<string>();
-    for (const other of siblings) {
-      const validator = other.validator.toLowerCase();
-      if (onChainRevealed.has(validator)) continue;
-      // "revealed" too: the chain read may predate the block that mined it (the read was in flight meanwhile).
-      const sent = other.state === "revealed" || (other.state === "committed" && revealsUnderway.has(keyOf(other)));
-      if (sent && other.responseHash?.toLowerCase() === job.responseHash?.toLowerCase()) {
-        inFlight.add(validator);
-      }
-    }
-    return inFlight;
-  }
-
-  /**
-   * Once the quorum is reached, further reveals revert (reveals after finalization are rejected). So the members still
-   * to reveal go in committee order: as many as the quorum still needs reveal at once (in one block), each further one
-   * a stagger later, by when it usually sees the record final and sends nothing. This node's own reveals in flight
-   * count as done; across processes only the order and the stagger keep reveals apart. Only a member whose
-   * predecessors stay silent (or dissent) pays the wait.
-   */
-  function staggerQuorumReveal(job: Job, quorum: number, members: readonly MemberState[]) {
-    const agreeing = members.filter((m) => m.revealed && m.responseHash.toLowerCase() === (job.responseHash as string).toLowerCase());
-    const revealed = new Set(members.filter((m) => m.revealed).map((m) => m.validator.toLowerCase()));
-    const inFlight = localRevealsInFlight(job, siblingsOf(job), revealed);
-    const needed = quorum - agreeing.length - inFlight.size;
-    // A local reveal in flight completes the quorum: look again when it is mined (its events nudge the job).
-    if (needed <= 0 && inFlight.size > 0) throw new Deferred(eventWait, true);
-    const waiting = members.filter((m) => m.committed && !m.revealed && !inFlight.has(m.validator.toLowerCase()));
-    const rank = waiting.findIndex((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
-    if (needed <= 0 || rank < needed) return;
-    const key = keyOf(job);
-    const since = revealReadyAt.get(key) ?? Date.now();
-    revealReadyAt.set(key, since);
-    if (revealReadyAt.size > 10_000) revealReadyAt.delete(revealReadyAt.keys().next().value as string);
-    const waitMs = since + (rank - needed + 1) * revealStaggerMs - Date.now();
-    if (waitMs > 0) throw new Deferred(waitMs);
-  }
-
   async function reveal(job: Job): Promise<Job> {
     const minedIn = await settleJournaledTx(job, "reveal");
     if (minedIn !== undefined) return moveAndNudge(job, "revealed", { revealBlock: minedIn });
     // Decided without a chain read where the journal already knows: while another of this node's members of the
-    // request has no mined commit, reveals are not open yet (its ResponseCommitted event nudges this job); once this
-    // node's own agreeing reveals make the quorum, the RecordFinalized event (or the fallback re-check) closes the job.
-    const siblings = siblingsOf(job);
-    if (siblings.some((j) => j.state === "seen" || j.state === "inferred")) throw new Deferred(eventWait, true);
-    const quorum = quorums.get(job.requestId.toString());
-    if (quorum !== undefined && localRevealsInFlight(job, siblings).size >= quorum) throw new Deferred(eventWait, true);
+    // request has no mined commit (or decline), reveals are not open yet (its event nudges this job).
+    if (siblingsOf(job).some((j) => j.state === "seen" || j.state === "inferred")) throw new Deferred(eventWait, true);
 
     const seat = await readSeat(job);
     if ("settled" in seat) return seat.settled;
     const { record, members, me, now } = seat;
-    if (me.revealed) return move(job, "revealed", { revealBlock: job.commitBlock ?? job.seenBlock });
-    const allCommitted = members.every((m) => m.committed);
+    if (me.revealed) {
+      const at = { revealBlock: job.commitBlock ?? job.seenBlock };
+      // Revealed into (or, responding, as) the final record: its RecordFinalized may be applied already.
+      return move(job, record.status === RequestStatus.Finalized ? "finalized" : "revealed", at);
+    }
+    // A quorum declined: this commit contradicts the outcome whatever it reveals; RequestDeclined closes the job.
+    if (record.status === RequestStatus.Declined || record.status === RequestStatus.TimedOut) throw new Deferred(eventWait, true);
+    const allCommitted = members.every((m) => m.committed || m.declined);
     // The contract opens reveals once every member committed, or strictly after the commit deadline.
     if (!allCommitted && now <= record.commitDeadline) {
       throw new Deferred(Math.min(eventWait, Math.max(shortWait, (record.commitDeadline - now + 1) * 1000)), true);
@@ -397,12 +442,11 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (now > record.revealDeadline) return move(job, "timed_out", { lastError: "reveal phase closed before the reveal" });
     const delay = options.revealDelayMs?.(job.validator) ?? 0;
     if (delay > 0 && Date.now() - job.updatedAt < delay) throw new Deferred(delay);
-    staggerQuorumReveal(job, record.quorum, members);
+    // Every committed member reveals, after the quorum too: reveals stay open until the reveal deadline and an
+    // agreeing late reveal is paid its share (not revealing would be slashed at `settle`).
+    const late = record.status === RequestStatus.Finalized;
 
     const text = job.responseText as string;
-    // Claimed before the first await: another local member deciding meanwhile must count this reveal as sent.
-    const claim = keyOf(job);
-    revealsUnderway.add(claim);
     const mined = await submitterOf(job).send(
       {
         kind: "reveal",
@@ -412,9 +456,21 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         gasLimit: job.revealTx ? undefined : revealGasLimit(members.length, Buffer.byteLength(text, "utf8"), record.callbackGasLimit),
       },
       { beforeBroadcast: (hash) => journal.recordTx(job, "reveal", hash) },
-    ).finally(() => revealsUnderway.delete(claim));
-    log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString() }, "revealed response");
-    return moveAndNudge(job, "revealed", { revealBlock: mined.blockNumber });
+    );
+    log.info({ requestId: job.requestId.toString(), validator: job.validator, tx: mined.hash, gasUsed: mined.gasUsed.toString(), late }, "revealed response");
+    const revealed = moveAndNudge(job, "revealed", { revealBlock: mined.blockNumber });
+    return late ? move(revealed, "finalized", { revealBlock: mined.blockNumber }) : revealed;
+  }
+
+  /**
+   * Done on our side; RecordFinalized / RequestTimedOut close the job. RecordFinalized leaves committed jobs open (they
+   * may still reveal), so when our own reveal finalized the record its event may have been applied before the job got
+   * here: the chain says so then. Looked at again later in case a reorg dropped the reveal.
+   */
+  async function awaitOutcome(job: Job): Promise<Job> {
+    const { record } = await sharedSeatRead(job.requestId);
+    if (record.attempt === job.round && record.status === RequestStatus.Finalized) return move(job, "finalized");
+    throw new Deferred(Math.max(shortWait * 20, 2_000), true);
   }
 
   async function advance(start: Job): Promise<void> {
@@ -431,8 +487,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
           job = await reveal(job);
           break;
         case "revealed":
-          // Done on our side; RecordFinalized / RequestTimedOut close it. Look again later in case a reorg dropped it.
-          throw new Deferred(Math.max(shortWait * 20, 2_000));
+          job = await awaitOutcome(job);
+          break;
         default:
           return;
       }

@@ -1,4 +1,4 @@
-import { RequestStatus, type ChatRegistryClient } from "../chain/chatRegistry";
+import { type ChatRegistryClient, type MemberState, type OnChainRecord, RequestStatus } from "../chain/chatRegistry";
 import { TxRevertedError, type Submitter } from "../chain/submitter";
 import type { Common } from "../common";
 import type { Journal } from "./journal";
@@ -6,14 +6,14 @@ import type { Journal } from "./journal";
 export interface TimeoutSweeperOptions {
   journal: Journal;
   registry: ChatRegistryClient;
-  /** Pays for `timeout` calls (any staked or unstaked account may call it). */
+  /** Pays for `timeout` and `settle` calls (any staked or unstaked account may call them). */
   submitter: Submitter;
   /** Milliseconds between sweeps. */
   intervalMs?: number;
 }
 
 export interface TimeoutSweeper {
-  /** One pass over the open requests whose deadline passed; returns how many `timeout` calls were mined. */
+  /** One pass over the open requests whose deadline passed; returns how many `timeout`/`settle` calls were mined. */
   sweep(): Promise<number>;
   start(): void;
   stop(): Promise<void>;
@@ -21,7 +21,10 @@ export interface TimeoutSweeper {
 
 /**
  * Calls `timeout(requestId)` on requests whose attempt is overdue — any node may — so no request stays stuck when a
- * committee member is offline: the contract slashes the members at fault and reassigns or refunds the request.
+ * committee member is offline: the contract slashes the members at fault and reassigns or refunds the request. After
+ * the reveal deadline of a Finalized or Declined request it calls `settle(requestId)`, which slashes the members that
+ * did not take part and credits the unearned shares back to the requester (skipped when every member agreed with the
+ * outcome: nothing to slash or refund).
  */
 export function createTimeoutSweeper(common: Common, options: TimeoutSweeperOptions): TimeoutSweeper {
   const { logger, config } = common;
@@ -38,32 +41,53 @@ export function createTimeoutSweeper(common: Common, options: TimeoutSweeperOpti
     for (const request of journal.expiredRequests(now)) {
       const id = request.requestId;
       const record = await registry.getRecord(id);
-      if (record.status === RequestStatus.Finalized || record.status >= RequestStatus.TimedOut) {
+      if (record.status === RequestStatus.TimedOut || record.settled) {
         journal.markRequestClosed(id, Number.MAX_SAFE_INTEGER); // its closing event is applied by the listener
         continue;
       }
       const members = await registry.getMembers(id);
+      if (record.status === RequestStatus.Finalized || record.status === RequestStatus.Declined) {
+        if (nothingToSettle(record, members)) {
+          journal.markRequestClosed(id, Number.MAX_SAFE_INTEGER);
+          continue;
+        }
+        if (now <= record.revealDeadline) {
+          journal.setRequestDeadline(id, record.revealDeadline + 1);
+          continue;
+        }
+        if (await send(id, "settle", now)) {
+          sent++;
+          log.info({ requestId: id.toString(), attempt: record.attempt }, "settled request");
+        }
+        continue;
+      }
       const committed = members.filter((m) => m.committed).length;
       const callable = now > record.revealDeadline || (now > record.commitDeadline && committed < record.quorum);
       if (!callable) {
         journal.setRequestDeadline(id, (now > record.commitDeadline ? record.revealDeadline : record.commitDeadline) + 1);
         continue;
       }
-      try {
-        const mined = await submitter.send(
-          { kind: "timeout", to: registry.address, data: registry.encodeTimeout(id) },
-          { revertExpected: true },
-        );
+      if (await send(id, "timeout", now)) {
         sent++;
-        log.info({ requestId: id.toString(), attempt: record.attempt, tx: mined.hash }, "timed out overdue request");
-      } catch (error) {
-        // Another node's timeout got there first, or the block time is not past the deadline yet: look again later.
-        if (!(error instanceof TxRevertedError)) throw error;
-        journal.setRequestDeadline(id, now + 1);
-        log.debug({ requestId: id.toString(), err: error.message }, "timeout not callable");
+        log.info({ requestId: id.toString(), attempt: record.attempt }, "timed out overdue request");
       }
     }
     return sent;
+  }
+
+  /** Sends `timeout` or `settle`; false when it reverted (another node got there first, or the block time is not past
+   *  the deadline yet: look again later). */
+  async function send(id: bigint, kind: "timeout" | "settle", now: number): Promise<boolean> {
+    try {
+      const data = kind === "timeout" ? registry.encodeTimeout(id) : registry.encodeSettle(id);
+      await submitter.send({ kind, to: registry.address, data }, { revertExpected: true });
+      return true;
+    } catch (error) {
+      if (!(error instanceof TxRevertedError)) throw error;
+      journal.setRequestDeadline(id, now + 1);
+      log.debug({ requestId: id.toString(), err: error }, `${kind} not callable`);
+      return false;
+    }
   }
 
   function schedule() {
@@ -87,4 +111,12 @@ export function createTimeoutSweeper(common: Common, options: TimeoutSweeperOpti
       await current;
     },
   };
+}
+
+/** Every member took the outcome's side (revealed the final answer, or declined a declined request): `settle` would
+ *  slash nobody and refund nothing. */
+export function nothingToSettle(record: OnChainRecord, members: readonly MemberState[]): boolean {
+  if (members.length === 0) return false;
+  if (record.status === RequestStatus.Declined) return members.every((m) => m.declined);
+  return members.every((m) => m.revealed && m.responseHash.toLowerCase() === record.responseHash.toLowerCase());
 }

@@ -132,7 +132,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     }),
     unservableRequestsTotal: new Counter({
       name: name("unservable_requests_total"),
-      help: "Chat requests this node cannot serve (left to the decline path), by reason",
+      help: "Chat requests this node declined on-chain because it cannot serve them, by reason",
       labelNames: ["reason"] as const,
       registers,
     }),

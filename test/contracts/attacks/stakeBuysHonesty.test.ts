@@ -139,19 +139,34 @@ describe("attacks: stake buys honesty", function () {
       await expect(sys.chat.connect(members[1]).declineRequest(requestId, DeclineReason.InvalidPrompt))
         .to.emit(sys.chat, "RequestDeclined").withArgs(requestId, [members[0].address, members[1].address]);
       expect((await sys.chat.getRecord(requestId)).status).to.equal(Status.Declined);
+      // The third member had not acted yet: it declines too, after the quorum, and is paid, not slashed.
       await expect(sys.chat.connect(members[2]).declineRequest(requestId, DeclineReason.InvalidPrompt))
-        .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryInvalidStatus").withArgs(requestId, Status.Declined);
-      expect(await sys.chat.creditOf(members[0].address)).to.equal(MINIMUM_FEE / 2n);
-      expect(await sys.chat.creditOf(sys.requester.address)).to.equal(0n);
-      // The third member did not answer either: it agreed by silence, and settling slashes only a non-participant.
-      await time.increase(COMMIT_WINDOW + REVEAL_WINDOW + 1);
-      await expect(sys.chat.settle(requestId))
-        .to.emit(sys.chat, "MemberSlashed").withArgs(requestId, members[2].address, SlashReason.MissedCommit, SLASH_AMOUNT);
-      for (const [i, v] of sys.validators.entries()) {
-        const expected = v === members[2] ? stakesBefore[i] - SLASH_AMOUNT : stakesBefore[i];
-        expect(await sys.registry.stakeOf(v.address)).to.equal(expected);
-      }
+        .to.emit(sys.chat, "ResponseDeclined").withArgs(requestId, members[2].address, DeclineReason.InvalidPrompt);
+      const share = MINIMUM_FEE / 3n;
+      const remainder = MINIMUM_FEE - 3n * share;
+      expect(await sys.chat.creditOf(members[0].address)).to.equal(share + remainder);
+      expect(await sys.chat.creditOf(members[2].address)).to.equal(share);
+      await time.increase(COMMIT_WINDOW + 1);
+      await expect(sys.chat.connect(members[2]).declineRequest(requestId, DeclineReason.InvalidPrompt))
+        .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryCommitPhaseClosed");
+      await time.increase(REVEAL_WINDOW);
+      await expect(sys.chat.settle(requestId)).to.emit(sys.chat, "RequestSettled").withArgs(requestId, 0)
+        .and.not.to.emit(sys.chat, "MemberSlashed");
+      for (const [i, v] of sys.validators.entries()) expect(await sys.registry.stakeOf(v.address)).to.equal(stakesBefore[i]);
+      expect(await sys.chat.creditOf(sys.requester.address)).to.equal(0n); // the griefer gets nothing back
       await expect(sys.chat.settle(requestId)).to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryAlreadySettled");
+    });
+
+    it("a member that neither declined nor answered a declined request is slashed at settlement", async function () {
+      const sys = await loadFixture(committee3);
+      const requestId = await requestChat(sys, { prompt: new Uint8Array([0xff]) });
+      const members = await drawCommittee(sys, requestId);
+      for (const m of members.slice(0, 2)) await sys.chat.connect(m).declineRequest(requestId, DeclineReason.InvalidPrompt);
+      await time.increase(COMMIT_WINDOW + REVEAL_WINDOW + 1);
+      const share = MINIMUM_FEE / 3n;
+      await expect(sys.chat.settle(requestId))
+        .to.emit(sys.chat, "MemberSlashed").withArgs(requestId, members[2].address, SlashReason.MissedCommit, SLASH_AMOUNT)
+        .and.to.emit(sys.chat, "RequestSettled").withArgs(requestId, share);
     });
 
     it("a committee of one declines alone", async function () {

@@ -271,7 +271,10 @@ describe("chain listener", function () {
     const iface = new Interface(readArtifact("ChatRecordRegistry").abi);
     const decode = createEventDecoder(iface);
     const samples: [string, unknown[]][] = [
-      ["ChatRequested", [7n, "0x00000000000000000000000000000000000000a1", 3, "hi ✓", keccak256(toUtf8Bytes("hi ✓")), 8, ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"], 1, 100n, 200n]],
+      ["ChatRequested", [7n, "0x00000000000000000000000000000000000000a1", 3, toUtf8Bytes("hi ✓"), keccak256(toUtf8Bytes("hi ✓")), 8, 41n, 100n, 200n]],
+      ["ChatRequested", [8n, "0x00000000000000000000000000000000000000a1", 3, "0xfffe41", keccak256("0xfffe41"), 8, 42n, 100n, 200n]],
+      ["CommitteeDrawn", [7n, 1, ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"]]],
+      ["ResponseDeclined", [8n, "0x00000000000000000000000000000000000000b1", 1]],
       ["ResponseCommitted", [7n, "0x00000000000000000000000000000000000000b1", keccak256("0x01")]],
       ["ResponseRevealed", [7n, "0x00000000000000000000000000000000000000b2", keccak256(toUtf8Bytes("an answer")), "an answer"]],
       ["RecordFinalized", [7n, keccak256("0x02"), 3, ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"]]],

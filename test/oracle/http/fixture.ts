@@ -56,19 +56,22 @@ export async function deployedNetworkFixture() {
 export type Network = Awaited<ReturnType<typeof deployedNetworkFixture>>;
 
 /**
- * Runs one chat request through its whole life with the validators' keys: request, three commits, reveals. With
- * `dissent`, the first validator reveals another text first and is slashed when the other two finalize.
+ * Runs one chat request through its whole life with the validators' keys: request, draw, three commits, three
+ * reveals (reveals stay open after the quorum). With `dissent`, the first validator reveals another text first and is
+ * slashed when the other two finalize.
  */
 export async function runRequestToFinal(net: Network, prompt: string, options: { dissent?: boolean } = {}) {
   const { chatRegistry, user, engine } = net;
   const fee = 10n ** 15n;
-  const tx = await chatRegistry.connect(user).requestChat(1, prompt, 8, ethers.ZeroAddress, 0, { value: fee });
+  const tx = await chatRegistry.connect(user).requestChat(1, ethers.toUtf8Bytes(prompt), 8, ethers.ZeroAddress, 0, 0, { value: fee });
   const receipt = await tx.wait();
   const requested = receipt!.logs
     .map((log) => chatRegistry.interface.parseLog(log))
     .find((parsed) => parsed?.name === "ChatRequested")!;
   const requestId = requested.args.requestId as bigint;
-  const committee = (requested.args.committee as string[]).map((a) => net.validators.find((v) => v.address === a)!);
+  await (await chatRegistry.connect(user).draw(requestId)).wait(); // the seed block (the request's) is past now
+  const drawn = (await chatRegistry.getRecord(requestId)).committee;
+  const committee = drawn.map((a) => net.validators.find((v) => v.address === a)!);
   const { text } = await engine.generate({ prompt, maxNewTokens: 8 });
   const texts = committee.map((_, i) => (options.dissent && i === 0 ? `${text} (dissent)` : text));
   const salts = committee.map(() => hexlify(randomBytes(32)));
@@ -77,8 +80,6 @@ export async function runRequestToFinal(net: Network, prompt: string, options: {
     await chatRegistry.connect(member).commitResponse(requestId, commitment);
   }
   for (const [i, member] of committee.entries()) {
-    const status = Number((await chatRegistry.getRecord(requestId)).status);
-    if (status === 4) break; // finalized: later reveals are rejected
     await chatRegistry.connect(member).revealResponse(requestId, texts[i], salts[i]);
   }
   return { requestId, text, committee };

@@ -102,3 +102,63 @@ describe("oracle job journal", function () {
     expect(journal.expiredRequests(100)).to.have.length(0);
   });
 });
+
+describe("oracle job journal: declines", function () {
+  it("migrates a journal written before the declined state, keeping its rows, and then accepts declined jobs", function () {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "journal-v1-")), "j.sqlite");
+    const db = openDatabase(file);
+    createJournal(db).addJob(newJob(3n, 4));
+    // Back to the schema of migration 1..5 (the table's CHECK without `declined`), as an older node left it.
+    db.exec(`DROP TABLE journal_jobs;
+      CREATE TABLE journal_jobs (request_id TEXT NOT NULL, validator TEXT NOT NULL, round INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('seen','inferred','committed','revealed','finalized','timed_out','failed')),
+        model_id TEXT NOT NULL, prompt TEXT NOT NULL, prompt_hash TEXT NOT NULL, max_new_tokens INTEGER NOT NULL,
+        seen_block INTEGER NOT NULL, closed_block INTEGER, salt TEXT, response_text TEXT, response_hash TEXT, commit_tx TEXT,
+        reveal_tx TEXT, commit_block INTEGER, reveal_block INTEGER, tx_attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+        not_before INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (request_id, validator, round));
+      INSERT INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash, max_new_tokens, seen_block, created_at, updated_at)
+        VALUES ('3', '${V}', 0, 'seen', '1', 'hi', '0x01', 8, 4, 0, 0);
+      DELETE FROM schema_migrations WHERE component = 'journal' AND version > 5;`);
+    db.close();
+    const journal = createJournal(openDatabase(file));
+    const key = { requestId: 3n, validator: V, round: 0 };
+    expect(journal.get(key)?.state).to.equal("seen");
+    journal.recordTx(key, "commit", "0xdecline");
+    expect(journal.move(key, "declined", { commitBlock: 5 })).to.include({ state: "declined", commitTx: "0xdecline" });
+    expect(() => journal.move(key, "committed")).to.throw(InvalidJobTransitionError);
+  });
+
+  it("closes only the jobs in the given states (a finalized record leaves committed members to reveal late)", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    const [a, b] = [V, "0x00000000000000000000000000000000000000bb"];
+    journal.addJob(newJob(1n, 1, a));
+    journal.addJob(newJob(1n, 1, b));
+    journal.move({ requestId: 1n, validator: a, round: 0 }, "revealed");
+    journal.move({ requestId: 1n, validator: b, round: 0 }, "committed");
+    const closed = journal.closeRequest(1n, "finalized", 9, undefined, ["revealed"]);
+    expect(closed.map((j) => j.validator)).to.deep.equal([a]);
+    expect(journal.get({ requestId: 1n, validator: b, round: 0 })?.state).to.equal("committed");
+    expect(journal.closeRequest(1n, "declined", 10).map((j) => j.state)).to.deep.equal(["declined"]);
+  });
+
+  it("rolls a decline mined in a dropped block back to seen, where the decision is made again", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    const key = { requestId: 1n, validator: V, round: 0 };
+    journal.addJob(newJob(1n, 10));
+    journal.recordTx(key, "commit", "0xdecline");
+    journal.move(key, "declined", { commitBlock: 12 });
+    journal.commitRange(12, [10, 11, 12].map((n) => ({ number: n, hash: `0x${n}` })));
+    journal.rollbackTo(11);
+    expect(journal.get(key)).to.include({ state: "seen", commitTx: "0xdecline", commitBlock: null });
+  });
+
+  it("lists open requests oldest first", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    journal.trackRequest(request(2n, 5, 0));
+    journal.trackRequest(request(1n, 3, 0));
+    journal.trackRequest(request(3n, 7, 0));
+    journal.markRequestClosed(3n, 8);
+    expect(journal.openRequests().map((r) => r.requestId)).to.deep.equal([1n, 2n]);
+  });
+});

@@ -17,21 +17,26 @@ describe("record leaves and Merkle proofs against ChatRecordRegistry", function 
     }
   });
 
-  it("produces proofs verifyRecord accepts for every leaf of batches of 1 to 9, and rejects them elsewhere", async () => {
+  it("produces proofs verifyRecord accepts for every record of batches of 1 to 9, and rejects them elsewhere", async () => {
     const { chatRegistry, validators, engine } = await loadFixture(deployedNetworkFixture);
     const anchorer = chatRegistry.connect(validators[0]);
     for (let size = 1; size <= 9; size++) {
-      const leaves = Array.from({ length: size }, (_, i) =>
-        recordLeaf({ promptHash: id(`prompt ${size}/${i}`), responseHash: id(`response ${i}`), modelHash: engine.modelHash, validator: validators[0].address }),
-      );
-      const tree = buildMerkleTree(leaves);
+      const records = Array.from({ length: size }, (_, i) => ({
+        promptHash: id(`prompt ${size}/${i}`),
+        responseHash: id(`response ${i}`),
+        modelHash: engine.modelHash,
+        validator: validators[0].address,
+      }));
+      const tree = buildMerkleTree(records.map(recordLeaf));
       await (await anchorer.anchorBatch(tree.root, size, 1)).wait();
       const batchId = await chatRegistry.batchCount();
+      const verifyOnChain = (r: (typeof records)[number], proof: string[]) =>
+        chatRegistry.verifyRecord(batchId, r.promptHash, r.responseHash, r.modelHash, r.validator, proof);
       for (let i = 0; i < size; i++) {
-        expect(await chatRegistry.verifyRecord(batchId, leaves[i], tree.proof(i)), `size ${size} leaf ${i}`).to.equal(true);
+        expect(await verifyOnChain(records[i], tree.proof(i)), `size ${size} record ${i}`).to.equal(true);
       }
-      expect(await chatRegistry.verifyRecord(batchId, id("not in the batch"), tree.proof(0))).to.equal(false);
-      if (size > 1) expect(await chatRegistry.verifyRecord(batchId, leaves[0], tree.proof(1))).to.equal(false);
+      expect(await verifyOnChain({ ...records[0], promptHash: id("not in the batch") }, tree.proof(0))).to.equal(false);
+      if (size > 1) expect(await verifyOnChain(records[0], tree.proof(1))).to.equal(false);
     }
   });
 });

@@ -20,7 +20,7 @@ export async function recordView(ctx: ApiContext, record: ChatRecord, options: R
     let onChain: { verified: boolean | null; error?: string } | null = null;
     if (options.checkOnChain && b.status === "anchored" && b.batchId !== null) {
       try {
-        onChain = { verified: await ctx.deps.chain.verifyRecord(BigInt(b.batchId), record.leaf, proof.proof) };
+        onChain = { verified: await ctx.deps.chain.verifyRecord(BigInt(b.batchId), record, proof.proof) };
       } catch (error) {
         onChain = { verified: null, error: shortMessage(error) };
       }

@@ -222,7 +222,7 @@ describe("monitoring page in a real browser", function () {
 
   it("shows a request still waiting for its committee as requested, with only the prompt to check", async () => {
     const page = await openPage(laptop, "#requests");
-    const tx = await net.chatRegistry.connect(net.user).requestChat(1, "Nobody answers me", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n });
+    const tx = await net.chatRegistry.connect(net.user).requestChat(1, ethers.toUtf8Bytes("Nobody answers me"), 8, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n });
     const receipt = await tx.wait();
     const requestId = receipt!.logs.map((log) => net.chatRegistry.interface.parseLog(log)).find((p) => p?.name === "ChatRequested")!.args.requestId as bigint;
     const row = `[data-testid=request-row][data-request-id="${requestId}"]`;
@@ -235,6 +235,29 @@ describe("monitoring page in a real browser", function () {
     expect(badge.verified).to.equal("null");
     expect(badge.text).to.include("Not finalized yet").and.include("the prompt matches its on-chain hash");
     expect(await page.locator("[data-testid=response]").innerText()).to.include("No response is finalized yet");
+    await page.close();
+  });
+
+  it("shows a request its committee declined as declined, with each member's reason in the timeline", async () => {
+    const page = await openPage(laptop, "#requests");
+    const prompt = new Uint8Array([0x68, 0x69, 0xff, 0xfe]); // not UTF-8
+    const receipt = await (await net.chatRegistry.connect(net.user).requestChat(1, prompt, 8, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n })).wait();
+    const requestId = receipt!.logs.map((log) => net.chatRegistry.interface.parseLog(log)).find((p) => p?.name === "ChatRequested")!.args.requestId as bigint;
+    const row = `[data-testid=request-row][data-request-id="${requestId}"]`;
+    await waitShown(page, `${row}[data-status=requested]`);
+    expect(await page.locator(row).innerText()).to.include("not drawn yet");
+    await (await net.chatRegistry.connect(net.user).draw(requestId)).wait();
+    const committee = (await net.chatRegistry.getRecord(requestId)).committee;
+    for (const member of committee.slice(0, 2)) {
+      const signer = net.validators.find((v) => v.address === member)!;
+      await (await net.chatRegistry.connect(signer).declineRequest(requestId, 1)).wait(); // InvalidPrompt
+    }
+    await waitShown(page, `${row}[data-status=declined]`);
+    await page.click(`${row} a`);
+    await waitShown(page, "ol.timeline li.tl-request_declined");
+    expect((await page.locator("ol.timeline li.tl-drawn").innerText()).toLowerCase()).to.include("committee drawn");
+    expect((await page.locator("ol.timeline li.tl-declined").first().innerText()).toLowerCase()).to.include("invalid prompt");
+    expect(await page.locator("table.committee").innerText()).to.include("declined");
     await page.close();
   });
 

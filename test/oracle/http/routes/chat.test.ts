@@ -41,7 +41,9 @@ describe("POST /v1/chat", function () {
       expect(status).to.equal(200);
       expect(body.batch.status).to.equal("anchored");
       expect(verifyMerkleProof(body.batch.proof, body.batch.merkleRoot, record.recordHash)).to.equal(true);
-      expect(await net.chatRegistry.verifyRecord(BigInt(body.batch.batchId), record.recordHash, body.batch.proof)).to.equal(true);
+      const { prompt, response, model, validator } = body;
+      const onChain = await net.chatRegistry.verifyRecord(BigInt(body.batch.batchId), prompt.hash, response.hash, model.hash, validator, body.batch.proof);
+      expect(onChain).to.equal(true);
       expect(body.batch.onChain).to.deep.equal({ verified: true });
       const onChainBatch = await net.chatRegistry.getBatch(BigInt(body.batch.batchId));
       expect(onChainBatch.merkleRoot).to.equal(body.batch.merkleRoot);

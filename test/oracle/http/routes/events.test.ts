@@ -44,7 +44,7 @@ describe("GET /v1/events", function () {
       const batch = await nextEvent(reader, state, (type) => type === "batch");
       expect(batch.data).to.include({ status: "anchored", count: 1 });
 
-      await (await net.chatRegistry.connect(net.user).requestChat(1, "hello chain", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n })).wait();
+      await (await net.chatRegistry.connect(net.user).requestChat(1, ethers.toUtf8Bytes("hello chain"), 8, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n })).wait();
       const chain = await nextEvent(reader, state, (type, data) => type === "chain" && data.event === "ChatRequested");
       expect(chain.data).to.include({ kind: "event", requestId: "1" });
       expect(chain.data.txHash).to.match(/^0x[0-9a-f]{64}$/);

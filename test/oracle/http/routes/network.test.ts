@@ -33,6 +33,8 @@ describe("GET /v1/validators, /v1/models, /v1/node", function () {
       expect(v.lastCommit.requestId).to.equal("2");
       expect(v.lastCommit.txHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(v.active).to.equal(true);
+      // Fee shares are pull credits: every agreeing member of request 1 earned one (the dissenter of request 2 not).
+      expect(BigInt(v.credit)).to.be.greaterThan(0n);
       expect(v.endpoint).to.match(/^http:\/\/127\.0\.0\.1:900\d$/);
     }
     const slashedOnes = body.validators.filter((v: { slashes: { count: number } }) => v.slashes.count > 0);
@@ -51,6 +53,8 @@ describe("GET /v1/validators, /v1/models, /v1/node", function () {
     expect(status).to.equal(200);
     expect(body.models).to.have.length(1);
     expect(body.models[0]).to.include({ modelId: 1, modelHash: net.engine.modelHash, enabled: true, servedByThisNode: true });
+    // The tiny model's limits, from its config.json (context 256): what requestChat accepts and nodes decline beyond.
+    expect(body.models[0].limits).to.deep.equal({ maxPromptBytes: 1024, maxNewTokens: 128, contextLength: 256 });
     expect(body.models[0].registered.block).to.be.a("number");
   });
 

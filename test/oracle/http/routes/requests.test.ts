@@ -27,7 +27,8 @@ describe("GET /v1/requests", function () {
       model: net.engine.modelHash,
     });
     const types = body.timeline.map((e: { type: string }) => e.type);
-    expect(types.slice(0, 4)).to.deep.equal(["requested", "committed", "committed", "committed"]);
+    expect(types.slice(0, 5)).to.deep.equal(["requested", "drawn", "committed", "committed", "committed"]);
+    expect(body.timeline[1].committee).to.have.members(finalized.committee.map((v) => v.address));
     expect(types).to.include.members(["revealed", "finalized", "slashed"]);
     for (const entry of body.timeline) {
       expect(entry.block).to.be.a("number");
@@ -57,7 +58,7 @@ describe("GET /v1/requests", function () {
   });
 
   it("shows a request in progress as requested, without a response", async () => {
-    const tx = await net.chatRegistry.connect(net.user).requestChat(1, "still open", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n });
+    const tx = await net.chatRegistry.connect(net.user).requestChat(1, ethers.toUtf8Bytes("still open"), 8, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n });
     await tx.wait();
     const id = await net.chatRegistry.requestCount();
     const { body } = await getJson(`${api.url}/v1/requests/${id}`);
@@ -98,7 +99,7 @@ describe("GET /v1/requests", function () {
 
   it("rebuilds its view after a reorg instead of showing events that are gone", async () => {
     const snapshot = await network.provider.send("evm_snapshot", []);
-    await (await net.chatRegistry.connect(net.user).requestChat(1, "on the lost branch", 8, ethers.ZeroAddress, 0, { value: 10n ** 15n })).wait();
+    await (await net.chatRegistry.connect(net.user).requestChat(1, ethers.toUtf8Bytes("on the lost branch"), 8, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n })).wait();
     const before = await getJson(`${api.url}/v1/requests?limit=10`);
     expect(before.body.requests[0].requestId).to.equal("3");
     await network.provider.send("evm_revert", [snapshot]);

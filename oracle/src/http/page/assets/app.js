@@ -18,7 +18,7 @@
     revealed: "revealed",
     finalized: "finalized",
     timed_out: "timed out",
-    refunded: "refunded",
+    declined: "declined",
     pending: "waiting for a batch",
     sending: "anchoring…",
     anchored: "anchored",
@@ -287,8 +287,8 @@
       return {
         attrs: { dataset: { validator: v.address.toLowerCase(), testid: "validator-row" } },
         cells: [
-          el("span", null, code(short(v.address, 6), v.address), " ", v.active ? el("span", { class: "chip status-finalized" }, "active") : el("span", { class: "chip status-refunded" }, "inactive"), el("br"), el("small", { class: "muted" }, v.endpoint || "no endpoint")),
-          units(v.stake),
+          el("span", null, code(short(v.address, 6), v.address), " ", v.active ? el("span", { class: "chip status-finalized" }, "active") : el("span", { class: "chip status-none" }, "inactive"), el("br"), el("small", { class: "muted" }, v.endpoint || "no endpoint")),
+          el("span", null, units(v.stake), v.credit && v.credit !== "0" ? el("small", { class: "muted", title: "fee shares and callback reimbursements to withdraw from the chat registry" }, el("br"), "credit " + units(v.credit) + " ETH") : null),
           percent(v.stakeShare),
           el("span", { dataset: { testid: "seats" } }, v.selection.seats + " / " + v.selection.expectedSeats),
           chainRef(v.lastCommit),
@@ -353,7 +353,7 @@
     var steps = STEPS.map(function (step, i) {
       return el("li", { class: i <= reached ? "done" : "" }, step);
     });
-    if (status === "timed_out" || status === "refunded") steps.push(el("li", { class: "end-" + status }, STATUS_WORDS[status]));
+    if (status === "timed_out" || status === "declined") steps.push(el("li", { class: "end-" + status }, STATUS_WORDS[status]));
     return el("ol", { class: "steps", "aria-label": "status timeline" }, steps);
   }
 
@@ -368,7 +368,14 @@
         cells: [
           el("a", { href: "#request/" + r.requestId }, "#" + r.requestId),
           el("span", null, statusChip(r.status), stepsOf(r.status)),
-          el("span", null, r.committee.map(function (a) { return code(short(a, 4), a); }).reduce(function (acc, node, i) { return acc.concat(i ? [" ", node] : [node]); }, []), r.attempt > 1 ? el("small", null, " attempt " + r.attempt) : null),
+          el(
+            "span",
+            null,
+            r.committee.length
+              ? r.committee.map(function (a) { return code(short(a, 4), a); }).reduce(function (acc, node, i) { return acc.concat(i ? [" ", node] : [node]); }, [])
+              : el("small", { class: "muted" }, "not drawn yet"),
+            r.attempt > 1 ? el("small", null, " attempt " + r.attempt) : null,
+          ),
           r.fee ? units(r.fee) + " ETH" : "—",
           r.latencySeconds === null ? (r.finalized ? "—" : "pending") : r.latencySeconds + " s",
           chainRef(r.requested),
@@ -429,9 +436,11 @@
     replace(
       $("model-list"),
       table(
-        ["Model", "Hash", "Enabled", "URI", "Served here"],
+        ["Model", "Hash", "Enabled", "Limits", "URI", "Served here"],
         models.map(function (mdl) {
-          return { cells: [String(mdl.modelId), code(short(mdl.modelHash, 8), mdl.modelHash), mdl.enabled ? "yes" : "no", mdl.uri || "—", mdl.servedByThisNode ? "yes" : "no"] };
+          var l = mdl.limits;
+          var limits = l ? "context " + l.contextLength + " tokens · ≤ " + l.maxNewTokens + " new · prompt ≤ " + l.maxPromptBytes + " bytes" : "—";
+          return { cells: [String(mdl.modelId), code(short(mdl.modelHash, 8), mdl.modelHash), mdl.enabled ? "yes" : "no", limits, mdl.uri || "—", mdl.servedByThisNode ? "yes" : "no"] };
         }),
         { class: "models" },
       ),
@@ -455,12 +464,13 @@
     else verdict = badge(null, "Cannot verify", reasons);
 
     var timeline = r.timeline.map(function (t) {
-      var what = t.type.replace("_", " ");
+      var what = t.type === "drawn" ? "committee drawn" : t.type.replace("_", " ");
       var extra = [];
       if (t.validator) extra.push(code(short(t.validator, 4), t.validator));
       if (t.attempt !== undefined) extra.push("attempt " + t.attempt);
-      if (t.reason) extra.push(t.reason.replace("_", " "));
-      if (t.amount) extra.push(units(t.amount));
+      if (t.committee) extra.push(el("span", null, t.committee.map(function (a) { return code(short(a, 4), a); }).reduce(function (acc, node, i) { return acc.concat(i ? [" ", node] : [node]); }, [])));
+      if (t.reason) extra.push(t.reason.split("_").join(" "));
+      if (t.amount) extra.push(units(t.amount) + (t.type === "settled" ? " ETH refunded" : ""));
       if (t.responseHash) extra.push(el("span", null, "response ", code(short(t.responseHash, 4), t.responseHash)));
       return el(
         "li",
@@ -477,11 +487,11 @@
         return {
           cells: [
             code(short(m.validator, 6), m.validator),
-            m.committed ? "yes" : "no",
+            m.declined ? el("span", { class: "muted" }, "declined") : m.committed ? "yes" : "no",
             m.revealed ? "yes" : "no",
             m.responseHash ? code(short(m.responseHash, 6), m.responseHash) : "—",
-            // Finalizing at quorum can leave a member unrevealed: that is no disagreement.
-            m.agreed === null || !m.revealed ? el("span", { class: "muted" }, m.revealed ? "—" : "did not reveal") : m.agreed ? el("span", { class: "ok" }, "yes") : el("span", { class: "bad" }, "no (dissent)"),
+            // Reveals stay open after the quorum until the reveal deadline: an unrevealed member may still reveal.
+            m.agreed === null || !m.revealed ? el("span", { class: "muted" }, m.revealed || m.declined ? "—" : "not revealed") : m.agreed ? el("span", { class: "ok" }, "yes") : el("span", { class: "bad" }, "no (dissent)"),
           ],
         };
       }),
@@ -504,7 +514,7 @@
       el("h3", null, "Timeline"),
       timeline.length ? el("ol", { class: "timeline" }, timeline) : empty("No events indexed yet."),
       el("h3", null, "Committee"),
-      r.committee.length ? committee : empty("No committee is assigned."),
+      r.committee.length ? committee : empty("No committee is drawn yet: the first member's commit (or anyone's draw) draws it from the request's seed block."),
       el("h3", null, "Related"),
       relatedLinks(r.records, null, "Off-chain records with this prompt"),
       r.consumer ? el("p", null, "Consumer contract ", code(r.consumer), r.callbackFailed ? el("span", { class: "bad" }, " (callback failed)") : "") : null,

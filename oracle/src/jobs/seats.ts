@@ -1,0 +1,158 @@
+import { type ChatRegistryClient, RequestStatus } from "../chain/chatRegistry";
+import type { Common } from "../common";
+import { addCommitteeJobs } from "./events";
+import type { Journal } from "./journal";
+
+export interface SeatFinderOptions {
+  journal: Journal;
+  registry: ChatRegistryClient;
+  /** Addresses (any case) of the validator keys this process runs. */
+  validators: readonly string[];
+  /** Jobs were added: the pipeline should look at them now. */
+  onSeated?: () => void;
+  /** The chain head's number (to notice a seed block that fell out of the 256-block blockhash window). */
+  headNumber?: () => Promise<number>;
+  /** Sends `draw(requestId)`, which renews a lost seed (or draws the committee when the seed is there after all). */
+  renewSeed?: (requestId: bigint) => Promise<void>;
+}
+
+/** The EVM keeps the hashes of the last 256 blocks: a seed block further back is lost until `draw` renews it. */
+export const BLOCKHASH_WINDOW = 256;
+
+export interface SeatFinder {
+  /** Attempt `attempt` of `requestId` began in `block` (its committee is not drawn yet). */
+  track(requestId: bigint, block: number, attempt?: number): void;
+  /** Looks at every tracked attempt once; returns how many jobs were added. */
+  find(): Promise<number>;
+  /** Something happened on-chain (a new block): look again now. */
+  wake(): void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Learns whether this node's validators sit on a request's committee before anyone drew it. The committee is drawn
+ * lazily (by the first commit, respond, decline, `draw` or `timeout`), from the hash of the request's seed block,
+ * which exists only once the next block does: `previewCommittee` at the pending block shows it ahead of the draw,
+ * and a seated validator's own commit (or respond, or decline) then draws it. Once drawn, the `CommitteeDrawn`
+ * event (events.ts) is authoritative and this finder lets the attempt go. A preview can differ from the draw only if
+ * stakes change in between; the pipeline then finds the validator off the committee and closes its job.
+ */
+export function createSeatFinder(common: Common, options: SeatFinderOptions): SeatFinder {
+  const { config, logger, metrics } = common;
+  const { journal, registry } = options;
+  const log = logger.child({ component: "seats" });
+  const ours = new Set(options.validators.map((v) => v.toLowerCase()));
+  /**
+   * Attempts whose committee is not known yet, by request id: the block their attempt began in, and the attempt when
+   * an event told it (after a restart it is read from the chain).
+   */
+  const pending = new Map<string, { requestId: bigint; block: number; attempt?: number }>();
+  /** Head at the last `draw` sent for a request (a renewed seed is the draw's block: the window starts again). */
+  const renewedAt = new Map<string, number>();
+  for (const request of journal.openRequests()) {
+    pending.set(request.requestId.toString(), { requestId: request.requestId, block: request.seenBlock });
+  }
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  async function findOne(requestId: bigint, block: number, attempt?: number): Promise<{ done: boolean; added: number }> {
+    // Known attempt (from its event): one call, previewCommittee returns the drawn committee too. The pipeline finds
+    // a request whose commits closed meanwhile and closes the job.
+    if (attempt !== undefined) {
+      const preview = await registry.previewCommittee(requestId);
+      if (!preview.ready) return { done: false, added: 0 };
+      return { done: true, added: addCommitteeJobs(journal, ours, log, { requestId, committee: preview.committee, round: attempt, block }) };
+    }
+    const record = await registry.getRecord(requestId);
+    // Commits and declines are only open while Requested or Committed; later there is no seat left to take.
+    if (record.status !== RequestStatus.Requested && record.status !== RequestStatus.Committed) return { done: true, added: 0 };
+    let committee = record.committee;
+    if (committee.length === 0) {
+      const preview = await registry.previewCommittee(requestId);
+      if (!preview.ready) return { done: false, added: 0 };
+      committee = preview.committee;
+    }
+    const added = addCommitteeJobs(journal, ours, log, { requestId, committee, round: record.attempt, block });
+    return { done: true, added };
+  }
+
+  /**
+   * Nobody drew the attempt's committee while its seed block's hash existed (the nodes were offline or behind): no
+   * seat can commit now, so `draw` renews the seed instead of leaving the request to its timeout. Once per window.
+   */
+  async function renewIfLost(key: string, requestId: bigint, block: number, attempt?: number) {
+    if (!options.headNumber || !options.renewSeed) return;
+    const head = await options.headNumber();
+    if (head - Math.max(block, renewedAt.get(key) ?? 0) < BLOCKHASH_WINDOW) return;
+    renewedAt.set(key, head);
+    if (renewedAt.size > 4_096) renewedAt.delete(renewedAt.keys().next().value as string);
+    try {
+      await options.renewSeed(requestId);
+      log.info({ requestId: requestId.toString(), attempt, since: block, head }, "renewed a lost seed");
+    } catch (error) {
+      log.debug({ requestId: requestId.toString(), err: error }, "draw not sent");
+    }
+  }
+
+  async function find(): Promise<number> {
+    let added = 0;
+    for (const [key, { requestId, block, attempt }] of [...pending]) {
+      if (stopping) break;
+      if (journal.getRequest(requestId)?.open === false) {
+        pending.delete(key);
+        continue;
+      }
+      const result = await findOne(requestId, block, attempt);
+      added += result.added;
+      if (!result.done) await renewIfLost(key, requestId, block, attempt);
+      // A newer attempt may have been tracked while we read the chain: keep that one.
+      if (result.done && pending.get(key)?.block === block) pending.delete(key);
+    }
+    if (added > 0) options.onSeated?.();
+    return added;
+  }
+
+  async function run() {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        await find();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        metrics.unhandledErrorsTotal.inc();
+        const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
+        log[level]({ err: error, failures }, "seat lookup failed");
+      }
+      if (stopping) break;
+      const wait = pending.size > 0 || failures > 0 ? config.pollIntervalMs : Math.max(config.pollIntervalMs, 1_000);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          wakeUp = undefined;
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        wakeUp = done;
+      });
+    }
+  }
+
+  return {
+    track(requestId, block, attempt) {
+      pending.set(requestId.toString(), { requestId, block, attempt });
+    },
+    find,
+    wake: () => wakeUp?.(),
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import { expect } from "chai";
+import { ZeroHash } from "ethers";
+import type { ChatRegistryClient, OnChainRecord } from "../../../oracle/src/chain/chatRegistry";
+import { RequestStatus } from "../../../oracle/src/chain/chatRegistry";
+import { createJournal } from "../../../oracle/src/jobs/journal";
+import { createSeatFinder } from "../../../oracle/src/jobs/seats";
+import { createTestCommon } from "../store/fixtures";
+
+const OURS = "0x00000000000000000000000000000000000000aa";
+const OTHER = "0x00000000000000000000000000000000000000bb";
+const THIRD = "0x00000000000000000000000000000000000000cc";
+
+/** A registry that answers getRecord and previewCommittee from plain fields the test changes. */
+class FakeRegistry {
+  status: number = RequestStatus.Requested;
+  attempt = 1;
+  drawn: string[] = [];
+  preview: { committee: string[]; ready: boolean } = { committee: [], ready: false };
+  previews = 0;
+  reads = 0;
+
+  client(): ChatRegistryClient {
+    return {
+      getRecord: async (requestId: bigint) => {
+        this.reads++;
+        return { requestId, status: this.status, attempt: this.attempt, committee: this.drawn, promptHash: ZeroHash } as unknown as OnChainRecord;
+      },
+      previewCommittee: async () => {
+        this.previews++;
+        return this.preview;
+      },
+    } as unknown as ChatRegistryClient;
+  }
+}
+
+function setup() {
+  const common = createTestCommon();
+  const journal = createJournal(common.db);
+  const registry = new FakeRegistry();
+  let seated = 0;
+  const seats = createSeatFinder(common, { journal, registry: registry.client(), validators: [OURS], onSeated: () => seated++ });
+  journal.trackRequest({ requestId: 1n, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, deadline: 0 });
+  return { journal, registry, seats, seatedCalls: () => seated };
+}
+
+describe("seat finder", function () {
+  it("waits while the seed block's hash does not exist, then adds a job only for our seated validator", async function () {
+    const { journal, registry, seats, seatedCalls } = setup();
+    seats.track(1n, 10);
+    expect(await seats.find()).to.equal(0);
+    expect(journal.jobsOfRequest(1n)).to.have.length(0);
+    registry.preview = { committee: [OTHER, OURS, THIRD], ready: true };
+    expect(await seats.find()).to.equal(1);
+    const [job] = journal.jobsOfRequest(1n);
+    expect(job).to.include({ validator: OURS, round: 1, state: "seen", seenBlock: 10, prompt: "hi" });
+    expect(seatedCalls()).to.equal(1);
+    // Done with this attempt: no further previews.
+    const before = registry.previews;
+    await seats.find();
+    expect(registry.previews).to.equal(before);
+  });
+
+  it("takes the drawn committee without a preview, and the attempt number as the job's round", async function () {
+    const { journal, registry, seats } = setup();
+    registry.attempt = 2;
+    registry.drawn = [OURS];
+    seats.track(1n, 30);
+    expect(await seats.find()).to.equal(1);
+    expect(registry.previews).to.equal(0);
+    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 2, seenBlock: 30 });
+  });
+
+  it("asks only previewCommittee when the event told the attempt", async function () {
+    const { journal, registry, seats } = setup();
+    registry.preview = { committee: [OURS], ready: true };
+    seats.track(1n, 20, 3);
+    expect(await seats.find()).to.equal(1);
+    expect([registry.reads, registry.previews]).to.deep.equal([0, 1]);
+    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 3, seenBlock: 20 });
+  });
+
+  it("adds nothing when our validators are not seated, or once commits are closed", async function () {
+    const { journal, registry, seats } = setup();
+    registry.preview = { committee: [OTHER, THIRD], ready: true };
+    seats.track(1n, 10);
+    expect(await seats.find()).to.equal(0);
+    registry.status = RequestStatus.Finalized;
+    registry.preview = { committee: [OURS], ready: true };
+    seats.track(1n, 11);
+    expect(await seats.find()).to.equal(0);
+    expect(journal.jobsOfRequest(1n)).to.have.length(0);
+  });
+
+  it("renews a seed lost to the 256-block window with one draw, then seats from the renewed seed", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    journal.trackRequest({ requestId: 1n, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, deadline: 0 });
+    const registry = new FakeRegistry();
+    let head = 200;
+    const draws: bigint[] = [];
+    const seats = createSeatFinder(common, {
+      journal,
+      registry: registry.client(),
+      validators: [OURS],
+      headNumber: async () => head,
+      renewSeed: async (id) => void draws.push(id),
+    });
+    seats.track(1n, 10, 1);
+    await seats.find(); // 190 blocks old: the hash still exists, only not yet past
+    expect(draws).to.deep.equal([]);
+    head = 266;
+    await seats.find();
+    await seats.find(); // once per window, not once per look
+    expect(draws).to.deep.equal([1n]);
+    registry.preview = { committee: [OURS], ready: true };
+    expect(await seats.find()).to.equal(1);
+    // The job keeps the block of the request's event (a reorg below it deletes the job with the request).
+    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 1, seenBlock: 10 });
+  });
+
+  it("picks up the open requests of the journal after a restart", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    journal.trackRequest({ requestId: 4n, seenBlock: 3, modelId: "1", prompt: "again", promptHash: "0x04", maxNewTokens: 8, deadline: 0 });
+    const registry = new FakeRegistry();
+    registry.preview = { committee: [OURS], ready: true };
+    const seats = createSeatFinder(common, { journal, registry: registry.client(), validators: [OURS.toUpperCase().replace("0X", "0x")] });
+    expect(await seats.find()).to.equal(1);
+    expect(journal.jobsOfRequest(4n)[0]).to.include({ round: 1, prompt: "again" });
+  });
+});
