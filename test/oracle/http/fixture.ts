@@ -91,9 +91,7 @@ export async function runRequestToFinal(net: Network, prompt: string, options: {
  */
 export async function requestChatWithPromptBytes(net: Network, prompt: Uint8Array, maxNewTokens = 8): Promise<bigint> {
   const { chatRegistry, user } = net;
-  const selector = chatRegistry.interface.getFunction("requestChat")!.selector;
-  const args = ethers.AbiCoder.defaultAbiCoder().encode(["uint16", "bytes", "uint32", "address", "uint32"], [1, prompt, maxNewTokens, ethers.ZeroAddress, 0]);
-  const tx = await user.sendTransaction({ to: await chatRegistry.getAddress(), data: selector + args.slice(2), value: 10n ** 15n });
+  const tx = await chatRegistry.connect(user).requestChat(1, prompt, maxNewTokens, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n });
   await tx.wait();
   return (await chatRegistry.requestCount()) as bigint;
 }

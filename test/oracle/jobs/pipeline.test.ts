@@ -5,6 +5,7 @@ import type { InferenceEngine } from "../../../oracle/src/inference";
 import { RetryableError } from "../../../oracle/src/inference/errors";
 import { createJournal } from "../../../oracle/src/jobs/journal";
 import { createPipeline } from "../../../oracle/src/jobs/pipeline";
+import { hashText } from "../../../oracle/src/store/contentStore";
 import { createTestCommon } from "../store/fixtures";
 
 const MODEL_HASH = `0x${"ab".repeat(32)}`;
@@ -17,15 +18,18 @@ describe("pipeline retries", function () {
     const calls: number[] = [];
     const engine = {
       modelHash: MODEL_HASH,
+      maxContext: 64,
+      countPromptTokens: () => 1,
       generate: async () => {
         calls.push(Date.now());
         throw new RetryableError("device lost");
       },
     } as unknown as InferenceEngine;
-    const registry = { getModelHash: async () => ({ modelHash: MODEL_HASH }) } as unknown as ChatRegistryClient;
+    const limits = { maxPromptBytes: 256, maxNewTokens: 32, contextLength: 64 };
+    const registry = { getModel: async () => ({ modelHash: MODEL_HASH, enabled: true, limits }) } as unknown as ChatRegistryClient;
     const pipeline = createPipeline(common, { journal, engine, registry, heads: {} as HeadTracker, submitters: new Map() });
     const key = { requestId: 1n, validator: VALIDATOR, round: 1 };
-    journal.addJob({ ...key, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 4, seenBlock: 1 });
+    journal.addJob({ ...key, modelId: "1", prompt: "hi", promptHash: hashText("hi"), maxNewTokens: 4, seenBlock: 1 });
     pipeline.start();
     await new Promise((r) => setTimeout(r, 1_700));
     await pipeline.stop();
