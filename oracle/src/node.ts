@@ -4,6 +4,7 @@ import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
+import { chainReadiness } from "./chain/readiness";
 import { createProvider, redactUrl } from "./chain/rpc";
 import { createSubmitter, type Submitter } from "./chain/submitter";
 import { ANCHOR_GAS_LIMIT, createWalletMonitor } from "./chain/wallets";
@@ -145,7 +146,17 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const readiness = () => {
       const low = wallets.belowReserve();
       const inference: { ok: boolean; message?: string } = inferenceEngine.health?.() ?? { ok: true };
+      const chainConditions = chainReadiness({
+        now: Date.now(),
+        lastHeadAt: heads.lastAnswerAt(),
+        headNumber: heads.latest()?.number,
+        processedBlock: journal.processedBlock() ?? deployment.startBlock - 1,
+        confirmations: config.confirmations,
+        maxHeadAgeMs: config.maxHeadAgeMs,
+        maxListenerLagBlocks: config.maxListenerLagBlocks,
+      });
       return [
+        ...chainConditions,
         { name: "inference", ok: inference.ok, ...(inference.message ? { message: inference.message } : {}) },
         {
           name: "wallet_reserve",

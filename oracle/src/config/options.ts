@@ -241,6 +241,20 @@ export const OPTION_SPECS = {
       .transform((text) => parseEther(text)),
     defaultText: "0.05",
   },
+  maxHeadAgeMs: {
+    flag: "max-head-age-ms",
+    env: "ORACLE_MAX_HEAD_AGE_MS",
+    description: "longest time without an answer from the RPC's head poll before /readyz fails (a hung or unreachable RPC)",
+    schema: intText(1_000, 3_600_000).default(30_000),
+    defaultText: "30000",
+  },
+  maxListenerLagBlocks: {
+    flag: "max-listener-lag-blocks",
+    env: "ORACLE_MAX_LISTENER_LAG_BLOCKS",
+    description: "most confirmed blocks the chain listener may be behind the head before /readyz fails (once caught up)",
+    schema: intText(1, 1_000_000).default(64),
+    defaultText: "64",
+  },
   txRetries: {
     flag: "tx-retries",
     env: "ORACLE_TX_RETRIES",
