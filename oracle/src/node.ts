@@ -1,5 +1,5 @@
 import path from "node:path";
-import { Wallet, formatEther } from "ethers";
+import { type Log, Wallet, formatEther } from "ethers";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
@@ -169,17 +169,26 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     if (options.http !== false) {
       const chain = createChainViews({ deployment, provider, logger, metrics, blockRange: config.blockRange, pollIntervalMs: config.pollIntervalMs });
       shutdown.add("chain views", () => chain.close());
+      const anchoredBatchId = (txHash: string, logs: readonly Log[]): bigint => {
+        for (const log of logs) {
+          const parsed = deployment.chatRecordRegistry.iface.parseLog(log);
+          if (parsed?.name === "BatchAnchored") return parsed.args.batchId as bigint;
+        }
+        throw new Error(`anchor transaction ${txHash} emitted no BatchAnchored event`);
+      };
       const anchorer = createBatchAnchorer(common, {
         validator: anchorSubmitter.address,
         checkFunds: () => wallets.refuseSpend(anchorSubmitter.address, ANCHOR_GAS_LIMIT),
-        sendAnchor: async (root, count, modelId) => {
-          const mined = await anchorSubmitter.send({ kind: "anchor", to: registry.address, data: registry.encodeAnchor(root, count, modelId) });
-          const iface = deployment.chatRecordRegistry.iface;
-          for (const log of mined.receipt.logs) {
-            const parsed = iface.parseLog(log);
-            if (parsed?.name === "BatchAnchored") return { txHash: mined.hash, batchId: parsed.args.batchId as bigint };
-          }
-          throw new Error(`anchor transaction ${mined.hash} emitted no BatchAnchored event`);
+        sendAnchor: async (root, count, modelId, hooks) => {
+          const intent = { kind: "anchor" as const, to: registry.address, data: registry.encodeAnchor(root, count, modelId) };
+          const mined = await anchorSubmitter.send(intent, { beforeBroadcast: hooks?.beforeBroadcast });
+          return { txHash: mined.hash, batchId: anchoredBatchId(mined.hash, mined.receipt.logs) };
+        },
+        lookupAnchor: async (txHash) => {
+          const seen = await anchorSubmitter.lookup(txHash);
+          if (seen.status === "mined") return { status: "anchored", batchId: anchoredBatchId(txHash, seen.tx.receipt.logs) };
+          if (seen.status === "pending") return { status: "pending" };
+          return { status: "failed", reason: seen.status === "reverted" ? `reverted in block ${seen.blockNumber}` : "unknown to the RPC (dropped)" };
         },
       });
       shutdown.add("batch anchorer", () => anchorer.stop());
