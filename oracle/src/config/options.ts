@@ -192,9 +192,23 @@ export const OPTION_SPECS = {
   rateLimitPerMinute: {
     flag: "rate-limit-per-minute",
     env: "ORACLE_RATE_LIMIT_PER_MINUTE",
-    description: "HTTP requests per client per minute",
+    description: "HTTP requests per client per minute (IPv6 clients keyed by /64)",
     schema: intText(1, 1_000_000).default(600),
     defaultText: "600",
+  },
+  rateLimitTokensPerMinute: {
+    flag: "rate-limit-tokens-per-minute",
+    env: "ORACLE_RATE_LIMIT_TOKENS_PER_MINUTE",
+    description: "tokens a client may ask POST /v1/chat to generate per minute (maxNewTokens summed; IPv6 clients by /64)",
+    schema: intText(1, 100_000_000).default(4096),
+    defaultText: "4096",
+  },
+  maxQueuedChats: {
+    flag: "max-queued-chats",
+    env: "ORACLE_MAX_QUEUED_CHATS",
+    description: "POST /v1/chat calls waiting for or running inference at once; more get 503 with Retry-After",
+    schema: intText(1, 100_000).default(16),
+    defaultText: "16",
   },
   batchSize: {
     flag: "batch-size",
