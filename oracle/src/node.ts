@@ -6,7 +6,7 @@ import { createHeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
 import { chainReadiness } from "./chain/readiness";
 import { createProvider, redactUrl } from "./chain/rpc";
-import { createSubmitter, type Submitter } from "./chain/submitter";
+import { createSubmitter, type Submitter, type SubmitterHealth } from "./chain/submitter";
 import { ANCHOR_GAS_LIMIT, createWalletMonitor } from "./chain/wallets";
 import { createCommon, type Common, type CreateCommonOptions } from "./common";
 import { readAnchorKey, resolveValidatorKeys, type OracleConfig } from "./config";
@@ -92,9 +92,12 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const contentStore = createContentStore(db);
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
     const submitters = new Map<string, Submitter>();
+    /** Every key's sender, for the `key_exclusive` readiness condition. */
+    const senders: (Submitter & SubmitterHealth)[] = [];
     for (const key of keys) {
       const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces });
       submitters.set(submitter.address.toLowerCase(), submitter);
+      senders.push(submitter);
     }
     const validators = [...submitters.values()].map((s) => s.address);
     const registry = createChatRegistryClient(deployment.chatRecordRegistry, provider, metrics);
@@ -130,9 +133,13 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     pipeline.start();
 
     // Anchors are optional spending: a separate key if given (reusing its submitter when it is also a validator's).
-    const anchorSubmitter = !anchorKey
-      ? firstSubmitter
-      : (submitters.get(new Wallet(anchorKey).address.toLowerCase()) ?? createSubmitter(common, provider, heads, new Wallet(anchorKey), { errorInterfaces }));
+    const anchorAddress = anchorKey ? new Wallet(anchorKey).address.toLowerCase() : undefined;
+    let anchorSubmitter = anchorAddress ? submitters.get(anchorAddress) : firstSubmitter;
+    if (!anchorSubmitter) {
+      const own = createSubmitter(common, provider, heads, new Wallet(anchorKey as string), { errorInterfaces });
+      senders.push(own);
+      anchorSubmitter = own;
+    }
     const wallets = createWalletMonitor(common, {
       provider,
       addresses: [...validators, anchorSubmitter.address],
@@ -155,8 +162,10 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         maxHeadAgeMs: config.maxHeadAgeMs,
         maxListenerLagBlocks: config.maxListenerLagBlocks,
       });
+      const shared = senders.map((sender) => sender.health()).filter((h) => !h.ok);
       return [
         ...chainConditions,
+        { name: "key_exclusive", ok: shared.length === 0, ...(shared.length > 0 ? { message: shared.map((h) => h.message).join("; ") } : {}) },
         { name: "inference", ok: inference.ok, ...(inference.message ? { message: inference.message } : {}) },
         {
           name: "wallet_reserve",

@@ -42,6 +42,10 @@ export interface Metrics {
   readonly walletBalanceEther: Gauge<"address">;
   /** Inference runs that missed their watchdog deadline (the worker was replaced each time). */
   readonly inferenceDeadlinesMissedTotal: Counter<string>;
+  /** Times another process was found sending from one of the node's keys. */
+  readonly foreignNoncesTotal: Counter<"address">;
+  /** 1 while a key's sending is paused because another process sends from it. */
+  readonly sendingPaused: Gauge<"address">;
 }
 
 export interface CreateMetricsOptions {
@@ -146,6 +150,18 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       name: name("inference_deadlines_missed_total"),
       help: "Inference runs that missed their watchdog deadline; each replaced the inference worker",
       labelNames: [],
+      registers,
+    }),
+    foreignNoncesTotal: new Counter({
+      name: name("foreign_nonces_total"),
+      help: "Times another process was found sending from one of the node's keys (sending then pauses)",
+      labelNames: ["address"] as const,
+      registers,
+    }),
+    sendingPaused: new Gauge({
+      name: name("sending_paused"),
+      help: "1 while a key's sending is paused because another process sends from it",
+      labelNames: ["address"] as const,
       registers,
     }),
   };
