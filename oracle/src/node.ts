@@ -20,6 +20,7 @@ import { createEventApplier } from "./jobs/events";
 import { createJournal, type Journal } from "./jobs/journal";
 import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
 import { createTimeoutSweeper } from "./jobs/timeouts";
+import { instrumentEngine, instrumentJournal, jobGaugeRefresher } from "./metrics/instrument";
 import { createBatchAnchorer } from "./store/batchAnchorer";
 import { createContentStore } from "./store/contentStore";
 
@@ -78,6 +79,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       shutdown.add("engine", () => owned.close());
     }
 
+    engine = instrumentEngine(engine, metrics);
     const inferenceEngine = engine;
     const unwatch = engine.onDeadlineMissed?.((deadlineMs) => {
       metrics.inferenceDeadlinesMissedTotal.inc();
@@ -88,7 +90,10 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const heads = createHeadTracker(common, provider);
     shutdown.add("head tracker", () => heads.stop());
     heads.start();
-    const journal = createJournal(db);
+    const journal = instrumentJournal(createJournal(db), metrics);
+    const refreshJobGauges = jobGaugeRefresher(db, journal, metrics);
+    metrics.beforeScrape.add(refreshJobGauges);
+    shutdown.add("job gauges", () => void metrics.beforeScrape.delete(refreshJobGauges));
     const contentStore = createContentStore(db);
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
     const submitters = new Map<string, Submitter>();
