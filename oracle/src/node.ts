@@ -23,6 +23,7 @@ import { createTimeoutSweeper } from "./jobs/timeouts";
 import { instrumentEngine, instrumentJournal, jobGaugeRefresher } from "./metrics/instrument";
 import { createBatchAnchorer } from "./store/batchAnchorer";
 import { createContentStore } from "./store/contentStore";
+import { createContentRetention } from "./store/retention";
 
 export interface OracleNodeOptions extends CreateCommonOptions {
   /** An engine loaded elsewhere (tests and the demo share one between nodes); the node will not close it. */
@@ -95,6 +96,9 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     metrics.beforeScrape.add(refreshJobGauges);
     shutdown.add("job gauges", () => void metrics.beforeScrape.delete(refreshJobGauges));
     const contentStore = createContentStore(db);
+    const retention = createContentRetention(common, contentStore);
+    shutdown.add("content retention", () => retention.stop());
+    retention.start();
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
     const submitters = new Map<string, Submitter>();
     /** Every key's sender, for the `key_exclusive` readiness condition. */

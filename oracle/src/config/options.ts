@@ -210,6 +210,27 @@ export const OPTION_SPECS = {
     schema: intText(1, 100_000).default(16),
     defaultText: "16",
   },
+  maxPendingRecords: {
+    flag: "max-pending-records",
+    env: "ORACLE_MAX_PENDING_RECORDS",
+    description: "off-chain records waiting for an anchor at most; beyond it POST /v1/chat answers 503 until anchors catch up",
+    schema: intText(1, 10_000_000).default(10_000),
+    defaultText: "10000",
+  },
+  contentRetentionDays: {
+    flag: "content-retention-days",
+    env: "ORACLE_CONTENT_RETENTION_DAYS",
+    description: "days a prompt or response text is kept in the content store after it was last stored (0 = no age limit)",
+    schema: intText(0, 36_500).default(30),
+    defaultText: "30",
+  },
+  contentMaxEntries: {
+    flag: "content-max-entries",
+    env: "ORACLE_CONTENT_MAX_ENTRIES",
+    description: "texts kept in the content store at most (the least recently stored go first)",
+    schema: intText(1, 1_000_000_000).default(1_000_000),
+    defaultText: "1000000",
+  },
   batchSize: {
     flag: "batch-size",
     env: "ORACLE_BATCH_SIZE",

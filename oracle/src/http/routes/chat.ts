@@ -55,6 +55,10 @@ export function chatRoutes(ctx: ApiContext): Router {
     const modelId = await servedModelId(engine.modelHash);
     if (body.modelId !== undefined) await checkRequestedModel(body.modelId, modelId);
 
+    // Records wait for anchors (hourly budget, wallet reserve): past the bound new ones are refused, not piled up.
+    if (ctx.deps.anchorer && ctx.batchStore.pendingCount() >= config.maxPendingRecords) {
+      throw new HttpError(503, "records_backlog", `${config.maxPendingRecords} records already wait for an anchor; retry later`, { "Retry-After": "60" });
+    }
     const maxNewTokens = body.maxNewTokens ?? Math.min(DEFAULT_MAX_NEW_TOKENS, config.maxNewTokens);
     const leave = admission.enter();
     let result;

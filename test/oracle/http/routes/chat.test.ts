@@ -140,3 +140,20 @@ describe("POST /v1/chat under load", function () {
     }
   });
 });
+
+describe("POST /v1/chat with a backlog of records", function () {
+  it("answers 503 records_backlog while max-pending-records records wait for an anchor", async () => {
+    const net = await loadFixture(deployedNetworkFixture);
+    const api = await startApi(net, { maxPendingRecords: 2, batchSize: 100 });
+    try {
+      expect((await postJson(`${api.url}/v1/chat`, { prompt: "first", maxNewTokens: 2 })).status).to.equal(201);
+      expect((await postJson(`${api.url}/v1/chat`, { prompt: "second", maxNewTokens: 2 })).status).to.equal(201);
+      const refused = await postJson(`${api.url}/v1/chat`, { prompt: "third", maxNewTokens: 2 });
+      expect(refused.status).to.equal(503);
+      expect(refused.body.error.code).to.equal("records_backlog");
+      expect(refused.headers.get("retry-after")).to.equal("60");
+    } finally {
+      await api.stop();
+    }
+  });
+});
