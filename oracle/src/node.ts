@@ -1,11 +1,12 @@
 import path from "node:path";
-import { Wallet, formatEther } from "ethers";
+import { type Log, Wallet, formatEther } from "ethers";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
 import { createListener, type Listener } from "./chain/listener";
+import { chainReadiness } from "./chain/readiness";
 import { createProvider, redactUrl } from "./chain/rpc";
-import { createSubmitter, type Submitter } from "./chain/submitter";
+import { createSubmitter, type Submitter, type SubmitterHealth } from "./chain/submitter";
 import { ANCHOR_GAS_LIMIT, createWalletMonitor } from "./chain/wallets";
 import { createCommon, type Common, type CreateCommonOptions } from "./common";
 import { readAnchorKey, resolveValidatorKeys, type OracleConfig } from "./config";
@@ -20,8 +21,10 @@ import { createJournal, type Journal } from "./jobs/journal";
 import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
 import { createSeatFinder } from "./jobs/seats";
 import { createTimeoutSweeper } from "./jobs/timeouts";
+import { instrumentEngine, instrumentJournal, jobGaugeRefresher } from "./metrics/instrument";
 import { createBatchAnchorer } from "./store/batchAnchorer";
 import { createContentStore } from "./store/contentStore";
+import { createContentRetention } from "./store/retention";
 
 export interface OracleNodeOptions extends CreateCommonOptions {
   /** An engine loaded elsewhere (tests and the demo share one between nodes); the node will not close it. */
@@ -78,6 +81,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       shutdown.add("engine", () => owned.close());
     }
 
+    engine = instrumentEngine(engine, metrics);
     const inferenceEngine = engine;
     const unwatch = engine.onDeadlineMissed?.((deadlineMs) => {
       metrics.inferenceDeadlinesMissedTotal.inc();
@@ -88,13 +92,22 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const heads = createHeadTracker(common, provider);
     shutdown.add("head tracker", () => heads.stop());
     heads.start();
-    const journal = createJournal(db);
+    const journal = instrumentJournal(createJournal(db), metrics);
+    const refreshJobGauges = jobGaugeRefresher(db, journal, metrics);
+    metrics.beforeScrape.add(refreshJobGauges);
+    shutdown.add("job gauges", () => void metrics.beforeScrape.delete(refreshJobGauges));
     const contentStore = createContentStore(db);
+    const retention = createContentRetention(common, contentStore);
+    shutdown.add("content retention", () => retention.stop());
+    retention.start();
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
     const submitters = new Map<string, Submitter>();
+    /** Every key's sender, for the `key_exclusive` readiness condition. */
+    const senders: (Submitter & SubmitterHealth)[] = [];
     for (const key of keys) {
       const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces });
       submitters.set(submitter.address.toLowerCase(), submitter);
+      senders.push(submitter);
     }
     const validators = [...submitters.values()].map((s) => s.address);
     const registry = createChatRegistryClient(deployment.chatRecordRegistry, provider, metrics);
@@ -145,9 +158,13 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     pipeline.start();
 
     // Anchors are optional spending: a separate key if given (reusing its submitter when it is also a validator's).
-    const anchorSubmitter = !anchorKey
-      ? firstSubmitter
-      : (submitters.get(new Wallet(anchorKey).address.toLowerCase()) ?? createSubmitter(common, provider, heads, new Wallet(anchorKey), { errorInterfaces }));
+    const anchorAddress = anchorKey ? new Wallet(anchorKey).address.toLowerCase() : undefined;
+    let anchorSubmitter = anchorAddress ? submitters.get(anchorAddress) : firstSubmitter;
+    if (!anchorSubmitter) {
+      const own = createSubmitter(common, provider, heads, new Wallet(anchorKey as string), { errorInterfaces });
+      senders.push(own);
+      anchorSubmitter = own;
+    }
     const wallets = createWalletMonitor(common, {
       provider,
       addresses: [...validators, anchorSubmitter.address],
@@ -161,7 +178,19 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const readiness = () => {
       const low = wallets.belowReserve();
       const inference: { ok: boolean; message?: string } = inferenceEngine.health?.() ?? { ok: true };
+      const chainConditions = chainReadiness({
+        now: Date.now(),
+        lastHeadAt: heads.lastAnswerAt(),
+        headNumber: heads.latest()?.number,
+        processedBlock: journal.processedBlock() ?? deployment.startBlock - 1,
+        confirmations: config.confirmations,
+        maxHeadAgeMs: config.maxHeadAgeMs,
+        maxListenerLagBlocks: config.maxListenerLagBlocks,
+      });
+      const shared = senders.map((sender) => sender.health()).filter((h) => !h.ok);
       return [
+        ...chainConditions,
+        { name: "key_exclusive", ok: shared.length === 0, ...(shared.length > 0 ? { message: shared.map((h) => h.message).join("; ") } : {}) },
         { name: "inference", ok: inference.ok, ...(inference.message ? { message: inference.message } : {}) },
         {
           name: "wallet_reserve",
@@ -174,17 +203,26 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     if (options.http !== false) {
       const chain = createChainViews({ deployment, provider, logger, metrics, blockRange: config.blockRange, pollIntervalMs: config.pollIntervalMs });
       shutdown.add("chain views", () => chain.close());
+      const anchoredBatchId = (txHash: string, logs: readonly Log[]): bigint => {
+        for (const log of logs) {
+          const parsed = deployment.chatRecordRegistry.iface.parseLog(log);
+          if (parsed?.name === "BatchAnchored") return parsed.args.batchId as bigint;
+        }
+        throw new Error(`anchor transaction ${txHash} emitted no BatchAnchored event`);
+      };
       const anchorer = createBatchAnchorer(common, {
         validator: anchorSubmitter.address,
         checkFunds: () => wallets.refuseSpend(anchorSubmitter.address, ANCHOR_GAS_LIMIT),
-        sendAnchor: async (root, count, modelId) => {
-          const mined = await anchorSubmitter.send({ kind: "anchor", to: registry.address, data: registry.encodeAnchor(root, count, modelId) });
-          const iface = deployment.chatRecordRegistry.iface;
-          for (const log of mined.receipt.logs) {
-            const parsed = iface.parseLog(log);
-            if (parsed?.name === "BatchAnchored") return { txHash: mined.hash, batchId: parsed.args.batchId as bigint };
-          }
-          throw new Error(`anchor transaction ${mined.hash} emitted no BatchAnchored event`);
+        sendAnchor: async (root, count, modelId, hooks) => {
+          const intent = { kind: "anchor" as const, to: registry.address, data: registry.encodeAnchor(root, count, modelId) };
+          const mined = await anchorSubmitter.send(intent, { beforeBroadcast: hooks?.beforeBroadcast });
+          return { txHash: mined.hash, batchId: anchoredBatchId(mined.hash, mined.receipt.logs) };
+        },
+        lookupAnchor: async (txHash) => {
+          const seen = await anchorSubmitter.lookup(txHash);
+          if (seen.status === "mined") return { status: "anchored", batchId: anchoredBatchId(txHash, seen.tx.receipt.logs) };
+          if (seen.status === "pending") return { status: "pending" };
+          return { status: "failed", reason: seen.status === "reverted" ? `reverted in block ${seen.blockNumber}` : "unknown to the RPC (dropped)" };
         },
       });
       shutdown.add("batch anchorer", () => anchorer.stop());

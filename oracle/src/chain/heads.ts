@@ -27,6 +27,14 @@ export interface HeadTracker {
   stop(): Promise<void>;
 }
 
+/** What readiness asks of the head poller (kept apart from `HeadTracker`, which the stages and their fakes use). */
+export interface HeadHealth {
+  /** `Date.now()` of the last head poll the RPC answered (undefined: none yet). */
+  lastAnswerAt(): number | undefined;
+  /** The latest head without polling. */
+  latest(): Head | undefined;
+}
+
 interface Waiter {
   resolve(receipt: TransactionReceipt | null): void;
   deadline: number;
@@ -41,10 +49,11 @@ const DIRECT_CHECK_MS = 2_000;
 /** Hashes of recently read blocks' transactions kept (a few blocks' worth at any realistic rate). */
 const RECENT_TXS = 4_096;
 
-export function createHeadTracker(common: Common, provider: JsonRpcProvider): HeadTracker {
+export function createHeadTracker(common: Common, provider: JsonRpcProvider): HeadTracker & HeadHealth {
   const { config, logger, metrics } = common;
   const log = logger.child({ component: "heads" });
   let head: Head | undefined;
+  let answeredAt: number | undefined;
   const waiters = new Map<string, Waiter[]>();
   /** Transactions of the blocks read lately: a wait that begins after its block was read is answered at once. */
   const recentTxs = new Set<string>();
@@ -73,6 +82,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
 
   async function poll(): Promise<void> {
     const number = await provider.getBlockNumber();
+    answeredAt = Date.now();
     if (head && number === head.number) return;
     // Every new block is read (its transaction hashes tell which receipts to fetch); far behind, or after a reorg to a
     // lower height, only the head (waiters then fall back to a direct receipt check).
@@ -138,7 +148,9 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
     }
   }
 
-  const tracker: HeadTracker = {
+  const tracker: HeadTracker & HeadHealth = {
+    lastAnswerAt: () => answeredAt,
+    latest: () => head,
     async current() {
       if (!head) {
         try {

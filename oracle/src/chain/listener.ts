@@ -268,6 +268,7 @@ export function createListener(common: Common, options: ListenerOptions): Listen
         }
       } catch (error) {
         failures++;
+        metrics.listenerFailuresTotal.inc();
         next = pollRetryDelayMs(config.pollIntervalMs, failures);
         const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
         log[level]({ err: (error as Error).message, failures, retryInMs: next }, "chain poll failed");

@@ -56,7 +56,14 @@ export interface Submitter {
   waitMined(txHash: string, kind: TxKind): Promise<MinedTx>;
 }
 
+/** Whether the key sends; not while another process is found sending from it (see `ForeignNonceError`). */
+export interface SubmitterHealth {
+  health(): { ok: boolean; message?: string };
+}
+
 export interface SubmitterOptions {
+  /** How long sending stays paused after a foreign transaction from this key is found (default 5 minutes). */
+  foreignNoncePauseMs?: number;
   /** Decodes custom errors of reverts for the log line (the contracts' ABIs). */
   errorInterfaces?: readonly Interface[];
   /** Extra gas above the estimate, in percent (state can move between estimate and inclusion). */
@@ -78,6 +85,21 @@ export class TxRevertedError extends NonRetryableError {
   ) {
     super(`${kind} transaction ${sent ? "reverted" : "not sent, it would revert"}: ${reason}`, options);
     this.name = "TxRevertedError";
+  }
+}
+
+/**
+ * Another process sends from this key (its transactions took nonces this process did not sign). Sending is paused
+ * for a while instead of racing it for nonces (each lost race is a reverted or replaced commit or reveal); retryable,
+ * so the job tries again after the pause.
+ */
+export class ForeignNonceError extends RetryableError {
+  constructor(
+    readonly address: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ForeignNonceError";
   }
 }
 
@@ -116,7 +138,7 @@ export function createSubmitter(
   heads: HeadTracker,
   wallet: Wallet,
   options: SubmitterOptions = {},
-): Submitter {
+): Submitter & SubmitterHealth {
   const { config, logger, metrics } = common;
   const signer = wallet.connect(provider);
   const address = wallet.address;
@@ -131,6 +153,43 @@ export function createSubmitter(
    * as the node's pending count), so a restart, a reorg or a transaction sent elsewhere never leaves it wrong for long.
    */
   let nextNonce: number | undefined;
+  /** Highest nonce this process signed: a pending count above it + 1 means someone else used the key. */
+  let highestSigned: number | undefined;
+  const pauseMs = options.foreignNoncePauseMs ?? 5 * 60_000;
+  let paused: { until: number; message: string } | undefined;
+  /** Aborted while paused, so a send's retries stop at once instead of backing off into the pause. */
+  let pauseSignal = new AbortController();
+
+  function pauseFor(message: string): ForeignNonceError {
+    if (paused) return new ForeignNonceError(address, `sending paused: ${paused.message}`);
+    paused = { until: Date.now() + pauseMs, message };
+    pauseSignal.abort();
+    metrics.foreignNoncesTotal.inc({ address });
+    metrics.sendingPaused.set({ address }, 1);
+    log.error({ pauseMs, reason: message }, "another process is sending from this key; sending paused");
+    return new ForeignNonceError(address, message);
+  }
+
+  /** Throws while paused; after the pause the nonce is read afresh from the node (a new baseline). */
+  function checkPaused(): void {
+    if (!paused) return;
+    if (Date.now() < paused.until) throw new ForeignNonceError(address, `sending paused: ${paused.message}`);
+    paused = undefined;
+    pauseSignal = new AbortController();
+    nextNonce = undefined;
+    highestSigned = undefined;
+    metrics.sendingPaused.set({ address }, 0);
+    log.warn("sending resumed after the foreign-nonce pause");
+  }
+
+  /** The node's pending count for this key, checked against what this process signed. */
+  async function pendingNonce(): Promise<number> {
+    const count = await provider.getTransactionCount(address, "pending");
+    if (highestSigned !== undefined && count > highestSigned + 1) {
+      throw pauseFor(`the node counts ${count} transactions from ${address}, this process signed up to nonce ${highestSigned}`);
+    }
+    return count;
+  }
 
   /** Runs `fn` after every earlier call has finished: one signing + broadcast per key at a time keeps nonces in order. */
   function serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -185,7 +244,7 @@ export function createSubmitter(
   async function signAndBroadcast(intent: TxIntent, sendOptions: SendOptions): Promise<string> {
     const gasLimit = await gasLimitOf(intent);
     const [nonce, fee] = await Promise.all([
-      nextNonce !== undefined ? Promise.resolve(nextNonce) : provider.getTransactionCount(address, "pending"),
+      nextNonce !== undefined ? Promise.resolve(nextNonce) : pendingNonce(),
       currentFees(),
     ]);
     const tx = Transaction.from({
@@ -201,6 +260,7 @@ export function createSubmitter(
     });
     const signed = await signer.signTransaction(tx);
     const hash = keccak256(signed); // a signed transaction's hash is the hash of its serialized bytes
+    highestSigned = Math.max(highestSigned ?? nonce, nonce);
     sendOptions.beforeBroadcast?.(hash);
     nextNonce = undefined;
     await withBackoff(
@@ -218,13 +278,14 @@ export function createSubmitter(
           if (/already known|known transaction|already imported/i.test(text)) return;
           if (isError(error, "NONCE_EXPIRED") || /nonce too low/i.test(text)) {
             if (await provider.getTransactionReceipt(hash)) return;
-            throw new RetryableError(`${intent.kind}: nonce ${nonce} was used by another transaction`, { cause: error });
+            // This process never signs a nonce twice once one got through (see `pendingNonce`): someone else did.
+            throw pauseFor(`${intent.kind}: nonce ${nonce} was used by a transaction this process did not sign`);
           }
           if (/revert/i.test(text)) throw new TxRevertedError(intent.kind, decodeRevert(error), { cause: error });
           throw error;
         }
       },
-      { attempts: 3, baseMs: 50, onRetry: (e) => log.warn({ kind: intent.kind, err: e.message }, "broadcast failed, retrying") },
+      { attempts: 3, baseMs: 50, signal: pauseSignal.signal, onRetry: (e) => log.warn({ kind: intent.kind, err: e.message }, "broadcast failed, retrying") },
     );
     nextNonce = nonce + 1;
     return hash;
@@ -271,7 +332,12 @@ export function createSubmitter(
 
   return {
     address,
+    health() {
+      if (paused && Date.now() < paused.until) return { ok: false, message: `sending paused until ${new Date(paused.until).toISOString()}: ${paused.message}` };
+      return { ok: true };
+    },
     async send(intent, sendOptions = {}) {
+      checkPaused();
       await window.acquire();
       const started = Date.now();
       let lastHash: string | undefined;
@@ -284,6 +350,7 @@ export function createSubmitter(
               const seen = await lookup(lastHash);
               if (seen.status === "mined" || seen.status === "pending") return lastHash;
             }
+            checkPaused();
             return serialized(() =>
               signAndBroadcast(intent, {
                 beforeBroadcast: (h) => {
@@ -295,6 +362,7 @@ export function createSubmitter(
           },
           {
             attempts: config.txRetries,
+            signal: pauseSignal.signal,
             onRetry: (error, attempt, delayMs) => {
               metrics.txFailuresTotal.inc({ kind: intent.kind, reason: "retryable" });
               log.warn({ kind: intent.kind, attempt, delayMs: Math.round(delayMs), err: error.message }, "transaction failed, retrying");

@@ -192,9 +192,44 @@ export const OPTION_SPECS = {
   rateLimitPerMinute: {
     flag: "rate-limit-per-minute",
     env: "ORACLE_RATE_LIMIT_PER_MINUTE",
-    description: "HTTP requests per client per minute",
+    description: "HTTP requests per client per minute (IPv6 clients keyed by /64)",
     schema: intText(1, 1_000_000).default(600),
     defaultText: "600",
+  },
+  rateLimitTokensPerMinute: {
+    flag: "rate-limit-tokens-per-minute",
+    env: "ORACLE_RATE_LIMIT_TOKENS_PER_MINUTE",
+    description: "tokens a client may ask POST /v1/chat to generate per minute (maxNewTokens summed; IPv6 clients by /64)",
+    schema: intText(1, 100_000_000).default(4096),
+    defaultText: "4096",
+  },
+  maxQueuedChats: {
+    flag: "max-queued-chats",
+    env: "ORACLE_MAX_QUEUED_CHATS",
+    description: "POST /v1/chat calls waiting for or running inference at once; more get 503 with Retry-After",
+    schema: intText(1, 100_000).default(16),
+    defaultText: "16",
+  },
+  maxPendingRecords: {
+    flag: "max-pending-records",
+    env: "ORACLE_MAX_PENDING_RECORDS",
+    description: "off-chain records waiting for an anchor at most; beyond it POST /v1/chat answers 503 until anchors catch up",
+    schema: intText(1, 10_000_000).default(10_000),
+    defaultText: "10000",
+  },
+  contentRetentionDays: {
+    flag: "content-retention-days",
+    env: "ORACLE_CONTENT_RETENTION_DAYS",
+    description: "days a prompt or response text is kept in the content store after it was last stored (0 = no age limit)",
+    schema: intText(0, 36_500).default(30),
+    defaultText: "30",
+  },
+  contentMaxEntries: {
+    flag: "content-max-entries",
+    env: "ORACLE_CONTENT_MAX_ENTRIES",
+    description: "texts kept in the content store at most (the least recently stored go first)",
+    schema: intText(1, 1_000_000_000).default(1_000_000),
+    defaultText: "1000000",
   },
   batchSize: {
     flag: "batch-size",
@@ -240,6 +275,20 @@ export const OPTION_SPECS = {
       .default("0.05")
       .transform((text) => parseEther(text)),
     defaultText: "0.05",
+  },
+  maxHeadAgeMs: {
+    flag: "max-head-age-ms",
+    env: "ORACLE_MAX_HEAD_AGE_MS",
+    description: "longest time without an answer from the RPC's head poll before /readyz fails (a hung or unreachable RPC)",
+    schema: intText(1_000, 3_600_000).default(30_000),
+    defaultText: "30000",
+  },
+  maxListenerLagBlocks: {
+    flag: "max-listener-lag-blocks",
+    env: "ORACLE_MAX_LISTENER_LAG_BLOCKS",
+    description: "most confirmed blocks the chain listener may be behind the head before /readyz fails (once caught up)",
+    schema: intText(1, 1_000_000).default(64),
+    defaultText: "64",
   },
   txRetries: {
     flag: "tx-retries",

@@ -51,7 +51,7 @@ export function createErrorHandler(logger: Logger, metrics: Metrics): ErrorReque
     }
     if (error instanceof RetryableError) {
       // RPC down or database busy: the client may retry. The message stays generic because RPC URLs can carry keys.
-      logger.warn({ err: error.message, route: req.route?.path ?? req.path }, "http request hit a retryable error");
+      logger.warn({ err: error.message, requestId: res.locals.requestId, route: req.route?.path ?? req.path }, "http request hit a retryable error");
       res.setHeader("Retry-After", "2");
       res.status(503).json(errorBody("unavailable", "the chain RPC or the database is unavailable; retry shortly"));
       return;
@@ -63,7 +63,7 @@ export function createErrorHandler(logger: Logger, metrics: Metrics): ErrorReque
       return;
     }
     metrics.unhandledErrorsTotal.inc();
-    logger.error({ err: error, method: req.method, route: req.route?.path ?? req.path }, "unhandled http error");
+    logger.error({ err: error, requestId: res.locals.requestId, method: req.method, route: req.route?.path ?? req.path }, "unhandled http error");
     res.status(500).json(errorBody("internal", "internal error; see the node's log"));
   };
 }

@@ -8,6 +8,7 @@ import type { BatchAnchorer } from "../store/batchAnchorer";
 import { createContentStore, type ContentStore } from "../store/contentStore";
 import type { ApiKeySet } from "./apiKeys";
 import type { ChainViews } from "./chainViews";
+import { accessLog } from "./accessLog";
 import { createErrorHandler, errorBody, notFoundHandler } from "./errors";
 import { createHostCheck } from "./hostCheck";
 import { createTokenBucketLimiter, rateLimitMiddleware } from "./rateLimit";
@@ -94,18 +95,13 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
   const contentStore = deps.contentStore ?? createContentStore(common.db);
   const batchStore = deps.anchorer?.store ?? createBatchStore(common.db);
   const events = createEventHub(deps, logger);
+  metrics.beforeScrape.add(() => metrics.sseSubscribers.set(events.subscribers));
   const ctx: ApiContext = { common, deps, contentStore, batchStore, events, limits, startedAt: Date.now() };
 
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use((req, res, next) => {
-    res.on("finish", () => {
-      const route = req.route?.path ? String(req.route.path) : "unmatched";
-      metrics.httpRequestsTotal.inc({ route, code: String(res.statusCode) });
-    });
-    next();
-  });
+  app.use(accessLog(logger, metrics));
   app.use(createHostCheck({ httpHost: config.httpHost, publicUrl: config.publicUrl, allowedHosts: config.allowedHosts }));
   app.use(healthRoutes(ctx));
   const limiter = createTokenBucketLimiter({ perMinute: config.rateLimitPerMinute });

@@ -5,7 +5,7 @@ import { computeModelHash } from "./modelHash";
 import { readModelFolder } from "./modelFolder";
 import { DEFAULT_PROVIDERS, warnCpuFallback, type ProviderLogger } from "./providers";
 import { validateSampling, type SamplingOptions } from "./sampling";
-import { BatchScheduler } from "./scheduler";
+import { BatchScheduler, type InferencePriority } from "./scheduler";
 import { ModelTokenizer } from "./tokenizer";
 import { InferenceDeadlineError, WorkerDecoder } from "./workerDecoder";
 
@@ -14,6 +14,7 @@ export { InferenceDeadlineError } from "./workerDecoder";
 export { computeModelHash } from "./modelHash";
 export { ensureTinyModel, buildModel } from "./buildModel";
 export { DEFAULT_PROVIDERS } from "./providers";
+export type { InferencePriority } from "./scheduler";
 
 export interface GenerateOptions {
   prompt: string;
@@ -21,6 +22,8 @@ export interface GenerateOptions {
   maxNewTokens?: number;
   /** absent → greedy (the default for verifiable records) */
   sampling?: { temperature: number; topK?: number; topP?: number; seed: number };
+  /** `chain` (default) runs before `http` (POST /v1/chat) whenever both wait. */
+  priority?: InferencePriority;
 }
 
 export interface GenerateResult {
@@ -174,7 +177,7 @@ export class OnnxInferenceEngine implements InferenceEngine {
       promptIds: promptTokenIds,
       maxNewTokens: Math.min(maxNewTokens, this.maxContext - promptTokenIds.length),
       sampling: o.sampling,
-    });
+    }, o.priority);
     return this.toResult(promptTokenIds, result, result.seconds);
   }
 

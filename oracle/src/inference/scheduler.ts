@@ -1,8 +1,15 @@
 import type { SequenceRequest, SequenceResult } from "./decoderModel";
 import { InferenceDeadlineError } from "./workerDecoder";
 
+/**
+ * Whose run it is: `chain` (an on-chain request with a commit deadline and a stake behind it) goes before `http`
+ * (POST /v1/chat, which only costs the caller a wait).
+ */
+export type InferencePriority = "chain" | "http";
+
 interface Pending {
   request: SequenceRequest;
+  priority: InferencePriority;
   resolve: (r: SequenceResult & { seconds: number }) => void;
   reject: (e: unknown) => void;
 }
@@ -15,6 +22,9 @@ interface Pending {
  * max(prompt) + max(maxNewTokens): rows are only put together while that fits `maxContext` (a row that fits with no
  * other waits for the next batch, the oldest row always goes first, so nothing starves). When a batch of several
  * rows fails, each row runs again alone, so one bad row fails only itself.
+ *
+ * On-chain rows go first: a batch starts with the oldest waiting `chain` row (the oldest `http` row only when no
+ * chain row waits) and is filled with chain rows before http rows, so HTTP load cannot delay a commit.
  */
 export class BatchScheduler {
   private readonly queue: Pending[] = [];
@@ -26,9 +36,9 @@ export class BatchScheduler {
     private readonly maxContext = Number.POSITIVE_INFINITY,
   ) {}
 
-  submit(request: SequenceRequest): Promise<SequenceResult & { seconds: number }> {
+  submit(request: SequenceRequest, priority: InferencePriority = "chain"): Promise<SequenceResult & { seconds: number }> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      this.queue.push({ request, priority, resolve, reject });
       this.kick();
     });
   }
@@ -53,22 +63,33 @@ export class BatchScheduler {
     });
   }
 
-  /** The oldest waiting row and every later one that keeps the batch within the context, up to maxBatch rows. */
+  /** Waiting rows of one priority. */
+  waiting(priority: InferencePriority): number {
+    return this.queue.filter((p) => p.priority === priority).length;
+  }
+
+  /**
+   * The oldest waiting chain row (else the oldest http row) and every later one that keeps the batch within the
+   * context, chain rows first, up to maxBatch rows.
+   */
   private takeBatch(): Pending[] {
-    const batch = [this.queue.shift() as Pending];
+    const firstChain = this.queue.findIndex((p) => p.priority === "chain");
+    const batch = this.queue.splice(Math.max(0, firstChain), 1);
     let longestPrompt = batch[0].request.promptIds.length;
     let mostNew = batch[0].request.maxNewTokens;
-    for (let i = 0; i < this.queue.length && batch.length < this.maxBatch; ) {
-      const { promptIds, maxNewTokens } = this.queue[i].request;
-      const prompt = Math.max(longestPrompt, promptIds.length);
-      const steps = Math.max(mostNew, maxNewTokens);
-      if (prompt + steps > this.maxContext) {
-        i++;
-        continue;
+    for (const priority of ["chain", "http"] as const) {
+      for (let i = 0; i < this.queue.length && batch.length < this.maxBatch; ) {
+        const { promptIds, maxNewTokens } = this.queue[i].request;
+        const prompt = Math.max(longestPrompt, promptIds.length);
+        const steps = Math.max(mostNew, maxNewTokens);
+        if (this.queue[i].priority !== priority || prompt + steps > this.maxContext) {
+          i++;
+          continue;
+        }
+        batch.push(...this.queue.splice(i, 1));
+        longestPrompt = prompt;
+        mostNew = steps;
       }
-      batch.push(...this.queue.splice(i, 1));
-      longestPrompt = prompt;
-      mostNew = steps;
     }
     return batch;
   }

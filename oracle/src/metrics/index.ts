@@ -42,6 +42,24 @@ export interface Metrics {
   readonly walletBalanceEther: Gauge<"address">;
   /** Inference runs that missed their watchdog deadline (the worker was replaced each time). */
   readonly inferenceDeadlinesMissedTotal: Counter<string>;
+  /** Times another process was found sending from one of the node's keys. */
+  readonly foreignNoncesTotal: Counter<"address">;
+  /** 1 while a key's sending is paused because another process sends from it. */
+  readonly sendingPaused: Gauge<"address">;
+  /** Seconds from a job being seen to its commit (jobs seen by this process). */
+  readonly timeToCommitSeconds: Histogram<string>;
+  /** Seconds from a job being seen to its request's finalization (jobs seen by this process). */
+  readonly timeToFinalizeSeconds: Histogram<string>;
+  /** Age of the oldest job not yet in a terminal state. */
+  readonly oldestJobAgeSeconds: Gauge<string>;
+  /** Open GET /v1/events streams. */
+  readonly sseSubscribers: Gauge<string>;
+  /** Chain listener polls that failed (RPC errors; the listener backs off and retries). */
+  readonly listenerFailuresTotal: Counter<string>;
+  /** Inference calls that threw, by priority (chain, http). */
+  readonly inferenceFailuresTotal: Counter<"priority">;
+  /** Run before each scrape to bring gauges read from elsewhere (database, HTTP hub) up to date. */
+  readonly beforeScrape: Set<() => void>;
 }
 
 export interface CreateMetricsOptions {
@@ -148,6 +166,48 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       labelNames: [],
       registers,
     }),
+    foreignNoncesTotal: new Counter({
+      name: name("foreign_nonces_total"),
+      help: "Times another process was found sending from one of the node's keys (sending then pauses)",
+      labelNames: ["address"] as const,
+      registers,
+    }),
+    sendingPaused: new Gauge({
+      name: name("sending_paused"),
+      help: "1 while a key's sending is paused because another process sends from it",
+      labelNames: ["address"] as const,
+      registers,
+    }),
+    timeToCommitSeconds: new Histogram({
+      name: name("time_to_commit_seconds"),
+      help: "Seconds from a job being seen by this node to its commit",
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      registers,
+    }),
+    timeToFinalizeSeconds: new Histogram({
+      name: name("time_to_finalize_seconds"),
+      help: "Seconds from a job being seen by this node to its request's finalization",
+      buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    }),
+    oldestJobAgeSeconds: new Gauge({
+      name: name("oldest_job_age_seconds"),
+      help: "Age of the oldest job not in a terminal state (0 when none)",
+      registers,
+    }),
+    sseSubscribers: new Gauge({ name: name("sse_subscribers"), help: "Open GET /v1/events streams", registers }),
+    listenerFailuresTotal: new Counter({
+      name: name("listener_failures_total"),
+      help: "Chain listener polls that failed (the listener backs off and retries)",
+      registers,
+    }),
+    inferenceFailuresTotal: new Counter({
+      name: name("inference_failures_total"),
+      help: "Inference calls that threw, by priority (chain, http)",
+      labelNames: ["priority"] as const,
+      registers,
+    }),
+    beforeScrape: new Set(),
   };
 }
 

@@ -3,17 +3,36 @@ import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
 import { createBatchStore, type BatchStore, type ChatRecord, type NewChatRecord, type RecordBatch } from "./batchStore";
 
-/** Sends `anchorBatch(root, count, modelId)` from the anchoring validator's key; O1's submitter provides it. */
+/**
+ * Sends `anchorBatch(root, count, modelId)` from the anchoring validator's key and waits for its receipt. It calls
+ * `hooks.beforeBroadcast` with the signed transaction's hash before broadcasting it (the submitter's `SendOptions`).
+ */
 export type SendAnchor = (
   merkleRoot: string,
   count: number,
   modelId: number,
+  hooks?: { beforeBroadcast?(txHash: string): void },
 ) => Promise<{ txHash: string; batchId: bigint | string | number }>;
+
+/** Where a broadcast anchor transaction stands. */
+export type AnchorLookup =
+  | { status: "anchored"; batchId: bigint | string | number }
+  | { status: "pending" }
+  /** Reverted, or unknown to the RPC (dropped): its root is not on-chain and its records may be batched again. */
+  | { status: "failed"; reason: string };
+
+/** Looks up an anchor transaction by hash (mined with its `BatchAnchored` batch id, still pending, or failed). */
+export type LookupAnchor = (txHash: string) => Promise<AnchorLookup>;
 
 export interface BatchAnchorerOptions {
   /** Address of the validator whose key `sendAnchor` signs with; it is part of every record leaf. */
   validator: string;
   sendAnchor: SendAnchor;
+  /**
+   * Reconciles a batch whose anchor was broadcast but not confirmed (a receipt timeout, a crash): without it such a
+   * batch stays `sending` and its records are never batched again (never anchored twice is the rule).
+   */
+  lookupAnchor?: LookupAnchor;
   /** Anchor as soon as this many records wait (default config.batchSize). */
   batchSize?: number;
   /** Anchor a partial batch once its oldest record waited this long (default config.batchIntervalMs). */
@@ -92,26 +111,65 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
     }
   }
 
+  function anchored(batch: RecordBatch, batchId: bigint | string | number, txHash: string): RecordBatch {
+    const done = store.markAnchored(batch.seq, batchId, txHash);
+    failuresInARow = 0;
+    metrics.batchesTotal.inc({ outcome: "anchored" });
+    logger.info({ seq: batch.seq, batchId: done.batchId, count: batch.count, txHash }, "anchored record batch");
+    return done;
+  }
+
+  function failed(batch: RecordBatch, error: unknown): RecordBatch {
+    const message = (error as Error)?.message ?? String(error);
+    const result = store.markFailed(batch.seq, message);
+    retryNotBefore = Date.now() + backoffDelayMs(retry, ++failuresInARow);
+    metrics.batchesTotal.inc({ outcome: "failed" });
+    logger.warn({ seq: batch.seq, count: batch.count, err: message }, "anchoring record batch failed");
+    return result;
+  }
+
   async function send(batch: RecordBatch): Promise<RecordBatch> {
     const started = performance.now();
     try {
-      const { txHash, batchId } = await options.sendAnchor(batch.root, batch.count, batch.modelId);
+      const { txHash, batchId } = await options.sendAnchor(batch.root, batch.count, batch.modelId, {
+        beforeBroadcast: (hash) => store.recordBroadcast(batch.seq, hash),
+      });
       metrics.txSeconds.observe({ kind: "anchor" }, (performance.now() - started) / 1000);
-      const anchored = store.markAnchored(batch.seq, batchId, txHash);
-      failuresInARow = 0;
-      metrics.batchesTotal.inc({ outcome: "anchored" });
-      logger.info({ seq: batch.seq, batchId: anchored.batchId, count: batch.count, txHash }, "anchored record batch");
-      return anchored;
+      return anchored(batch, batchId, txHash);
     } catch (error) {
-      const message = (error as Error)?.message ?? String(error);
-      const failed = store.markFailed(batch.seq, message);
-      retryNotBefore = Date.now() + backoffDelayMs(retry, ++failuresInARow);
-      metrics.batchesTotal.inc({ outcome: "failed" });
-      logger.warn({ seq: batch.seq, count: batch.count, err: message }, "anchoring record batch failed");
-      return failed;
+      // Broadcast already (a receipt timeout, an RPC that failed after the broadcast): the transaction may still be
+      // mined, so the records stay in this batch until a lookup says where it stands.
+      if (store.getBatch(batch.seq)?.txHash) {
+        retryNotBefore = Date.now() + backoffDelayMs(retry, ++failuresInARow);
+        metrics.batchesTotal.inc({ outcome: "unconfirmed" });
+        logger.warn({ seq: batch.seq, count: batch.count, err: error }, "anchor sent but not confirmed; records kept in its batch");
+        return store.getBatch(batch.seq)!;
+      }
+      return failed(batch, error);
     } finally {
       updateGauge();
     }
+  }
+
+  /** Settles `sending` batches from their recorded transaction: anchored, still pending, or failed (records freed). */
+  async function reconcile(): Promise<RecordBatch[]> {
+    const settled: RecordBatch[] = [];
+    for (const batch of store.batchesByStatus("sending")) {
+      if (batch.validator !== validator || !batch.txHash || !options.lookupAnchor) continue;
+      let seen: AnchorLookup;
+      try {
+        seen = await options.lookupAnchor(batch.txHash);
+      } catch (error) {
+        logger.warn({ seq: batch.seq, txHash: batch.txHash, err: error }, "anchor lookup failed; will ask again");
+        continue;
+      }
+      if (seen.status === "pending") continue;
+      const result = seen.status === "anchored" ? anchored(batch, seen.batchId, batch.txHash) : failed(batch, new Error(`anchor ${batch.txHash}: ${seen.reason}`));
+      settled.push(result);
+      emit(result);
+    }
+    updateGauge();
+    return settled;
   }
 
   /** Runs `task` after everything queued before it; errors stay inside the task's own promise. */
@@ -153,6 +211,7 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
     return enqueue(async () => {
       const sent: RecordBatch[] = [];
       if (!force && Date.now() < retryNotBefore) return sent;
+      sent.push(...(await reconcile()));
       for (const group of store.pendingGroups()) {
         if (group.validator !== validator) continue;
         let remaining = group.count;
@@ -192,11 +251,16 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
       stopped = false;
       const unfinished = store.batchesByStatus("sending").filter((b) => b.validator === validator);
       for (const batch of unfinished) {
-        // The anchor may or may not have been mined before the crash; sending the same root again is harmless
-        // (the proof verifies against either batch id) and keeps the records from waiting for ever.
-        logger.info({ seq: batch.seq, root: batch.root }, "re-sending record batch left unfinished");
+        if (batch.txHash) {
+          // Broadcast before the crash: look it up (on every tick until it settles), never sign a second anchor.
+          logger.info({ seq: batch.seq, txHash: batch.txHash }, "reconciling record batch left unfinished");
+          continue;
+        }
+        // No hash recorded: nothing was signed or broadcast, so sending it now is its first anchor.
+        logger.info({ seq: batch.seq, root: batch.root }, "sending record batch left unsigned");
         void enqueue(async () => emit(await send(batch)));
       }
+      if (unfinished.some((b) => b.txHash)) void enqueue(reconcile);
       updateGauge();
       timer = setInterval(() => void anchorDue(false), Math.min(1000, intervalMs));
       timer.unref();

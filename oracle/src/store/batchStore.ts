@@ -70,6 +70,11 @@ export interface BatchStore {
    * root, in one transaction. Undefined when there is nothing to batch.
    */
   openBatch(modelId: number, validator: string, maxCount: number, now?: number): RecordBatch | undefined;
+  /**
+   * Records the hash of the batch's signed anchor transaction, before it is broadcast (the database runs with
+   * synchronous=FULL): after a crash or a receipt timeout the node looks the transaction up instead of sending again.
+   */
+  recordBroadcast(seq: number, txHash: string): void;
   markAnchored(seq: number, batchId: bigint | string | number, txHash: string, now?: number): RecordBatch;
   /** Marks the batch failed and returns its records to the pending pool, to be batched again. */
   markFailed(seq: number, error: string): RecordBatch;
@@ -211,6 +216,7 @@ export function createBatchStore(db: Database): BatchStore {
     anchored: db.prepare(
       "UPDATE record_batches SET status = 'anchored', batch_id = ?, tx_hash = ?, anchored_at = ?, error = NULL WHERE seq = ?",
     ),
+    broadcast: db.prepare("UPDATE record_batches SET tx_hash = ? WHERE seq = ? AND status = 'sending'"),
     failed: db.prepare("UPDATE record_batches SET status = 'failed', error = ? WHERE seq = ?"),
     release: db.prepare("UPDATE chat_records SET batch_seq = NULL, leaf_index = NULL WHERE batch_seq = ?"),
     leaves: db.prepare("SELECT leaf FROM chat_records WHERE batch_seq = ? ORDER BY leaf_index"),
@@ -284,6 +290,10 @@ export function createBatchStore(db: Database): BatchStore {
         trees.set(seq, tree);
         return requireBatch(seq);
       })();
+    },
+    recordBroadcast(seq, txHash) {
+      requireBatch(seq);
+      q.broadcast.run(lower(txHash), seq);
     },
     markAnchored(seq, batchId, txHash, now = Date.now()) {
       requireBatch(seq);

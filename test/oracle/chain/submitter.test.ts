@@ -3,10 +3,10 @@ import { type JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
 import { createHeadTracker, type HeadTracker } from "../../../oracle/src/chain/heads";
 import { createProvider } from "../../../oracle/src/chain/rpc";
-import { createSubmitter, type Submitter } from "../../../oracle/src/chain/submitter";
+import { ForeignNonceError, createSubmitter, type Submitter } from "../../../oracle/src/chain/submitter";
 import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
-import { createMetrics } from "../../../oracle/src/metrics";
+import { createMetrics, readMetricValue } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
 import { devAccount } from "../../../scripts/demo/accounts";
 import { type HardhatNode, startHardhatNode } from "../../../scripts/demo/hardhatNode";
@@ -107,5 +107,46 @@ describe("submitter (hardhat node process)", function () {
     expect(await provider.getTransactionCount(key.address, "pending")).to.equal(first + 3);
     expect(await restarted.submitter.lookup(journaled[2])).to.deep.equal({ status: "unknown" });
     await restarted.heads.stop();
+  });
+
+  it("pauses sending and alerts, instead of racing for nonces, when another process sends from the same key", async function () {
+    const shared = devAccount(8);
+    const common = makeCommon();
+    const heads = createHeadTracker(common, provider);
+    heads.start();
+    const submitter = createSubmitter(common, provider, heads, shared, { foreignNoncePauseMs: 1_000 });
+    try {
+      await submitter.send(TRANSFER);
+      // The other process (same key, its own nonce count) takes the next nonce.
+      await (await shared.connect(provider).sendTransaction({ to: TRANSFER.to, value: 1n })).wait();
+      const countAfterForeign = await provider.getTransactionCount(shared.address, "latest");
+
+      const clash = await submitter.send(TRANSFER).then(
+        () => expect.fail("the clashing send must not go through"),
+        (error: Error) => error,
+      );
+      expect(clash).to.be.instanceOf(ForeignNonceError);
+      expect(clash.message).to.match(/did not sign/);
+      expect(submitter.health().ok).to.equal(false);
+      expect(submitter.health().message).to.match(/^sending paused until/);
+      expect(await readMetricValue(common.metrics.foreignNoncesTotal)).to.equal(1);
+      expect(await readMetricValue(common.metrics.sendingPaused)).to.equal(1);
+
+      // While paused nothing is signed or sent: no fight for the next nonce.
+      await submitter.send(TRANSFER).then(
+        () => expect.fail("a send while paused must not go through"),
+        (error: Error) => expect(error).to.be.instanceOf(ForeignNonceError),
+      );
+      expect(await provider.getTransactionCount(shared.address, "pending")).to.equal(countAfterForeign);
+
+      // After the pause the nonce is read afresh and sending resumes.
+      await new Promise((r) => setTimeout(r, 1_100));
+      const mined = await submitter.send(TRANSFER);
+      expect((await provider.getTransaction(mined.hash))!.nonce).to.equal(countAfterForeign);
+      expect(submitter.health()).to.deep.equal({ ok: true });
+      expect(await readMetricValue(common.metrics.sendingPaused)).to.equal(0);
+    } finally {
+      await heads.stop();
+    }
   });
 });

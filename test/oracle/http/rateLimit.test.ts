@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { createTokenBucketLimiter } from "../../../oracle/src/http/rateLimit";
+import { clientKey, createTokenBucketLimiter } from "../../../oracle/src/http/rateLimit";
 
 describe("token bucket rate limiter", () => {
   it("allows a burst of the bucket size, then asks the client to wait", () => {
@@ -40,5 +40,34 @@ describe("token bucket rate limiter", () => {
       now += 10;
     }
     expect(limiter.size).to.be.at.most(100);
+  });
+});
+
+describe("token budget and client keys", () => {
+  it("charges the tokens a call asks for, so one big call uses what many small ones would", () => {
+    let now = 0;
+    const limiter = createTokenBucketLimiter({ perMinute: 600, now: () => now });
+    expect(limiter.take("a", 512)).to.equal(0);
+    // 88 tokens left; 256 more are 168 short, back at 10 tokens a second.
+    expect(limiter.take("a", 256)).to.equal(17);
+    expect(limiter.take("a", 88)).to.equal(0);
+    now += 60_000;
+    expect(limiter.take("a", 10_000), "more than a full bucket counts as a full bucket").to.equal(0);
+  });
+
+  it("keys IPv6 clients by their /64 and IPv4(-mapped) clients by address", () => {
+    expect(clientKey("2001:db8:1:2:aaaa::1")).to.equal("2001:db8:1:2::/64");
+    expect(clientKey("2001:db8:1:2:ffff:ffff:ffff:fffe")).to.equal("2001:db8:1:2::/64");
+    expect(clientKey("2001:0db8:0001:0003::1")).to.equal("2001:db8:1:3::/64");
+    expect(clientKey("2001:db8::1")).to.equal("2001:db8:0:0::/64");
+    expect(clientKey("::1")).to.equal("0:0:0:0::/64");
+    expect(clientKey("::ffff:192.0.2.7")).to.equal("192.0.2.7");
+    expect(clientKey("192.0.2.7")).to.equal("192.0.2.7");
+  });
+
+  it("gives a client rotating addresses inside one /64 one bucket", () => {
+    const limiter = createTokenBucketLimiter({ perMinute: 2, now: () => 0 });
+    const taken = [1, 2, 3].map((i) => limiter.take(clientKey(`2001:db8:0:7::${i.toString(16)}`)));
+    expect(taken, "the third address of the same /64 is refused").to.deep.equal([0, 0, 30]);
   });
 });

@@ -77,4 +77,14 @@ describe("inference/scheduler", function () {
     expect((settled[1] as PromiseRejectedResult).reason.message).to.equal("Gather idx out of range");
     expect(batches).to.deep.equal([[1, 2, 3], [1], [2], [3]]);
   });
+
+  it("runs waiting on-chain rows before HTTP rows that arrived earlier, and fills batches with chain rows first", async function () {
+    const runner = recordingRunner();
+    const scheduler = new BatchScheduler(runner.run, 2);
+    const http = [1, 2, 3].map((id) => scheduler.submit(request(id), "http"));
+    expect(scheduler.waiting("http")).to.equal(3);
+    const chain = [4, 5, 6].map((id) => scheduler.submit(request(id), "chain"));
+    await Promise.all([...http, ...chain]);
+    expect(runner.batches).to.deep.equal([[4, 5], [6, 1], [2, 3]]);
+  });
 });

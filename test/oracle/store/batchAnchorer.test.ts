@@ -100,7 +100,7 @@ describe("batch anchorer", () => {
     expect(sender.calls.map((c) => c.count)).to.deep.equal([2, 2, 1]);
   });
 
-  it("re-sends a batch a crash left in `sending` when it starts", async () => {
+  it("sends a batch a crash left in `sending` before it was signed when it starts", async () => {
     const common = createTestCommon();
     const store = createBatchStore(common.db);
     store.addRecord({ ...record(1), validator: VALIDATOR });
@@ -166,5 +166,96 @@ describe("batch anchorer budget", () => {
     refusal = undefined;
     await anchorer.flush();
     expect(sender.calls).to.have.length(1);
+  });
+});
+
+describe("batch anchorer, anchors in flight", () => {
+  it("keeps the records of an anchor whose receipt timed out in its batch, and settles it from the recorded hash", async () => {
+    const common = createTestCommon();
+    const sends: string[] = [];
+    const sendAnchor: SendAnchor = async (root, _count, _modelId, hooks) => {
+      const txHash = id(`anchor ${sends.length}`);
+      sends.push(root);
+      hooks?.beforeBroadcast?.(txHash);
+      throw new Error(`anchor: no receipt for ${txHash} yet`);
+    };
+    let onChain: "pending" | "anchored" = "pending";
+    const anchorer = createBatchAnchorer(common, {
+      validator: VALIDATOR,
+      sendAnchor,
+      lookupAnchor: async () => (onChain === "pending" ? { status: "pending" } : { status: "anchored", batchId: 7n }),
+      batchSize: 10,
+      intervalMs: 3_600_000,
+    });
+    anchorer.add(record(1));
+    anchorer.add(record(2));
+    const [first] = await anchorer.flush();
+    expect(first.status).to.equal("sending");
+    expect(first.txHash).to.equal(id("anchor 0"));
+    expect(anchorer.store.pendingCount(), "records of a broadcast anchor are not pending again").to.equal(0);
+    await anchorer.flush(); // still pending: nothing new is signed
+    expect(sends, `${sends.length} anchors signed for one batch`).to.have.length(1);
+    onChain = "anchored";
+    await anchorer.flush();
+    expect(anchorer.store.getBatch(first.seq)).to.include({ status: "anchored", batchId: "7", txHash: id("anchor 0") });
+    expect(sends).to.have.length(1);
+  });
+
+  it("after a crash with an anchor broadcast, looks it up instead of sending it again", async () => {
+    const common = createTestCommon();
+    const store = createBatchStore(common.db);
+    // The first process signs and broadcasts, then dies before the receipt.
+    const crashed = createBatchAnchorer(common, {
+      validator: VALIDATOR,
+      store,
+      sendAnchor: (_root, _count, _modelId, hooks) => {
+        hooks?.beforeBroadcast?.(id("the only anchor"));
+        return new Promise(() => undefined);
+      },
+      batchSize: 10,
+      intervalMs: 3_600_000,
+    });
+    crashed.add(record(1));
+    void crashed.flush();
+    await new Promise((r) => setTimeout(r, 10));
+    const unfinished = store.batchesByStatus("sending")[0];
+    expect(unfinished?.txHash).to.equal(id("the only anchor"));
+
+    const sender = recordingSender();
+    const restarted = createBatchAnchorer(common, {
+      validator: VALIDATOR,
+      store,
+      sendAnchor: sender.send,
+      lookupAnchor: async (txHash) => (txHash === id("the only anchor") ? { status: "anchored", batchId: 3n } : { status: "failed", reason: "unknown" }),
+      batchSize: 10,
+      intervalMs: 3_600_000,
+    });
+    const seen = batchesSeen(restarted, 1);
+    restarted.start();
+    await seen;
+    await restarted.stop();
+    expect(sender.calls, "the anchor in flight at the crash was signed again").to.have.length(0);
+    expect(store.getBatch(unfinished.seq)).to.include({ status: "anchored", batchId: "3", txHash: id("the only anchor") });
+  });
+
+  it("frees the records of an anchor that reverted or was dropped, so they are batched again", async () => {
+    const common = createTestCommon();
+    const sendAnchor: SendAnchor = async (_root, _count, _modelId, hooks) => {
+      hooks?.beforeBroadcast?.(id("dropped"));
+      throw new Error("rpc went away after the broadcast");
+    };
+    const anchorer = createBatchAnchorer(common, {
+      validator: VALIDATOR,
+      sendAnchor,
+      lookupAnchor: async () => ({ status: "failed", reason: "unknown to the RPC (dropped)" }),
+      batchSize: 10,
+      intervalMs: 3_600_000,
+    });
+    anchorer.add(record(1));
+    const [first] = await anchorer.flush();
+    expect(first.status).to.equal("sending");
+    const settled = await anchorer.flush();
+    expect(settled[0]).to.include({ seq: first.seq, status: "failed" });
+    expect(anchorer.store.getBatch(first.seq)?.error).to.match(/dropped/);
   });
 });

@@ -5,6 +5,8 @@ import type { ChatRecord } from "../../store/batchStore";
 import { requireApiKey } from "../apiKeys";
 import { strictJsonBody } from "../body";
 import { HttpError } from "../errors";
+import { createInferenceAdmission } from "../inferenceQueue";
+import { chargeTokens, createTokenBucketLimiter } from "../rateLimit";
 import { chatBodySchema, parseOrThrow } from "../schemas";
 import type { ApiContext } from "../server";
 import { recordView } from "./records";
@@ -31,6 +33,8 @@ export function chatRoutes(ctx: ApiContext): Router {
   const { config, metrics, logger } = ctx.common;
   const schema = chatBodySchema({ maxPromptChars: config.maxPromptChars, maxNewTokens: config.maxNewTokens });
   const servedModelId = createModelResolver(ctx);
+  const tokenBudget = createTokenBucketLimiter({ perMinute: config.rateLimitTokensPerMinute });
+  const admission = createInferenceAdmission(config.maxQueuedChats);
 
   /** Rejects a model id the node does not serve with the reason: not registered, disabled, or another model. */
   async function checkRequestedModel(requested: number, served: number) {
@@ -51,17 +55,27 @@ export function chatRoutes(ctx: ApiContext): Router {
     const modelId = await servedModelId(engine.modelHash);
     if (body.modelId !== undefined) await checkRequestedModel(body.modelId, modelId);
 
+    // Records wait for anchors (hourly budget, wallet reserve): past the bound new ones are refused, not piled up.
+    if (ctx.deps.anchorer && ctx.batchStore.pendingCount() >= config.maxPendingRecords) {
+      throw new HttpError(503, "records_backlog", `${config.maxPendingRecords} records already wait for an anchor; retry later`, { "Retry-After": "60" });
+    }
     const maxNewTokens = body.maxNewTokens ?? Math.min(DEFAULT_MAX_NEW_TOKENS, config.maxNewTokens);
-    const timer = metrics.inferenceSeconds.startTimer();
+    const leave = admission.enter();
     let result;
     try {
-      result = await engine.generate({ prompt: body.prompt, maxNewTokens });
-    } catch (error) {
-      metrics.requestsTotal.inc({ status: "offchain_failed" });
-      if (error instanceof NonRetryableError) throw new HttpError(422, "inference_rejected", error.message);
-      throw error;
+      chargeTokens(tokenBudget, req, maxNewTokens);
+      const timer = metrics.inferenceSeconds.startTimer();
+      try {
+        result = await engine.generate({ prompt: body.prompt, maxNewTokens, priority: "http" });
+      } catch (error) {
+        metrics.requestsTotal.inc({ status: "offchain_failed" });
+        if (error instanceof NonRetryableError) throw new HttpError(422, "inference_rejected", error.message);
+        throw error;
+      } finally {
+        timer();
+      }
     } finally {
-      timer();
+      leave();
     }
     metrics.inferenceTokensPerSecond.set(result.tokensPerSecond);
     metrics.requestsTotal.inc({ status: "offchain" });

@@ -19,6 +19,13 @@ export function healthRoutes(ctx: ApiContext): Router {
     res.status(503).json({ status: "not_ready", error: { code: "not_ready", message }, ...extra });
   });
   router.get("/metrics", async (_req, res) => {
+    for (const refresh of ctx.common.metrics.beforeScrape) {
+      try {
+        refresh();
+      } catch (error) {
+        ctx.common.logger.warn({ err: error }, "metrics refresh failed");
+      }
+    }
     res.setHeader("Content-Type", ctx.common.metrics.registry.contentType);
     res.send(await ctx.common.metrics.registry.metrics());
   });

@@ -94,3 +94,68 @@ describe("POST /v1/chat", function () {
     }
   });
 });
+
+describe("POST /v1/chat under load", function () {
+  let net: Awaited<ReturnType<typeof deployedNetworkFixture>>;
+  before(async () => {
+    net = await loadFixture(deployedNetworkFixture);
+  });
+
+  it("answers 503 busy with Retry-After once max-queued-chats calls wait for inference", async () => {
+    const release: (() => void)[] = [];
+    const slowEngine = {
+      ...net.engine,
+      modelHash: net.engine.modelHash,
+      generate: async (o: Parameters<typeof net.engine.generate>[0]) => {
+        await new Promise<void>((resolve) => release.push(resolve));
+        return net.engine.generate(o);
+      },
+    } as typeof net.engine;
+    const api = await startApi(net, { maxQueuedChats: 2 }, { engine: slowEngine });
+    try {
+      const waiting = [1, 2].map((i) => postJson(`${api.url}/v1/chat`, { prompt: `queued ${i}`, maxNewTokens: 2 }));
+      while (release.length < 2) await new Promise((r) => setTimeout(r, 10));
+      const response = await fetch(`${api.url}/v1/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TEST_API_KEY}` },
+        body: JSON.stringify({ prompt: "one too many", maxNewTokens: 2 }),
+      });
+      expect(response.status).to.equal(503);
+      expect(response.headers.get("retry-after")).to.equal("5");
+      expect(((await response.json()) as { error: { code: string } }).error.code).to.equal("busy");
+      for (const r of release) r();
+      expect((await Promise.all(waiting)).map((r) => r.status)).to.deep.equal([201, 201]);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it("answers 429 once a client's requested tokens exceed its per-minute token budget", async () => {
+    const api = await startApi(net, { rateLimitTokensPerMinute: 10 });
+    try {
+      expect((await postJson(`${api.url}/v1/chat`, { prompt: "six tokens", maxNewTokens: 6 })).status).to.equal(201);
+      const over = await postJson(`${api.url}/v1/chat`, { prompt: "six more", maxNewTokens: 6 });
+      expect(over.status, "6 + 6 tokens requested within a budget of 10 a minute").to.equal(429);
+      expect(over.body.error.code).to.equal("rate_limited");
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
+describe("POST /v1/chat with a backlog of records", function () {
+  it("answers 503 records_backlog while max-pending-records records wait for an anchor", async () => {
+    const net = await loadFixture(deployedNetworkFixture);
+    const api = await startApi(net, { maxPendingRecords: 2, batchSize: 100 });
+    try {
+      expect((await postJson(`${api.url}/v1/chat`, { prompt: "first", maxNewTokens: 2 })).status).to.equal(201);
+      expect((await postJson(`${api.url}/v1/chat`, { prompt: "second", maxNewTokens: 2 })).status).to.equal(201);
+      const refused = await postJson(`${api.url}/v1/chat`, { prompt: "third", maxNewTokens: 2 });
+      expect(refused.status).to.equal(503);
+      expect(refused.body.error.code).to.equal("records_backlog");
+      expect(refused.headers.get("retry-after")).to.equal("60");
+    } finally {
+      await api.stop();
+    }
+  });
+});

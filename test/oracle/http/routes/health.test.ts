@@ -59,6 +59,8 @@ describe("/healthz, /readyz, /metrics", function () {
       expect(text).to.include('chat_oracle_http_requests_total{route="/v1/chat",code="201"} 1');
       expect(text).to.include('chat_oracle_http_requests_total{route="/v1/records/:hash",code="400"} 1');
       expect(text).to.include("chat_oracle_unhandled_errors_total 0");
+      expect(text).to.include("chat_oracle_sse_subscribers 0");
+      expect(response.headers.get("x-request-id")).to.match(/^[0-9a-f-]{36}$/);
     } finally {
       await api.stop();
     }
