@@ -200,9 +200,8 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     const key = `${job.requestId}:${job.promptHash}:${job.maxNewTokens}`;
     let pending = generations.get(key);
     if (!pending) {
-      const started = process.hrtime.bigint();
+      // inference_seconds is observed by the node's instrumented engine (metrics/instrument.ts).
       pending = engine.generate({ prompt: job.prompt, maxNewTokens: job.maxNewTokens }).then((result) => {
-        metrics.inferenceSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         metrics.inferenceTokensPerSecond.set(result.tokensPerSecond);
         return result;
       });

@@ -22,6 +22,7 @@ export function instrumentEngine(engine: InferenceEngine, metrics: Metrics): Inf
     get maxContext() {
       return engine.maxContext;
     },
+    countPromptTokens: (prompt) => engine.countPromptTokens(prompt),
     async generate(options) {
       const priority = options.priority ?? "chain";
       const timer = priority === "chain" ? metrics.inferenceSeconds.startTimer() : undefined;

@@ -60,6 +60,7 @@ describe("metrics instrumentation", function () {
       modelHash: "0x1",
       provider: "cpu",
       maxContext: 64,
+      countPromptTokens: () => 1,
       generate: async () => {
         if (fail) throw new Error("worker died");
         return { text: "", promptTokenIds: [], tokenIds: [], responseHash: "0x", finishReason: "eos", tokensPerSecond: 0 };
