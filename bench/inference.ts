@@ -9,12 +9,14 @@
  *   alternation with the engine at batch 1 (their ratio is the comparison that survives a busy machine); the
  *   memory-bandwidth bound (weight bytes read per decoded token vs the machine's best measured bandwidth, see
  *   bench/inferenceBandwidth.ts); peak RSS of the engine alone.
+ * - the trained model (models/trained): the same greedy tokens as transformers.js on a set of prompts
+ *   (bench/inferenceTrained.ts); `-- --trained-only` runs only that and writes bench/out/inference-trained.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildModel, MODEL_PRESETS, type PresetName } from "../oracle/src/inference/buildModel";
+import { buildModel, DEFAULT_TRAINED_MODEL_DIR, MODEL_PRESETS, type PresetName } from "../oracle/src/inference/buildModel";
 import { integerOption } from "../oracle/src/inference/cliSupport";
 import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
 import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
@@ -23,6 +25,7 @@ import { sessionOptions } from "../oracle/src/inference/providers";
 import { anonHugePagesKiB, fastestOf, HUGE_PAGES_TUNABLE, measureBandwidths, measureOnHugePages, type Bandwidths } from "./inferenceBandwidth";
 import { BENCH_PROMPTS, engineRun, interleavedTimings, stepQuartiles, tokPerSec, type StepQuartiles } from "./inferenceRates";
 import { presetList } from "./benchOptions";
+import { compareTrainedWithTransformersJs, type TrainedAgreement } from "./inferenceTrained";
 import { loadTransformersJs } from "./inferenceTransformersJs";
 import { provenance } from "./provenance";
 
@@ -32,13 +35,29 @@ function gbps(b: Bandwidths & { samples: number }) {
 }
 
 /** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
-function parseOptions(): { presets: PresetName[]; tokens?: number } {
+function parseOptions(): { presets: PresetName[]; tokens?: number; trainedOnly?: boolean } {
   return new Command("bench:inference")
     .description("decode tokens/s of the built-in presets on CPU; for gpt2-small also transformers.js, the bandwidth bound and peak RSS")
     .option("--presets <list>", "comma-separated presets, built in models/<preset> when missing", presetList, ["tiny", "small", "gpt2-small"])
     .option("--tokens <n>", "new tokens per generation (default: 16 for gpt2-small, 32 for the others)", integerOption(2, 1024))
+    .option("--trained-only", "only compare the trained model's greedy tokens with transformers.js (bench/out/inference-trained.json)")
     .parse(process.argv)
-    .opts<{ presets: PresetName[]; tokens?: number }>();
+    .opts<{ presets: PresetName[]; tokens?: number; trainedOnly?: boolean }>();
+}
+
+/** The trained model's greedy tokens, engine vs transformers.js (no timing). */
+async function trainedAgreement(): Promise<TrainedAgreement> {
+  process.stdout.write("comparing greedy tokens of models/trained with transformers.js…\n");
+  const engine = await loadEngine({ modelDir: DEFAULT_TRAINED_MODEL_DIR, providers: ["cpu"] });
+  try {
+    return await compareTrainedWithTransformersJs(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+function trainedLine(t: TrainedAgreement): string {
+  return `trained model (${t.modelHash.slice(0, 10)}…): same greedy tokens as transformers.js for ${t.sameTokens} of ${t.prompts} prompts (${t.engineTokens} tokens, at most ${t.tokens} each)`;
 }
 
 async function ensurePreset(preset: PresetName): Promise<string> {
@@ -124,6 +143,15 @@ async function sideBySide(engine: OnnxInferenceEngine, tokens: number, repeats: 
 async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0];
   const options = parseOptions();
+  if (options.trainedOnly) {
+    const trained = await trainedAgreement();
+    console.log(trainedLine(trained));
+    mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });
+    const stamped = { ...provenance("npm run bench:inference -- --trained-only"), trained };
+    writeFileSync(path.join(ROOT, "bench", "out", "inference-trained.json"), JSON.stringify(stamped, null, 2) + "\n");
+    console.log("wrote bench/out/inference-trained.json");
+    return;
+  }
   const presets = options.presets;
   const results: Partial<Record<PresetName, PresetResult>> = {};
   let compared: SideBySide | undefined;
@@ -156,6 +184,8 @@ async function main(): Promise<void> {
       await engine.close();
     }
   }
+
+  const trained = await trainedAgreement();
 
   const hugePageSamples: (Bandwidths & { hugePagesKiB: number })[] = [];
   for (let i = 0; i < 2; i++) {
@@ -194,6 +224,7 @@ async function main(): Promise<void> {
     hugePages: { glibcTunables: process.env.GLIBC_TUNABLES ?? null, engineAnonHugePagesMiB: engineHugePagesMiB },
     weightBytesPerToken,
     model: gpt2 ? { preset: "gpt2-small", params: gpt2.params, hash: gpt2.modelHash } : null,
+    trained,
     notes:
       `decode tokens/s = rows / median decode step (gap between consecutive forward passes) over every step of every run, prefill excluded; the bound uses the fastest of the three bandwidth measures, each the fastest of bandwidthGBps.samples samples (after the last preset's engine runs, twice at the end) in this process and of bandwidthGBps.onHugePages.samples in child processes with GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}; peakRssMiB is the engine's before transformers.js loads; the engine runs one intra-op thread per core in a worker thread; transformersJs is transformers.js as it comes (onnxruntime's thread default), engineVsTransformersJs.sameThreads gives it the engine's thread count`,
     presets: results,
@@ -228,6 +259,7 @@ async function main(): Promise<void> {
     const like = compared.sameThreads;
     console.log(`like for like (transformers.js also on ${compared.engineThreads} threads, own rounds): engine ${like.engine.toFixed(1)}, transformers.js ${like.transformersJs.toFixed(1)} tok/s → ${like.ratio.toFixed(2)}×`);
   }
+  console.log(trainedLine(trained));
   console.log(`peak RSS ${out.peakRssMiB.toFixed(0)} MiB; load average ${out.machine.loadAverage1m.start} → ${out.machine.loadAverage1m.end}`);
   mkdirSync(path.join(ROOT, "bench", "out"), { recursive: true });
   writeFileSync(path.join(ROOT, "bench", "out", "inference.json"), JSON.stringify(out, null, 2) + "\n");

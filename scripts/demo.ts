@@ -1,8 +1,8 @@
 /**
  * `npm run demo [-- --keep-running] [-- --processes]`: the whole oracle on one machine, in about a minute.
- * Compiles (if needed) → builds the tiny model (if missing) → starts `hardhat node` → deploys → stakes 3 validators →
- * starts the oracle (one process with 3 keys, or 3 processes) → sends a chat request → prints the committee, commits,
- * reveals, the finalized record, and re-verifies it.
+ * Compiles (if needed) → takes the trained model (models/trained; `--model models/tiny` builds the tiny one if
+ * missing) → starts `hardhat node` → deploys → stakes 3 validators → starts the oracle (one process with 3 keys, or 3
+ * processes) → sends a chat request → prints the committee, commits, reveals, the finalized record, and re-verifies it.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
@@ -16,7 +16,7 @@ import { formatReport, verify } from "../oracle/src/cli/verify";
 import { loadDeployment } from "../oracle/src/chain/deployments";
 import { parseConfig } from "../oracle/src/config";
 import { type InferenceEngine, ensureTinyModel, loadEngine } from "../oracle/src/inference";
-import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
+import { DEFAULT_TINY_MODEL_DIR, DEFAULT_TRAINED_MODEL_DIR } from "../oracle/src/inference/buildModel";
 import { type OracleNode, startOracleNode } from "../oracle/src/node";
 import { ROLES, devAccount } from "./demo/accounts";
 import { deployToNode } from "./demo/deploy";
@@ -25,13 +25,14 @@ import { contractsOf, sendChatRequest, stakeValidators } from "./demo/network";
 import { type OracleProcess, startOracleProcess } from "./demo/oracleProcess";
 
 const STAKES = [100n, 200n, 300n];
-const DEFAULT_PROMPT = "The oracle answers every question with";
+const DEFAULT_PROMPT = "What is an oracle?";
 
 interface DemoOptions {
   keepRunning: boolean;
   processes: boolean;
   prompt: string;
   maxNewTokens: number;
+  model: string;
 }
 
 const started = Date.now();
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C stops)", false)
     .option("--processes", "run the 3 validators as 3 separate OS processes", false)
     .option("--prompt <text>", "the chat prompt", DEFAULT_PROMPT)
+    .option("--model <dir>", "model folder (models/tiny: the random-weight tiny model, built if missing)", path.relative(REPO_ROOT, DEFAULT_TRAINED_MODEL_DIR))
     .option("--max-new-tokens <n>", "generation cap of the request", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 512) throw new InvalidArgumentError("must be a whole number in 1..512");
@@ -93,8 +95,9 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   const compile = spawnSync(path.join(REPO_ROOT, "node_modules/.bin/hardhat"), ["compile", "--quiet"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (compile.status !== 0) throw new Error(`hardhat compile failed:\n${compile.stdout}${compile.stderr}`);
 
-  say("building the tiny model if missing");
-  const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
+  const chosen = path.resolve(REPO_ROOT, options.model);
+  if (chosen === DEFAULT_TINY_MODEL_DIR) say("building the tiny model if missing");
+  const modelDir = chosen === DEFAULT_TINY_MODEL_DIR ? await ensureTinyModel(DEFAULT_TINY_MODEL_DIR) : chosen;
   detail(`model folder ${path.relative(REPO_ROOT, modelDir)}`);
 
   const chainLog = fs.createWriteStream(path.join(dataDir, "hardhat-node.log"));
@@ -108,6 +111,7 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
     redeploy: true,
     write: true,
     modelDir,
+    modelUri: path.relative(REPO_ROOT, modelDir),
     commitWindow: 60,
     revealWindow: 60,
   });

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { byteLevelToBytes } from "./byteLevel";
 import { TOKENIZER_CORPUS } from "./builder/corpus";
 import { buildGpt2Graph, gpt2ParamCount } from "./builder/gpt2Graph";
-import { trainByteLevelBpe } from "./builder/bpeTrainer";
+import { trainByteLevelBpe, type TrainedBpe } from "./builder/bpeTrainer";
 import { MODEL_PRESETS, type ModelPreset, type PresetName } from "./builder/presets";
 
 export { MODEL_PRESETS, isPresetName, type ModelPreset, type PresetName } from "./builder/presets";
@@ -11,8 +11,11 @@ export { MODEL_PRESETS, isPresetName, type ModelPreset, type PresetName } from "
 /** Where `ensureTinyModel()` puts the tiny model: `<repo>/models/tiny` (gitignored). */
 export const DEFAULT_TINY_MODEL_DIR = path.resolve(__dirname, "../../../models/tiny");
 
-const EOS_TOKEN = "<|endoftext|>";
-const OPSET = 17;
+/** The model `npm run model:train` writes and the repository commits: `<repo>/models/trained`, the demo's model. */
+export const DEFAULT_TRAINED_MODEL_DIR = path.resolve(__dirname, "../../../models/trained");
+
+export const EOS_TOKEN = "<|endoftext|>";
+export const OPSET = 17;
 const BUILDER_VERSION = 1;
 
 export interface BuiltModel {
@@ -21,9 +24,15 @@ export interface BuiltModel {
   files: string[];
 }
 
-/** Tokenizer files in the GPT-2 tokenizer.json format that @huggingface/tokenizers (and the Rust crate) read. */
-function tokenizerFiles(preset: ModelPreset): { tokenizerJson: string; tokenizerConfigJson: string; eosId: number; quietIds: number[] } {
-  const { vocab, merges } = trainByteLevelBpe(TOKENIZER_CORPUS, preset.vocabSize - 1, preset.seed);
+/**
+ * Tokenizer files in the GPT-2 tokenizer.json format that @huggingface/tokenizers (and the Rust crate) read, for
+ * learned BPE merges plus EOS as the last id. `chatTemplate` (Jinja, as transformers' apply_chat_template reads it)
+ * goes into tokenizer_config.json.
+ */
+export function tokenizerFilesFor(
+  { vocab, merges }: TrainedBpe,
+  opts: { nPositions: number; chatTemplate?: string },
+): { tokenizerJson: string; tokenizerConfigJson: string; eosId: number } {
   const eosId = vocab.size;
   // Written by hand rather than JSON.stringify(object) so the vocab keeps id order ("0".."9" are integer-like keys).
   const vocabJson = [...vocab.entries()].map(([token, id]) => `${JSON.stringify(token)}:${id}`).join(",");
@@ -55,23 +64,29 @@ function tokenizerFiles(preset: ModelPreset): { tokenizerJson: string; tokenizer
     eos_token: EOS_TOKEN,
     unk_token: EOS_TOKEN,
     clean_up_tokenization_spaces: false,
-    model_max_length: preset.nPositions,
+    model_max_length: opts.nPositions,
     tokenizer_class: "GPT2Tokenizer",
+    ...(opts.chatTemplate !== undefined && { chat_template: opts.chatTemplate }),
   };
+  return { tokenizerJson, tokenizerConfigJson: JSON.stringify(tokenizerConfig, null, 2) + "\n", eosId };
+}
+
+function tokenizerFiles(preset: ModelPreset): { tokenizerJson: string; tokenizerConfigJson: string; eosId: number; quietIds: number[] } {
+  const { vocab, merges } = trainByteLevelBpe(TOKENIZER_CORPUS, preset.vocabSize - 1, preset.seed);
+  const { tokenizerJson, tokenizerConfigJson, eosId } = tokenizerFilesFor({ vocab, merges }, { nPositions: preset.nPositions });
   const quietIds = [eosId];
   const printable = (b: number): boolean => (b >= 0x20 && b < 0x7f) || b === 0x0a;
   for (const [token, id] of vocab) {
     const bytes = byteLevelToBytes(token)!;
     if (!bytes.every(printable)) quietIds.push(id);
   }
-  return { tokenizerJson, tokenizerConfigJson: JSON.stringify(tokenizerConfig, null, 2) + "\n", eosId, quietIds };
+  return { tokenizerJson, tokenizerConfigJson, eosId, quietIds };
 }
 
 /**
  * Builds a deterministic GPT-2-style model folder (Optimum layout) at `dir`:
  * config.json, generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx
- * (+ onnx/model.onnx_data for big presets). Same preset → byte-identical files.
- * Writes into a temporary sibling folder and renames it, so a reader never sees half a model.
+ * (+ onnx/model.onnx_data for big presets). Same preset → byte-identical files, written by `writeModelFolder`.
  */
 export async function buildModel(
   dir: string,
@@ -81,7 +96,6 @@ export async function buildModel(
   const replaceExisting = opts.replaceExisting ?? true;
   const spec: ModelPreset = typeof preset === "string" ? MODEL_PRESETS[preset] : preset;
   const target = path.resolve(dir);
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   const { tokenizerJson, tokenizerConfigJson, eosId, quietIds } = tokenizerFiles(spec);
   const graph = buildGpt2Graph(spec, { ...spec, quietTokenIds: quietIds });
   const externalName = spec.externalData ? "model.onnx_data" : undefined;
@@ -116,18 +130,43 @@ export async function buildModel(
   };
   const generationConfig = { bos_token_id: eosId, eos_token_id: eosId, do_sample: false };
 
+  const files: ModelFile[] = [
+    { path: "config.json", data: JSON.stringify(config, null, 2) + "\n" },
+    { path: "generation_config.json", data: JSON.stringify(generationConfig, null, 2) + "\n" },
+    { path: "tokenizer.json", data: tokenizerJson },
+    { path: "tokenizer_config.json", data: tokenizerConfigJson },
+    { path: "onnx/model.onnx", data: serialized.graph },
+  ];
+  if (externalName && serialized.external) files.push({ path: `onnx/${externalName}`, data: serialized.external });
+  await writeModelFolder(target, files, { replaceExisting });
+  return { dir: target, params: gpt2ParamCount(spec), files: files.map((f) => f.path) };
+}
+
+/** A file of a model folder: a POSIX path relative to the folder and its contents (chunks written in order). */
+export interface ModelFile {
+  path: string;
+  data: string | Uint8Array | Uint8Array[];
+}
+
+/**
+ * Writes `files` into a temporary sibling folder and renames it to `dir`, so a reader never sees half a model.
+ * Without `replaceExisting` an existing folder is left alone.
+ */
+export async function writeModelFolder(dir: string, files: readonly ModelFile[], opts: { replaceExisting?: boolean } = {}): Promise<void> {
+  const replaceExisting = opts.replaceExisting ?? true;
+  const target = path.resolve(dir);
+  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(path.join(tmp, "onnx"), { recursive: true });
+  await fs.mkdir(tmp, { recursive: true });
   try {
-    await fs.writeFile(path.join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
-    await fs.writeFile(path.join(tmp, "generation_config.json"), JSON.stringify(generationConfig, null, 2) + "\n");
-    await fs.writeFile(path.join(tmp, "tokenizer.json"), tokenizerJson);
-    await fs.writeFile(path.join(tmp, "tokenizer_config.json"), tokenizerConfigJson);
-    await fs.writeFile(path.join(tmp, "onnx", "model.onnx"), serialized.graph);
-    if (externalName && serialized.external) {
-      const handle = await fs.open(path.join(tmp, "onnx", externalName), "w");
+    for (const file of files) {
+      const abs = path.join(tmp, ...file.path.split("/"));
+      await fs.mkdir(path.dirname(abs), { recursive: true });
+      const handle = await fs.open(abs, "w");
       try {
-        for (const chunk of serialized.external) await handle.write(chunk);
+        for (const chunk of Array.isArray(file.data) ? file.data : [file.data]) {
+          await handle.write(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
+        }
       } finally {
         await handle.close();
       }
@@ -138,11 +177,7 @@ export async function buildModel(
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
-  const files = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
-  if (externalName) files.push(`onnx/${externalName}`);
-  return { dir: target, params: gpt2ParamCount(spec), files };
 }
-
 async function exists(p: string): Promise<boolean> {
   return fs.access(p).then(() => true, () => false);
 }

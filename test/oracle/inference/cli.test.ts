@@ -31,7 +31,7 @@ function expectOneLineError(run: Run, needle: string): void {
   expect(lines[0]).to.match(/^error: /).and.contain(needle);
 }
 
-describe("inference CLIs (generate, model:build)", function () {
+describe("inference CLIs (generate, model:build, model:train)", function () {
   let modelDir: string;
 
   before(async function () {
@@ -88,5 +88,16 @@ describe("inference CLIs (generate, model:build)", function () {
     const config = JSON.parse(await fs.readFile(path.join(out, "config.json"), "utf8"));
     expect(config.chat_oracle_builder.fused_ops).to.equal(true);
     expect((await fs.readFile(path.join(out, "onnx", "model.onnx"))).includes("MultiHeadAttention")).to.equal(true);
+  });
+
+  it("model:train without WordNet, or with a bad step count, stops with one error line before training", async function () {
+    const missing = path.join(await makeTempDir("cli-train"), "no-wordnet");
+    const out = path.join(path.dirname(missing), "m");
+    expectOneLineError(await runCli("trainModel.ts", ["--wordnet", missing, "--out", out]), "install Debian's wordnet-base");
+    expectOneLineError(await runCli("trainModel.ts", ["--steps", "0", "--out", out]), "--steps");
+    await fs.access(out).then(
+      () => expect.fail("model:train wrote a folder after failing"),
+      () => undefined,
+    );
   });
 });

@@ -36,15 +36,27 @@ export function trainByteLevelBpe(corpus: string, tokenCount: number, seed: numb
   }
   const words = [...wordCounts.entries()].map(([w, count]) => ({ symbols: [...w], count }));
 
-  const merges: string[] = [];
-  while (tokens.length < tokenCount) {
-    const pairCounts = new Map<string, number>();
-    for (const { symbols, count } of words) {
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const key = symbols[i] + " " + symbols[i + 1];
-        pairCounts.set(key, (pairCounts.get(key) ?? 0) + count);
+  // Pair counts are kept up to date as merges rewrite words, and each pair knows the words it may occur in, so a
+  // merge touches only those words (counting every pair of every word per merge took minutes on a real corpus).
+  const pairCounts = new Map<string, number>();
+  const pairWords = new Map<string, Set<number>>();
+  const countPairs = (w: number, sign: 1 | -1): void => {
+    const { symbols, count } = words[w];
+    for (let i = 0; i + 1 < symbols.length; i++) {
+      const key = symbols[i] + " " + symbols[i + 1];
+      pairCounts.set(key, (pairCounts.get(key) ?? 0) + sign * count);
+      if (sign === 1) {
+        let set = pairWords.get(key);
+        if (!set) pairWords.set(key, (set = new Set()));
+        set.add(w);
       }
     }
+  };
+  for (let w = 0; w < words.length; w++) countPairs(w, 1);
+
+  const merges: string[] = [];
+  while (tokens.length < tokenCount) {
+    // the most frequent pair seen at least twice; ties go to the smaller pair string
     let best: string | undefined;
     let bestCount = 1;
     for (const [key, count] of pairCounts) {
@@ -58,8 +70,10 @@ export function trainByteLevelBpe(corpus: string, tokenCount: number, seed: numb
     const joined = left + right;
     merges.push(best);
     if (!vocab.has(joined)) addToken(joined);
-    for (const word of words) {
-      const s = word.symbols;
+    for (const w of [...(pairWords.get(best) ?? [])].sort((a, b) => a - b)) {
+      const s = words[w].symbols;
+      if (!s.some((sym, i) => sym === left && s[i + 1] === right)) continue;
+      countPairs(w, -1);
       const merged: string[] = [];
       for (let i = 0; i < s.length; i++) {
         if (i + 1 < s.length && s[i] === left && s[i + 1] === right) {
@@ -67,8 +81,12 @@ export function trainByteLevelBpe(corpus: string, tokenCount: number, seed: numb
           i++;
         } else merged.push(s[i]);
       }
-      word.symbols = merged;
+      words[w].symbols = merged;
+      countPairs(w, 1);
     }
+    pairCounts.delete(best);
+    pairWords.delete(best);
+    for (const [key, count] of pairCounts) if (count <= 0) pairCounts.delete(key);
   }
 
   const prng = new Prng(seed);

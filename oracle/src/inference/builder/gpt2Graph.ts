@@ -46,6 +46,18 @@ export interface Gpt2WeightInit {
   quietTokenScale: number;
 }
 
+/**
+ * Weights learned elsewhere (`npm run model:train`), by transformers' GPT2LMHeadModel names, linear weights as
+ * [in, out] (GPT-2's Conv1D layout). Every tensor the graph needs must be there with its exact size.
+ */
+export interface Gpt2TrainedWeights {
+  tensors: ReadonlyMap<string, Float32Array>;
+}
+
+function isTrained(init: Gpt2WeightInit | Gpt2TrainedWeights): init is Gpt2TrainedWeights {
+  return "tensors" in init;
+}
+
 const F = ElemType.FLOAT;
 const F16 = ElemType.FLOAT16;
 const I64 = ElemType.INT64;
@@ -64,7 +76,7 @@ export function gpt2ParamCount(s: Gpt2Shape): number {
  * first step): token + position embeddings → pre-LayerNorm blocks (causal multi-head self-attention, GELU MLP)
  * → final LayerNorm → output layer tied to the token embedding. Weight names follow transformers' GPT2LMHeadModel.
  */
-export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGraphBuilder {
+export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit | Gpt2TrainedWeights): OnnxGraphBuilder {
   const { vocabSize: V, nPositions: P, nEmbd: D, nLayer: L, nHead: H } = shape;
   if (D % H !== 0) throw new RangeError(`n_embd ${D} is not divisible by n_head ${H}`);
   const hd = D / H;
@@ -73,11 +85,22 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   const kvD = KVH * hd;
   const kvType = shape.kvDtype === "float16" ? F16 : F;
   const g = new OnnxGraphBuilder();
-  const prng = new Prng(init.seed);
+  const trained = isTrained(init) ? init.tensors : undefined;
+  const random = isTrained(init) ? undefined : init;
+  const prng = new Prng(random?.seed ?? 0);
   const uniform = (n: number, limit: number): Float32Array => prng.fillUniform(new Float32Array(n), limit);
-  const embeddingLimit = init.embeddingStd * Math.sqrt(3);
+  const embeddingLimit = (random?.embeddingStd ?? 0) * Math.sqrt(3);
   const limitFor = (gain: number, fanIn: number): number => gain * Math.sqrt(3 / fanIn);
   const filled = (n: number, value: number): Float32Array => new Float32Array(n).fill(value);
+  // A weight: the trained tensor of that name, or (random weights) what `draw` makes. Draw order fixes the bytes.
+  const weightData = (name: string, n: number, draw: () => Float32Array): Float32Array => {
+    if (!trained) return draw();
+    const data = trained.get(name);
+    if (!data) throw new RangeError(`trained weights have no tensor ${name}`);
+    if (data.length !== n) throw new RangeError(`trained tensor ${name} has ${data.length} values, the shape needs ${n}`);
+    return data;
+  };
+  const gains = { attention: random?.attentionGain ?? 0, mlp: random?.mlpGain ?? 0, residual: random?.residualGain ?? 0 };
 
   const inputIds = g.input("input_ids", I64, ["batch_size", "sequence_length"]);
   const attentionMask = g.input("attention_mask", I64, ["batch_size", "past_sequence_length + sequence_length"]);
@@ -91,12 +114,15 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   g.output("logits", F, ["batch_size", "sequence_length", V]);
 
   // Embeddings. The quiet tokens' rows are shrunk; the output layer reuses this tensor (tied weights).
-  const wteData = uniform(V * D, embeddingLimit);
-  for (const id of init.quietTokenIds) {
-    for (let j = 0; j < D; j++) wteData[id * D + j] = Math.fround(wteData[id * D + j] * init.quietTokenScale);
-  }
+  const wteData = weightData("transformer.wte.weight", V * D, () => {
+    const data = uniform(V * D, embeddingLimit);
+    for (const id of random!.quietTokenIds) {
+      for (let j = 0; j < D; j++) data[id * D + j] = Math.fround(data[id * D + j] * random!.quietTokenScale);
+    }
+    return data;
+  });
   const wte = g.floatTensor("transformer.wte.weight", [V, D], wteData);
-  const wpe = g.floatTensor("transformer.wpe.weight", [P, D], uniform(P * D, embeddingLimit));
+  const wpe = g.floatTensor("transformer.wpe.weight", [P, D], weightData("transformer.wpe.weight", P * D, () => uniform(P * D, embeddingLimit)));
   const embed = (positionIds: string): string =>
     g.op("Add", [g.op("Gather", [wte, inputIds], { axis: 0 }), g.op("Gather", [wpe, positionIds], { axis: 0 })]);
   // (With a position_ids input the embedding nodes come first, which keeps the built-in presets' bytes.)
@@ -134,9 +160,12 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
   const splitSizes = g.int64Tensor("const.qkv_split", [3], [D, kvD, kvD]);
   // Weight tensors, shared by both graph forms (each call draws from the PRNG, so call order fixes the bytes).
   const weight = (name: string, inDim: number, outDim: number, gain: number): string =>
-    g.floatTensor(name, [inDim, outDim], uniform(inDim * outDim, limitFor(gain, inDim)));
-  const bias = (name: string, outDim: number, gain: number): string => g.floatTensor(name, [outDim], uniform(outDim, gain * 0.1));
-  const norm = (prefix: string): [string, string] => [g.floatTensor(`${prefix}.weight`, [D], filled(D, 1)), g.floatTensor(`${prefix}.bias`, [D], filled(D, 0))];
+    g.floatTensor(name, [inDim, outDim], weightData(name, inDim * outDim, () => uniform(inDim * outDim, limitFor(gain, inDim))));
+  const bias = (name: string, outDim: number, gain: number): string => g.floatTensor(name, [outDim], weightData(name, outDim, () => uniform(outDim, gain * 0.1)));
+  const norm = (prefix: string): [string, string] => [
+    g.floatTensor(`${prefix}.weight`, [D], weightData(`${prefix}.weight`, D, () => filled(D, 1))),
+    g.floatTensor(`${prefix}.bias`, [D], weightData(`${prefix}.bias`, D, () => filled(D, 0))),
+  ];
   const layerNorm = (x: string, prefix: string): string =>
     g.op("LayerNormalization", [x, ...norm(prefix)], { axis: -1, epsilon: { float: shape.layerNormEpsilon } });
   if (shape.fusedOps) {
@@ -157,20 +186,20 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
       let x: string;
       if (pending) [x, residual] = skipNorm(pending.branch, residual, pending.bias, `${p}.ln_1`);
       else x = layerNorm(residual, `${p}.ln_1`);
-      const qkvWeight = weight(`${p}.attn.c_attn.weight`, D, 3 * D, init.attentionGain);
-      const qkvBias = bias(`${p}.attn.c_attn.bias`, 3 * D, init.attentionGain);
+      const qkvWeight = weight(`${p}.attn.c_attn.weight`, D, 3 * D, gains.attention);
+      const qkvBias = bias(`${p}.attn.c_attn.bias`, 3 * D, gains.attention);
       const [q, k, v] = g.node("Split", [g.op("MatMul", [x, qkvWeight]), splitSizes], { axis: 2 }, undefined, 3);
       const context = g.tensorName("MultiHeadAttention");
       g.domainNode(ms, "MultiHeadAttention", [q, k, v, qkvBias, "", attnBias, `past_key_values.${i}.key`, `past_key_values.${i}.value`], { num_heads: H, scale: { float: 1 / Math.sqrt(hd) } }, [context, `present.${i}.key`, `present.${i}.value`]);
       for (const kind of ["key", "value"]) g.output(`present.${i}.${kind}`, F, ["batch_size", KVH, "past_sequence_length + sequence_length", hd]);
-      const attnOut = g.op("MatMul", [context, weight(`${p}.attn.c_proj.weight`, D, D, init.residualGain)]);
-      const attnBiasWeights = bias(`${p}.attn.c_proj.bias`, D, init.residualGain);
+      const attnOut = g.op("MatMul", [context, weight(`${p}.attn.c_proj.weight`, D, D, gains.residual)]);
+      const attnBiasWeights = bias(`${p}.attn.c_proj.bias`, D, gains.residual);
       let y: string;
       [y, residual] = skipNorm(attnOut, residual, attnBiasWeights, `${p}.ln_2`);
-      const up = g.op("MatMul", [y, weight(`${p}.mlp.c_fc.weight`, D, 4 * D, init.mlpGain)]);
-      const gelu = g.domainNode(ms, "BiasGelu", [up, bias(`${p}.mlp.c_fc.bias`, 4 * D, init.mlpGain)])[0];
-      const down = g.op("MatMul", [gelu, weight(`${p}.mlp.c_proj.weight`, 4 * D, D, init.residualGain)]);
-      pending = { branch: down, bias: bias(`${p}.mlp.c_proj.bias`, D, init.residualGain) };
+      const up = g.op("MatMul", [y, weight(`${p}.mlp.c_fc.weight`, D, 4 * D, gains.mlp)]);
+      const gelu = g.domainNode(ms, "BiasGelu", [up, bias(`${p}.mlp.c_fc.bias`, 4 * D, gains.mlp)])[0];
+      const down = g.op("MatMul", [gelu, weight(`${p}.mlp.c_proj.weight`, 4 * D, D, gains.residual)]);
+      pending = { branch: down, bias: bias(`${p}.mlp.c_proj.bias`, D, gains.residual) };
     }
     const [final] = pending ? skipNorm(pending.branch, residual, pending.bias, "transformer.ln_f") : [layerNorm(residual, "transformer.ln_f")];
     g.node("MatMul", [final, g.op("Transpose", [wte], { perm: [1, 0] })], {}, ["logits"]);
@@ -203,19 +232,19 @@ export function buildGpt2Graph(shape: Gpt2Shape, init: Gpt2WeightInit): OnnxGrap
 
   for (let i = 0; i < L; i++) {
     const p = `transformer.h.${i}`;
-    const qkv = linear(layerNorm(hidden, `${p}.ln_1`), `${p}.attn.c_attn`, D, D + 2 * kvD, init.attentionGain);
+    const qkv = linear(layerNorm(hidden, `${p}.ln_1`), `${p}.attn.c_attn`, D, D + 2 * kvD, gains.attention);
     const [q, k, v] = g.node("Split", [qkv, splitSizes], { axis: 2 }, undefined, 3);
     const key = cacheInto(`past_key_values.${i}.key`, toHeads(k, kvHeadsShape), `present.${i}.key`);
     const value = cacheInto(`past_key_values.${i}.value`, toHeads(v, kvHeadsShape), `present.${i}.value`);
     const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [toHeads(q), g.op("Transpose", [key], { perm: [0, 1, 3, 2] })]), scale]), attnBias]);
     const context = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), value]);
     const merged = g.op("Reshape", [g.op("Transpose", [context], { perm: [0, 2, 1, 3] }), mergedShape]);
-    hidden = g.op("Add", [hidden, linear(merged, `${p}.attn.c_proj`, D, D, init.residualGain)]);
+    hidden = g.op("Add", [hidden, linear(merged, `${p}.attn.c_proj`, D, D, gains.residual)]);
 
-    const up = linear(layerNorm(hidden, `${p}.ln_2`), `${p}.mlp.c_fc`, D, 4 * D, init.mlpGain);
+    const up = linear(layerNorm(hidden, `${p}.ln_2`), `${p}.mlp.c_fc`, D, 4 * D, gains.mlp);
     // exact GELU from opset-17 primitives; onnxruntime fuses the pattern into one Gelu kernel
     const gelu = g.op("Mul", [g.op("Mul", [up, half]), g.op("Add", [oneF, g.op("Erf", [g.op("Div", [up, sqrt2])])])]);
-    hidden = g.op("Add", [hidden, linear(gelu, `${p}.mlp.c_proj`, 4 * D, D, init.residualGain)]);
+    hidden = g.op("Add", [hidden, linear(gelu, `${p}.mlp.c_proj`, 4 * D, D, gains.residual)]);
   }
   const final = layerNorm(hidden, "transformer.ln_f");
   g.node("MatMul", [final, g.op("Transpose", [wte], { perm: [1, 0] })], {}, ["logits"]);
