@@ -31,6 +31,8 @@ export interface RegisteredModel {
   modelHash: string;
   enabled: boolean;
   limits: ModelLimits;
+  /** Where the owner says the model can be found (the deploy script registers the model folder's path). */
+  uri: string;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
@@ -180,6 +182,7 @@ export function createChatRegistryClient(
             maxNewTokens: Number(m.limits.maxNewTokens),
             contextLength: Number(m.limits.contextLength),
           },
+          uri: m.uri as string,
         };
       }),
     previewCommittee: (requestId) =>

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { Contract, type JsonRpcProvider, zeroPadValue, toBeHex } from "ethers";
@@ -279,18 +280,27 @@ export function formatReport(report: VerifyReport): string[] {
 export interface VerifyCliOptions {
   rpcUrl: string;
   deployments: string;
-  modelDir: string;
+  /** Default: the folder the deployment registered as the model's uri, when it exists here; else models/tiny. */
+  modelDir?: string;
   providers: string[];
   endpoint: string[];
   json: boolean;
+}
+
+/** The deployment's model uri (model id 1, as the deploy registers it) when it names a model folder on this machine. */
+async function registeredModelDir(deployment: Deployment, provider: JsonRpcProvider): Promise<string | undefined> {
+  const registry = createChatRegistryClient(deployment.chatRecordRegistry, provider);
+  const { uri } = await registry.getModel(1);
+  return uri && fs.existsSync(path.join(uri, "config.json")) ? uri : undefined;
 }
 
 /** Loads what `verify` needs from CLI-style options; the caller closes the engine and provider. */
 export async function openVerifyContext(options: Omit<VerifyCliOptions, "json">): Promise<VerifyContext> {
   const deployment = loadDeployment(options.deployments);
   const provider = createProvider(options.rpcUrl, deployment.chainId);
-  if (path.resolve(options.modelDir) === path.resolve(DEFAULT_TINY_MODEL_DIR)) await ensureTinyModel(path.resolve(options.modelDir));
-  const engine = await loadEngine({ modelDir: options.modelDir, providers: options.providers });
+  const modelDir = options.modelDir ?? (await registeredModelDir(deployment, provider)) ?? DEFAULT_MODEL_DIR;
+  if (path.resolve(modelDir) === path.resolve(DEFAULT_TINY_MODEL_DIR)) await ensureTinyModel(path.resolve(modelDir));
+  const engine = await loadEngine({ modelDir, providers: options.providers });
   return { provider, deployment, engine, endpoints: options.endpoint };
 }
 
@@ -302,7 +312,7 @@ async function main(argv: string[]): Promise<number> {
     .argument("<id>", "on-chain request id (decimal), a response hash of a finalized record, or an off-chain record hash")
     .option("--rpc-url <url>", "JSON-RPC endpoint (env ORACLE_RPC_URL)", env.ORACLE_RPC_URL ?? "http://127.0.0.1:8545")
     .option("--deployments <file>", "deployments file (env ORACLE_DEPLOYMENTS)", env.ORACLE_DEPLOYMENTS ?? "deployments/localhost.json")
-    .option("--model-dir <dir>", "local model folder (env ORACLE_MODEL_DIR)", env.ORACLE_MODEL_DIR ?? DEFAULT_MODEL_DIR)
+    .option("--model-dir <dir>", "local model folder (env ORACLE_MODEL_DIR; default: the registered model's uri if it is a folder here, else models/tiny)", env.ORACLE_MODEL_DIR)
     .option("--providers <list>", "execution providers, comma-separated", (v) => v.split(","), (env.ORACLE_PROVIDERS ?? "cpu").split(","))
     .option("--endpoint <url>", "node API to fetch texts/records from (repeatable; on-chain endpoints are added)", (v, acc: string[]) => [...acc, v], [] as string[])
     .option("--json", "print the report as JSON", false)
