@@ -68,6 +68,9 @@ describe("validator node safety (hardhat node process, tiny model)", function ()
     expect(metrics).to.match(new RegExp(`chat_oracle_wallet_balance_ether\\{address="${address}"\\} \\d+`));
     const ready = await getJson(`${node.url}/readyz`);
     expect(ready.body.conditions.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).to.deep.equal([
+      ["chain_head", true],
+      ["listener_lag", true],
+      ["key_exclusive", true],
       ["inference", true],
       ["wallet_reserve", true],
     ]);
