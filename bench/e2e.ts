@@ -7,6 +7,9 @@
  * Phase "latency":  M requests at a low offered rate under automine → request→finalized latency without queueing.
  * Phase "kills":    N more requests while the oracle process is killed with SIGKILL at random moments (until all are
  *                   final) and restarted → kills, lost requests (never finalized), requests finalized twice (both 0).
+ * Phase "poison":  rounds of one normal request and four no node can serve (invalid UTF-8, over the context, over the
+ *                   model's maxNewTokens, an unserved model) → every normal one finalized, every poison one Declined
+ *                   or refused by requestChat, no honest validator slashed after settlement (bench/poison.ts).
  * Phase "alone":    the oracle stopped, the chain process alone takes pre-signed `requestChat` transactions as fast
  *                   as it can under the same interval mining → its own ceiling in transactions/s and CPU per
  *                   transaction, measured side by side with the phases above (a request needs 7 transactions:
@@ -31,6 +34,7 @@ import { REPO_ROOT, freePort, startHardhatNode } from "../scripts/demo/hardhatNo
 import { stakeValidators } from "../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { Deployment } from "../scripts/lib/deploy";
+import { runPoisonPhase } from "./poison";
 import { npmCommand, provenance } from "./provenance";
 
 interface Options {
@@ -42,6 +46,7 @@ interface Options {
   blockMs: number;
   killRequests?: number;
   aloneTransactions: number;
+  poisonRounds: number;
   chainLogging?: true;
 }
 
@@ -57,6 +62,7 @@ function parseOptions(): Options {
     .option("--block-ms <b>", "block interval of the interval-mining phase", integerOption(1), 250)
     .option("--kill-requests <k>", "requests in the kill -9 phase; 0 skips it (default: --requests)", integerOption(0))
     .option("--alone-transactions <t>", "transactions of the chain-alone ceiling phase", integerOption(1), 1200)
+    .option("--poison-rounds <p>", "rounds of the poison phase (1 normal + 4 poison requests each); 0 skips it", integerOption(0), 10)
     .option("--chain-logging", "leave the hardhat node's per-call console log on")
     .parse(process.argv)
     .opts<Options>();
@@ -479,6 +485,10 @@ async function main() {
         })
       : undefined;
     if (withKills) process.stdout.write(`kills:  ${JSON.stringify(roundAll(withKills))}\n`);
+    const poison = options.poisonRounds
+      ? await runPoisonPhase({ provider, deployment, user: devAccount(10), deployer: devAccount(0), rounds: options.poisonRounds, windowSeconds: 86_400 })
+      : undefined;
+    if (poison) process.stdout.write(`poison: ${JSON.stringify(poison)}\n`);
     await oracle?.stop();
     oracle = undefined;
     const chainAlone = await measureChainAlone(context, aloneTransactions, blockMs);
@@ -501,6 +511,7 @@ async function main() {
       latency: roundAll(latency),
       withKills: withKills && roundAll(withKills),
       chainAlone: roundAll(chainAlone),
+      poison,
       setup: {
         validators: 3,
         committee: 3,
