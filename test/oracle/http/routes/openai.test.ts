@@ -128,6 +128,33 @@ describe("OpenAI-compatible API (/v1/chat/completions, /v1/models)", function ()
     expect(events.slice(0, -1).every((e) => e.startsWith("data: {"))).to.equal(true);
   });
 
+  it("sends each delta while the generation is still running (the answer waits until the client saw one)", async () => {
+    let sawDelta!: () => void;
+    const clientSawDelta = new Promise<void>((resolve) => (sawDelta = resolve));
+    const real = net.engine;
+    // The engine's answer is held back until the client has read a content chunk: buffered until the end, the stream
+    // would never show one and the test would time out.
+    api.deps.engine = Object.assign(Object.create(real) as InferenceEngine, {
+      generate: async (o: Parameters<InferenceEngine["generate"]>[0]) => {
+        const result = await real.generate(o);
+        await clientSawDelta;
+        return result;
+      },
+    });
+    try {
+      const stream = await client.chat.completions.create({ model: "model-1", messages: [{ role: "user", content: "incremental" }], max_tokens: 8, stream: true });
+      let text = "";
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta?.content ?? "";
+        if (delta) sawDelta();
+        text += delta;
+      }
+      expect(text).to.equal((await real.generate({ prompt: renderPlainChat([{ role: "user", content: "incremental" }]), maxNewTokens: 8 })).text);
+    } finally {
+      api.deps.engine = real;
+    }
+  });
+
   it("stops streaming to a client that disconnects, records nothing for it, and keeps serving", async () => {
     const content = "a client that leaves early";
     const controller = new AbortController();
