@@ -44,9 +44,10 @@ export interface BatchOptions {
   collectLogits?: boolean;
   /**
    * Called after every forward pass, once its tokens are chosen (progress, per-step timing), with the time it
-   * ended in ms since the epoch (`performance.timeOrigin + performance.now()` of the thread that ran it).
+   * ended in ms since the epoch (`performance.timeOrigin + performance.now()` of the thread that ran it), and the
+   * token each row chose in this step (undefined for a row that had already finished): what streaming sends.
    */
-  onStep?: (endedAt: number) => void;
+  onStep?: (endedAt: number, tokens: (number | undefined)[]) => void;
 }
 
 type KvType = "float32" | "float16";
@@ -199,6 +200,7 @@ export class DecoderModel {
 
         const logits = toFloat32(out.logits);
         const vocab = this.vocabSize;
+        const chosen: (number | undefined)[] = new Array(batch).fill(undefined);
         for (let b = 0; b < batch; b++) {
           if (done[b]) continue;
           const offset = (b * seq + seq - 1) * vocab;
@@ -206,12 +208,13 @@ export class DecoderModel {
           const next = sampler ? sampler.next(logits, offset, vocab) : argmax(logits, offset, vocab);
           results[b].stepLogits?.push(logits.slice(offset, offset + vocab));
           results[b].tokenIds.push(next);
+          chosen[b] = next;
           if (this.folder.eosTokenIds.includes(next)) {
             done[b] = true;
             results[b].finishReason = "eos";
           } else if (results[b].tokenIds.length >= requests[b].maxNewTokens) done[b] = true;
         }
-        opts.onStep?.(performance.timeOrigin + performance.now());
+        opts.onStep?.(performance.timeOrigin + performance.now(), chosen);
         if (done.every(Boolean)) return results;
         fedFrom = total;
         for (let b = 0; b < batch; b++) {

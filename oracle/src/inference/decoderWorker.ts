@@ -43,7 +43,7 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
     const { id, requests, useCache, collectLogits, reportSteps } = message;
     if (init.stallOnPromptId !== undefined && requests.some((r) => r.promptIds[0] === init.stallOnPromptId)) return; // test hook
     try {
-      const onStep = reportSteps ? (endedAt: number) => reply({ type: "step", id, endedAt }) : undefined;
+      const onStep = reportSteps ? (endedAt: number, tokens: (number | undefined)[]) => reply({ type: "step", id, endedAt, tokens }) : undefined;
       const results = await model.generateBatch(requests, { useCache, collectLogits, onStep });
       reply({ type: "done", id, results });
     } catch (err) {

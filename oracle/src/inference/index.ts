@@ -1,4 +1,5 @@
 import { keccak256, toUtf8Bytes } from "ethers";
+import { createChatRenderer, type ChatMessage, type ChatRenderer } from "./chatTemplate";
 import { decoderFolder, type SequenceRequest, type SequenceResult } from "./decoderModel";
 import { NonRetryableError } from "./errors";
 import { computeModelHash } from "./modelHash";
@@ -15,6 +16,7 @@ export { computeModelHash } from "./modelHash";
 export { ensureTinyModel, buildModel } from "./buildModel";
 export { DEFAULT_PROVIDERS } from "./providers";
 export type { InferencePriority } from "./scheduler";
+export { CHAT_ROLES, renderPlainChat, type ChatMessage, type ChatRole } from "./chatTemplate";
 
 export interface GenerateOptions {
   prompt: string;
@@ -24,6 +26,11 @@ export interface GenerateOptions {
   sampling?: { temperature: number; topK?: number; topP?: number; seed: number };
   /** `chain` (default) runs before `http` (POST /v1/chat) whenever both wait. */
   priority?: InferencePriority;
+  /**
+   * Streaming: called with the text each decoded token completes, as the steps end (never half a UTF-8
+   * character; special tokens such as EOS add nothing). The deltas concatenate to the result's text.
+   */
+  onText?: (delta: string) => void;
 }
 
 export interface GenerateResult {
@@ -44,6 +51,14 @@ export interface InferenceEngine {
   readonly maxContext: number;
   /** Tokens the prompt encodes to (as `generate` encodes it): the node declines what does not fit the context. */
   countPromptTokens(prompt: string): number;
+  /**
+   * The prompt for a conversation: the model folder's chat template (or the plain fallback) rendered with a
+   * generation prompt. Throws NonRetryableError when the template rejects the messages. Engines without it serve
+   * the plain fallback (`renderPlainChat`).
+   */
+  renderChat?(messages: readonly ChatMessage[]): string;
+  /** How renderChat renders: the folder's chat template, or the plain fallback when it has none. */
+  readonly chatRendering?: "template" | "plain";
   /** concurrent calls are batched by an internal scheduler */
   generate(o: GenerateOptions): Promise<GenerateResult>;
   /**
@@ -103,6 +118,8 @@ export class OnnxInferenceEngine implements InferenceEngine {
   private stepMs: number;
   private lastMiss: string | undefined;
   private readonly missListeners = new Set<(deadlineMs: number) => void>();
+  /** the folder's chat template, compiled once */
+  readonly chat: ChatRenderer;
 
   constructor(
     readonly modelDir: string,
@@ -113,10 +130,12 @@ export class OnnxInferenceEngine implements InferenceEngine {
     readonly model: WorkerDecoder,
     maxBatch: number,
     watchdog: Partial<WatchdogOptions> = {},
+    tokenizerConfig: Record<string, unknown> = {},
   ) {
     this.watchdog = { ...DEFAULT_WATCHDOG, ...watchdog };
+    this.chat = createChatRenderer(tokenizerConfig);
     this.stepMs = this.watchdog.initialStepMs;
-    this.scheduler = new BatchScheduler((requests) => this.runWatched(requests), maxBatch, maxContext);
+    this.scheduler = new BatchScheduler((requests, onStep) => this.runWatched(requests, onStep), maxBatch, maxContext);
   }
 
   /** The deadline of one batch: a prefill and as many steps as its longest generation, at the measured speed. */
@@ -125,11 +144,11 @@ export class OnnxInferenceEngine implements InferenceEngine {
     return Math.max(this.watchdog.minMs, Math.ceil(this.watchdog.slack * steps * this.stepMs));
   }
 
-  private async runWatched(requests: SequenceRequest[]): Promise<SequenceResult[]> {
+  private async runWatched(requests: SequenceRequest[], onStep?: (tokens: readonly (number | undefined)[]) => void): Promise<SequenceResult[]> {
     const deadlineMs = this.deadlineMs(requests);
     const started = performance.now();
     try {
-      const results = await this.model.generateBatch(requests, { deadlineMs });
+      const results = await this.model.generateBatch(requests, { deadlineMs, onStep: onStep && ((_endedAt, tokens) => onStep(tokens)) });
       const steps = 1 + Math.max(...results.map((r) => r.tokenIds.length));
       this.stepMs = 0.8 * this.stepMs + 0.2 * ((performance.now() - started) / steps);
       this.lastMiss = undefined;
@@ -156,6 +175,14 @@ export class OnnxInferenceEngine implements InferenceEngine {
     return this.tokenizer.encode(prompt).length;
   }
 
+  get chatRendering(): "template" | "plain" {
+    return this.chat.kind;
+  }
+
+  renderChat(messages: readonly ChatMessage[]): string {
+    return this.chat.render(messages);
+  }
+
   /** Encodes and checks a prompt; throws NonRetryableError when it is empty or does not fit the context. */
   encodePrompt(prompt: string): number[] {
     if (typeof prompt !== "string") throw new NonRetryableError("prompt must be a string");
@@ -177,8 +204,18 @@ export class OnnxInferenceEngine implements InferenceEngine {
       promptIds: promptTokenIds,
       maxNewTokens: Math.min(maxNewTokens, this.maxContext - promptTokenIds.length),
       sampling: o.sampling,
-    }, o.priority);
+    }, o.priority, o.onText && this.textListener(o.onText));
     return this.toResult(promptTokenIds, result, result.seconds);
+  }
+
+  /** Token ids in, text deltas out, through the same stream decoder `toResult` decodes with. */
+  private textListener(onText: (delta: string) => void): (tokenId: number) => void {
+    const stream = this.tokenizer.createStreamDecoder();
+    return (tokenId) => {
+      if (this.tokenizer.isSpecial(tokenId)) return;
+      const delta = stream.push(tokenId);
+      if (delta) onText(delta);
+    };
   }
 
   toResult(promptTokenIds: number[], result: SequenceResult, seconds: number): GenerateResult {
@@ -222,5 +259,5 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<OnnxInference
     { provider: model.provider, modelHash, modelDir: folder.dir, kvCache: model.supportsCache, kvLocation: model.kvLocation },
     "inference engine ready",
   );
-  return new OnnxInferenceEngine(folder.dir, modelHash, model.provider, folder.maxContext, tokenizer, model, maxBatch, opts.watchdog);
+  return new OnnxInferenceEngine(folder.dir, modelHash, model.provider, folder.maxContext, tokenizer, model, maxBatch, opts.watchdog, folder.tokenizerConfig);
 }

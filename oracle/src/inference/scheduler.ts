@@ -7,9 +7,21 @@ import { InferenceDeadlineError } from "./workerDecoder";
  */
 export type InferencePriority = "chain" | "http";
 
+/** Gets each generated token id of one row as soon as its step ends (streaming). */
+export type TokenListener = (tokenId: number) => void;
+
+/** Runs one batch; `onStep` gets the tokens each row chose in each step. */
+export type BatchRunner = (requests: SequenceRequest[], onStep?: (tokens: readonly (number | undefined)[]) => void) => Promise<SequenceResult[]>;
+
 interface Pending {
   request: SequenceRequest;
   priority: InferencePriority;
+  onToken?: TokenListener;
+  /**
+   * Tokens already handed to onToken: a row run again alone (its batch failed) decodes the same tokens again,
+   * and only the ones past this count are new to the listener.
+   */
+  delivered: number;
   resolve: (r: SequenceResult & { seconds: number }) => void;
   reject: (e: unknown) => void;
 }
@@ -31,14 +43,14 @@ export class BatchScheduler {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly runBatch: (requests: SequenceRequest[]) => Promise<SequenceResult[]>,
+    private readonly runBatch: BatchRunner,
     private readonly maxBatch: number,
     private readonly maxContext = Number.POSITIVE_INFINITY,
   ) {}
 
-  submit(request: SequenceRequest, priority: InferencePriority = "chain"): Promise<SequenceResult & { seconds: number }> {
+  submit(request: SequenceRequest, priority: InferencePriority = "chain", onToken?: TokenListener): Promise<SequenceResult & { seconds: number }> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, priority, resolve, reject });
+      this.queue.push({ request, priority, onToken, delivered: 0, resolve, reject });
       this.kick();
     });
   }
@@ -94,11 +106,30 @@ export class BatchScheduler {
     return batch;
   }
 
+  /** Hands each row's new tokens to its listener; undefined when no row listens (no step messages then). */
+  private tokenFanOut(batch: Pending[]): ((tokens: readonly (number | undefined)[]) => void) | undefined {
+    if (!batch.some((p) => p.onToken)) return undefined;
+    const seen = batch.map(() => 0);
+    return (tokens) => {
+      batch.forEach((p, i) => {
+        const token = tokens[i];
+        if (token === undefined) return;
+        if (seen[i]++ < p.delivered) return;
+        p.delivered++;
+        try {
+          p.onToken?.(token);
+        } catch {
+          // A listener's failure (a client gone mid-write) is its own; the batch's other rows go on.
+        }
+      });
+    };
+  }
+
   /** Runs the rows; answers them, or rejects them when `final` (else leaves them to be run again alone). */
   private async run(batch: Pending[], final: boolean): Promise<boolean> {
     const started = performance.now();
     try {
-      const results = await this.runBatch(batch.map((p) => p.request));
+      const results = await this.runBatch(batch.map((p) => p.request), this.tokenFanOut(batch));
       const seconds = (performance.now() - started) / 1000;
       batch.forEach((p, i) => p.resolve({ ...results[i], seconds }));
       return true;

@@ -40,7 +40,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { type: "ready"; provider: string; failures: OpenedSession["failures"]; shape: DecoderShape }
   | { type: "failed"; error: WireError }
-  | { type: "step"; id: number; endedAt: number }
+  | { type: "step"; id: number; endedAt: number; tokens: (number | undefined)[] }
   | { type: "done"; id: number; results: SequenceResult[] }
   | { type: "error"; id: number; error: WireError };
 
@@ -63,7 +63,7 @@ export function deserializeError(e: WireError): Error {
 interface Pending {
   resolve: (results: SequenceResult[]) => void;
   reject: (err: Error) => void;
-  onStep?: (endedAt: number) => void;
+  onStep?: BatchOptions["onStep"];
 }
 
 /**
@@ -197,7 +197,8 @@ export class WorkerDecoder implements DecoderShape {
   get supportsCache(): boolean { return this.shape.numLayers > 0; }
 
   /**
-   * DecoderModel.generateBatch, run in the worker; `onStep` gets each step's end time as the worker saw it. With
+   * DecoderModel.generateBatch, run in the worker; `onStep` gets each step's end time as the worker saw it and the
+   * tokens chosen in it. With
    * `deadlineMs`, a run not answered by then fails with InferenceDeadlineError (as does everything else the worker
    * had in flight) and the worker is replaced: the next call starts a fresh one.
    */
@@ -243,7 +244,7 @@ export class WorkerDecoder implements DecoderShape {
     const call = this.pending.get(m.id);
     if (!call) return;
     if (m.type === "step") {
-      call.onStep?.(m.endedAt);
+      call.onStep?.(m.endedAt, m.tokens);
       return;
     }
     this.settle(m.id);

@@ -94,6 +94,25 @@ describe("inference/index (engine)", function () {
     expect(greedy.tokenIds).to.not.deep.equal(a.tokenIds);
   });
 
+  it("streams text deltas through onText as steps end, adding up to the text, alone and inside a batch", async function () {
+    const runs = PROMPTS.slice(0, 3).map((prompt) => {
+      const deltas: string[] = [];
+      let settled = false;
+      let deltasBeforeSettled = 0;
+      const done = engine
+        .generate({ prompt, maxNewTokens: 16, onText: (d) => (deltas.push(d), settled || deltasBeforeSettled++) })
+        .finally(() => (settled = true));
+      return { prompt, deltas, done, before: () => deltasBeforeSettled };
+    });
+    for (const run of runs) {
+      const result = await run.done;
+      expect(run.deltas.join(""), run.prompt).to.equal(result.text);
+      expect(run.deltas.length).to.be.greaterThan(1);
+      expect(run.before(), "every delta arrives before the result").to.equal(run.deltas.length);
+      expect(result.text).to.equal((await engine.generate({ prompt: run.prompt, maxNewTokens: 16 })).text);
+    }
+  });
+
   it("rejects a prompt longer than the context with a NonRetryableError giving both lengths", async function () {
     const prompt = "x ".repeat(400);
     const tokens = engine.tokenizer.encode(prompt).length;

@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { readMetricByLabel, readMetricValue } from "../../metrics";
 import type { ApiContext } from "../server";
+import { openAiModel } from "./openai";
 
 /** Sum and count of a histogram without labels, read from prom-client. */
 async function histogramTotals(metric: { get(): Promise<{ values: { value: number; metricName?: string }[] }> }) {
@@ -20,13 +21,12 @@ export function networkRoutes(ctx: ApiContext): Router {
 
   router.get("/v1/models", async (_req, res) => {
     const engine = ctx.deps.engine;
-    const models = await ctx.deps.chain.getModels();
-    res.json({
-      models: models.map((m) => ({
-        ...m,
-        servedByThisNode: engine !== undefined && m.modelHash.toLowerCase() === engine.modelHash.toLowerCase(),
-      })),
-    });
+    const models = (await ctx.deps.chain.getModels()).map((m) => ({
+      ...m,
+      servedByThisNode: engine !== undefined && m.modelHash.toLowerCase() === engine.modelHash.toLowerCase(),
+    }));
+    // `object` and `data` are the OpenAI list shape (the SDKs' models.list()): the models this node serves.
+    res.json({ object: "list", data: models.filter((m) => m.servedByThisNode).map(openAiModel), models });
   });
 
   router.get("/v1/node", async (_req, res) => {
