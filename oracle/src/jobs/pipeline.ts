@@ -9,7 +9,11 @@ import { NonRetryableError, RetryableError } from "../inference/errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
 import { type ContentStore, hashText } from "../store/contentStore";
 import type { Job, JobKey, Journal } from "./journal";
+import { BLOCKHASH_WINDOW } from "./seats";
 import { InvalidJobTransitionError, isTerminal, type JobState } from "./states";
+
+/** Blocks before the end of the blockhash window at which a still undrawn committee is drawn rather than raced. */
+const SEED_MARGIN_BLOCKS = 32;
 
 export interface PipelineOptions {
   journal: Journal;
@@ -293,6 +297,17 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       return { settled: move(job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
     }
     if (members.length === 0 && record.status === RequestStatus.Requested) {
+      const head = await heads.current();
+      if (head.number - record.seedBlock >= BLOCKHASH_WINDOW - SEED_MARGIN_BLOCKS) {
+        // The seed block is about to leave (or left) the blockhash window: a commit sent now could be mined after it
+        // and revert. `draw` fixes the committee while the hash is there, or renews a lost seed.
+        await submitterOf(job).send(
+          { kind: "draw", to: registry.address, data: registry.encodeDraw(job.requestId) },
+          { revertExpected: true },
+        );
+        seatReads.delete(job.requestId.toString());
+        throw new Deferred(shortWait);
+      }
       const preview = await registry.previewCommittee(job.requestId);
       if (!preview.ready) throw new Deferred(shortWait);
       members = preview.committee.map((validator) => ({
