@@ -1,5 +1,6 @@
 import { parseEther } from "ethers";
 import { z } from "zod";
+import { FALLBACK_RPC_URL, resolveRpcUrl } from "./rpcUrl";
 
 /**
  * One node option: where it is read from (a command-line flag and an environment variable), what it means, and how
@@ -22,6 +23,8 @@ export interface OptionSpec {
   readonly boolean?: boolean;
   /** Never echoed back in errors or logs. */
   readonly secret?: boolean;
+  /** A default that depends on options earlier in the table (which are already parsed); the schema validates it. */
+  readonly defaultFrom?: (earlier: Readonly<Record<string, unknown>>) => unknown;
 }
 
 const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
@@ -42,19 +45,21 @@ const booleanText = z
 export const DEFAULT_MODEL_DIR = "models/tiny";
 
 export const OPTION_SPECS = {
+  deployments: {
+    flag: "deployments",
+    env: "ORACLE_DEPLOYMENTS",
+    description: "deployments file written by scripts/deploy.ts (addresses, ABIs, chain id, start block, RPC URL)",
+    schema: z.string().min(1).default("deployments/localhost.json"),
+    defaultText: "deployments/localhost.json",
+  },
   rpcUrl: {
     flag: "rpc-url",
     env: "ORACLE_RPC_URL",
     description: "JSON-RPC endpoint of the chain",
-    schema: z.url({ message: "must be an http(s) or ws(s) URL" }).default("http://127.0.0.1:8545"),
-    defaultText: "http://127.0.0.1:8545",
-  },
-  deployments: {
-    flag: "deployments",
-    env: "ORACLE_DEPLOYMENTS",
-    description: "deployments file written by scripts/deploy.ts (addresses, ABIs, chain id, start block)",
-    schema: z.string().min(1).default("deployments/localhost.json"),
-    defaultText: "deployments/localhost.json",
+    schema: z.url({ message: "must be an http(s) or ws(s) URL" }),
+    // The demo's chain runs on a random port; its deployments file says where.
+    defaultFrom: (earlier) => resolveRpcUrl(undefined, earlier.deployments as string),
+    defaultText: `the deployments file's rpcUrl, else ${FALLBACK_RPC_URL}`,
   },
   validatorKeys: {
     flag: "validator-key",
