@@ -1,4 +1,5 @@
 import path from "node:path";
+import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "./chain/errorText";
 import { type Log, Wallet, formatEther } from "ethers";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
@@ -101,11 +102,14 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     shutdown.add("content retention", () => retention.stop());
     retention.start();
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
+    // Filled in when the token answers; until then amounts in errors read "… tokens".
+    const stakeUnits: TokenUnits = { ...UNKNOWN_TOKEN };
+    void readTokenUnits(provider, deployment.token?.address).then((units) => Object.assign(stakeUnits, units));
     const submitters = new Map<string, Submitter>();
     /** Every key's sender, for the `key_exclusive` readiness condition. */
     const senders: (Submitter & SubmitterHealth)[] = [];
     for (const key of keys) {
-      const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces });
+      const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces, stakeUnits });
       submitters.set(submitter.address.toLowerCase(), submitter);
       senders.push(submitter);
     }
@@ -161,7 +165,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const anchorAddress = anchorKey ? new Wallet(anchorKey).address.toLowerCase() : undefined;
     let anchorSubmitter = anchorAddress ? submitters.get(anchorAddress) : firstSubmitter;
     if (!anchorSubmitter) {
-      const own = createSubmitter(common, provider, heads, new Wallet(anchorKey as string), { errorInterfaces });
+      const own = createSubmitter(common, provider, heads, new Wallet(anchorKey as string), { errorInterfaces, stakeUnits });
       senders.push(own);
       anchorSubmitter = own;
     }

@@ -1,0 +1,103 @@
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Wallet, encryptKeystoreJsonSync, parseEther } from "ethers";
+import { deployAll } from "../../scripts/lib/deploy";
+import type { ValidatorRegistry } from "../../typechain-types";
+import { KEYSTORE_ENV, KEYSTORE_PASSWORD_ENV, KEY_ENV } from "../../scripts/lib/signer";
+
+const MODEL_LIMITS = { maxPromptBytes: 2048, maxNewTokens: 128, contextLength: 512 };
+const OPERATOR_ENV = [KEY_ENV, KEYSTORE_ENV, KEYSTORE_PASSWORD_ENV, "DEPLOYMENTS_DIR"];
+
+/** Runs a task the way a terminal does and returns what it printed and its exit code. */
+async function runTask(name: string, args: Record<string, unknown>): Promise<{ out: string; err: string; exitCode: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  process.exitCode = 0;
+  try {
+    await hre.run(name, args);
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { out: out.join("\n"), err: err.join("\n"), exitCode };
+}
+
+describe("tasks: stake, unstake, withdraw as an operator", function () {
+  let outDir: string;
+  let saved: Record<string, string | undefined>;
+  let registry: ValidatorRegistry;
+
+  beforeEach(async function () {
+    saved = Object.fromEntries(OPERATOR_ENV.map((k) => [k, process.env[k]]));
+    for (const k of OPERATOR_ENV) delete process.env[k];
+    outDir = mkdtempSync(path.join(os.tmpdir(), "operator-"));
+    process.env.DEPLOYMENTS_DIR = outDir;
+    const deployment = await deployAll(hre, { modelHash: "0x" + "12".repeat(32), modelLimits: MODEL_LIMITS, write: true, outDir, redeploy: true });
+    registry = await ethers.getContractAt("ValidatorRegistry", deployment.addresses.ValidatorRegistry);
+  });
+  afterEach(() => {
+    for (const k of OPERATOR_ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  /** A fresh key with gas money: a second validator that is not one of Hardhat's accounts. */
+  async function fundedKey(): Promise<Wallet> {
+    const wallet = Wallet.createRandom();
+    const [funder] = await ethers.getSigners();
+    await (await funder.sendTransaction({ to: wallet.address, value: parseEther("1") })).wait();
+    return new Wallet(wallet.privateKey);
+  }
+
+  it("stakes from a raw key in VALIDATOR_PRIVATE_KEY and prints the stake in tokens", async function () {
+    const wallet = await fundedKey();
+    process.env[KEY_ENV] = wallet.privateKey;
+    const { out, exitCode } = await runTask("stake", { amount: "150", endpoint: "http://node.example" });
+    expect(exitCode).to.equal(0);
+    expect(out).to.equal(`${wallet.address} staked; active stake 150 CODS`);
+    expect(await registry.stakeOf(wallet.address)).to.equal(parseEther("150"));
+    const unstaked = await runTask("unstake", { amount: "50" });
+    expect(unstaked.out).to.match(/^unbonding 50 CODS, withdrawable from \d{4}-/);
+  });
+
+  it("stakes from a keystore given by VALIDATOR_KEYSTORE and its password", async function () {
+    const wallet = await fundedKey();
+    const file = path.join(outDir, "key.json");
+    writeFileSync(file, encryptKeystoreJsonSync({ address: wallet.address, privateKey: wallet.privateKey }, "pw-123456", { scrypt: { N: 1024 } }));
+    process.env[KEYSTORE_ENV] = file;
+    process.env[KEYSTORE_PASSWORD_ENV] = "wrong";
+    const wrong = await runTask("stake", { amount: "100" });
+    expect(wrong.err).to.equal(`stake failed: ${KEYSTORE_ENV}: cannot decrypt ${file} (wrong password or not a keystore file)`);
+    process.env[KEYSTORE_PASSWORD_ENV] = "pw-123456";
+    const { exitCode } = await runTask("stake", { amount: "100" });
+    expect(exitCode).to.equal(0);
+    expect(await registry.stakeOf(wallet.address)).to.equal(parseEther("100"));
+  });
+
+  it("says a stake below the minimum in tokens with the symbol, not wei", async function () {
+    const { err, exitCode } = await runTask("stake", { amount: "10", account: 3 });
+    expect(exitCode).to.equal(1);
+    const [, , , validator] = await ethers.getSigners();
+    expect(err).to.equal(`stake failed: ValidatorRegistryInsufficientStake: 10 CODS is below the minimum 100 CODS (validator ${validator.address})`);
+  });
+
+  it("refuses an amount that is not a number, and a key given twice, in one line", async function () {
+    expect((await runTask("stake", { amount: "abc" })).err).to.equal('stake failed: --amount must be a number of tokens, e.g. 100 (got "abc")');
+    expect((await runTask("unstake", { amount: "-5" })).err).to.equal('unstake failed: --amount must be a number of tokens, e.g. 100 (got "-5")');
+    process.env[KEY_ENV] = "0x1234";
+    expect((await runTask("withdraw", {})).err).to.equal(`withdraw failed: ${KEY_ENV} is not a 32-byte hex private key`);
+    process.env[KEY_ENV] = (await fundedKey()).privateKey;
+    expect((await runTask("withdraw", { account: 1 })).err).to.equal(`withdraw failed: give --account or ${KEY_ENV}, not both`);
+  });
+});
