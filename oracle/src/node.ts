@@ -1,6 +1,7 @@
 import path from "node:path";
-import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "./chain/errorText";
 import { type Log, Wallet, formatEther } from "ethers";
+import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "./chain/errorText";
+import { runStartupChecks } from "./chain/startupChecks";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
@@ -73,6 +74,17 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
   try {
     const provider = createProvider(config.rpcUrl, deployment.chainId);
     shutdown.add("provider", () => provider.destroy());
+    // Filled in when the token answers; until then amounts in errors read "… tokens".
+    const stakeUnits: TokenUnits = { ...UNKNOWN_TOKEN };
+    void readTokenUnits(provider, deployment.token?.address).then((units) => Object.assign(stakeUnits, units));
+    // Before the model loads, so that --strict-startup refuses at once.
+    await runStartupChecks(logger, config.strictStartup, {
+      provider,
+      validatorRegistry: deployment.validatorRegistry,
+      validators: keys.map((key) => new Wallet(key).address),
+      publicUrl: config.publicUrl,
+      stakeUnits,
+    });
 
     let engine = options.engine;
     if (!engine) {
@@ -102,9 +114,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     shutdown.add("content retention", () => retention.stop());
     retention.start();
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
-    // Filled in when the token answers; until then amounts in errors read "… tokens".
-    const stakeUnits: TokenUnits = { ...UNKNOWN_TOKEN };
-    void readTokenUnits(provider, deployment.token?.address).then((units) => Object.assign(stakeUnits, units));
+
     const submitters = new Map<string, Submitter>();
     /** Every key's sender, for the `key_exclusive` readiness condition. */
     const senders: (Submitter & SubmitterHealth)[] = [];

@@ -139,6 +139,15 @@ export const OPTION_SPECS = {
     schema: intText(1, 100_000).default(64),
     defaultText: "64",
   },
+  strictStartup: {
+    flag: "strict-startup",
+    env: "ORACLE_STRICT_STARTUP",
+    description:
+      "refuse to start when a validator key has no active stake, no ETH, or an on-chain endpoint other than --public-url (without it these are warnings)",
+    schema: booleanText.default(false),
+    defaultText: "false",
+    boolean: true,
+  },
   publicUrl: {
     flag: "public-url",
     env: "ORACLE_PUBLIC_URL",
