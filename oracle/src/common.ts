@@ -19,24 +19,29 @@ export interface Common {
   shutdown: Shutdown;
 }
 
-/** Ordered clean-up: handlers run in reverse order of registration (last started, first stopped), once. */
+/**
+ * Ordered clean-up, run once: first the `intake` handlers (what reads the chain and acts on it: listener, seat finder,
+ * sweeper, pipeline), so that nothing new happens or is logged after "shutting down"; then the rest. Within each
+ * group handlers run in reverse order of registration (last started, first stopped).
+ */
 export interface Shutdown {
-  add(name: string, fn: () => Promise<void> | void): void;
+  add(name: string, fn: () => Promise<void> | void, phase?: "intake"): void;
   run(reason: string): Promise<void>;
   readonly isShuttingDown: boolean;
 }
 
 export function createShutdown(logger: pino.Logger): Shutdown {
-  const handlers: { name: string; fn: () => Promise<void> | void }[] = [];
+  const handlers: { name: string; fn: () => Promise<void> | void; intake: boolean }[] = [];
   let running: Promise<void> | undefined;
   return {
-    add(name, fn) {
-      handlers.push({ name, fn });
+    add(name, fn, phase) {
+      handlers.push({ name, fn, intake: phase === "intake" });
     },
     run(reason) {
       running ??= (async () => {
         logger.info({ reason }, "shutting down");
-        for (const { name, fn } of handlers.reverse()) {
+        const reversed = handlers.reverse();
+        for (const { name, fn } of [...reversed.filter((h) => h.intake), ...reversed.filter((h) => !h.intake)]) {
           try {
             await fn();
           } catch (error) {

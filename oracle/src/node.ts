@@ -136,7 +136,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       alterResponse: options.alterResponse,
       revealDelayMs: options.revealDelayMs,
     });
-    shutdown.add("pipeline", () => pipeline.stop());
+    shutdown.add("pipeline", () => pipeline.stop(), "intake");
     const firstSubmitter = submitters.values().next().value as Submitter;
     const seats = createSeatFinder(common, {
       journal,
@@ -148,7 +148,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         await firstSubmitter.send({ kind: "draw", to: registry.address, data: registry.encodeDraw(id) }, { revertExpected: true });
       },
     });
-    shutdown.add("seat finder", () => seats.stop());
+    shutdown.add("seat finder", () => seats.stop(), "intake");
     const listener = createListener(common, {
       provider,
       journal,
@@ -161,10 +161,10 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       },
       heads,
     });
-    shutdown.add("listener", () => listener.stop());
+    shutdown.add("listener", () => listener.stop(), "intake");
     if (config.timeoutSweeper) {
       const sweeper = createTimeoutSweeper(common, { journal, registry, submitter: firstSubmitter });
-      shutdown.add("timeout sweeper", () => sweeper.stop());
+      shutdown.add("timeout sweeper", () => sweeper.stop(), "intake");
       sweeper.start();
     }
     listener.start();

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { createCommon } from "../../oracle/src/common";
+import pino from "pino";
+import { createCommon, createShutdown } from "../../oracle/src/common";
 import { redactUrl } from "../../oracle/src/chain/rpc";
 import { ConfigError, parseConfig } from "../../oracle/src/config";
 
@@ -86,5 +87,26 @@ describe("log redaction", function () {
     expect(redactUrl("http://127.0.0.1:8545/")).to.equal("http://127.0.0.1:8545");
     expect(redactUrl("https://rpc.example/?apikey=abc")).to.equal("https://rpc.example/[redacted]");
     expect(redactUrl("not a url")).to.equal("[redacted]");
+  });
+});
+
+describe("shutdown order", function () {
+  it("stops the chain intake first, so no event is handled or logged after 'shutting down' while the API drains", async function () {
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line).msg) });
+    const shutdown = createShutdown(logger);
+    // A listener that logs every event it handles until it is stopped, as the node's does.
+    let listening = true;
+    const timer = setInterval(() => listening && logger.info("assigned to committee"), 1);
+    shutdown.add("listener", () => {
+      listening = false;
+      clearInterval(timer);
+    }, "intake");
+    // Registered later, so without the intake phase it would run first; it takes a while, like closing SSE streams.
+    shutdown.add("http", () => new Promise<void>((resolve) => setTimeout(resolve, 50)));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await shutdown.run("test");
+    const after = lines.slice(lines.indexOf("shutting down"));
+    expect(after).to.deep.equal(["shutting down", "shutdown complete"]);
   });
 });
