@@ -1,6 +1,7 @@
 import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import pino from "pino";
+import pretty from "pino-pretty";
 import type { OracleConfig } from "./config";
 import { redactUrl } from "./chain/rpc";
 import { createMetrics, type Metrics } from "./metrics";
@@ -69,6 +70,15 @@ export interface CreateCommonOptions {
 
 const SECRET_LOG_PATHS = ["*.privateKey", "privateKey", "*.validatorKeys", "validatorKeys", "*.adminToken", "adminToken", "*.keystorePassword", "keystorePassword"];
 
+/**
+ * Where log lines go when the caller names no stream: pino-pretty on stdout for a person at a terminal (or with
+ * --log-format pretty), plain JSON lines otherwise, so collectors and pipes get one object a line.
+ */
+export function stdoutLogDestination(format: OracleConfig["logFormat"], isTty: boolean): pino.DestinationStream | undefined {
+  if (format === "json" || (format === "auto" && !isTty)) return undefined;
+  return pretty({ destination: 1, colorize: isTty, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", sync: true });
+}
+
 /** Builds logger, metrics, database (WAL, in `config.dataDir`) and the shutdown list for one node. */
 export function createCommon(config: OracleConfig, options: CreateCommonOptions = {}): Common {
   const logger = pino(
@@ -82,7 +92,7 @@ export function createCommon(config: OracleConfig, options: CreateCommonOptions 
         censor: (value: unknown, path: string[]) => (path[path.length - 1] === "rpcUrl" && typeof value === "string" ? redactUrl(value) : "[redacted]"),
       },
     },
-    options.logDestination,
+    options.logDestination ?? stdoutLogDestination(config.logFormat, process.stdout.isTTY === true),
   );
   const metrics = createMetrics({ collectProcessMetrics: !options.inMemoryDatabase });
   let file = ":memory:";

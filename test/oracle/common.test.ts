@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import pino from "pino";
-import { createCommon, createShutdown } from "../../oracle/src/common";
+import { createCommon, createShutdown, stdoutLogDestination } from "../../oracle/src/common";
 import { redactUrl } from "../../oracle/src/chain/rpc";
 import { ConfigError, parseConfig } from "../../oracle/src/config";
 
@@ -108,5 +108,39 @@ describe("shutdown order", function () {
     await shutdown.run("test");
     const after = lines.slice(lines.indexOf("shutting down"));
     expect(after).to.deep.equal(["shutting down", "shutdown complete"]);
+  });
+});
+
+describe("log format", function () {
+  it("writes JSON lines to a pipe and pretty lines to a terminal, unless told otherwise", function () {
+    expect(stdoutLogDestination("auto", false)).to.equal(undefined);
+    expect(stdoutLogDestination("json", true)).to.equal(undefined);
+    expect(stdoutLogDestination("auto", true)).to.not.equal(undefined);
+    expect(stdoutLogDestination("pretty", false)).to.not.equal(undefined);
+  });
+
+  it("prints a readable line with --log-format pretty", async function () {
+    this.timeout(60_000);
+    const root = path.resolve(__dirname, "../..");
+    const code = [
+      'const { createCommon } = require("./oracle/src/common");',
+      'const { parseConfig } = require("./oracle/src/config");',
+      `const { config } = parseConfig({ argv: ["--log-format", process.argv[1]], env: {} });`,
+      "const c = createCommon(config, { inMemoryDatabase: true });",
+      'c.logger.info({ requestId: "7" }, "committed response");',
+      'c.shutdown.run("done");',
+    ].join("\n");
+    const run = (format: string) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(path.join(root, "node_modules/.bin/tsx"), ["-e", code, format], { cwd: root });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.on("error", reject);
+        child.on("exit", () => resolve(out));
+      });
+    const prettyOut = await run("pretty");
+    expect(prettyOut).to.match(/INFO.*committed response/).and.match(/requestId: "7"/);
+    const jsonOut = (await run("json")).trim().split("\n")[0];
+    expect(JSON.parse(jsonOut)).to.include({ msg: "committed response", requestId: "7" });
   });
 });

@@ -339,6 +339,13 @@ export const OPTION_SPECS = {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     defaultText: "info",
   },
+  logFormat: {
+    flag: "log-format",
+    env: "ORACLE_LOG_FORMAT",
+    description: "log lines as JSON (for collectors) or pretty (for people); auto: pretty when stdout is a terminal",
+    schema: z.enum(["auto", "json", "pretty"], { message: "must be auto, json or pretty" }).default("auto"),
+    defaultText: "auto",
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTION_SPECS;
