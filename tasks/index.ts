@@ -160,6 +160,48 @@ task("credits", "Prints chat-registry credits (fee shares, callback reimbursemen
     }),
   );
 
+task("deploy-consumer", "Deploys ExampleChatConsumer against this network's chat registry; prints its address")
+  .addOptionalParam("account", "Signer index", 0, types.int)
+  .setAction(async (args: { account: number }, hre: HardhatRuntimeEnvironment) =>
+    withLib("deploy-consumer", async (lib) => {
+      const address = await lib.deployExampleConsumer(hre, { accountIndex: args.account });
+      console.log(`ExampleChatConsumer ${address}`);
+      console.log(`next: npx hardhat --network ${hre.network.name} ask --consumer ${address} --prompt "What is an oracle?" --wait`);
+    }, hre),
+  );
+
+task("ask", "Asks through a consumer contract's ask(); --wait prints the record and the hash its callback stored")
+  .addParam("consumer", "Consumer contract with ask(modelId, prompt, maxNewTokens, maxCallbackGasPrice), e.g. ExampleChatConsumer")
+  .addParam("prompt", "The prompt text")
+  .addOptionalParam("model", "Model id (default: the deployment's model)", undefined, types.int)
+  .addOptionalParam("maxNewTokens", "Generation length cap", 64, types.int)
+  .addOptionalParam("maxGasPrice", "Highest gas price (gwei) the finalizer is reimbursed at for the callback; escrowed", "1")
+  .addOptionalParam("account", "Signer index", 0, types.int)
+  .addFlag("wait", "Wait for the record and print it with the consumer's stored answer")
+  .setAction(
+    async (
+      args: { consumer: string; prompt: string; model?: number; maxNewTokens: number; maxGasPrice: string; account: number; wait: boolean },
+      hre: HardhatRuntimeEnvironment,
+    ) =>
+      withLib("ask", async (lib) => {
+        if (!hre.ethers.isAddress(args.consumer)) throw new Error(`--consumer must be an address (got ${JSON.stringify(args.consumer)})`);
+        if (!/^\d+(\.\d+)?$/.test(args.maxGasPrice)) throw new Error(`--max-gas-price must be a number of gwei (got ${JSON.stringify(args.maxGasPrice)})`);
+        const requestId = await lib.askThroughConsumer(hre, {
+          consumer: args.consumer,
+          prompt: args.prompt,
+          modelId: args.model,
+          maxNewTokens: args.maxNewTokens,
+          maxCallbackGasPrice: hre.ethers.parseUnits(args.maxGasPrice, "gwei"),
+          accountIndex: args.account,
+        });
+        console.log(`request ${requestId} via consumer ${args.consumer}`);
+        if (args.wait) {
+          console.log(lib.formatRecord(hre, await lib.waitForRecord(hre, requestId)));
+          console.log(`consumer stored ${await lib.consumerAnswer(hre, args.consumer, requestId)}`);
+        }
+      }, hre),
+  );
+
 task("record", "Prints a chat record: status, hashes, committee, texts")
   .addPositionalParam("id", "Request id")
   .setAction(async (args: { id: string }, hre: HardhatRuntimeEnvironment) =>

@@ -299,3 +299,36 @@ export function formatRecord(hre: HardhatRuntimeEnvironment, r: RecordView): str
     ...(r.response !== undefined ? [`response      ${JSON.stringify(r.response)}`] : []),
   ].join("\n");
 }
+
+/** Deploys the example consumer (contracts/examples/ExampleChatConsumer.sol) against this network's chat registry. */
+export async function deployExampleConsumer(hre: HardhatRuntimeEnvironment, options: { accountIndex?: number } = {}): Promise<string> {
+  const { signer, deployment } = await connectContracts(hre, options.accountIndex);
+  const consumer = await hre.ethers.deployContract("ExampleChatConsumer", [deployment.addresses.ChatRecordRegistry], signer);
+  await consumer.waitForDeployment();
+  return consumer.getAddress();
+}
+
+/**
+ * Asks through a consumer's `ask(modelId, prompt, maxNewTokens, maxCallbackGasPrice)` paying the minimum fee plus the
+ * callback escrow (`CALLBACK_GAS_LIMIT × maxCallbackGasPrice`); returns the request id.
+ */
+export async function askThroughConsumer(
+  hre: HardhatRuntimeEnvironment,
+  options: { consumer: string; prompt: string; modelId?: number; maxNewTokens: number; maxCallbackGasPrice: bigint; accountIndex?: number },
+): Promise<bigint> {
+  if (options.prompt === "") throw new Error("--prompt must not be empty");
+  const { signer, chatRegistry, deployment } = await connectContracts(hre, options.accountIndex);
+  const consumer = await hre.ethers.getContractAt("ExampleChatConsumer", options.consumer, signer);
+  const { minimumFee } = await chatRegistry.getConfig();
+  const escrow = BigInt(await consumer.CALLBACK_GAS_LIMIT()) * options.maxCallbackGasPrice;
+  const before = await chatRegistry.requestCount();
+  await (
+    await consumer.ask(options.modelId ?? deployment.modelId, options.prompt, options.maxNewTokens, options.maxCallbackGasPrice, { value: minimumFee + escrow })
+  ).wait();
+  return before + 1n;
+}
+
+/** The response hash a consumer stored for `requestId` (zero until its callback ran). */
+export async function consumerAnswer(hre: HardhatRuntimeEnvironment, consumer: string, requestId: bigint): Promise<string> {
+  return (await hre.ethers.getContractAt("ExampleChatConsumer", consumer)).answers(requestId);
+}

@@ -101,3 +101,44 @@ describe("tasks: stake, unstake, withdraw as an operator", function () {
     expect((await runTask("withdraw", { account: 1 })).err).to.equal(`withdraw failed: give --account or ${KEY_ENV}, not both`);
   });
 });
+
+describe("tasks: deploy-consumer and ask, a dApp developer's loop", function () {
+  let outDir: string;
+  let saved: string | undefined;
+
+  beforeEach(async function () {
+    saved = process.env.DEPLOYMENTS_DIR;
+    outDir = mkdtempSync(path.join(os.tmpdir(), "consumer-"));
+    process.env.DEPLOYMENTS_DIR = outDir;
+    await deployAll(hre, { modelHash: "0x" + "12".repeat(32), modelLimits: MODEL_LIMITS, write: true, outDir, redeploy: true });
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+    else process.env.DEPLOYMENTS_DIR = saved;
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it("deploys ExampleChatConsumer and asks through it, paying fee plus the callback escrow", async function () {
+    const deployed = await runTask("deploy-consumer", {});
+    expect(deployed.exitCode, deployed.err).to.equal(0);
+    const address = /ExampleChatConsumer (0x[0-9a-fA-F]{40})/.exec(deployed.out)?.[1] as string;
+    expect(deployed.out).to.contain(`next: npx hardhat --network hardhat ask --consumer ${address}`);
+    const asked = await runTask("ask", { consumer: address, prompt: "What is an oracle?", maxNewTokens: 16, maxGasPrice: "2", wait: false });
+    expect(asked.out).to.equal(`request 1 via consumer ${address}`);
+    const consumer = await ethers.getContractAt("ExampleChatConsumer", address);
+    expect(await consumer.asked(1n)).to.equal(true);
+    const chat = await ethers.getContractAt("ChatRecordRegistry", await consumer.registry());
+    const logs = await chat.queryFilter(chat.filters.ChatRequested(1n));
+    expect(logs).to.have.length(1);
+    expect(logs[0].args.requester).to.equal(address);
+  });
+
+  it("refuses a consumer that is not an address and a gas price that is not a number, in one line", async function () {
+    expect((await runTask("ask", { consumer: "abc", prompt: "x", maxNewTokens: 8, maxGasPrice: "1", wait: false })).err).to.equal(
+      'ask failed: --consumer must be an address (got "abc")',
+    );
+    expect((await runTask("ask", { consumer: ethers.ZeroAddress, prompt: "x", maxNewTokens: 8, maxGasPrice: "cheap", wait: false })).err).to.equal(
+      'ask failed: --max-gas-price must be a number of gwei (got "cheap")',
+    );
+  });
+});
