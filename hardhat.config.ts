@@ -4,6 +4,8 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 import "./tasks";
+import { deploymentPath } from "./scripts/lib/deploy";
+import { resolveRpcUrl } from "./oracle/src/config/rpcUrl";
 
 /** The compiler version; the npm package `solc` is pinned to exactly this version in package.json. */
 const SOLC_VERSION = "0.8.28";
@@ -39,7 +41,8 @@ const config: HardhatUserConfig = {
   },
   networks: {
     hardhat: { chainId: 31337 },
-    localhost: { url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+    // env LOCALHOST_RPC_URL, else the URL deployments/localhost.json was deployed to (the demo's random port), else 8545.
+    localhost: { url: resolveRpcUrl(process.env.LOCALHOST_RPC_URL, deploymentPath("localhost")), chainId: 31337 },
     ...(process.env.RPC_URL ? { remote: { url: process.env.RPC_URL, accounts: remoteAccounts } } : {}),
   },
   gasReporter: { enabled: process.env.REPORT_GAS === "true", offline: true },

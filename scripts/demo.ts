@@ -33,6 +33,7 @@ interface DemoOptions {
   prompt: string;
   maxNewTokens: number;
   model: string;
+  port?: number;
 }
 
 const started = Date.now();
@@ -47,6 +48,11 @@ async function main(): Promise<void> {
     .description("Runs chain, contracts, 3 validators and one chat request end to end, printing each step.")
     .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C stops)", false)
     .option("--processes", "run the 3 validators as 3 separate OS processes", false)
+    .option("--port <n>", "the chain's RPC port (default: a free one; deployments/localhost.json records it either way)", (v) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number in 1..65535");
+      return n;
+    })
     .option("--prompt <text>", "the chat prompt", DEFAULT_PROMPT)
     .option("--model <dir>", "model folder (models/tiny: the random-weight tiny model, built if missing)", path.relative(REPO_ROOT, DEFAULT_TRAINED_MODEL_DIR))
     .option("--max-new-tokens <n>", "generation cap of the request", (v) => {
@@ -101,7 +107,7 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   detail(`model folder ${path.relative(REPO_ROOT, modelDir)}`);
 
   const chainLog = fs.createWriteStream(path.join(dataDir, "hardhat-node.log"));
-  const chain: HardhatNode = await startHardhatNode({ onOutput: (line) => chainLog.write(`${line}\n`) });
+  const chain: HardhatNode = await startHardhatNode({ port: options.port, onOutput: (line) => chainLog.write(`${line}\n`) });
   cleanups.push({ name: "chain", fn: () => chain.stop() });
   say(`hardhat node running at ${chain.url} (pid ${chain.pid})`);
 
@@ -190,11 +196,28 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
 
   if (options.keepRunning) {
     say("everything stays up:");
-    detail(`chain RPC        ${chain.url}   (deployments/localhost.json)`);
-    apiUrls.forEach((url, i) => detail(`oracle API ${apiUrls.length > 1 ? i + 1 : " "}     ${url}   e.g. ${url}/v1/requests/${requestId}`));
-    detail(`verify again     ORACLE_RPC_URL=${chain.url} npm run verify -- ${requestId}`);
-    detail(`chat API key     ${apiKey}   (X-API-Key for POST /v1/chat and the page's chat form)`);
+    for (const line of keepRunningSummary({ chainUrl: chain.url, apiUrls, requestId, apiKey })) detail(line);
   }
+}
+
+/**
+ * What a newcomer needs after the demo: labelled URLs and the next commands, none of which needs an address or a URL
+ * typed by hand (deployments/localhost.json records the chain's URL and every tool reads it).
+ */
+function keepRunningSummary(s: { chainUrl: string; apiUrls: string[]; requestId: bigint; apiKey: string }): string[] {
+  const numbered = s.apiUrls.length > 1;
+  return [
+    `chain RPC          ${s.chainUrl}   (recorded in deployments/localhost.json; the tools below find it there)`,
+    ...s.apiUrls.flatMap((url, i) => [
+      `node API${numbered ? ` ${i + 1}` : "  "}         ${url}/v1/requests/${s.requestId}`,
+      `monitoring page${numbered ? ` ${i + 1}` : "  "}  ${url}/`,
+    ]),
+    `chat API key       ${s.apiKey}   (X-API-Key for POST /v1/chat and the page's chat form)`,
+    "next, in another terminal:",
+    `  npx hardhat --network localhost validators`,
+    `  npx hardhat --network localhost chat --prompt "Hello" --wait`,
+    `  npm run verify -- ${s.requestId}`,
+  ];
 }
 
 async function chatRound(provider: JsonRpcProvider, deployment: Awaited<ReturnType<typeof deployToNode>>, options: DemoOptions, validators: Wallet[]) {

@@ -3,15 +3,16 @@
  * Env: STAKE_AMOUNT (tokens, default 1000), ENDPOINT (your oracle's public URL), ACCOUNT (signer index, default 0).
  */
 import hre from "hardhat";
+import { formatAmount } from "../oracle/src/chain/errorText";
 import { stakeAsValidator } from "./lib/chat";
 
 async function main(): Promise<void> {
-  const { validator, stake } = await stakeAsValidator(hre, {
+  const { validator, stake, units } = await stakeAsValidator(hre, {
     amount: process.env.STAKE_AMOUNT ?? "1000",
     endpoint: process.env.ENDPOINT ?? "",
     accountIndex: Number(process.env.ACCOUNT ?? 0),
   });
-  console.log(`${validator} now stakes ${hre.ethers.formatUnits(stake, 18)} tokens`);
+  console.log(`${validator} now stakes ${formatAmount(stake, units)}`);
 }
 
 main().catch((err: unknown) => {

@@ -5,17 +5,23 @@
  */
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { Interface } from "ethers";
+import { type TokenUnits, describeCustomError, formatAmount, readTokenUnits } from "../oracle/src/chain/errorText";
 
 type ChatLib = typeof import("../scripts/lib/chat");
 
-/** Loads the library lazily (it needs compiled artifacts); a failure prints one line and sets exit code 1. */
-async function withLib(name: string, body: (lib: ChatLib) => Promise<void>): Promise<void> {
+/**
+ * Loads the library lazily (it needs compiled artifacts); a failure prints one line and sets exit code 1. A contract's
+ * custom error is written in people's units: "10 CODS is below the minimum 100 CODS", not wei.
+ */
+async function withLib(name: string, body: (lib: ChatLib) => Promise<void>, hre?: HardhatRuntimeEnvironment): Promise<void> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     await body(require("../scripts/lib/chat") as ChatLib);
   } catch (err) {
     const e = err as { shortMessage?: string; message?: string; revert?: { name: string; args: unknown[] } };
-    const revert = e.revert ? `${e.revert.name}(${e.revert.args.map(String).join(", ")})` : undefined;
+    const decoded = e.revert ?? (hre ? await decodeRevert(hre, err) : undefined);
+    const revert = decoded ? describeCustomError(decoded.name, decoded.args, hre ? await stakeUnits(hre) : undefined) : undefined;
     const detail = (revert ?? e.shortMessage ?? e.message ?? String(err))
       .replace(/^(Error: )?VM Exception while processing transaction: /, "")
       .split("\n")[0];
@@ -24,34 +30,86 @@ async function withLib(name: string, body: (lib: ChatLib) => Promise<void>): Pro
   }
 }
 
+/** The deployment's stake token units, or the generic ones when they cannot be read. */
+async function stakeUnits(hre: HardhatRuntimeEnvironment): Promise<TokenUnits | undefined> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readDeployment } = require("../scripts/lib/deploy") as typeof import("../scripts/lib/deploy");
+    return await readTokenUnits(hre.ethers.provider, readDeployment(hre.network.name).addresses.StakeToken);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The custom error in a failed call's revert data, decoded with the deployed contracts' ABIs. ethers sets `revert`
+ * itself only when it knows the contract's ABI at the failing call; Hardhat's in-process network nests the data.
+ */
+async function decodeRevert(hre: HardhatRuntimeEnvironment, err: unknown): Promise<{ name: string; args: unknown[] } | undefined> {
+  const data = findRevertData(err, 0);
+  if (!data) return undefined;
+  for (const name of ["ValidatorRegistry", "ChatRecordRegistry"]) {
+    try {
+      const parsed = new Interface((await hre.artifacts.readArtifact(name)).abi).parseError(data);
+      if (parsed) return { name: parsed.name, args: [...parsed.args] };
+    } catch {
+      // not this contract's error, or no artifact
+    }
+  }
+  return undefined;
+}
+
+function findRevertData(value: unknown, depth: number): string | undefined {
+  if (!value || typeof value !== "object" || depth > 4) return undefined;
+  const data = (value as { data?: unknown }).data;
+  if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
+  for (const key of ["error", "info", "cause", "data"]) {
+    const found = findRevertData((value as Record<string, unknown>)[key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The signer of an operator task: VALIDATOR_PRIVATE_KEY, VALIDATOR_KEYSTORE(+_PASSWORD), or `--account N`. */
+function operatorSigner(hre: HardhatRuntimeEnvironment, account: number | undefined) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { resolveOperatorSigner } = require("../scripts/lib/signer") as typeof import("../scripts/lib/signer");
+  return resolveOperatorSigner(hre, account);
+}
+
+const ACCOUNT_HELP = "Signer index (default 0); or set VALIDATOR_PRIVATE_KEY, or VALIDATOR_KEYSTORE + VALIDATOR_KEYSTORE_PASSWORD";
+
 task("stake", "Stakes tokens as a validator (mints demo tokens on local networks)")
   .addParam("amount", "Tokens to stake, decimal (e.g. 100)")
   .addOptionalParam("endpoint", "Your oracle's public API base URL", "")
-  .addOptionalParam("account", "Signer index", 0, types.int)
-  .setAction(async (args: { amount: string; endpoint: string; account: number }, hre: HardhatRuntimeEnvironment) =>
+  .addOptionalParam("account", ACCOUNT_HELP, undefined, types.int)
+  .setAction(async (args: { amount: string; endpoint: string; account?: number }, hre: HardhatRuntimeEnvironment) =>
     withLib("stake", async (lib) => {
-      const { validator, stake } = await lib.stakeAsValidator(hre, { amount: args.amount, endpoint: args.endpoint, accountIndex: args.account });
-      console.log(`${validator} staked; active stake ${hre.ethers.formatUnits(stake, 18)}`);
-    }),
+      const signer = await operatorSigner(hre, args.account);
+      const { validator, stake, units } = await lib.stakeAsValidator(hre, { amount: args.amount, endpoint: args.endpoint, signer });
+      console.log(`${validator} staked; active stake ${formatAmount(stake, units)}`);
+    }, hre),
   );
 
 task("unstake", "Moves stake out of the selection pool (withdrawable after the unbonding period)")
   .addParam("amount", "Tokens to unstake, decimal")
-  .addOptionalParam("account", "Signer index", 0, types.int)
-  .setAction(async (args: { amount: string; account: number }, hre: HardhatRuntimeEnvironment) =>
+  .addOptionalParam("account", ACCOUNT_HELP, undefined, types.int)
+  .setAction(async (args: { amount: string; account?: number }, hre: HardhatRuntimeEnvironment) =>
     withLib("unstake", async (lib) => {
-      const { unbonding, unlockAt } = await lib.requestUnstake(hre, { amount: args.amount, accountIndex: args.account });
-      console.log(`unbonding ${hre.ethers.formatUnits(unbonding, 18)}, withdrawable from ${new Date(Number(unlockAt) * 1000).toISOString()}`);
-    }),
+      const signer = await operatorSigner(hre, args.account);
+      const { unbonding, unlockAt, units } = await lib.requestUnstake(hre, { amount: args.amount, signer });
+      console.log(`unbonding ${formatAmount(unbonding, units)}, withdrawable from ${new Date(Number(unlockAt) * 1000).toISOString()}`);
+    }, hre),
   );
 
 task("withdraw", "Withdraws unbonded stake")
-  .addOptionalParam("account", "Signer index", 0, types.int)
-  .setAction(async (args: { account: number }, hre: HardhatRuntimeEnvironment) =>
+  .addOptionalParam("account", ACCOUNT_HELP, undefined, types.int)
+  .setAction(async (args: { account?: number }, hre: HardhatRuntimeEnvironment) =>
     withLib("withdraw", async (lib) => {
-      const amount = await lib.withdrawStake(hre, { accountIndex: args.account });
-      console.log(`withdrew ${hre.ethers.formatUnits(amount, 18)}`);
-    }),
+      const signer = await operatorSigner(hre, args.account);
+      const { amount, units } = await lib.withdrawStake(hre, { signer });
+      console.log(`withdrew ${formatAmount(amount, units)}`);
+    }, hre),
   );
 
 task("chat", "Sends a chat request, prints its id and committee")
@@ -100,6 +158,48 @@ task("credits", "Prints chat-registry credits (fee shares, callback reimbursemen
         console.log(`withdrew ${hre.ethers.formatEther(amount)} ETH to ${args.to ?? account}`);
       }
     }),
+  );
+
+task("deploy-consumer", "Deploys ExampleChatConsumer against this network's chat registry; prints its address")
+  .addOptionalParam("account", "Signer index", 0, types.int)
+  .setAction(async (args: { account: number }, hre: HardhatRuntimeEnvironment) =>
+    withLib("deploy-consumer", async (lib) => {
+      const address = await lib.deployExampleConsumer(hre, { accountIndex: args.account });
+      console.log(`ExampleChatConsumer ${address}`);
+      console.log(`next: npx hardhat --network ${hre.network.name} ask --consumer ${address} --prompt "What is an oracle?" --wait`);
+    }, hre),
+  );
+
+task("ask", "Asks through a consumer contract's ask(); --wait prints the record and the hash its callback stored")
+  .addParam("consumer", "Consumer contract with ask(modelId, prompt, maxNewTokens, maxCallbackGasPrice), e.g. ExampleChatConsumer")
+  .addParam("prompt", "The prompt text")
+  .addOptionalParam("model", "Model id (default: the deployment's model)", undefined, types.int)
+  .addOptionalParam("maxNewTokens", "Generation length cap", 64, types.int)
+  .addOptionalParam("maxGasPrice", "Highest gas price (gwei) the finalizer is reimbursed at for the callback; escrowed", "1")
+  .addOptionalParam("account", "Signer index", 0, types.int)
+  .addFlag("wait", "Wait for the record and print it with the consumer's stored answer")
+  .setAction(
+    async (
+      args: { consumer: string; prompt: string; model?: number; maxNewTokens: number; maxGasPrice: string; account: number; wait: boolean },
+      hre: HardhatRuntimeEnvironment,
+    ) =>
+      withLib("ask", async (lib) => {
+        if (!hre.ethers.isAddress(args.consumer)) throw new Error(`--consumer must be an address (got ${JSON.stringify(args.consumer)})`);
+        if (!/^\d+(\.\d+)?$/.test(args.maxGasPrice)) throw new Error(`--max-gas-price must be a number of gwei (got ${JSON.stringify(args.maxGasPrice)})`);
+        const requestId = await lib.askThroughConsumer(hre, {
+          consumer: args.consumer,
+          prompt: args.prompt,
+          modelId: args.model,
+          maxNewTokens: args.maxNewTokens,
+          maxCallbackGasPrice: hre.ethers.parseUnits(args.maxGasPrice, "gwei"),
+          accountIndex: args.account,
+        });
+        console.log(`request ${requestId} via consumer ${args.consumer}`);
+        if (args.wait) {
+          console.log(lib.formatRecord(hre, await lib.waitForRecord(hre, requestId)));
+          console.log(`consumer stored ${await lib.consumerAnswer(hre, args.consumer, requestId)}`);
+        }
+      }, hre),
   );
 
 task("record", "Prints a chat record: status, hashes, committee, texts")

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import pino from "pino";
+import pretty from "pino-pretty";
 import type { OracleConfig } from "./config";
 import { redactUrl } from "./chain/rpc";
 import { createMetrics, type Metrics } from "./metrics";
@@ -19,24 +20,29 @@ export interface Common {
   shutdown: Shutdown;
 }
 
-/** Ordered clean-up: handlers run in reverse order of registration (last started, first stopped), once. */
+/**
+ * Ordered clean-up, run once: first the `intake` handlers (what reads the chain and acts on it: listener, seat finder,
+ * sweeper, pipeline), so that nothing new happens or is logged after "shutting down"; then the rest. Within each
+ * group handlers run in reverse order of registration (last started, first stopped).
+ */
 export interface Shutdown {
-  add(name: string, fn: () => Promise<void> | void): void;
+  add(name: string, fn: () => Promise<void> | void, phase?: "intake"): void;
   run(reason: string): Promise<void>;
   readonly isShuttingDown: boolean;
 }
 
 export function createShutdown(logger: pino.Logger): Shutdown {
-  const handlers: { name: string; fn: () => Promise<void> | void }[] = [];
+  const handlers: { name: string; fn: () => Promise<void> | void; intake: boolean }[] = [];
   let running: Promise<void> | undefined;
   return {
-    add(name, fn) {
-      handlers.push({ name, fn });
+    add(name, fn, phase) {
+      handlers.push({ name, fn, intake: phase === "intake" });
     },
     run(reason) {
       running ??= (async () => {
         logger.info({ reason }, "shutting down");
-        for (const { name, fn } of handlers.reverse()) {
+        const reversed = handlers.reverse();
+        for (const { name, fn } of [...reversed.filter((h) => h.intake), ...reversed.filter((h) => !h.intake)]) {
           try {
             await fn();
           } catch (error) {
@@ -64,6 +70,15 @@ export interface CreateCommonOptions {
 
 const SECRET_LOG_PATHS = ["*.privateKey", "privateKey", "*.validatorKeys", "validatorKeys", "*.adminToken", "adminToken", "*.keystorePassword", "keystorePassword"];
 
+/**
+ * Where log lines go when the caller names no stream: pino-pretty on stdout for a person at a terminal (or with
+ * --log-format pretty), plain JSON lines otherwise, so collectors and pipes get one object a line.
+ */
+export function stdoutLogDestination(format: OracleConfig["logFormat"], isTty: boolean): pino.DestinationStream | undefined {
+  if (format === "json" || (format === "auto" && !isTty)) return undefined;
+  return pretty({ destination: 1, colorize: isTty, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", sync: true });
+}
+
 /** Builds logger, metrics, database (WAL, in `config.dataDir`) and the shutdown list for one node. */
 export function createCommon(config: OracleConfig, options: CreateCommonOptions = {}): Common {
   const logger = pino(
@@ -77,7 +92,7 @@ export function createCommon(config: OracleConfig, options: CreateCommonOptions 
         censor: (value: unknown, path: string[]) => (path[path.length - 1] === "rpcUrl" && typeof value === "string" ? redactUrl(value) : "[redacted]"),
       },
     },
-    options.logDestination,
+    options.logDestination ?? stdoutLogDestination(config.logFormat, process.stdout.isTTY === true),
   );
   const metrics = createMetrics({ collectProcessMetrics: !options.inMemoryDatabase });
   let file = ":memory:";

@@ -1,5 +1,7 @@
 import path from "node:path";
 import { type Log, Wallet, formatEther } from "ethers";
+import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "./chain/errorText";
+import { runStartupChecks } from "./chain/startupChecks";
 import { createChatRegistryClient } from "./chain/chatRegistry";
 import { loadDeployment, type Deployment } from "./chain/deployments";
 import { createHeadTracker } from "./chain/heads";
@@ -72,6 +74,17 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
   try {
     const provider = createProvider(config.rpcUrl, deployment.chainId);
     shutdown.add("provider", () => provider.destroy());
+    // Filled in when the token answers; until then amounts in errors read "… tokens".
+    const stakeUnits: TokenUnits = { ...UNKNOWN_TOKEN };
+    void readTokenUnits(provider, deployment.token?.address).then((units) => Object.assign(stakeUnits, units));
+    // Before the model loads, so that --strict-startup refuses at once.
+    await runStartupChecks(logger, config.strictStartup, {
+      provider,
+      validatorRegistry: deployment.validatorRegistry,
+      validators: keys.map((key) => new Wallet(key).address),
+      publicUrl: config.publicUrl,
+      stakeUnits,
+    });
 
     let engine = options.engine;
     if (!engine) {
@@ -101,11 +114,12 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     shutdown.add("content retention", () => retention.stop());
     retention.start();
     const errorInterfaces = [deployment.chatRecordRegistry.iface, deployment.validatorRegistry.iface];
+
     const submitters = new Map<string, Submitter>();
     /** Every key's sender, for the `key_exclusive` readiness condition. */
     const senders: (Submitter & SubmitterHealth)[] = [];
     for (const key of keys) {
-      const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces });
+      const submitter = createSubmitter(common, provider, heads, new Wallet(key), { errorInterfaces, stakeUnits });
       submitters.set(submitter.address.toLowerCase(), submitter);
       senders.push(submitter);
     }
@@ -122,7 +136,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       alterResponse: options.alterResponse,
       revealDelayMs: options.revealDelayMs,
     });
-    shutdown.add("pipeline", () => pipeline.stop());
+    shutdown.add("pipeline", () => pipeline.stop(), "intake");
     const firstSubmitter = submitters.values().next().value as Submitter;
     const seats = createSeatFinder(common, {
       journal,
@@ -134,7 +148,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         await firstSubmitter.send({ kind: "draw", to: registry.address, data: registry.encodeDraw(id) }, { revertExpected: true });
       },
     });
-    shutdown.add("seat finder", () => seats.stop());
+    shutdown.add("seat finder", () => seats.stop(), "intake");
     const listener = createListener(common, {
       provider,
       journal,
@@ -147,10 +161,10 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       },
       heads,
     });
-    shutdown.add("listener", () => listener.stop());
+    shutdown.add("listener", () => listener.stop(), "intake");
     if (config.timeoutSweeper) {
       const sweeper = createTimeoutSweeper(common, { journal, registry, submitter: firstSubmitter });
-      shutdown.add("timeout sweeper", () => sweeper.stop());
+      shutdown.add("timeout sweeper", () => sweeper.stop(), "intake");
       sweeper.start();
     }
     listener.start();
@@ -161,7 +175,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const anchorAddress = anchorKey ? new Wallet(anchorKey).address.toLowerCase() : undefined;
     let anchorSubmitter = anchorAddress ? submitters.get(anchorAddress) : firstSubmitter;
     if (!anchorSubmitter) {
-      const own = createSubmitter(common, provider, heads, new Wallet(anchorKey as string), { errorInterfaces });
+      const own = createSubmitter(common, provider, heads, new Wallet(anchorKey as string), { errorInterfaces, stakeUnits });
       senders.push(own);
       anchorSubmitter = own;
     }

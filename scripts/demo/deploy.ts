@@ -44,7 +44,7 @@ export async function deployToNode(
 ): Promise<Deployment> {
   const signer = deployer.connect(provider);
   const hre = {
-    network: { name: networkName },
+    network: { name: networkName, config: { url: provider._getConnection().url } }, // recorded as the file's rpcUrl
     ethers: {
       provider,
       getSigners: async () => [signer],

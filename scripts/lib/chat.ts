@@ -4,7 +4,9 @@
  * runtime environment; none imports "hardhat" itself (so hardhat.config.ts can load the tasks).
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { Signer } from "ethers";
+import type { ContractRunner, Signer } from "ethers";
+import { type TokenUnits, formatAmount, readTokenUnits } from "../../oracle/src/chain/errorText";
+import { parseTokenAmount } from "./signer";
 import type { ChatRecordRegistry, DemoToken, ValidatorRegistry } from "../../typechain-types";
 import { LOCAL_NETWORKS, readDeployment, type Deployment } from "./deploy";
 
@@ -20,14 +22,14 @@ export interface Contracts {
 }
 
 /** The deployed contracts of the current network, connected to signer `accountIndex` (default 0). */
-export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0): Promise<Contracts> {
+export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0, given?: Signer): Promise<Contracts> {
   const deployment = readDeployment(hre.network.name);
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
   if (chainId !== deployment.chainId) {
     throw new Error(`deployments/${hre.network.name}.json is for chain ${deployment.chainId}, connected to ${chainId}: redeploy`);
   }
-  const signers = await hre.ethers.getSigners();
-  const signer = signers[accountIndex];
+  const signers = given ? [] : await hre.ethers.getSigners();
+  const signer = given ?? signers[accountIndex];
   if (!signer) throw new Error(`no account #${accountIndex} on network "${hre.network.name}" (have ${signers.length})`);
   const at = <T>(name: string, address: string) => hre.ethers.getContractAt(name, address, signer) as Promise<T>;
   return {
@@ -39,40 +41,56 @@ export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIn
   };
 }
 
+/** Who signs: a Hardhat account index, or a signer (a key from the environment, see scripts/lib/signer.ts). */
+export interface SignerOption {
+  accountIndex?: number;
+  signer?: Signer;
+}
+
+/** The stake token's symbol and decimals, for amounts people read ("100 CODS"). */
+export async function stakeUnitsOf(contracts: Pick<Contracts, "stakeToken">): Promise<TokenUnits> {
+  return readTokenUnits(contracts.stakeToken.runner as ContractRunner, await contracts.stakeToken.getAddress());
+}
+
 /** Stakes `amount` tokens (decimal string, e.g. "100") and optionally sets the endpoint; mints demo tokens locally. */
 export async function stakeAsValidator(
   hre: HardhatRuntimeEnvironment,
-  options: { amount: string; endpoint?: string; accountIndex?: number },
-): Promise<{ validator: string; stake: bigint }> {
-  const { signer, validatorRegistry, stakeToken } = await connectContracts(hre, options.accountIndex);
+  options: { amount: string; endpoint?: string } & SignerOption,
+): Promise<{ validator: string; stake: bigint; units: TokenUnits }> {
+  const contracts = await connectContracts(hre, options.accountIndex, options.signer);
+  const { signer, validatorRegistry, stakeToken } = contracts;
+  const units = await stakeUnitsOf(contracts);
+  const amount = parseTokenAmount(options.amount, "--amount", units.decimals);
   const validator = await signer.getAddress();
-  const amount = hre.ethers.parseUnits(options.amount, 18);
   const balance = await stakeToken.balanceOf(validator);
   if (balance < amount) {
     if (!LOCAL_NETWORKS.includes(hre.network.name)) {
-      throw new Error(`${validator} holds ${hre.ethers.formatUnits(balance, 18)} stake tokens, needs ${options.amount}`);
+      throw new Error(`${validator} holds ${formatAmount(balance, units)}, needs ${formatAmount(amount, units)}`);
     }
     await (await stakeToken.mint(validator, amount - balance)).wait();
   }
   await (await stakeToken.approve(await validatorRegistry.getAddress(), amount)).wait();
   await (await validatorRegistry.stake(amount, options.endpoint ?? "")).wait();
-  return { validator, stake: await validatorRegistry.stakeOf(validator) };
+  return { validator, stake: await validatorRegistry.stakeOf(validator), units };
 }
 
 /** Moves `amount` tokens (decimal string) of the caller's stake out of the pool; returns the unlock time. */
-export async function requestUnstake(hre: HardhatRuntimeEnvironment, options: { amount: string; accountIndex?: number }) {
-  const { signer, validatorRegistry } = await connectContracts(hre, options.accountIndex);
-  await (await validatorRegistry.requestUnstake(hre.ethers.parseUnits(options.amount, 18))).wait();
-  const info = await validatorRegistry.validatorInfo(await signer.getAddress());
-  return { unbonding: info.unbonding, unlockAt: info.unlockAt };
+export async function requestUnstake(hre: HardhatRuntimeEnvironment, options: { amount: string } & SignerOption) {
+  const contracts = await connectContracts(hre, options.accountIndex, options.signer);
+  const units = await stakeUnitsOf(contracts);
+  const amount = parseTokenAmount(options.amount, "--amount", units.decimals);
+  await (await contracts.validatorRegistry.requestUnstake(amount)).wait();
+  const info = await contracts.validatorRegistry.validatorInfo(await contracts.signer.getAddress());
+  return { unbonding: info.unbonding, unlockAt: info.unlockAt, units };
 }
 
 /** Withdraws the caller's unbonded stake; returns the amount. */
-export async function withdrawStake(hre: HardhatRuntimeEnvironment, options: { accountIndex?: number } = {}) {
-  const { signer, validatorRegistry } = await connectContracts(hre, options.accountIndex);
-  const amount = (await validatorRegistry.validatorInfo(await signer.getAddress())).unbonding;
-  await (await validatorRegistry.withdraw()).wait();
-  return amount;
+export async function withdrawStake(hre: HardhatRuntimeEnvironment, options: SignerOption = {}) {
+  const contracts = await connectContracts(hre, options.accountIndex, options.signer);
+  const units = await stakeUnitsOf(contracts);
+  const amount = (await contracts.validatorRegistry.validatorInfo(await contracts.signer.getAddress())).unbonding;
+  await (await contracts.validatorRegistry.withdraw()).wait();
+  return { amount, units };
 }
 
 /**
@@ -280,4 +298,37 @@ export function formatRecord(hre: HardhatRuntimeEnvironment, r: RecordView): str
     ...(r.prompt !== undefined ? [`prompt        ${JSON.stringify(r.prompt)}`] : []),
     ...(r.response !== undefined ? [`response      ${JSON.stringify(r.response)}`] : []),
   ].join("\n");
+}
+
+/** Deploys the example consumer (contracts/examples/ExampleChatConsumer.sol) against this network's chat registry. */
+export async function deployExampleConsumer(hre: HardhatRuntimeEnvironment, options: { accountIndex?: number } = {}): Promise<string> {
+  const { signer, deployment } = await connectContracts(hre, options.accountIndex);
+  const consumer = await hre.ethers.deployContract("ExampleChatConsumer", [deployment.addresses.ChatRecordRegistry], signer);
+  await consumer.waitForDeployment();
+  return consumer.getAddress();
+}
+
+/**
+ * Asks through a consumer's `ask(modelId, prompt, maxNewTokens, maxCallbackGasPrice)` paying the minimum fee plus the
+ * callback escrow (`CALLBACK_GAS_LIMIT × maxCallbackGasPrice`); returns the request id.
+ */
+export async function askThroughConsumer(
+  hre: HardhatRuntimeEnvironment,
+  options: { consumer: string; prompt: string; modelId?: number; maxNewTokens: number; maxCallbackGasPrice: bigint; accountIndex?: number },
+): Promise<bigint> {
+  if (options.prompt === "") throw new Error("--prompt must not be empty");
+  const { signer, chatRegistry, deployment } = await connectContracts(hre, options.accountIndex);
+  const consumer = await hre.ethers.getContractAt("ExampleChatConsumer", options.consumer, signer);
+  const { minimumFee } = await chatRegistry.getConfig();
+  const escrow = BigInt(await consumer.CALLBACK_GAS_LIMIT()) * options.maxCallbackGasPrice;
+  const before = await chatRegistry.requestCount();
+  await (
+    await consumer.ask(options.modelId ?? deployment.modelId, options.prompt, options.maxNewTokens, options.maxCallbackGasPrice, { value: minimumFee + escrow })
+  ).wait();
+  return before + 1n;
+}
+
+/** The response hash a consumer stored for `requestId` (zero until its callback ran). */
+export async function consumerAnswer(hre: HardhatRuntimeEnvironment, consumer: string, requestId: bigint): Promise<string> {
+  return (await hre.ethers.getContractAt("ExampleChatConsumer", consumer)).answers(requestId);
 }

@@ -60,12 +60,16 @@ export interface DeployOptions {
   redeploy?: boolean;
   /** Folder for <network>.json (default env DEPLOYMENTS_DIR, else deployments/ at the repository root). */
   outDir?: string;
+  /** RPC URL recorded in the file for the tools to find the chain (default: the Hardhat network's `url`). */
+  rpcUrl?: string;
   log?: (line: string) => void;
 }
 
 export interface Deployment {
   network: string;
   chainId: number;
+  /** Where the chain was reached when deploying: hardhat.config's `localhost`, `verify` and the node default to it. */
+  rpcUrl?: string;
   block: number;
   deployer: string;
   modelId: number;
@@ -140,6 +144,12 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
   const existing = await liveDeployment(hre, chainId, outDir);
   if (existing && !options.redeploy) {
     log(`already deployed on ${network.name} (chain ${chainId}) at block ${existing.block}: nothing to do`);
+    const rpcUrl = rpcUrlOf(hre, options);
+    if (rpcUrl && existing.rpcUrl !== rpcUrl && write) {
+      // Same contracts reached through another URL (a restarted port forward): the tools should follow.
+      writeFileSync(deploymentPath(network.name, outDir), JSON.stringify({ ...existing, rpcUrl }, null, 2) + "\n");
+      return { ...existing, rpcUrl };
+    }
     return existing;
   }
 
@@ -192,6 +202,7 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
   const deployment: Deployment = {
     network: network.name,
     chainId,
+    ...(rpcUrlOf(hre, options) ? { rpcUrl: rpcUrlOf(hre, options) } : {}),
     block: receipt?.blockNumber ?? (await ethers.provider.getBlockNumber()),
     deployer: deployer.address,
     modelId,
@@ -214,6 +225,12 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
     log(`wrote ${path.relative(process.cwd(), file)}`);
   }
   return deployment;
+}
+
+/** The URL to record: the option, else the network's configured http(s) URL (none for the in-process network). */
+function rpcUrlOf(hre: HardhatRuntimeEnvironment, options: Pick<DeployOptions, "rpcUrl">): string | undefined {
+  const configured = (hre.network.config as { url?: unknown } | undefined)?.url;
+  return options.rpcUrl ?? (typeof configured === "string" ? configured : undefined);
 }
 
 /** The recorded deployment for this network if its chain id matches and its contracts have code. */

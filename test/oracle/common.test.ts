@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { createCommon } from "../../oracle/src/common";
+import pino from "pino";
+import { createCommon, createShutdown, stdoutLogDestination } from "../../oracle/src/common";
 import { redactUrl } from "../../oracle/src/chain/rpc";
 import { ConfigError, parseConfig } from "../../oracle/src/config";
 
@@ -86,5 +87,60 @@ describe("log redaction", function () {
     expect(redactUrl("http://127.0.0.1:8545/")).to.equal("http://127.0.0.1:8545");
     expect(redactUrl("https://rpc.example/?apikey=abc")).to.equal("https://rpc.example/[redacted]");
     expect(redactUrl("not a url")).to.equal("[redacted]");
+  });
+});
+
+describe("shutdown order", function () {
+  it("stops the chain intake first, so no event is handled or logged after 'shutting down' while the API drains", async function () {
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line).msg) });
+    const shutdown = createShutdown(logger);
+    // A listener that logs every event it handles until it is stopped, as the node's does.
+    let listening = true;
+    const timer = setInterval(() => listening && logger.info("assigned to committee"), 1);
+    shutdown.add("listener", () => {
+      listening = false;
+      clearInterval(timer);
+    }, "intake");
+    // Registered later, so without the intake phase it would run first; it takes a while, like closing SSE streams.
+    shutdown.add("http", () => new Promise<void>((resolve) => setTimeout(resolve, 50)));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await shutdown.run("test");
+    const after = lines.slice(lines.indexOf("shutting down"));
+    expect(after).to.deep.equal(["shutting down", "shutdown complete"]);
+  });
+});
+
+describe("log format", function () {
+  it("writes JSON lines to a pipe and pretty lines to a terminal, unless told otherwise", function () {
+    expect(stdoutLogDestination("auto", false)).to.equal(undefined);
+    expect(stdoutLogDestination("json", true)).to.equal(undefined);
+    expect(stdoutLogDestination("auto", true)).to.not.equal(undefined);
+    expect(stdoutLogDestination("pretty", false)).to.not.equal(undefined);
+  });
+
+  it("prints a readable line with --log-format pretty", async function () {
+    this.timeout(60_000);
+    const root = path.resolve(__dirname, "../..");
+    const code = [
+      'const { createCommon } = require("./oracle/src/common");',
+      'const { parseConfig } = require("./oracle/src/config");',
+      `const { config } = parseConfig({ argv: ["--log-format", process.argv[1]], env: {} });`,
+      "const c = createCommon(config, { inMemoryDatabase: true });",
+      'c.logger.info({ requestId: "7" }, "committed response");',
+      'c.shutdown.run("done");',
+    ].join("\n");
+    const run = (format: string) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(path.join(root, "node_modules/.bin/tsx"), ["-e", code, format], { cwd: root });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.on("error", reject);
+        child.on("exit", () => resolve(out));
+      });
+    const prettyOut = await run("pretty");
+    expect(prettyOut).to.match(/INFO.*committed response/).and.match(/requestId: "7"/);
+    const jsonOut = (await run("json")).trim().split("\n")[0];
+    expect(JSON.parse(jsonOut)).to.include({ msg: "committed response", requestId: "7" });
   });
 });

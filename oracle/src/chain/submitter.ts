@@ -1,4 +1,5 @@
 import { Transaction, keccak256, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
+import { type TokenUnits, describeCustomError } from "./errorText";
 import type { Common } from "../common";
 import { NonRetryableError, RetryableError } from "../inference/errors";
 import type { HeadTracker } from "./heads";
@@ -66,6 +67,8 @@ export interface SubmitterOptions {
   foreignNoncePauseMs?: number;
   /** Decodes custom errors of reverts for the log line (the contracts' ABIs). */
   errorInterfaces?: readonly Interface[];
+  /** The stake token's symbol and decimals for amounts in decoded errors (read when the error is written). */
+  stakeUnits?: TokenUnits;
   /** Extra gas above the estimate, in percent (state can move between estimate and inclusion). */
   gasHeadroomPercent?: number;
   /** Longest wait for a receipt before the transaction counts as stuck (a retryable error). */
@@ -214,7 +217,7 @@ export function createSubmitter(
       for (const iface of options.errorInterfaces ?? []) {
         try {
           const parsed = iface.parseError(data);
-          if (parsed) return `${parsed.name}(${parsed.args.map(String).join(", ")})`;
+          if (parsed) return describeCustomError(parsed.name, [...parsed.args], options.stakeUnits);
         } catch {
           // not this contract's error
         }

@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ensureTinyModel, loadEngine } from "../inference";
 import { failAndExit, integerOption, numberOption, stderrLogger } from "../inference/cliSupport";
 import { DEFAULT_PROVIDERS, knownProviders } from "../inference/providers";
@@ -16,11 +16,17 @@ interface GenerateCliOptions {
   json?: boolean;
 }
 
+/** Checked while parsing, so an empty prompt fails before the model loads (which takes seconds). */
+function nonEmptyText(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("must not be empty");
+  return value;
+}
+
 const program = new Command()
   .name("generate")
   .description("Generate a response with the oracle's ONNX inference engine (greedy unless --temperature is given).")
   .option("--model <dir>", "model folder in the Optimum layout (default: models/tiny, built if missing)")
-  .requiredOption("--prompt <text>", "prompt text")
+  .requiredOption("--prompt <text>", "prompt text (not empty)", nonEmptyText)
   .option("--max-new-tokens <n>", "most tokens to generate", integerOption(1, 1_000_000), 32)
   .addOption(
     new Option("--provider <name...>", `execution providers to try in order (default: ${DEFAULT_PROVIDERS.join(" ")})`).choices(knownProviders()),

@@ -5,6 +5,7 @@ import { Contract, type JsonRpcProvider, zeroPadValue, toBeHex } from "ethers";
 import { RequestStatus, STATUS_NAMES, createChatRegistryClient, decodePrompt } from "../chain/chatRegistry";
 import { type Deployment, loadDeployment } from "../chain/deployments";
 import { createProvider } from "../chain/rpc";
+import { resolveRpcUrl } from "../config/rpcUrl";
 import { DEFAULT_MODEL_DIR } from "../config";
 import { type InferenceEngine, ensureTinyModel, loadEngine } from "../inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../inference/buildModel";
@@ -278,7 +279,8 @@ export function formatReport(report: VerifyReport): string[] {
 }
 
 export interface VerifyCliOptions {
-  rpcUrl: string;
+  /** Default: the deployments file's rpcUrl, else http://127.0.0.1:8545. */
+  rpcUrl?: string;
   deployments: string;
   /** Default: the folder the deployment registered as the model's uri, when it exists here; else models/tiny. */
   modelDir?: string;
@@ -297,7 +299,7 @@ async function registeredModelDir(deployment: Deployment, provider: JsonRpcProvi
 /** Loads what `verify` needs from CLI-style options; the caller closes the engine and provider. */
 export async function openVerifyContext(options: Omit<VerifyCliOptions, "json">): Promise<VerifyContext> {
   const deployment = loadDeployment(options.deployments);
-  const provider = createProvider(options.rpcUrl, deployment.chainId);
+  const provider = createProvider(resolveRpcUrl(options.rpcUrl, options.deployments), deployment.chainId);
   const modelDir = options.modelDir ?? (await registeredModelDir(deployment, provider)) ?? DEFAULT_MODEL_DIR;
   if (path.resolve(modelDir) === path.resolve(DEFAULT_TINY_MODEL_DIR)) await ensureTinyModel(path.resolve(modelDir));
   const engine = await loadEngine({ modelDir, providers: options.providers });
@@ -310,7 +312,7 @@ async function main(argv: string[]): Promise<number> {
     .name("npm run verify --")
     .description("Re-checks a chat record: prompt hash, model hash, and greedy re-inference of the response. Exit 0 only on MATCH.")
     .argument("<id>", "on-chain request id (decimal), a response hash of a finalized record, or an off-chain record hash")
-    .option("--rpc-url <url>", "JSON-RPC endpoint (env ORACLE_RPC_URL)", env.ORACLE_RPC_URL ?? "http://127.0.0.1:8545")
+    .option("--rpc-url <url>", "JSON-RPC endpoint (env ORACLE_RPC_URL; default: the deployments file's rpcUrl, else http://127.0.0.1:8545)", env.ORACLE_RPC_URL)
     .option("--deployments <file>", "deployments file (env ORACLE_DEPLOYMENTS)", env.ORACLE_DEPLOYMENTS ?? "deployments/localhost.json")
     .option("--model-dir <dir>", "local model folder (env ORACLE_MODEL_DIR; default: the registered model's uri if it is a folder here, else models/tiny)", env.ORACLE_MODEL_DIR)
     .option("--providers <list>", "execution providers, comma-separated", (v) => v.split(","), (env.ORACLE_PROVIDERS ?? "cpu").split(","))

@@ -57,6 +57,7 @@ export function parseConfig(input: ParseConfigInput = {}): ParsedCommandLine {
       value = spec.repeatable ? splitList(text) : text;
     }
     if (spec.repeatable && Array.isArray(value)) value = (value as string[]).flatMap(splitList);
+    if (value === undefined && spec.defaultFrom) value = spec.defaultFrom(config);
     const parsed = spec.schema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -1,5 +1,6 @@
 import { parseEther } from "ethers";
 import { z } from "zod";
+import { FALLBACK_RPC_URL, resolveRpcUrl } from "./rpcUrl";
 
 /**
  * One node option: where it is read from (a command-line flag and an environment variable), what it means, and how
@@ -22,6 +23,8 @@ export interface OptionSpec {
   readonly boolean?: boolean;
   /** Never echoed back in errors or logs. */
   readonly secret?: boolean;
+  /** A default that depends on options earlier in the table (which are already parsed); the schema validates it. */
+  readonly defaultFrom?: (earlier: Readonly<Record<string, unknown>>) => unknown;
 }
 
 const PRIVATE_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
@@ -42,19 +45,21 @@ const booleanText = z
 export const DEFAULT_MODEL_DIR = "models/tiny";
 
 export const OPTION_SPECS = {
+  deployments: {
+    flag: "deployments",
+    env: "ORACLE_DEPLOYMENTS",
+    description: "deployments file written by scripts/deploy.ts (addresses, ABIs, chain id, start block, RPC URL)",
+    schema: z.string().min(1).default("deployments/localhost.json"),
+    defaultText: "deployments/localhost.json",
+  },
   rpcUrl: {
     flag: "rpc-url",
     env: "ORACLE_RPC_URL",
     description: "JSON-RPC endpoint of the chain",
-    schema: z.url({ message: "must be an http(s) or ws(s) URL" }).default("http://127.0.0.1:8545"),
-    defaultText: "http://127.0.0.1:8545",
-  },
-  deployments: {
-    flag: "deployments",
-    env: "ORACLE_DEPLOYMENTS",
-    description: "deployments file written by scripts/deploy.ts (addresses, ABIs, chain id, start block)",
-    schema: z.string().min(1).default("deployments/localhost.json"),
-    defaultText: "deployments/localhost.json",
+    schema: z.url({ message: "must be an http(s) or ws(s) URL" }),
+    // The demo's chain runs on a random port; its deployments file says where.
+    defaultFrom: (earlier) => resolveRpcUrl(undefined, earlier.deployments as string),
+    defaultText: `the deployments file's rpcUrl, else ${FALLBACK_RPC_URL}`,
   },
   validatorKeys: {
     flag: "validator-key",
@@ -133,6 +138,15 @@ export const OPTION_SPECS = {
     description: "most GET /v1/events streams open at once; more get 503",
     schema: intText(1, 100_000).default(64),
     defaultText: "64",
+  },
+  strictStartup: {
+    flag: "strict-startup",
+    env: "ORACLE_STRICT_STARTUP",
+    description:
+      "refuse to start when a validator key has no active stake, no ETH, or an on-chain endpoint other than --public-url (without it these are warnings)",
+    schema: booleanText.default(false),
+    defaultText: "false",
+    boolean: true,
   },
   publicUrl: {
     flag: "public-url",
@@ -324,6 +338,13 @@ export const OPTION_SPECS = {
     description: "pino log level",
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     defaultText: "info",
+  },
+  logFormat: {
+    flag: "log-format",
+    env: "ORACLE_LOG_FORMAT",
+    description: "log lines as JSON (for collectors) or pretty (for people); auto: pretty when stdout is a terminal",
+    schema: z.enum(["auto", "json", "pretty"], { message: "must be auto, json or pretty" }).default("auto"),
+    defaultText: "auto",
   },
 } satisfies Record<string, OptionSpec>;
 

@@ -50,11 +50,12 @@ export const limitQuerySchema = (max: number, fallback: number) =>
   });
 
 /** Parses `value` or throws a 400 `code` error naming the first bad field. */
-export function parseOrThrow<T>(schema: ZodType<T>, value: unknown, code = "invalid_request"): T {
+export function parseOrThrow<T>(schema: ZodType<T>, value: unknown, code = "invalid_request", subject = "body"): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const where = issue.path.length > 0 ? issue.path.join(".") : "body";
+  // `subject` names what was parsed when it is not a JSON body: "request id must be…", not "body must be…".
+  const where = issue.path.length > 0 ? issue.path.join(".") : subject;
   const message =
     issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : `${where} ${issue.message}`;
   throw new HttpError(400, code, message);

@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from "node:net";
 import express from "express";
 import type { Common } from "../common";
 import type { InferenceEngine } from "../inference";
+import { NonRetryableError } from "../inference/errors";
 import { createBatchStore, type BatchStore } from "../store/batchStore";
 import type { BatchAnchorer } from "../store/batchAnchorer";
 import { createContentStore, type ContentStore } from "../store/contentStore";
@@ -86,6 +87,17 @@ export interface HttpServer {
   listen(): Promise<RunningHttpServer>;
 }
 
+/** A port that cannot be taken is bad configuration: one line naming the option, not a stack trace. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  if (error.code === "EADDRINUSE") {
+    return new NonRetryableError(`--http-port ${port}: ${where} is already in use (another oracle node?); choose another port`, { cause: error });
+  }
+  if (error.code === "EACCES") return new NonRetryableError(`--http-port ${port}: no permission to listen on ${where}`, { cause: error });
+  if (error.code === "EADDRNOTAVAIL") return new NonRetryableError(`--http-host ${host}: not an address of this machine`, { cause: error });
+  return error;
+}
+
 export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides: Partial<HttpLimits> = {}): HttpServer {
   const { config, logger, metrics } = common;
   const limits: HttpLimits = {
@@ -118,7 +130,7 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
       const server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes }, app);
       server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket));
       await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
+        server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, config.httpHost, config.httpPort)));
         server.listen(config.httpPort, config.httpHost, () => {
           server.off("error", reject);
           resolve();

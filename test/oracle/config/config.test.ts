@@ -10,7 +10,8 @@ const KEY = "0x" + "11".repeat(32);
 
 describe("oracle config", function () {
   it("applies defaults when nothing is given", function () {
-    const { config, help } = parseConfig({ argv: [], env: {} });
+    // A demo's deployments/localhost.json would supply the RPC URL (see rpcUrl.test.ts): point at a file that is not there.
+    const { config, help } = parseConfig({ argv: [], env: { ORACLE_DEPLOYMENTS: path.join(os.tmpdir(), "no-such-deployments.json") } });
     expect(help).to.equal(false);
     expect(config.rpcUrl).to.equal("http://127.0.0.1:8545");
     expect(config.httpPort).to.equal(8080);

@@ -4,7 +4,9 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { createProvider } from "../../../oracle/src/chain/rpc";
 import { createChainViews } from "../../../oracle/src/http/chainViews";
+import { createHttpServer } from "../../../oracle/src/http/server";
 import { readMetricValue } from "../../../oracle/src/metrics";
+import { createTestCommon } from "../store/fixtures";
 import { ADMIN_TOKEN, TEST_API_KEY, deployedNetworkFixture, getJson, postJson, startApi, type ApiUnderTest, type Network } from "./fixture";
 
 const MAX_PROMPT = 50;
@@ -235,6 +237,29 @@ describe("http server", function () {
       }
     } finally {
       await api.stop();
+    }
+  });
+
+  it("refuses a busy port with one line naming --http-port, not a stack trace", async () => {
+    const first = await startApi(network);
+    const port = Number(new URL(first.url).port);
+    try {
+      const common = createTestCommon({ httpPort: port, httpHost: "127.0.0.1" });
+      await createHttpServer(common, first.deps)
+        .listen()
+        .finally(() => common.shutdown.run("test over"))
+        .then(
+          async (second) => {
+            await second.close();
+            expect.fail("a second server listened on a busy port");
+          },
+          (error: Error) => {
+            expect(error.name).to.equal("NonRetryableError");
+            expect(error.message).to.equal(`--http-port ${port}: 127.0.0.1:${port} is already in use (another oracle node?); choose another port`);
+          },
+        );
+    } finally {
+      await first.stop();
     }
   });
 });

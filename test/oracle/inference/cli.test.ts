@@ -68,6 +68,13 @@ describe("inference CLIs (generate, model:build, model:train)", function () {
     expectOneLineError(await runCli("generate.ts", ["--model", modelDir, "--prompt", "x", "--max-new-tokens", "0"]), "--max-new-tokens");
   });
 
+  it("generate rejects an empty prompt before loading the model", async function () {
+    // A model folder that does not exist would fail the load: the prompt error shows the load never started.
+    const run = await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "", "--provider", "cpu"]);
+    expectOneLineError(run, "--prompt");
+    expect(run.stderr).to.contain("must not be empty").and.not.contain("model folder");
+  });
+
   it("generate rejects an unknown provider and a missing model folder with one error line each", async function () {
     expectOneLineError(await runCli("generate.ts", ["--model", modelDir, "--prompt", "x", "--provider", "gpu"]), "gpu");
     expectOneLineError(await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "x", "--provider", "cpu"]), "model folder not found: /nonexistent");

@@ -58,7 +58,7 @@ export async function recordView(ctx: ApiContext, record: ChatRecord, options: R
 export function recordRoutes(ctx: ApiContext): Router {
   const router = Router();
   router.get("/v1/records", (req, res) => {
-    const { limit } = parseOrThrow(limitQuerySchema(100, 20), req.query, "invalid_query");
+    const { limit } = parseOrThrow(limitQuerySchema(100, 20), req.query, "invalid_query", "query");
     res.json({
       records: ctx.batchStore.recentRecords(limit).map((r) => ({
         recordHash: r.leaf,
@@ -71,7 +71,7 @@ export function recordRoutes(ctx: ApiContext): Router {
     });
   });
   router.get("/v1/records/:hash", async (req, res) => {
-    const hash = parseOrThrow(hashSchema, req.params.hash, "invalid_hash").toLowerCase();
+    const hash = parseOrThrow(hashSchema, req.params.hash, "invalid_hash", "hash").toLowerCase();
     const record = ctx.batchStore.getRecord(hash);
     if (record) {
       res.json(await recordView(ctx, record, { checkOnChain: true }));

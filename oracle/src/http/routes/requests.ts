@@ -8,12 +8,12 @@ import { resolveText } from "../texts";
 export function requestRoutes(ctx: ApiContext): Router {
   const router = Router();
   router.get("/v1/requests", async (req, res) => {
-    const { limit } = parseOrThrow(limitQuerySchema(100, 20), req.query, "invalid_query");
+    const { limit } = parseOrThrow(limitQuerySchema(100, 20), req.query, "invalid_query", "query");
     res.json({ requests: await ctx.deps.chain.listRequests(limit) });
   });
 
   router.get("/v1/requests/:id", async (req, res) => {
-    const requestId = parseOrThrow(requestIdSchema, req.params.id, "invalid_request_id");
+    const requestId = parseOrThrow(requestIdSchema, req.params.id, "invalid_request_id", "request id");
     const request = await ctx.deps.chain.getRequest(requestId);
     if (!request) throw new HttpError(404, "unknown_request", `no request ${requestId} on-chain`);
     const { eventPrompt, eventResponses, hashes, ...rest } = request;

@@ -63,6 +63,7 @@ describe("GET /v1/records", function () {
       const { status, body } = await getJson(`${api.url}/v1/records/${bad}`);
       expect(status, bad).to.equal(400);
       expect(body.error.code).to.equal("invalid_hash");
+      expect(body.error.message, bad).to.match(/^hash /);
     }
   });
 });

@@ -89,6 +89,7 @@ describe("GET /v1/requests", function () {
       const { status, body } = await getJson(`${api.url}/v1/requests/${bad}`);
       expect(status, bad).to.equal(400);
       expect(body.error.code, bad).to.equal("invalid_request_id");
+      expect(body.error.message, bad).to.match(/^request id must /);
     }
     for (const bad of ["0", "101", "x", "-3"]) {
       const { status, body } = await getJson(`${api.url}/v1/requests?limit=${bad}`);
