@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { JsonRpcProvider } from "ethers";
 import path from "node:path";
 import { REPO_ROOT, freePort, stopGroup } from "./hardhatNode";
 
@@ -113,4 +114,25 @@ async function chainIdAt(url: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Turns automine off and mines a block every `ms` (`undefined`: automine back on), returning the interval the chain
+ * actually got: Hardhat takes milliseconds, anvil's `evm_setIntervalMining` whole seconds, so anvil rounds up to 1 s.
+ */
+export async function setIntervalMining(provider: JsonRpcProvider, kind: ChainKind, ms: number | undefined): Promise<number | undefined> {
+  if (ms === undefined) {
+    await provider.send("evm_setIntervalMining", [0]);
+    await provider.send("evm_setAutomine", [true]);
+    return undefined;
+  }
+  const interval = kind === "anvil" ? Math.max(1, Math.ceil(ms / 1000)) : ms;
+  await provider.send("evm_setAutomine", [false]);
+  await provider.send("evm_setIntervalMining", [interval]);
+  return kind === "anvil" ? interval * 1000 : interval;
+}
+
+/** Stops the chain printing every JSON-RPC call to its console (a node serving an oracle would not pay for it). */
+export async function setChainLogging(provider: JsonRpcProvider, kind: ChainKind, enabled: boolean): Promise<void> {
+  await provider.send(`${kind}_setLoggingEnabled`, [enabled]);
 }

@@ -10,7 +10,7 @@ import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
 import { type OracleNode, type OracleNodeOptions, startOracleNode } from "../../oracle/src/node";
 import { devAccount } from "../../scripts/demo/accounts";
 import { deployToNode } from "../../scripts/demo/deploy";
-import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, startChainNode } from "../../scripts/demo/chainNode";
+import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining as setChainIntervalMining, startChainNode } from "../../scripts/demo/chainNode";
 import { contractsOf, stakeValidators } from "../../scripts/demo/network";
 import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
 
@@ -139,6 +139,11 @@ export async function mineBlocks(chain: E2eChain, blocks: number): Promise<void>
 /** Sets an account's ether balance, in wei. */
 export async function setBalance(chain: E2eChain, address: string, wei: bigint): Promise<void> {
   await chain.provider.send(devMethod(chain, "setBalance"), [address, toQuantity(wei)]);
+}
+
+/** Interval mining every `ms` (1 s at least on anvil), or automine again with `ms` undefined. */
+export async function setIntervalMining(chain: E2eChain, ms: number | undefined): Promise<void> {
+  await setChainIntervalMining(chain.provider, chain.node.kind, ms);
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
