@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { InvalidArgumentError } from "commander";
 import type { JsonRpcProvider } from "ethers";
 import path from "node:path";
 import { REPO_ROOT, freePort, stopGroup } from "./hardhatNode";
@@ -33,10 +34,10 @@ export interface StartChainNodeOptions {
   timeoutMs?: number;
 }
 
-/** Reads `--chain`'s value, failing with the choices when it names no chain this project can start. */
+/** Reads `--chain`'s value, failing with the choices (commander's one-line error) when it names no chain we start. */
 export function parseChainKind(value: string): ChainKind {
   if ((CHAIN_KINDS as readonly string[]).includes(value)) return value as ChainKind;
-  throw new Error(`--chain must be one of ${CHAIN_KINDS.join(", ")}, got "${value}"`);
+  throw new InvalidArgumentError(`must be one of ${CHAIN_KINDS.join(", ")}, got "${value}"`);
 }
 
 /**

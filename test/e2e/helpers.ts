@@ -15,7 +15,13 @@ import { contractsOf, stakeValidators } from "../../scripts/demo/network";
 import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
 
 /** The chains every e2e suite that loops over chains runs on; `E2E_CHAINS=anvil` (comma-separated) narrows it. */
-export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hardhat,anvil").split(",").map((c) => parseChainKind(c.trim()));
+export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hardhat,anvil").split(",").map((c) => {
+  try {
+    return parseChainKind(c.trim());
+  } catch (error) {
+    throw new Error(`E2E_CHAINS: ${(error as Error).message}`, { cause: error });
+  }
+});
 
 /** A local chain process (`hardhat node` or anvil) with the contracts deployed and validators staked, for one suite. */
 export interface E2eChain {
