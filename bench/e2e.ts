@@ -30,7 +30,8 @@ import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
 import { integerOption, numberOption } from "../oracle/src/inference/cliSupport";
 import { devAccount } from "../scripts/demo/accounts";
 import { deployToNode } from "../scripts/demo/deploy";
-import { REPO_ROOT, freePort, startHardhatNode } from "../scripts/demo/hardhatNode";
+import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setChainLogging, setIntervalMining, startChainNode } from "../scripts/demo/chainNode";
+import { REPO_ROOT, freePort } from "../scripts/demo/hardhatNode";
 import { stakeValidators } from "../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { Deployment } from "../scripts/lib/deploy";
@@ -48,12 +49,14 @@ interface Options {
   aloneTransactions: number;
   poisonRounds: number;
   chainLogging?: true;
+  chain: ChainKind;
 }
 
 /** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
 function parseOptions(): Options {
   return new Command("bench:e2e")
-    .description("end-to-end throughput, latency and kill -9 recovery: 3 validators, committee 3, local hardhat node")
+    .description("end-to-end throughput, latency and kill -9 recovery: 3 validators, committee 3, local hardhat node or anvil")
+    .option("--chain <kind>", "the local chain to start: hardhat or anvil", parseChainKind, "hardhat" as ChainKind)
     .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
     .option("--rate <r>", "requests per second offered in that phase", numberOption(0.01, 10_000), 40)
     .option("--seed <s>", "seed of the prompts and the kill times (default: random, recorded in the JSON)", integerOption(0))
@@ -63,7 +66,7 @@ function parseOptions(): Options {
     .option("--kill-requests <k>", "requests in the kill -9 phase; 0 skips it (default: --requests)", integerOption(0))
     .option("--alone-transactions <t>", "transactions of the chain-alone ceiling phase", integerOption(1), 1200)
     .option("--poison-rounds <p>", "rounds of the poison phase (1 normal + 4 poison requests each); 0 skips it", integerOption(0), 10)
-    .option("--chain-logging", "leave the hardhat node's per-call console log on")
+    .option("--chain-logging", "leave the chain's per-call console log on")
     .parse(process.argv)
     .opts<Options>();
 }
@@ -145,7 +148,7 @@ async function createUser(provider: JsonRpcProvider, wallet: Wallet) {
   const maxFeePerGas = (block?.baseFeePerGas ?? 1_000_000_000n) * 4n + 2_000_000_000n;
   return {
     async sign(to: string, data: string, value: bigint): Promise<{ raw: string; hash: string }> {
-      const tx = Transaction.from({ type: 2, chainId: 31337, to, data, value, nonce: nonce++, gasLimit: 600_000, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
+      const tx = Transaction.from({ type: 2, chainId: LOCAL_CHAIN_ID, to, data, value, nonce: nonce++, gasLimit: 600_000, maxFeePerGas, maxPriorityFeePerGas: 1_000_000_000n });
       const raw = await wallet.signTransaction(tx);
       return { raw, hash: Transaction.from(raw).hash as string };
     },
@@ -379,11 +382,10 @@ async function runPhase(
  * request needs 1 request + 3 commits + 3 reveals = 7 transactions, plus the reads that decide them: reveals stay open
  * after the quorum and each is paid).
  */
-async function measureChainAlone(context: PhaseContext, count: number, blockMs: number) {
+async function measureChainAlone(context: PhaseContext, count: number, blockMs: number, chainKind: ChainKind) {
   const { provider } = context;
   const signed = (await signRequests(context, "alone", count, PIPELINED_SENDERS)).map((tx) => tx.raw);
-  await provider.send("evm_setAutomine", [false]);
-  await provider.send("evm_setIntervalMining", [blockMs]);
+  await setIntervalMining(provider, chainKind, blockMs);
   const firstBlock = (await provider.getBlockNumber()) + 1;
   const cpu = cpuMeter(context.pgids);
   const started = performance.now();
@@ -399,8 +401,7 @@ async function measureChainAlone(context: PhaseContext, count: number, blockMs: 
   }
   const seconds = (performance.now() - started) / 1000;
   const usage = cpu.stop();
-  await provider.send("evm_setIntervalMining", [0]);
-  await provider.send("evm_setAutomine", [true]);
+  await setIntervalMining(provider, chainKind, undefined);
   const lastBlock = await provider.getBlockNumber();
   let mined = 0;
   for (let n = firstBlock; n <= lastBlock; n++) mined += (await provider.getBlock(n))?.transactions.length ?? 0;
@@ -421,19 +422,21 @@ async function measureChainAlone(context: PhaseContext, count: number, blockMs: 
 
 async function main() {
   const options = parseOptions();
-  const { requests, rate, latencyRequests, latencyRate, blockMs, aloneTransactions, chainLogging } = options;
+  const { requests, rate, latencyRequests, latencyRate, aloneTransactions, chainLogging, chain: chainKind } = options;
+  // anvil mines by the whole second at the least: the interval the chain really gets is the one reported.
+  const blockMs = chainKind === "anvil" ? Math.max(1, Math.ceil(options.blockMs / 1000)) * 1000 : options.blockMs;
   const seed = options.seed ?? 1 + Math.floor(Math.random() * 1e6);
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
   const killRequests = options.killRequests ?? requests;
   const random = prng(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
-  const chain = await startHardhatNode();
-  const provider = createProvider(chain.url, 31337);
+  const chain = await startChainNode(chainKind);
+  const provider = createProvider(chain.url, LOCAL_CHAIN_ID);
   // The dev node prints every JSON-RPC call and transaction to its console (which this process then reads from a
   // pipe); a node serving an oracle does not, and the printing costs the chain process CPU on every call. Off for
   // every phase, the chain-alone one included, so the phases stay comparable. `--chain-logging` keeps it on.
-  if (!chainLogging) await provider.send("hardhat_setLoggingEnabled", [false]);
+  if (!chainLogging) await setChainLogging(provider, chainKind, false);
   let oracle: OracleProcess | undefined;
   try {
     // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
@@ -467,12 +470,10 @@ async function main() {
     const context: PhaseContext = { provider, deployment, pgids: () => ({ chain: chain.pid, oracle: oracle?.pid }) };
 
     // Throughput: automine off, one block every blockMs, so requests, commits and reveals share blocks.
-    await provider.send("evm_setAutomine", [false]);
-    await provider.send("evm_setIntervalMining", [blockMs]);
+    await setIntervalMining(provider, chainKind, blockMs);
     const steady = await runPhase(context, { requests, rate, label: "steady", random, pipelined: true });
     process.stdout.write(`throughput (interval ${blockMs} ms): ${JSON.stringify(roundAll(steady))}\n`);
-    await provider.send("evm_setIntervalMining", [0]);
-    await provider.send("evm_setAutomine", [true]);
+    await setIntervalMining(provider, chainKind, undefined);
     const latency = await runPhase(context, { requests: latencyRequests, rate: latencyRate, label: "latency", random });
     process.stdout.write(`latency (automine): ${JSON.stringify(roundAll(latency))}\n`);
     const withKills = killRequests
@@ -491,14 +492,15 @@ async function main() {
     if (poison) process.stdout.write(`poison: ${JSON.stringify(poison)}\n`);
     await oracle?.stop();
     oracle = undefined;
-    const chainAlone = await measureChainAlone(context, aloneTransactions, blockMs);
+    const chainAlone = await measureChainAlone(context, aloneTransactions, blockMs, chainKind);
     process.stdout.write(`chain alone (interval ${blockMs} ms, no oracle): ${JSON.stringify(roundAll(chainAlone))}\n`);
 
     const result = {
       ...provenance(npmCommand("bench:e2e")),
+      chain: chainKind,
       reqPerSec: round(steady.reqPerSec),
       sustainedReqPerSec: round(steady.sustainedReqPerSec),
-      reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + evm_setIntervalMining ${blockMs})`,
+      reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + evm_setIntervalMining ${chainKind === "anvil" ? `${blockMs / 1000} s` : `${blockMs} ms`})`,
       latencyMining: "automine (one block per transaction)",
       p50Ms: round(latency.p50Ms),
       p95Ms: round(latency.p95Ms),

@@ -1,7 +1,7 @@
 /**
- * `npm run demo [-- --keep-running] [-- --processes]`: the whole oracle on one machine, in about a minute.
+ * `npm run demo [-- --keep-running] [-- --processes] [-- --chain anvil]`: the whole oracle on one machine, in about a minute.
  * Compiles (if needed) → takes the trained model (models/trained; `--model models/tiny` builds the tiny one if
- * missing) → starts `hardhat node` → deploys → stakes 3 validators → starts the oracle (one process with 3 keys, or 3
+ * missing) → starts `hardhat node` (or anvil) → deploys → stakes 3 validators → starts the oracle (one process with 3 keys, or 3
  * processes) → sends a chat request → prints the committee, commits, reveals, the finalized record, and re-verifies it.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -20,7 +20,8 @@ import { DEFAULT_TINY_MODEL_DIR, DEFAULT_TRAINED_MODEL_DIR } from "../oracle/src
 import { type OracleNode, startOracleNode } from "../oracle/src/node";
 import { ROLES, devAccount } from "./demo/accounts";
 import { deployToNode } from "./demo/deploy";
-import { type HardhatNode, REPO_ROOT, freePort, startHardhatNode } from "./demo/hardhatNode";
+import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, startChainNode } from "./demo/chainNode";
+import { REPO_ROOT, freePort } from "./demo/hardhatNode";
 import { contractsOf, sendChatRequest, stakeValidators } from "./demo/network";
 import { type OracleProcess, startOracleProcess } from "./demo/oracleProcess";
 
@@ -34,6 +35,7 @@ interface DemoOptions {
   maxNewTokens: number;
   model: string;
   port?: number;
+  chain: ChainKind;
 }
 
 const started = Date.now();
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
     .name("npm run demo --")
     .description("Runs chain, contracts, 3 validators and one chat request end to end, printing each step.")
     .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C stops)", false)
+    .option("--chain <kind>", "the local chain to start: hardhat (hardhat node) or anvil (Foundry)", parseChainKind, "hardhat" as ChainKind)
     .option("--processes", "run the 3 validators as 3 separate OS processes", false)
     .option("--port <n>", "the chain's RPC port (default: a free one; deployments/localhost.json records it either way)", (v) => {
       const n = Number(v);
@@ -106,12 +109,12 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   const modelDir = chosen === DEFAULT_TINY_MODEL_DIR ? await ensureTinyModel(DEFAULT_TINY_MODEL_DIR) : chosen;
   detail(`model folder ${path.relative(REPO_ROOT, modelDir)}`);
 
-  const chainLog = fs.createWriteStream(path.join(dataDir, "hardhat-node.log"));
-  const chain: HardhatNode = await startHardhatNode({ port: options.port, onOutput: (line) => chainLog.write(`${line}\n`) });
+  const chainLog = fs.createWriteStream(path.join(dataDir, `${options.chain}-node.log`));
+  const chain: ChainNode = await startChainNode(options.chain, { port: options.port, onOutput: (line) => chainLog.write(`${line}\n`) });
   cleanups.push({ name: "chain", fn: () => chain.stop() });
-  say(`hardhat node running at ${chain.url} (pid ${chain.pid})`);
+  say(`${options.chain === "anvil" ? "anvil" : "hardhat node"} running at ${chain.url} (pid ${chain.pid})`);
 
-  const provider = createProvider(chain.url, 31337);
+  const provider = createProvider(chain.url, LOCAL_CHAIN_ID);
   cleanups.push({ name: "provider", fn: async () => provider.destroy() });
   const deployment = await deployToNode(provider, devAccount(ROLES.deployer), "localhost", {
     redeploy: true,

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { JsonRpcProvider, Wallet } from "ethers";
+import { type JsonRpcProvider, type Wallet, toQuantity } from "ethers";
 import pino from "pino";
 import { createProvider } from "../../oracle/src/chain/rpc";
 import { type OracleConfig, parseConfig } from "../../oracle/src/config";
@@ -10,13 +10,22 @@ import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
 import { type OracleNode, type OracleNodeOptions, startOracleNode } from "../../oracle/src/node";
 import { devAccount } from "../../scripts/demo/accounts";
 import { deployToNode } from "../../scripts/demo/deploy";
-import { type HardhatNode, startHardhatNode } from "../../scripts/demo/hardhatNode";
+import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining as setChainIntervalMining, startChainNode } from "../../scripts/demo/chainNode";
 import { contractsOf, stakeValidators } from "../../scripts/demo/network";
 import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
 
-/** A `hardhat node` process with the contracts deployed and validators staked, for one test file. */
+/** The chains every e2e suite that loops over chains runs on; `E2E_CHAINS=anvil` (comma-separated) narrows it. */
+export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hardhat,anvil").split(",").map((c) => {
+  try {
+    return parseChainKind(c.trim());
+  } catch (error) {
+    throw new Error(`E2E_CHAINS: ${(error as Error).message}`, { cause: error });
+  }
+});
+
+/** A local chain process (`hardhat node` or anvil) with the contracts deployed and validators staked, for one suite. */
 export interface E2eChain {
-  node: HardhatNode;
+  node: ChainNode;
   provider: JsonRpcProvider;
   deployment: Deployment;
   deploymentsFile: string;
@@ -26,6 +35,8 @@ export interface E2eChain {
 }
 
 export interface StartChainOptions {
+  /** Which EVM implementation to start; the first of `E2E_CHAINS` when not given. */
+  chain?: ChainKind;
   config: Partial<ChatConfig>;
   /** Stakes in whole tokens, one validator each (dev accounts 1..n). */
   stakes: bigint[];
@@ -37,8 +48,8 @@ export interface StartChainOptions {
 export async function startE2eChain(options: StartChainOptions): Promise<E2eChain> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
-  const node = await startHardhatNode();
-  const provider = createProvider(node.url, 31337);
+  const node = await startChainNode(options.chain ?? E2E_CHAINS[0]);
+  const provider = createProvider(node.url, LOCAL_CHAIN_ID);
   try {
     const deployment = await deployToNode(provider, devAccount(0), "localhost", {
       outDir: dir,
@@ -116,6 +127,29 @@ export async function startNode(
 export async function advanceTime(provider: JsonRpcProvider, seconds: number): Promise<void> {
   await provider.send("evm_increaseTime", [seconds]);
   await provider.send("evm_mine", []);
+}
+
+/**
+ * The dev-only JSON-RPC method `name` under the chain's own prefix (`hardhat_mine` / `anvil_mine`): tests drive the
+ * chain with these; the node itself calls none of them.
+ */
+function devMethod(chain: E2eChain, name: "mine" | "setBalance"): string {
+  return `${chain.node.kind}_${name}`;
+}
+
+/** Mines `blocks` empty blocks, each 1 s after its parent. */
+export async function mineBlocks(chain: E2eChain, blocks: number): Promise<void> {
+  await chain.provider.send(devMethod(chain, "mine"), [toQuantity(blocks), toQuantity(1)]);
+}
+
+/** Sets an account's ether balance, in wei. */
+export async function setBalance(chain: E2eChain, address: string, wei: bigint): Promise<void> {
+  await chain.provider.send(devMethod(chain, "setBalance"), [address, toQuantity(wei)]);
+}
+
+/** Interval mining every `ms` (1 s at least on anvil), or automine again with `ms` undefined. */
+export async function setIntervalMining(chain: E2eChain, ms: number | undefined): Promise<void> {
+  await setChainIntervalMining(chain.provider, chain.node.kind, ms);
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

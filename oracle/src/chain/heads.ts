@@ -23,6 +23,11 @@ export interface HeadTracker {
   nextBlock(after: number | undefined, timeoutMs: number): Promise<void>;
   /** Resolves with the receipt once `txHash` is seen in a block (null after `timeoutMs`, or at stop). */
   receipt(txHash: string, timeoutMs: number): Promise<TransactionReceipt | null>;
+  /**
+   * How many times the head moved to a block that does not extend the last one seen (a lower height, or a parent hash
+   * that differs): a submitter counting nonces locally reads them again after one.
+   */
+  reorgs(): number;
   start(): void;
   stop(): Promise<void>;
 }
@@ -54,6 +59,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   const log = logger.child({ component: "heads" });
   let head: Head | undefined;
   let answeredAt: number | undefined;
+  let reorgs = 0;
   const waiters = new Map<string, Waiter[]>();
   /** Transactions of the blocks read lately: a wait that begins after its block was read is answered at once. */
   const recentTxs = new Set<string>();
@@ -89,9 +95,11 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
     const from = head && number > head.number && number - head.number <= MAX_BLOCKS_PER_POLL ? head.number + 1 : number;
     const found: string[] = [];
     let newest: Head | undefined;
+    if (head && number < head.number) reorgs++;
     for (let n = from; n <= number; n++) {
       const block = await provider.getBlock(n);
       if (!block?.hash) break;
+      if (head && n === head.number + 1 && block.parentHash !== head.hash) reorgs++;
       newest = { number: block.number, hash: block.hash, timestamp: block.timestamp };
       for (const tx of block.transactions) {
         if (waiters.has(tx)) found.push(tx);
@@ -151,6 +159,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   const tracker: HeadTracker & HeadHealth = {
     lastAnswerAt: () => answeredAt,
     latest: () => head,
+    reorgs: () => reorgs,
     async current() {
       if (!head) {
         try {

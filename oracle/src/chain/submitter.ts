@@ -156,6 +156,11 @@ export function createSubmitter(
    * as the node's pending count), so a restart, a reorg or a transaction sent elsewhere never leaves it wrong for long.
    */
   let nextNonce: number | undefined;
+  /**
+   * `heads.reorgs()` when `nextNonce` was counted. A reorg takes this key's mined transactions off the chain, and a
+   * node that queues nonce gaps (anvil; Hardhat's automine rejects them) would hold the next one unmined for ever.
+   */
+  let nonceReorgs = 0;
   /** Highest nonce this process signed: a pending count above it + 1 means someone else used the key. */
   let highestSigned: number | undefined;
   const pauseMs = options.foreignNoncePauseMs ?? 5 * 60_000;
@@ -246,6 +251,8 @@ export function createSubmitter(
    */
   async function signAndBroadcast(intent: TxIntent, sendOptions: SendOptions): Promise<string> {
     const gasLimit = await gasLimitOf(intent);
+    if (heads.reorgs() !== nonceReorgs) nextNonce = undefined;
+    nonceReorgs = heads.reorgs();
     const [nonce, fee] = await Promise.all([
       nextNonce !== undefined ? Promise.resolve(nextNonce) : pendingNonce(),
       currentFees(),
