@@ -1,5 +1,5 @@
 /**
- * GPU inference run (issue 7): `tsx bench/gpu/run.ts [--dry-run] [--providers webgpu,cuda] [--preset gpt2-small]`.
+ * GPU inference run: `tsx bench/gpu/run.ts [--dry-run] [--providers webgpu,cuda] [--preset gpt2-small]`.
  * Writes bench/out/gpu.json.
  *
  * 1. checks the GPU (nvidia-smi), builds the model with the project's deterministic builder if missing;

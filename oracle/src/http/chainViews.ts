@@ -51,7 +51,7 @@ export interface RecordFields {
 
 export interface ChainViewsOptions {
   deployment: Deployment;
-  /** A read-only provider (O1's `createProvider`). */
+  /** A read-only provider (`createProvider` of chain/rpc.ts). */
   provider: Provider;
   logger: Logger;
   metrics: Metrics;

@@ -34,7 +34,7 @@ export interface PauseControl {
   isPaused(): boolean;
 }
 
-/** What the API needs from the rest of the node (O1's main.ts provides it). */
+/** What the API needs from the rest of the node (node.ts provides it). */
 export interface HttpDeps {
   /** Undefined while the model loads; read on every request, so main.ts may set it later. */
   engine: InferenceEngine | undefined;
