@@ -48,6 +48,12 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
    * an event told it (after a restart it is read from the chain).
    */
   const pending = new Map<string, { requestId: bigint; block: number; attempt?: number }>();
+  /**
+   * Attempts this node is seated on whose committee nobody had drawn when it was found, by request id, with the block
+   * the attempt's seed is bound to: if their seats wait (an inference backlog) until half the blockhash window has
+   * passed, `draw` fixes the committee while the seed still exists instead of letting it be lost.
+   */
+  const undrawn = new Map<string, { requestId: bigint; seedBlock: number }>();
   /** Head at the last `draw` sent for a request (a renewed seed is the draw's block: the window starts again). */
   const renewedAt = new Map<string, number>();
   for (const request of journal.openRequests()) {
@@ -106,12 +112,35 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
       }
       const result = await findOne(requestId, block, attempt);
       added += result.added;
+      if (result.added > 0) undrawn.set(key, { requestId, seedBlock: block });
       if (!result.done) await renewIfLost(key, requestId, block, attempt);
       // A newer attempt may have been tracked while we read the chain: keep that one.
       if (result.done && pending.get(key)?.block === block) pending.delete(key);
     }
     if (added > 0) options.onSeated?.();
+    await drawAgingCommittees();
     return added;
+  }
+
+  /** Draws the committees of seated attempts that nobody drew by half the blockhash window (see `undrawn`). */
+  async function drawAgingCommittees() {
+    if (!options.headNumber || !options.renewSeed || undrawn.size === 0) return;
+    const head = await options.headNumber();
+    for (const [key, { requestId, seedBlock }] of [...undrawn]) {
+      if (stopping) break;
+      if (head - seedBlock < BLOCKHASH_WINDOW / 2) continue;
+      undrawn.delete(key);
+      const record = await registry.getRecord(requestId);
+      const open = record.status === RequestStatus.Requested || record.status === RequestStatus.Committed;
+      if (!open || record.committee.length > 0) continue;
+      try {
+        await options.renewSeed(requestId);
+        log.info({ requestId: requestId.toString(), seedBlock, head }, "drew the committee before its seed left the blockhash window");
+      } catch (error) {
+        log.debug({ requestId: requestId.toString(), err: error }, "draw not sent");
+      }
+    }
+    if (undrawn.size > 4_096) undrawn.delete(undrawn.keys().next().value as string);
   }
 
   async function run() {

@@ -118,6 +118,40 @@ describe("seat finder", function () {
     expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 1, seenBlock: 10 });
   });
 
+  it("draws a seated committee nobody drew once half the blockhash window has passed, once, and not a drawn one", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    const registry = new FakeRegistry();
+    let head = 11;
+    const draws: bigint[] = [];
+    const seats = createSeatFinder(common, {
+      journal,
+      registry: registry.client(),
+      validators: [OURS],
+      headNumber: async () => head,
+      renewSeed: async (id) => void draws.push(id),
+    });
+    for (const id of [1n, 2n]) {
+      journal.trackRequest({ requestId: id, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, deadline: 0 });
+      seats.track(id, 10, 1);
+    }
+    registry.preview = { committee: [OURS, OTHER, THIRD], ready: true };
+    expect(await seats.find()).to.equal(2); // seated from the preview; the seats wait (an inference backlog)
+    head = 10 + 127;
+    await seats.find();
+    expect(draws).to.deep.equal([]); // under half the window: our own commit will draw
+    head = 10 + 128;
+    registry.drawn = [OURS, OTHER, THIRD]; // request 2 (and 1, in this fake) got drawn meanwhile: nothing to send
+    await seats.find();
+    expect(draws).to.deep.equal([]);
+    registry.drawn = [];
+    seats.track(3n, 10, 1);
+    journal.trackRequest({ requestId: 3n, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, deadline: 0 });
+    await seats.find(); // request 3 seated at once past half the window, still undrawn: drawn now
+    await seats.find();
+    expect(draws).to.deep.equal([3n]);
+  });
+
   it("picks up the open requests of the journal after a restart", async function () {
     const common = createTestCommon();
     const journal = createJournal(common.db);
