@@ -211,7 +211,9 @@ for (const chainKind of E2E_CHAINS) {
         }
         const late = reveals.find((r) => !(event.args.agreeing as string[]).includes(String(r.args.validator)));
         expect(late, "one member revealed after the quorum").to.not.equal(undefined);
-        expect(late?.block).to.be.greaterThan((await finalized(chain, requestId)).block);
+        // Not among the agreeing members the finalization paid, so it revealed after the quorum; an automining anvil
+        // may put that reveal in the finalizing block itself (after the finalizing transaction), so not an earlier one.
+        expect(late?.block).to.be.at.least((await finalized(chain, requestId)).block);
         const reimbursed = events.find((e) => e.name === "CallbackReimbursed");
         expect(reimbursed?.args.amount as bigint).to.be.greaterThan(0n);
         expect(events.some((e) => e.name === "ConsumerCallbackFailed")).to.equal(false);
