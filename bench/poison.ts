@@ -5,11 +5,12 @@
  */
 import { Contract, type JsonRpcProvider, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
 import type { Deployment } from "../scripts/lib/deploy";
+import { RequestStatus } from "../oracle/src/chain/chatRegistry";
 
-/** IChatRecordRegistry.Status values this phase waits for. */
-const FINALIZED = 4n;
-const TIMED_OUT = 5n;
-const DECLINED = 6n;
+/** The end states this phase waits for, as `getRecord` returns them. */
+const FINALIZED = BigInt(RequestStatus.Finalized);
+const TIMED_OUT = BigInt(RequestStatus.TimedOut);
+const DECLINED = BigInt(RequestStatus.Declined);
 
 export interface PoisonResult {
   /** Poison requests sent (including those `requestChat` refused). */
