@@ -14,6 +14,8 @@ import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setInte
 import { contractsOf, stakeValidators } from "../../scripts/demo/network";
 import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
 
+export { waitFor } from "../helpers/waitFor";
+
 /** The chains every e2e suite that loops over chains runs on; `E2E_CHAINS=anvil` (comma-separated) narrows it. */
 export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hardhat,anvil").split(",").map((c) => {
   try {
@@ -150,17 +152,6 @@ export async function setBalance(chain: E2eChain, address: string, wei: bigint):
 /** Interval mining every `ms` (1 s at least on anvil), or automine again with `ms` undefined. */
 export async function setIntervalMining(chain: E2eChain, ms: number | undefined): Promise<void> {
   await setChainIntervalMining(chain.provider, chain.node.kind, ms);
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Every event of the chat registry so far, decoded, in chain order. */

@@ -6,6 +6,7 @@ import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
+import { until } from "../../helpers/waitFor";
 
 function makeCommon(): Common {
   const logger = pino({ level: "silent" });
@@ -40,14 +41,6 @@ function fakeChain() {
       }
     },
   };
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("head tracker reorg count", function () {
