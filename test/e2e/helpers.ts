@@ -5,7 +5,7 @@ import { type JsonRpcProvider, type Wallet, toQuantity } from "ethers";
 import pino from "pino";
 import { createProvider } from "../../oracle/src/chain/rpc";
 import { type OracleConfig, parseConfig } from "../../oracle/src/config";
-import { type InferenceEngine, ensureTinyModel, loadEngine } from "../../oracle/src/inference";
+import { ensureTinyModel } from "../../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
 import { type OracleNode, type OracleNodeOptions, startOracleNode } from "../../oracle/src/node";
 import { devAccount } from "../../scripts/demo/accounts";
@@ -13,6 +13,8 @@ import { deployToNode } from "../../scripts/demo/deploy";
 import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining as setChainIntervalMining, startChainNode } from "../../scripts/demo/chainNode";
 import { contractsOf, stakeValidators } from "../../scripts/demo/network";
 import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
+
+import { sharedTinyEngine } from "../helpers/engines";
 
 export { waitFor } from "../helpers/waitFor";
 
@@ -87,13 +89,6 @@ export async function startE2eChain(options: StartChainOptions): Promise<E2eChai
   }
 }
 
-let sharedEngine: Promise<InferenceEngine> | undefined;
-/** One engine for every in-process node of the test run (loading it is the slow part of starting a node). */
-export function tinyEngine(): Promise<InferenceEngine> {
-  sharedEngine ??= ensureTinyModel(DEFAULT_TINY_MODEL_DIR).then((dir) => loadEngine({ modelDir: dir, providers: ["cpu"], threads: 1 }));
-  return sharedEngine;
-}
-
 /** Node options as the command line would give them, for a node serving `keys` on `chain`. */
 export function nodeConfig(chain: E2eChain, keys: readonly string[], extra: string[] = []): OracleConfig {
   return parseConfig({
@@ -118,7 +113,7 @@ export async function startNode(
 ): Promise<OracleNode> {
   const config = nodeConfig(chain, keys, options.extraArgs);
   const node = await startOracleNode(config, {
-    engine: await tinyEngine(),
+    engine: await sharedTinyEngine(),
     logDestination: pino.destination({ dest: path.join(config.dataDir, "node.log"), sync: true }),
     ...options,
   });
