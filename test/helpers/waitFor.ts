@@ -23,3 +23,12 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** Whether `promise` has settled by now, without waiting for it (one microtask turn). */
+export function settledNow(promise: Promise<unknown>): Promise<boolean> {
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, Promise.resolve().then(() => false)]);
+}
