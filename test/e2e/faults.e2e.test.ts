@@ -12,7 +12,8 @@ import { LOCAL_CHAIN_ID } from "../../scripts/demo/chainNode";
 import { freePort } from "../../scripts/demo/hardhatNode";
 import { contractsOf, sendChatRequest } from "../../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../../scripts/demo/oracleProcess";
-import { type E2eChain, E2E_CHAINS, registryEvents, revertedTransactionsFrom, setIntervalMining, startE2eChain, startNode, tinyEngine, waitFor } from "./helpers";
+import { type E2eChain, E2E_CHAINS, registryEvents, revertedTransactionsFrom, setIntervalMining, startE2eChain, startNode, waitFor } from "./helpers";
+import { sharedTinyEngine } from "../helpers/engines";
 import { mulberry32 as prng } from "../helpers/prng";
 
 const USER = devAccount(10);
@@ -248,7 +249,7 @@ for (const chainKind of E2E_CHAINS) {
         expect(jobs).to.have.length(3);
         expect(jobs.map((j) => j.promptHash)).to.deep.equal(Array(3).fill(hashText("the new branch asks this instead")));
         const report = await verify(
-          { provider, deployment: loadDeployment(chain.deploymentsFile), engine: await tinyEngine(), endpoints: [node.url as string] },
+          { provider, deployment: loadDeployment(chain.deploymentsFile), engine: await sharedTinyEngine(), endpoints: [node.url as string] },
           replacement.requestId.toString(),
         );
         expect(report.match, report.problems.join("; ")).to.equal(true);

@@ -5,7 +5,7 @@ import { type JsonRpcProvider, type Wallet, toQuantity } from "ethers";
 import pino from "pino";
 import { createProvider } from "../../oracle/src/chain/rpc";
 import { type OracleConfig, parseConfig } from "../../oracle/src/config";
-import { type InferenceEngine, ensureTinyModel, loadEngine } from "../../oracle/src/inference";
+import { ensureTinyModel } from "../../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
 import { type OracleNode, type OracleNodeOptions, startOracleNode } from "../../oracle/src/node";
 import { devAccount } from "../../scripts/demo/accounts";
@@ -13,6 +13,10 @@ import { deployToNode } from "../../scripts/demo/deploy";
 import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining as setChainIntervalMining, startChainNode } from "../../scripts/demo/chainNode";
 import { contractsOf, stakeValidators } from "../../scripts/demo/network";
 import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
+
+import { sharedTinyEngine } from "../helpers/engines";
+
+export { waitFor } from "../helpers/waitFor";
 
 /** The chains every e2e suite that loops over chains runs on; `E2E_CHAINS=anvil` (comma-separated) narrows it. */
 export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hardhat,anvil").split(",").map((c) => {
@@ -85,13 +89,6 @@ export async function startE2eChain(options: StartChainOptions): Promise<E2eChai
   }
 }
 
-let sharedEngine: Promise<InferenceEngine> | undefined;
-/** One engine for every in-process node of the test run (loading it is the slow part of starting a node). */
-export function tinyEngine(): Promise<InferenceEngine> {
-  sharedEngine ??= ensureTinyModel(DEFAULT_TINY_MODEL_DIR).then((dir) => loadEngine({ modelDir: dir, providers: ["cpu"], threads: 1 }));
-  return sharedEngine;
-}
-
 /** Node options as the command line would give them, for a node serving `keys` on `chain`. */
 export function nodeConfig(chain: E2eChain, keys: readonly string[], extra: string[] = []): OracleConfig {
   return parseConfig({
@@ -116,7 +113,7 @@ export async function startNode(
 ): Promise<OracleNode> {
   const config = nodeConfig(chain, keys, options.extraArgs);
   const node = await startOracleNode(config, {
-    engine: await tinyEngine(),
+    engine: await sharedTinyEngine(),
     logDestination: pino.destination({ dest: path.join(config.dataDir, "node.log"), sync: true }),
     ...options,
   });
@@ -150,17 +147,6 @@ export async function setBalance(chain: E2eChain, address: string, wei: bigint):
 /** Interval mining every `ms` (1 s at least on anvil), or automine again with `ms` undefined. */
 export async function setIntervalMining(chain: E2eChain, ms: number | undefined): Promise<void> {
   await setChainIntervalMining(chain.provider, chain.node.kind, ms);
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Every event of the chat registry so far, decoded, in chain order. */

@@ -6,7 +6,8 @@ import type { OracleNode } from "../../oracle/src/node";
 import { devAccount } from "../../scripts/demo/accounts";
 import { readArtifact } from "../../scripts/demo/deploy";
 import { committeeOf, contractsOf, sendChatRequest } from "../../scripts/demo/network";
-import { type E2eChain, E2E_CHAINS, advanceTime, mineBlocks, registryEvents, revertedTransactionsFrom, startE2eChain, startNode, tinyEngine, waitFor } from "./helpers";
+import { type E2eChain, E2E_CHAINS, advanceTime, mineBlocks, registryEvents, revertedTransactionsFrom, startE2eChain, startNode, waitFor } from "./helpers";
+import { sharedTinyEngine } from "../helpers/engines";
 
 const USER = devAccount(10);
 const DISSENT = 2; // IChatRecordRegistry.SlashReason
@@ -89,7 +90,7 @@ for (const chainKind of E2E_CHAINS) {
         const record = await chat.getRecord(sent.requestId);
         expect(record.status).to.equal(4n); // Finalized
         const report = await verify(
-          { provider: chain.provider, deployment: loadDeployment(chain.deploymentsFile), engine: await tinyEngine(), endpoints: [node.url as string] },
+          { provider: chain.provider, deployment: loadDeployment(chain.deploymentsFile), engine: await sharedTinyEngine(), endpoints: [node.url as string] },
           sent.requestId.toString(),
         );
         expect(report.match, report.problems.join("; ")).to.equal(true);

@@ -7,6 +7,7 @@ import pino from "pino";
 import { createCommon, createShutdown, stdoutLogDestination } from "../../oracle/src/common";
 import { redactUrl } from "../../oracle/src/chain/rpc";
 import { ConfigError, parseConfig } from "../../oracle/src/config";
+import { until } from "../helpers/waitFor";
 
 function configFor(dataDir: string, logLevel = "silent") {
   return parseConfig({ argv: ["--data-dir", dataDir, "--log-level", logLevel], env: {} }).config;
@@ -104,7 +105,7 @@ describe("shutdown order", function () {
     }, "intake");
     // Registered later, so without the intake phase it would run first; it takes a while, like closing SSE streams.
     shutdown.add("http", () => new Promise<void>((resolve) => setTimeout(resolve, 50)));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await until("the listener logging", () => lines.includes("assigned to committee"));
     await shutdown.run("test");
     const after = lines.slice(lines.indexOf("shutting down"));
     expect(after).to.deep.equal(["shutting down", "shutdown complete"]);

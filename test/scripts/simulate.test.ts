@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { ensureTinyModel, loadEngine } from "../../oracle/src/inference";
+import { sharedTinyEngine } from "../helpers/engines";
 import { setupSimulation, simulateChat } from "../../scripts/lib/simulate";
 
 describe("scripts/lib/simulate simulateChat", function () {
@@ -30,16 +30,12 @@ describe("scripts/lib/simulate simulateChat", function () {
   });
 
   it("answers with the engine's greedy text when given the engine", async function () {
-    const engine = await loadEngine({ modelDir: await ensureTinyModel(), providers: ["cpu"], threads: 1 });
-    try {
-      const sim = await setupSimulation(hre, { modelHash: engine.modelHash });
-      const consumer = await ethers.deployContract("ExampleChatConsumer", [sim.deployment.addresses.ChatRecordRegistry]);
-      const result = await simulateChat(hre, sim, consumer, "hello", { response: engine, maxNewTokens: 4 });
-      const expected = await engine.generate({ prompt: "hello", maxNewTokens: 4 });
-      expect(result.responseText).to.equal(expected.text);
-      expect(await consumer.answers(result.requestId)).to.equal(result.responseHash);
-    } finally {
-      await engine.close();
-    }
+    const engine = await sharedTinyEngine();
+    const sim = await setupSimulation(hre, { modelHash: engine.modelHash });
+    const consumer = await ethers.deployContract("ExampleChatConsumer", [sim.deployment.addresses.ChatRecordRegistry]);
+    const result = await simulateChat(hre, sim, consumer, "hello", { response: engine, maxNewTokens: 4 });
+    const expected = await engine.generate({ prompt: "hello", maxNewTokens: 4 });
+    expect(result.responseText).to.equal(expected.text);
+    expect(await consumer.answers(result.requestId)).to.equal(result.responseHash);
   });
 });

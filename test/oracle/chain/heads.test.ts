@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import type { JsonRpcProvider } from "ethers";
 import pino from "pino";
 import { createHeadTracker } from "../../../oracle/src/chain/heads";
@@ -6,6 +7,7 @@ import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
+import { settledNow, until } from "../../helpers/waitFor";
 
 function makeCommon(): Common {
   const logger = pino({ level: "silent" });
@@ -40,14 +42,6 @@ function fakeChain() {
       }
     },
   };
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("head tracker reorg count", function () {
@@ -94,5 +88,73 @@ describe("head tracker reorg count", function () {
     } finally {
       await heads.stop();
     }
+  });
+});
+
+describe("head tracker over the in-process chain", function () {
+  const provider = ethers.provider as unknown as JsonRpcProvider;
+  const mine = () => ethers.provider.send("evm_mine", []);
+
+  it("answers current() with the chain's latest block, polling once when no head is known yet", async function () {
+    const heads = createHeadTracker(makeCommon(), provider);
+    await mine();
+    expect(heads.latest()).to.equal(undefined);
+    expect(heads.lastAnswerAt()).to.equal(undefined);
+    const head = await heads.current();
+    const block = (await ethers.provider.getBlock("latest"))!;
+    expect(head).to.deep.equal({ number: block.number, hash: block.hash, timestamp: block.timestamp });
+    expect(heads.latest()).to.deep.equal(head);
+    expect(heads.lastAnswerAt()).to.be.a("number");
+    await heads.stop();
+  });
+
+  it("resolves nextBlock once a block newer than the given one is mined, at once when one already is", async function () {
+    const heads = createHeadTracker(makeCommon(), provider);
+    heads.start();
+    try {
+      const head = await heads.current();
+      const next = heads.nextBlock(head.number, 60_000);
+      await mine();
+      await next;
+      expect(heads.latest()!.number).to.equal(head.number + 1);
+      expect(await settledNow(heads.nextBlock(head.number, 60_000)), "a newer block is known").to.equal(true);
+      expect(await settledNow(heads.nextBlock(head.number + 1, 60_000)), "no newer block yet").to.equal(false);
+    } finally {
+      await heads.stop();
+    }
+  });
+
+  it("answers a receipt wait from the block that includes the transaction, and a later wait for the same transaction", async function () {
+    const heads = createHeadTracker(makeCommon(), provider);
+    heads.start();
+    const [sender] = await ethers.getSigners();
+    await ethers.provider.send("evm_setAutomine", [false]);
+    try {
+      await heads.current();
+      const tx = await sender.sendTransaction({ to: "0x00000000000000000000000000000000000000c1", value: 1n });
+      const waiting = heads.receipt(tx.hash, 60_000);
+      await mine();
+      const receipt = await waiting;
+      expect(receipt?.hash).to.equal(tx.hash);
+      expect(receipt?.blockNumber).to.equal(heads.latest()!.number);
+      expect((await heads.receipt(tx.hash, 60_000))?.blockNumber).to.equal(receipt?.blockNumber);
+    } finally {
+      await ethers.provider.send("evm_setAutomine", [true]);
+      await heads.stop();
+    }
+  });
+
+  it("gives null to receipt waits and ends nextBlock waits still pending when it stops, and none after", async function () {
+    const heads = createHeadTracker(makeCommon(), provider);
+    heads.start();
+    const head = await heads.current();
+    const unknown = heads.receipt(ethers.id("never sent"), 60_000);
+    const next = heads.nextBlock(head.number + 1_000, 60_000);
+    expect(await settledNow(next)).to.equal(false);
+    await heads.stop();
+    expect(await settledNow(unknown)).to.equal(true);
+    expect(await unknown).to.equal(null);
+    expect(await settledNow(next)).to.equal(true);
+    expect(await heads.receipt(ethers.id("never sent either"), 60_000)).to.equal(null);
   });
 });

@@ -46,7 +46,10 @@ describe("rpc error handling", function () {
     await withBackoff("op", async () => {
       calls++;
       throw new NonRetryableError("bad input");
-    }, { attempts: 3, baseMs: 1 }).catch(() => undefined);
+    }, { attempts: 3, baseMs: 1 }).then(
+      () => expect.fail("should have thrown"),
+      (error: Error) => expect(error).to.be.instanceOf(NonRetryableError).and.have.property("message", "bad input"),
+    );
     expect(calls).to.equal(1);
   });
 });

@@ -10,6 +10,7 @@ import { createMetrics, readMetricValue } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
 import { devAccount } from "../../../scripts/demo/accounts";
 import { type HardhatNode, startHardhatNode } from "../../../scripts/demo/hardhatNode";
+import { until } from "../../helpers/waitFor";
 
 /** A plain value transfer: a transaction shape with a known gas cost, so sends skip estimation like commits do. */
 const TRANSFER = { kind: "other" as const, to: "0x00000000000000000000000000000000000000c1", data: "0x", value: 1n, gasLimit: 21_000n };
@@ -57,7 +58,7 @@ describe("submitter (hardhat node process)", function () {
     const broadcast: string[] = [];
     const sends = Array.from({ length: 6 }, () => submitter.send(TRANSFER, { beforeBroadcast: (hash) => broadcast.push(hash) }));
     // All six reach the pool before any block: none waits for another's receipt.
-    while (broadcast.length < 6) await new Promise((r) => setTimeout(r, 20));
+    await until("six broadcasts", () => broadcast.length === 6);
     expect(await provider.getTransactionCount(key.address, "latest")).to.equal(first);
     await provider.send("evm_mine", []);
     const mined = await Promise.all(sends);
@@ -97,7 +98,7 @@ describe("submitter (hardhat node process)", function () {
     expect(looked.map((l) => l.status)).to.deep.equal(["pending", "pending", "unknown"]);
     // Another transaction (a restarted node re-reads the chain and may decide differently), so another hash.
     const resent = restarted.submitter.send({ ...TRANSFER, value: 2n });
-    await new Promise((r) => setTimeout(r, 100));
+    await until("the resend in the pool", async () => (await provider.getTransactionCount(key.address, "pending")) === first + 3);
     await provider.send("evm_mine", []);
     const minedResend = await resent;
     const waited = await Promise.all(journaled.slice(0, 2).map((hash) => restarted.submitter.waitMined(hash, "other")));
@@ -140,7 +141,7 @@ describe("submitter (hardhat node process)", function () {
       expect(await provider.getTransactionCount(shared.address, "pending")).to.equal(countAfterForeign);
 
       // After the pause the nonce is read afresh and sending resumes.
-      await new Promise((r) => setTimeout(r, 1_100));
+      await until("the pause to end", () => submitter.health().ok);
       const mined = await submitter.send(TRANSFER);
       expect((await provider.getTransaction(mined.hash))!.nonce).to.equal(countAfterForeign);
       expect(submitter.health()).to.deep.equal({ ok: true });

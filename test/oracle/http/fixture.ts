@@ -9,19 +9,13 @@ import { computeCommitment } from "../../../oracle/src/chain/chatRegistry";
 import { loadDeployment, type Deployment } from "../../../oracle/src/chain/deployments";
 import type { Common } from "../../../oracle/src/common";
 import type { OracleConfig } from "../../../oracle/src/config";
-import { ensureTinyModel, loadEngine, type InferenceEngine } from "../../../oracle/src/inference";
+import type { InferenceEngine } from "../../../oracle/src/inference";
 import { createChainViews, type ChainViews } from "../../../oracle/src/http/chainViews";
 import { createApiKeySet } from "../../../oracle/src/http/apiKeys";
 import { createHttpServer, type HttpDeps, type RunningHttpServer } from "../../../oracle/src/http/server";
 import { createBatchAnchorer, type BatchAnchorer } from "../../../oracle/src/store/batchAnchorer";
 import { createTestCommon } from "../store/fixtures";
-
-let enginePromise: Promise<InferenceEngine> | undefined;
-/** One tiny-model engine for every HTTP test file (loading is the slow part). */
-export function sharedEngine(): Promise<InferenceEngine> {
-  enginePromise ??= ensureTinyModel().then((modelDir) => loadEngine({ modelDir, providers: ["cpu"], threads: 1 }));
-  return enginePromise;
-}
+import { sharedTinyEngine } from "../../helpers/engines";
 
 export const STAKES = [200n, 300n, 500n].map((tokens) => tokens * 10n ** 18n);
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -33,7 +27,7 @@ export const TEST_API_KEY = "test-api-key-0123456789abcdef";
  * validators (stakes 200/300/500 tokens, so a slash of 10 keeps each in the pool, endpoints set). Use with loadFixture.
  */
 export async function deployedNetworkFixture() {
-  const engine = await sharedEngine();
+  const engine = await sharedTinyEngine();
   const [deployer, user, ...validatorSigners] = await ethers.getSigners();
   const validators = validatorSigners.slice(0, 3);
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-oracle-api-"));

@@ -3,7 +3,8 @@ import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { computeModelHash, loadEngine } from "../../../oracle/src/inference";
+import { computeModelHash } from "../../../oracle/src/inference";
+import { sharedTinyEngine } from "../../helpers/engines";
 import { makeTempDir, removeTempDirs, tinyModelDir } from "./fixtures";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -48,20 +49,17 @@ describe("inference CLIs (generate, model:build, model:train)", function () {
     expect(lines).to.have.length(1);
     const out = JSON.parse(lines[0]);
     expect(Object.keys(out)).to.include.members(["prompt", "promptTokenIds", "tokenIds", "text", "responseHash", "modelHash", "provider", "tokensPerSecond"]);
-    const engine = await loadEngine({ modelDir, providers: ["cpu"] });
-    try {
-      const expected = await engine.generate({ prompt, maxNewTokens: 12 });
-      expect(out.prompt).to.equal(prompt);
-      expect(out.promptTokenIds).to.deep.equal(expected.promptTokenIds);
-      expect(out.tokenIds).to.deep.equal(expected.tokenIds);
-      expect(out.text).to.equal(expected.text);
-      expect(out.responseHash).to.equal(keccak256(toUtf8Bytes(out.text)));
-      expect(out.modelHash).to.equal(await computeModelHash(modelDir));
-      expect(out.provider).to.equal("cpu");
-      expect(out.tokensPerSecond).to.be.greaterThan(0);
-    } finally {
-      await engine.close();
-    }
+    // The shared engine loads the same folder (models/tiny): the CLI must print what the library generates.
+    const engine = await sharedTinyEngine();
+    const expected = await engine.generate({ prompt, maxNewTokens: 12 });
+    expect(out.prompt).to.equal(prompt);
+    expect(out.promptTokenIds).to.deep.equal(expected.promptTokenIds);
+    expect(out.tokenIds).to.deep.equal(expected.tokenIds);
+    expect(out.text).to.equal(expected.text);
+    expect(out.responseHash).to.equal(keccak256(toUtf8Bytes(out.text)));
+    expect(out.modelHash).to.equal(await computeModelHash(modelDir));
+    expect(out.provider).to.equal("cpu");
+    expect(out.tokensPerSecond).to.be.greaterThan(0);
   });
 
   it("generate rejects a bad option value with one error line and a nonzero exit", async function () {

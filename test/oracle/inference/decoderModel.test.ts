@@ -5,6 +5,7 @@ import { onnx } from "onnx-proto";
 import { loadEngine, NonRetryableError, type OnnxInferenceEngine } from "../../../oracle/src/inference";
 import { buildModel, MODEL_PRESETS } from "../../../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../../../oracle/src/inference/builder/onnxGraph";
+import { sharedTinyEngine } from "../../helpers/engines";
 import { copyModel, makeTempDir, PROMPTS, removeTempDirs, tinyModelDir } from "./fixtures";
 
 /** Replaces a model folder's graph with a one-op graph taking `inputs` (each int64 [batch, seq]). */
@@ -35,11 +36,10 @@ describe("inference/decoderModel", function () {
   let engine: OnnxInferenceEngine;
 
   before(async function () {
-    engine = await loadEngine({ modelDir: await tinyModelDir(), providers: ["cpu"], threads: 1 });
+    engine = await sharedTinyEngine();
   });
 
   after(async function () {
-    await engine.close();
     await removeTempDirs();
   });
 

@@ -1,17 +1,14 @@
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { loadEngine, NonRetryableError, type GenerateResult, type OnnxInferenceEngine } from "../../../oracle/src/inference";
-import { PROMPTS, tinyModelDir } from "./fixtures";
+import { sharedTinyEngine } from "../../helpers/engines";
+import { PROMPTS } from "./fixtures";
 
 describe("inference/index (engine)", function () {
   let engine: OnnxInferenceEngine;
 
   before(async function () {
-    engine = await loadEngine({ modelDir: await tinyModelDir(), providers: ["cpu"], threads: 1 });
-  });
-
-  after(async function () {
-    await engine.close();
+    engine = await sharedTinyEngine();
   });
 
   it("reports cpu as its provider, a 0x sha256 modelHash and the context length", async function () {

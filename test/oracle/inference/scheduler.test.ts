@@ -1,15 +1,25 @@
 import { expect } from "chai";
 import type { SequenceRequest, SequenceResult } from "../../../oracle/src/inference/decoderModel";
 import { BatchScheduler } from "../../../oracle/src/inference/scheduler";
+import { deferred, until } from "../../helpers/waitFor";
 
-/** A fake model that records the batches it was given and echoes each prompt's first id. */
-function recordingRunner(fail = false): { batches: number[][]; run: (r: SequenceRequest[]) => Promise<SequenceResult[]> } {
+/**
+ * A fake model that records the batches it was given and echoes each prompt's first id. `hold()` keeps the batches
+ * that start from then on running until the returned release is called (a model busy with a batch).
+ */
+function recordingRunner(fail = false) {
   const batches: number[][] = [];
+  let running: Promise<void> = Promise.resolve();
   return {
     batches,
-    run: async (requests) => {
+    hold(): () => void {
+      const gate = deferred();
+      running = gate.promise;
+      return () => gate.resolve();
+    },
+    run: async (requests: SequenceRequest[]): Promise<SequenceResult[]> => {
       batches.push(requests.map((r) => r.promptIds[0]));
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await running;
       if (fail) throw new Error("device lost");
       return requests.map((r) => ({ tokenIds: [r.promptIds[0]], finishReason: "length" as const }));
     },
@@ -31,9 +41,11 @@ describe("inference/scheduler", function () {
   it("splits more than maxBatch requests and queues those arriving during a batch for the next one", async function () {
     const runner = recordingRunner();
     const scheduler = new BatchScheduler(runner.run, 2);
+    const release = runner.hold();
     const first = [1, 2, 3].map((id) => scheduler.submit(request(id)));
-    await new Promise((resolve) => setTimeout(resolve, 1)); // the first batch is running now
+    await until("the first batch running", () => runner.batches.length === 1);
     const late = [4, 5].map((id) => scheduler.submit(request(id)));
+    release();
     await Promise.all([...first, ...late]);
     expect(runner.batches).to.deep.equal([[1, 2], [3, 4], [5]]);
     await scheduler.idle();

@@ -1,33 +1,14 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { JsonRpcProvider } from "ethers";
-import { createListener } from "../../../oracle/src/chain/listener";
-import { createEventApplier } from "../../../oracle/src/jobs/events";
-import { createJournal } from "../../../oracle/src/jobs/journal";
-import { createContentStore, hashText } from "../../../oracle/src/store/contentStore";
-import { deployedNetworkFixture, requestChatWithPromptBytes } from "../http/fixture";
-import { createTestCommon } from "../store/fixtures";
+import { createChatRegistryClient, RequestStatus } from "../../../oracle/src/chain/chatRegistry";
+import { hashText } from "../../../oracle/src/store/contentStore";
+import { requestChatWithPromptBytes, runRequestToFinal } from "../http/fixture";
+import { nodeOverChain } from "./fixtures";
 
-/** The listener and the event applier of one node serving all three validators, over the in-process chain. */
-async function nodeOverChain() {
-  const net = await loadFixture(deployedNetworkFixture);
-  const common = createTestCommon({ confirmations: 0 });
-  const journal = createJournal(common.db);
-  const contentStore = createContentStore(common.db);
-  const listener = createListener(common, {
-    provider: ethers.provider as unknown as JsonRpcProvider,
-    journal,
-    contracts: [net.deployment.chatRecordRegistry],
-    startBlock: net.deployment.startBlock,
-    apply: createEventApplier({ journal, validators: net.validators.map((v) => v.address), contentStore, logger: common.logger, metrics: common.metrics }),
-  });
-  async function drain() {
-    for (let i = 0; i < 100; i++) if ((await listener.step()).type === "idle") return;
-    throw new Error("listener did not go idle");
-  }
-  return { net, common, journal, contentStore, listener, drain };
-}
+const registryOf = (net: Awaited<ReturnType<typeof nodeOverChain>>["net"]) =>
+  createChatRegistryClient(net.deployment.chatRecordRegistry, ethers.provider as unknown as JsonRpcProvider);
 
 describe("event applier", function () {
   it("tracks a request whose prompt is not UTF-8 from its raw bytes and keeps serving the requests after it", async function () {
@@ -47,5 +28,60 @@ describe("event applier", function () {
     expect(contentStore.has(ethers.keccak256(raw))).to.equal(false);
     expect(contentStore.has(hashText("Hi\uFFFD\uFFFD!"))).to.equal(false);
     expect(contentStore.get(hashText("a normal prompt"))).to.equal("a normal prompt");
+  });
+
+  it("tracks a request with its prompt, hash and commit deadline, and adds jobs only for this node's seated validators", async function () {
+    const { net, journal, contentStore, attempts, drain } = await nodeOverChain({ validators: (n) => [n.validators[0].address] });
+    const prompt = "what does staking secure?";
+    const requestId = await requestChatWithPromptBytes(net, ethers.toUtf8Bytes(prompt), 12);
+    await (await net.chatRegistry.connect(net.user).draw(requestId)).wait();
+    await drain();
+
+    const record = await registryOf(net).getRecord(requestId);
+    expect(journal.getRequest(requestId)).to.include({ prompt, promptHash: hashText(prompt), maxNewTokens: 12, open: true, deadline: record.commitDeadline + 1 });
+    expect(contentStore.get(hashText(prompt))).to.equal(prompt);
+    expect(attempts).to.deep.equal([{ requestId, attempt: 1 }]);
+    // Three validators, a committee of three: every one is seated, but this node runs only the first one's key.
+    expect(record.committee).to.have.length(3);
+    const jobs = journal.jobsOfRequest(requestId);
+    expect(jobs.map((j) => [j.validator, j.round, j.prompt])).to.deep.equal([[net.validators[0].address, 1, prompt]]);
+  });
+
+  it("closes this node's jobs as timed out when the committee is reassigned, and moves the deadline to the new attempt's", async function () {
+    const { net, journal, attempts, drain } = await nodeOverChain();
+    const requestId = await requestChatWithPromptBytes(net, ethers.toUtf8Bytes("nobody answers this one"));
+    await (await net.chatRegistry.connect(net.user).draw(requestId)).wait();
+    await drain();
+    const registry = registryOf(net);
+    await time.increaseTo((await registry.getRecord(requestId)).commitDeadline + 1);
+    await (await net.chatRegistry.connect(net.user).timeout(requestId)).wait();
+    await drain();
+
+    const reassigned = await registry.getRecord(requestId);
+    expect(reassigned).to.include({ attempt: 2, status: RequestStatus.Requested });
+    expect(journal.jobsOfRequest(requestId).map((j) => [j.round, j.state])).to.deep.equal([
+      [1, "timed_out"],
+      [1, "timed_out"],
+      [1, "timed_out"],
+    ]);
+    expect(journal.getRequest(requestId)).to.include({ open: true, deadline: reassigned.commitDeadline + 1 });
+    expect(attempts).to.deep.equal([
+      { requestId, attempt: 1 },
+      { requestId, attempt: 2 },
+    ]);
+  });
+
+  it("stores every revealed response, keeps a finalized request open until it is settled, then closes it", async function () {
+    const { net, journal, contentStore, drain } = await nodeOverChain();
+    const { requestId, text } = await runRequestToFinal(net, "who settles the fees?", { dissent: true });
+    await drain();
+    expect(contentStore.get(hashText(text))).to.equal(text);
+    expect(contentStore.get(hashText(`${text} (dissent)`))).to.equal(`${text} (dissent)`);
+    expect(journal.getRequest(requestId)?.open).to.equal(true);
+
+    await time.increaseTo((await registryOf(net).getRecord(requestId)).revealDeadline + 1);
+    await (await net.chatRegistry.connect(net.user).settle(requestId)).wait();
+    await drain();
+    expect(journal.getRequest(requestId)?.open).to.equal(false);
   });
 });

@@ -68,8 +68,8 @@ describe("metrics instrumentation", function () {
       close: async () => undefined,
     } as InferenceEngine;
     const wrapped = instrumentEngine(engine, metrics);
-    await wrapped.generate({ prompt: "a" }).catch(() => undefined);
-    await wrapped.generate({ prompt: "b", priority: "http" }).catch(() => undefined);
+    await expect(wrapped.generate({ prompt: "a" })).to.be.rejectedWith("worker died");
+    await expect(wrapped.generate({ prompt: "b", priority: "http" })).to.be.rejectedWith("worker died");
     fail = false;
     await wrapped.generate({ prompt: "c" });
     expect(await readMetricByLabel(metrics.inferenceFailuresTotal, "priority")).to.deep.equal({ chain: 1, http: 1 });

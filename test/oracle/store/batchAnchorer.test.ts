@@ -4,6 +4,7 @@ import { createBatchAnchorer, type SendAnchor } from "../../../oracle/src/store/
 import { createBatchStore } from "../../../oracle/src/store/batchStore";
 import { readMetricByLabel, readMetricValue } from "../../../oracle/src/metrics";
 import { createTestCommon } from "./fixtures";
+import { deferred } from "../../helpers/waitFor";
 
 const VALIDATOR = Wallet.createRandom().address;
 const record = (i: number, modelId = 1) => ({
@@ -205,11 +206,13 @@ describe("batch anchorer, anchors in flight", () => {
     const common = createTestCommon();
     const store = createBatchStore(common.db);
     // The first process signs and broadcasts, then dies before the receipt.
+    const broadcast = deferred();
     const crashed = createBatchAnchorer(common, {
       validator: VALIDATOR,
       store,
       sendAnchor: (_root, _count, _modelId, hooks) => {
         hooks?.beforeBroadcast?.(id("the only anchor"));
+        broadcast.resolve();
         return new Promise(() => undefined);
       },
       batchSize: 10,
@@ -217,7 +220,7 @@ describe("batch anchorer, anchors in flight", () => {
     });
     crashed.add(record(1));
     void crashed.flush();
-    await new Promise((r) => setTimeout(r, 10));
+    await broadcast.promise;
     const unfinished = store.batchesByStatus("sending")[0];
     expect(unfinished?.txHash).to.equal(id("the only anchor"));
 

@@ -3,22 +3,12 @@ import path from "node:path";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "ethers";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
 import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
+import { launchChromium } from "./browser";
 import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, TEST_API_KEY, type ApiUnderTest, type Network } from "../fixture";
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** Screenshots for a person to look at (gitignored). */
 const SCREENSHOTS = path.resolve("test-output", "monitoring-page");
 const LAPTOP = { width: 1366, height: 900 };
@@ -76,11 +66,10 @@ describe("monitoring page in a real browser", function () {
   }
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`chromium not found at ${CHROMIUM_PATH}: apt-get install -y chromium (.ci/run does)`);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     net = await loadFixture(deployedNetworkFixture);
     api = await startApi(net, { batchSize: 2 }, { mount: (app) => app.use(createPageRouter()) });
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     laptop = await newContext(LAPTOP);
   });
 

@@ -6,6 +6,7 @@ import { recordLeaf } from "../../../../oracle/src/store/recordLeaf";
 import { verifyMerkleProof } from "../../../../oracle/src/store/merkle";
 import { createApiKeySet } from "../../../../oracle/src/http/apiKeys";
 import { deployedNetworkFixture, getJson, postJson, startApi, TEST_API_KEY, type ApiUnderTest } from "../fixture";
+import { until } from "../../../helpers/waitFor";
 
 describe("POST /v1/chat", function () {
   let api: ApiUnderTest;
@@ -114,7 +115,7 @@ describe("POST /v1/chat under load", function () {
     const api = await startApi(net, { maxQueuedChats: 2 }, { engine: slowEngine });
     try {
       const waiting = [1, 2].map((i) => postJson(`${api.url}/v1/chat`, { prompt: `queued ${i}`, maxNewTokens: 2 }));
-      while (release.length < 2) await new Promise((r) => setTimeout(r, 10));
+      await until("both chats in the engine", () => release.length === 2);
       const response = await fetch(`${api.url}/v1/chat`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${TEST_API_KEY}` },

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployedNetworkFixture, postJson, startApi, type ApiUnderTest, type Network } from "../fixture";
+import { until } from "../../../helpers/waitFor";
 
 /** Reads server-sent events from a stream until `predicate` matches one. */
 async function nextEvent(reader: ReadableStreamDefaultReader<Uint8Array>, state: { buffer: string }, predicate: (type: string, data: any) => boolean) {
@@ -71,12 +72,7 @@ describe("GET /v1/events", function () {
       expect(refused.headers.get("retry-after")).to.equal("10");
       expect((await refused.json()).error).to.deep.equal({ code: "too_many_streams", message: "this node serves at most 2 event streams at once" });
       controllers[0].abort(); // the server frees the slot once it sees the socket close
-      let reopened = 0;
-      for (let i = 0; i < 50 && reopened !== 200; i++) {
-        reopened = (await open()).status;
-        if (reopened !== 200) await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(reopened).to.equal(200);
+      await until("a stream slot free again", async () => (await open()).status === 200);
     } finally {
       for (const c of controllers) c.abort();
       await capped.stop();

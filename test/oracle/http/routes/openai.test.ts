@@ -4,9 +4,10 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import OpenAI from "openai";
 import { AutoTokenizer } from "@huggingface/transformers";
 import { DEFAULT_TRAINED_MODEL_DIR } from "../../../../oracle/src/inference/buildModel";
-import { loadEngine, renderPlainChat, type ChatMessage, type InferenceEngine } from "../../../../oracle/src/inference";
+import { renderPlainChat, type ChatMessage, type InferenceEngine } from "../../../../oracle/src/inference";
 import { recordLeaf } from "../../../../oracle/src/store/recordLeaf";
 import { verifyMerkleProof } from "../../../../oracle/src/store/merkle";
+import { sharedTrainedEngine } from "../../../helpers/engines";
 import { deployedNetworkFixture, getJson, postJson, startApi, TEST_API_KEY, type ApiUnderTest, type Network } from "../fixture";
 
 const CONVERSATION: ChatMessage[] = [
@@ -234,13 +235,12 @@ describe("OpenAI-compatible API with a model's own chat template (models/trained
   let client: OpenAI;
   before(async () => {
     const net = await loadFixture(deployedNetworkFixture);
-    engine = await loadEngine({ modelDir: DEFAULT_TRAINED_MODEL_DIR, providers: ["cpu"], threads: 1 });
+    engine = await sharedTrainedEngine();
     api = await startApi(net, {}, { engine, modelId: 1 });
     client = new OpenAI({ apiKey: TEST_API_KEY, baseURL: `${api.url}/v1`, maxRetries: 0 });
   });
   after(async () => {
     await api.stop();
-    await engine.close();
   });
 
   it("generates from and hashes the conversation rendered as transformers.js's apply_chat_template renders it", async () => {

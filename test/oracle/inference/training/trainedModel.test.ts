@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { loadEngine, type OnnxInferenceEngine } from "../../../../oracle/src/inference";
+import type { OnnxInferenceEngine } from "../../../../oracle/src/inference";
+import { sharedTrainedEngine } from "../../../helpers/engines";
 import { DEFAULT_TRAINED_MODEL_DIR } from "../../../../oracle/src/inference/buildModel";
 import { computeModelHash, listModelFiles } from "../../../../oracle/src/inference/modelHash";
 import { DEBIAN_WORDNET_DIR } from "../../../../oracle/src/inference/training/wordnetCorpus";
@@ -57,11 +58,7 @@ describe("models/trained (the committed trained model)", function () {
   let engine: OnnxInferenceEngine;
 
   before(async function () {
-    engine = await loadEngine({ modelDir: DEFAULT_TRAINED_MODEL_DIR, providers: ["cpu"], threads: 1 });
-  });
-
-  after(async function () {
-    await engine?.close();
+    engine = await sharedTrainedEngine();
   });
 
   it("has the pinned modelHash and fits the 10 MB the repository allows", async function () {
