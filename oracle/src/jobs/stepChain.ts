@@ -39,8 +39,6 @@ export function createStepChain(options: StepChainOptions): StepChain {
         return { kind: "respond", to, data: registry.encodeRespond(tx.requestId, tx.text), gasLimit: tx.gasLimit };
       case "reveal":
         return { kind: "reveal", to, data: registry.encodeReveal(tx.requestId, tx.text, tx.salt), gasLimit: tx.gasLimit };
-      case "draw":
-        return { kind: "draw", to, data: registry.encodeDraw(tx.requestId) };
     }
   }
 
@@ -64,9 +62,6 @@ export function createStepChain(options: StepChainOptions): StepChain {
     },
     forgetSeat(requestId) {
       seatReads.delete(requestId.toString());
-    },
-    async headNumber() {
-      return (await heads.current()).number;
     },
     previewCommittee: (requestId) => registry.previewCommittee(requestId),
     getModel(modelId) {

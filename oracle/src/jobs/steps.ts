@@ -8,11 +8,7 @@ import type { GenerateResult, InferenceEngine } from "../inference";
 import type { Metrics } from "../metrics";
 import { type ContentStore, hashText } from "../store/contentStore";
 import type { Job, Journal } from "./journal";
-import { BLOCKHASH_WINDOW } from "./seats";
 import type { JobState } from "./states";
-
-/** Blocks before the end of the blockhash window at which a still undrawn committee is drawn rather than raced. */
-export const SEED_MARGIN_BLOCKS = 32;
 
 /**
  * What one step did to a job: moved it (the loop goes on from the journal's row), or put it off — for a while, or
@@ -56,8 +52,7 @@ export type JobTransaction =
   | { kind: "decline"; requestId: bigint; reason: number }
   | { kind: "commit"; requestId: bigint; commitment: string; gasLimit?: bigint }
   | { kind: "respond"; requestId: bigint; text: string; gasLimit?: bigint }
-  | { kind: "reveal"; requestId: bigint; text: string; salt: string; gasLimit?: bigint }
-  | { kind: "draw"; requestId: bigint };
+  | { kind: "reveal"; requestId: bigint; text: string; salt: string; gasLimit?: bigint };
 
 export interface MinedJobTransaction {
   hash: string;
@@ -74,7 +69,6 @@ export interface StepChain {
   readSeat(requestId: bigint): Promise<SeatRead>;
   /** Our transaction changed the request: the next `readSeat` reads again. */
   forgetSeat(requestId: bigint): void;
-  headNumber(): Promise<number>;
   /** The committee the pending block would draw, and whether its seed exists yet. */
   previewCommittee(requestId: bigint): Promise<{ committee: string[]; ready: boolean }>;
   getModel(modelId: string): Promise<RegisteredModel>;
@@ -82,7 +76,7 @@ export interface StepChain {
   send(
     validator: string,
     tx: JobTransaction,
-    options?: { beforeBroadcast?: (hash: string) => void; revertExpected?: boolean },
+    options?: { beforeBroadcast?: (hash: string) => void },
   ): Promise<MinedJobTransaction>;
   /** A journaled transaction: mined (in which block), still pending, or unknown to the chain (nothing was sent). */
   lookupTx(validator: string, hash: string): Promise<{ status: "mined"; blockNumber: number } | { status: "pending" } | { status: "unknown" }>;
@@ -193,7 +187,8 @@ type Seat = { record: OnChainRecord; members: MemberState[]; me: MemberState; no
 
 /**
  * Reads the request, its committee and chain time for a commit, respond, decline or reveal. Before anyone drew the
- * committee, `previewCommittee` stands in for it (our first transaction will draw it). A job whose request moved to
+ * committee, `previewCommittee` stands in for it (our first transaction will draw it; near the end of the seed's
+ * blockhash window the seat finder, jobs/seats.ts, draws it instead). A job whose request moved to
  * another attempt, or whose validator is not on the committee, is settled as timed out here; anything else that is not
  * a seat to act on comes back as the step's result.
  */
@@ -211,14 +206,6 @@ export async function readSeat(ctx: StepContext, job: Job): Promise<{ seat: Seat
     return { result: move(ctx, job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
   }
   if (members.length === 0 && record.status === RequestStatus.Requested) {
-    const head = await ctx.chain.headNumber();
-    if (head - record.seedBlock >= BLOCKHASH_WINDOW - SEED_MARGIN_BLOCKS) {
-      // The seed block is about to leave (or left) the blockhash window: a commit sent now could be mined after it
-      // and revert. `draw` fixes the committee while the hash is there, or renews a lost seed.
-      await ctx.chain.send(job.validator, { kind: "draw", requestId: job.requestId }, { revertExpected: true });
-      ctx.chain.forgetSeat(job.requestId);
-      return { result: deferred(ctx.shortWaitMs) };
-    }
     const preview = await ctx.chain.previewCommittee(job.requestId);
     if (!preview.ready) return { result: deferred(ctx.shortWaitMs) };
     members = preview.committee.map((validator) => ({

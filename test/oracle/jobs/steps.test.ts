@@ -4,14 +4,12 @@ import { DeclineReason, RequestStatus, computeCommitment, type MemberState, type
 import { loadEngine, ensureTinyModel, type InferenceEngine } from "../../../oracle/src/inference";
 import { NonRetryableError } from "../../../oracle/src/inference/errors";
 import { createJournal, type Job, type Journal } from "../../../oracle/src/jobs/journal";
-import { BLOCKHASH_WINDOW } from "../../../oracle/src/jobs/seats";
 import {
   awaitOutcomeStep,
   commitStep,
   declineStep,
   inferStep,
   revealStep,
-  SEED_MARGIN_BLOCKS,
   type JobTransaction,
   type SeatRead,
   type StepChain,
@@ -36,14 +34,13 @@ const member = (validator: string, state: Partial<MemberState> = {}): MemberStat
 });
 
 /**
- * The chain the steps see, in memory: one request with its members, a head, and the transactions the steps send
+ * The chain the steps see, in memory: one request with its members, chain time, and the transactions the steps send
  * (each mined at once, changing the member's state the way the contract would).
  */
 class FakeChain implements StepChain {
   record: OnChainRecord;
   members: MemberState[];
   now = 1_000;
-  head = 50;
   preview = { committee: [ME, ...OTHERS], ready: true };
   model: RegisteredModel;
   readonly sent: { validator: string; tx: JobTransaction; hash: string }[] = [];
@@ -85,9 +82,6 @@ class FakeChain implements StepChain {
     return { record: { ...this.record, committee: [...this.record.committee] }, members: this.members.map((m) => ({ ...m })), now: this.now };
   }
   forgetSeat() {}
-  async headNumber() {
-    return this.head;
-  }
   async previewCommittee() {
     return this.preview;
   }
@@ -259,15 +253,6 @@ describe("jobs/steps", function () {
       s.chain.record.committee = [];
       await commitStep(s.ctx, inferred(s));
       expect(s.chain.sent.map((t) => t.tx.kind)).to.deep.equal(["commit"]);
-    });
-
-    it("draws the committee when the seed block is about to leave the blockhash window", async function () {
-      const s = setup();
-      s.chain.members = [];
-      s.chain.head = s.chain.record.seedBlock + BLOCKHASH_WINDOW - SEED_MARGIN_BLOCKS;
-      expect(await commitStep(s.ctx, inferred(s))).to.deep.equal({ kind: "deferred", delayMs: SHORT_WAIT });
-      expect(s.chain.sent.map((t) => t.tx)).to.deep.equal([{ kind: "draw", requestId: 1n }]);
-      expect(s.job().state).to.equal("inferred");
     });
 
     it("waits when the request id names another prompt (a reorg) and sends nothing", async function () {
