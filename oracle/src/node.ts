@@ -111,7 +111,8 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     metrics.beforeScrape.add(refreshJobGauges);
     shutdown.add("job gauges", () => void metrics.beforeScrape.delete(refreshJobGauges));
     const contentStore = createContentStore(db);
-    const eventLog = createChainEventLog(db);
+    // Kept for the API's views (and pruned by them): without the API nobody reads or bounds it.
+    const eventLog = options.http !== false ? createChainEventLog(db) : undefined;
     const retention = createContentRetention(common, contentStore);
     shutdown.add("content retention", () => retention.stop());
     retention.start();
@@ -165,7 +166,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         metrics,
         onAttempt: (id, block, attempt) => seats.track(id, block, attempt),
       }),
-      rollback: (ancestor) => eventLog.dropAbove(ancestor),
+      rollback: (ancestor) => void eventLog?.dropAbove(ancestor),
       onStep: () => {
         seats.wake();
         pipeline.wake();
@@ -225,7 +226,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       ];
     };
     let url: string | undefined;
-    if (options.http !== false) {
+    if (eventLog) {
       const chain = createChainViews({
         deployment,
         provider,
