@@ -25,6 +25,7 @@ import { createSeatFinder } from "./jobs/seats";
 import { createTimeoutSweeper } from "./jobs/timeouts";
 import { instrumentEngine, instrumentJournal, jobGaugeRefresher } from "./metrics/instrument";
 import { createBatchAnchorer } from "./store/batchAnchorer";
+import { createChainEventLog } from "./store/chainEventLog";
 import { createContentStore } from "./store/contentStore";
 import { createContentRetention } from "./store/retention";
 
@@ -110,6 +111,8 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     metrics.beforeScrape.add(refreshJobGauges);
     shutdown.add("job gauges", () => void metrics.beforeScrape.delete(refreshJobGauges));
     const contentStore = createContentStore(db);
+    // Kept for the API's views (and pruned by them): without the API nobody reads or bounds it.
+    const eventLog = options.http !== false ? createChainEventLog(db) : undefined;
     const retention = createContentRetention(common, contentStore);
     shutdown.add("content retention", () => retention.stop());
     retention.start();
@@ -154,7 +157,16 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       journal,
       contracts: [deployment.chatRecordRegistry],
       startBlock: deployment.startBlock,
-      apply: createEventApplier({ journal, validators, contentStore, logger, metrics, onAttempt: (id, block, attempt) => seats.track(id, block, attempt) }),
+      apply: createEventApplier({
+        journal,
+        validators,
+        contentStore,
+        eventLog,
+        logger,
+        metrics,
+        onAttempt: (id, block, attempt) => seats.track(id, block, attempt),
+      }),
+      rollback: (ancestor) => void eventLog?.dropAbove(ancestor),
       onStep: () => {
         seats.wake();
         pipeline.wake();
@@ -214,8 +226,17 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       ];
     };
     let url: string | undefined;
-    if (options.http !== false) {
-      const chain = createChainViews({ deployment, provider, logger, metrics, blockRange: config.blockRange, pollIntervalMs: config.pollIntervalMs });
+    if (eventLog) {
+      const chain = createChainViews({
+        deployment,
+        provider,
+        events: eventLog,
+        retention: { maxEvents: config.apiIndexMaxEvents, maxAgeBlocks: config.apiIndexMaxAgeBlocks },
+        processedBlock: () => journal.processedBlock(),
+        logger,
+        metrics,
+        pollIntervalMs: config.pollIntervalMs,
+      });
       shutdown.add("chain views", () => chain.close());
       const anchoredBatchId = (txHash: string, logs: readonly Log[]): bigint => {
         for (const log of logs) {

@@ -14,6 +14,9 @@ export interface ChainEvent {
   logIndex: number;
   /** See `DecodedLog.invalidUtf8`: the event's texts that are not UTF-8 (a request the node cannot serve). */
   invalidUtf8: string[];
+  /** The raw log, so a consumer can store the event as read and decode it again later (the API's event log). */
+  topics: readonly string[];
+  data: string;
 }
 
 /**
@@ -102,6 +105,11 @@ export interface ListenerOptions {
    * at a time, each in a savepoint: an event it throws on is undone, recorded as skipped and the range goes on.
    */
   apply: (events: ChainEvent[]) => void;
+  /**
+   * Runs inside the reorg's rollback transaction with the common ancestor: whatever was stored from the events of
+   * dropped blocks (the API's event log) goes with the journal's rows, or stays with them after a crash.
+   */
+  rollback?: (ancestor: number) => void;
   /** Called after each step that changed something (the pipeline wakes up). */
   onStep?: (step: ListenerStep) => void;
   /**
@@ -167,6 +175,8 @@ export function createListener(common: Common, options: ListenerOptions): Listen
       transactionHash: raw.transactionHash,
       logIndex: raw.index,
       invalidUtf8: parsed.invalidUtf8,
+      topics: raw.topics,
+      data: raw.data,
     };
   }
 
@@ -207,7 +217,11 @@ export function createListener(common: Common, options: ListenerOptions): Listen
       const storedHash = journal.blockHash(processed);
       if (storedHash !== undefined && (processed > head || (await blockHashAt(processed)) !== storedHash)) {
         const ancestor = await findCommonAncestor(Math.min(processed, head));
-        const { deleted, reopened } = journal.rollbackTo(ancestor);
+        const { deleted, reopened } = journal.atomically(() => {
+          const rolledBack = journal.rollbackTo(ancestor);
+          options.rollback?.(ancestor);
+          return rolledBack;
+        });
         metrics.processedBlock.set(ancestor);
         log.warn({ processed, ancestor, deletedJobs: deleted, reopenedJobs: reopened }, "chain reorganized, rolled back");
         return { type: "reorg", ancestor, deletedJobs: deleted, reopenedJobs: reopened };

@@ -245,6 +245,20 @@ export const OPTION_SPECS = {
     schema: intText(1, 1_000_000_000).default(1_000_000),
     defaultText: "1000000",
   },
+  apiIndexMaxEvents: {
+    flag: "api-index-max-events",
+    env: "ORACLE_API_INDEX_MAX_EVENTS",
+    description: "registry events the API keeps for request timelines and validator activity at most (the oldest go first)",
+    schema: intText(1, 100_000_000).default(50_000),
+    defaultText: "50000",
+  },
+  apiIndexMaxAgeBlocks: {
+    flag: "api-index-max-age-blocks",
+    env: "ORACLE_API_INDEX_MAX_AGE_BLOCKS",
+    description: "blocks back from the processed block the API keeps registry events for (0 = no age limit)",
+    schema: intText(0, 1_000_000_000).default(0),
+    defaultText: "0",
+  },
   batchSize: {
     flag: "batch-size",
     env: "ORACLE_BATCH_SIZE",

@@ -1,9 +1,7 @@
-import type { Provider, Result } from "ethers";
+import type { Interface, Result } from "ethers";
 import type { Logger } from "pino";
-import type { Deployment } from "../chain/deployments";
-import { createEventDecoder, type DecodedLog } from "../chain/listener";
-import { classifyRpcError } from "../chain/rpc";
-import type { Metrics } from "../metrics";
+import { createEventDecoder } from "../chain/listener";
+import { KEPT_EVENTS, type ChainEventBound, type ChainEventLog, type StoredChainEvent } from "../store/chainEventLog";
 
 /** A decoded registry event with where it happened. */
 export interface IndexedEvent {
@@ -21,52 +19,52 @@ export type ChainActivity =
   | { kind: "reorg"; fromBlock: number };
 
 export interface ChainIndexOptions {
-  deployment: Deployment;
-  provider: Provider;
+  /** The listener's event log (see jobs/events.ts): the index never reads the chain itself. */
+  events: ChainEventLog;
+  /** Decodes the chat registry's logs (the only contract the listener reads). */
+  iface: Interface;
   logger: Logger;
-  metrics: Metrics;
-  /** Most blocks per eth_getLogs call. */
-  blockRange: number;
-  /** A read within this many ms of the last sync reuses it, so a burst of API calls costs one RPC round. */
-  minSyncIntervalMs?: number;
+  /** The retention bound; `maxAgeBlocks` counts back from `headBlock()`. */
+  retention: { maxEvents: number; maxAgeBlocks?: number };
+  /** The block the listener processed up to (the age bound's reference); the newest event's block without it. */
+  headBlock?: () => number | undefined;
 }
 
 /**
- * An in-memory index of every registry event since deployment, read incrementally with eth_getLogs. The API's views
- * (request timelines, recent requests, validator liveness and selection counts) all derive from it. A changed hash of
- * the last indexed block means a reorg: the index is dropped and rebuilt, which is simple and, for the API, enough.
+ * The API's in-memory view of the listener's event log: the events the listener applied, decoded, in chain order and
+ * by request, within the retention bound (the newest `maxEvents` and, with `maxAgeBlocks`, only recent blocks; the
+ * models' registrations are always kept). `sync()` reads what the listener stored since; a reorg rolled back by the
+ * listener drops the events above the fork point here too, and nothing else.
  */
 export class ChainIndex {
   private events: IndexedEvent[] = [];
-  private byRequest = new Map<string, IndexedEvent[]>();
-  private lastBlock = -1;
-  private lastHash: string | undefined;
-  private lastSyncAt = 0;
-  private syncing: Promise<void> | undefined;
+  private readonly models: IndexedEvent[] = [];
+  private readonly byRequest = new Map<string, IndexedEvent[]>();
+  private position: { block: number; logIndex: number } | undefined;
+  private loaded = false;
   private readonly listeners = new Set<(activity: ChainActivity) => void>();
-  private readonly decoders: Record<IndexedEvent["contract"], ReturnType<typeof createEventDecoder>>;
-  private readonly addressToContract: Map<string, IndexedEvent["contract"]>;
+  private readonly decode: ReturnType<typeof createEventDecoder>;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly options: ChainIndexOptions) {
-    const { deployment } = options;
     // The listener's decoder: a text that is not UTF-8 is shown with U+FFFD instead of throwing when read.
-    this.decoders = {
-      chatRecordRegistry: createEventDecoder(deployment.chatRecordRegistry.iface),
-      validatorRegistry: createEventDecoder(deployment.validatorRegistry.iface),
-    };
-    this.addressToContract = new Map([
-      [deployment.chatRecordRegistry.address.toLowerCase(), "chatRecordRegistry"],
-      [deployment.validatorRegistry.address.toLowerCase(), "validatorRegistry"],
-    ]);
+    this.decode = createEventDecoder(options.iface);
+    this.unsubscribe = options.events.onDropAbove((ancestor) => this.dropAbove(ancestor));
   }
 
-  /** Highest block indexed so far (-1 before the first sync). */
+  /** The block the listener processed up to, else the newest indexed event's (-1 when none). */
   get indexedBlock(): number {
-    return this.lastBlock;
+    return this.options.headBlock?.() ?? this.position?.block ?? -1;
   }
 
+  /** Every retained event but the models' registrations, in chain order. */
   all(): readonly IndexedEvent[] {
     return this.events;
+  }
+
+  /** ModelRegistered events (never pruned). */
+  modelRegistrations(): readonly IndexedEvent[] {
+    return this.models;
   }
 
   /** Events carrying `requestId`, in chain order. */
@@ -88,67 +86,68 @@ export class ChainIndex {
     return () => this.listeners.delete(listener);
   }
 
-  /** Reads new blocks into the index; concurrent callers share one sync. Throws a classified RPC error. */
-  sync(force = false): Promise<void> {
-    if (this.syncing) return this.syncing;
-    if (!force && Date.now() - this.lastSyncAt < (this.options.minSyncIntervalMs ?? 250)) return Promise.resolve();
-    this.syncing = this.readNewBlocks()
-      .catch((error) => {
-        throw classifyRpcError(error, "index chain events", this.options.metrics);
-      })
-      .finally(() => {
-        this.syncing = undefined;
-      });
-    return this.syncing;
+  /**
+   * Takes in what the listener stored since the last call (a SQLite read, no RPC) and applies the retention bound to
+   * the log and to memory. New events go to activity subscribers, except on the first call (that is history).
+   */
+  sync(): void {
+    const stored = this.options.events.after(this.position);
+    for (const row of stored) {
+      const event = this.decodeRow(row);
+      this.position = { block: row.block, logIndex: row.logIndex };
+      if (!event) continue;
+      this.add(event);
+      if (this.loaded) this.notify(activityOf(event));
+    }
+    this.loaded = true;
+    if (stored.length > 0) this.applyRetention();
   }
 
-  private async readNewBlocks(): Promise<void> {
-    const { provider, deployment, blockRange, logger } = this.options;
-    const head = await provider.getBlockNumber();
-    let emit = this.lastBlock >= 0;
-    if (this.lastBlock >= 0) {
-      const block = await provider.getBlock(this.lastBlock);
-      if (!block || block.hash !== this.lastHash || head < this.lastBlock) {
-        logger.warn({ block: this.lastBlock }, "chain reorganized under the api index; rebuilding it");
-        const fromBlock = Math.min(this.lastBlock, head);
-        this.reset();
-        this.notify({ kind: "reorg", fromBlock });
-        emit = false; // a rebuild re-reads old events; pushing them again would flood subscribers
-      }
+  close(): void {
+    this.unsubscribe();
+    this.listeners.clear();
+  }
+
+  private decodeRow(row: StoredChainEvent): IndexedEvent | undefined {
+    try {
+      const parsed = this.decode(row);
+      if (!parsed) return undefined;
+      return { name: parsed.name, args: parsed.args, contract: "chatRecordRegistry", block: row.block, txHash: row.txHash, logIndex: row.logIndex };
+    } catch (error) {
+      // The listener decoded it before storing it; only a changed ABI gets here.
+      this.options.logger.warn({ err: error, block: row.block, logIndex: row.logIndex }, "stored chain event no longer decodes");
+      return undefined;
     }
-    const addresses = [deployment.chatRecordRegistry.address, deployment.validatorRegistry.address];
-    for (let from = Math.max(this.lastBlock + 1, deployment.startBlock); from <= head; from += blockRange) {
-      const to = Math.min(head, from + blockRange - 1);
-      const logs = await provider.getLogs({ address: addresses, fromBlock: from, toBlock: to });
-      for (const log of logs) {
-        const contract = this.addressToContract.get(log.address.toLowerCase());
-        if (!contract) continue;
-        let parsed: DecodedLog | undefined;
-        try {
-          parsed = this.decoders[contract](log);
-        } catch {
-          parsed = undefined; // malformed data the API has nothing to say about (the listener records it)
-        }
-        if (!parsed) continue;
-        const event: IndexedEvent = {
-          name: parsed.name,
-          args: parsed.args,
-          contract,
-          block: log.blockNumber,
-          txHash: log.transactionHash,
-          logIndex: log.index,
-        };
-        this.add(event);
-        if (emit) this.notify(activityOf(event));
-      }
+  }
+
+  private bound(): ChainEventBound {
+    const { maxEvents, maxAgeBlocks } = this.options.retention;
+    const head = this.options.headBlock?.() ?? this.position?.block;
+    return { maxEvents, minBlock: maxAgeBlocks && head !== undefined ? head - maxAgeBlocks + 1 : undefined };
+  }
+
+  /** The same bound on the log and in memory: the oldest events go first, the models' registrations stay. */
+  private applyRetention() {
+    const { maxEvents, minBlock } = this.bound();
+    this.options.events.prune({ maxEvents, minBlock });
+    let drop = Math.max(0, this.events.length - maxEvents);
+    while (minBlock !== undefined && drop < this.events.length && this.events[drop].block < minBlock) drop++;
+    if (drop === 0) return;
+    for (const event of this.events.slice(0, drop)) {
+      const key = requestIdOf(event)?.toString();
+      const list = key === undefined ? undefined : this.byRequest.get(key);
+      if (!list || key === undefined) continue;
+      list.shift(); // lists are in chain order, so the oldest event is first
+      if (list.length === 0) this.byRequest.delete(key);
     }
-    const headBlock = await provider.getBlock(head);
-    this.lastBlock = head;
-    this.lastHash = headBlock?.hash ?? undefined;
-    this.lastSyncAt = Date.now();
+    this.events = this.events.slice(drop);
   }
 
   private add(event: IndexedEvent) {
+    if (KEPT_EVENTS.has(event.name)) {
+      this.models.push(event);
+      return;
+    }
     this.events.push(event);
     const requestId = requestIdOf(event);
     if (requestId === undefined) return;
@@ -158,11 +157,22 @@ export class ChainIndex {
     else this.byRequest.set(key, [event]);
   }
 
-  private reset() {
-    this.events = [];
-    this.byRequest = new Map();
-    this.lastBlock = -1;
-    this.lastHash = undefined;
+  /** The listener rolled back to `ancestor`: forget the events above it; the next sync reads the new branch. */
+  private dropAbove(ancestor: number) {
+    const above = (e: IndexedEvent) => e.block > ancestor;
+    if (!this.events.some(above) && !this.models.some(above) && (this.position?.block ?? -1) <= ancestor) return;
+    while (this.events.length > 0 && above(this.events[this.events.length - 1])) {
+      const event = this.events.pop() as IndexedEvent;
+      const key = requestIdOf(event)?.toString();
+      const list = key === undefined ? undefined : this.byRequest.get(key);
+      if (!list || key === undefined) continue;
+      list.pop();
+      if (list.length === 0) this.byRequest.delete(key);
+    }
+    while (this.models.length > 0 && above(this.models[this.models.length - 1])) this.models.pop();
+    this.position = { block: ancestor, logIndex: Number.MAX_SAFE_INTEGER };
+    this.options.logger.warn({ ancestor }, "chain reorganized; dropped the api index's events above the fork point");
+    this.notify({ kind: "reorg", fromBlock: ancestor + 1 });
   }
 
   private notify(activity: ChainActivity) {

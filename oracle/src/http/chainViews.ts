@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Deployment } from "../chain/deployments";
 import { classifyRpcError, shortMessage } from "../chain/rpc";
 import type { Metrics } from "../metrics";
+import type { ChainEventLog } from "../store/chainEventLog";
 import { ChainIndex, type ChainActivity, type IndexedEvent } from "./chainIndex";
 import { inclusionProbabilities } from "./selectionOdds";
 import { decodePrompt } from "../chain/chatRegistry";
@@ -22,7 +23,6 @@ import {
 export * from "./viewTypes";
 export type { ChainActivity } from "./chainIndex";
 
-
 /** Read-only views of the deployed registries for the HTTP API. */
 export interface ChainViews {
   readonly chainId: number;
@@ -36,7 +36,7 @@ export interface ChainViews {
   getAnchoredBatch(batchId: bigint): Promise<AnchoredBatchView | undefined>;
   /** ChatRecordRegistry.verifyRecord, evaluated by the chain (which computes the leaf from the record's fields). */
   verifyRecord(batchId: bigint, record: RecordFields, proof: readonly string[]): Promise<boolean>;
-  /** New chain events; polls while someone listens. */
+  /** New chain events (and reorgs) as the listener applies them; reads its event log while someone listens. */
   onActivity(listener: (activity: ChainActivity) => void): () => void;
   close(): void;
 }
@@ -51,16 +51,27 @@ export interface RecordFields {
 
 export interface ChainViewsOptions {
   deployment: Deployment;
-  /** A read-only provider (`createProvider` of chain/rpc.ts). */
+  /** A read-only provider (`createProvider` of chain/rpc.ts) for contract state; events come from `events`. */
   provider: Provider;
+  /** The listener's event log (the chain is read once, by the listener). */
+  events: ChainEventLog;
+  /** Retention of the events the views derive from (see ChainIndex). */
+  retention?: { maxEvents: number; maxAgeBlocks?: number };
+  /** The block the listener processed up to (`RpcHealth.indexedBlock`, the age bound's reference). */
+  processedBlock?: () => number | undefined;
+  /**
+   * Awaited before each read: tests step their listener by hand here; the node's listener runs on its own and the
+   * views read what it applied so far.
+   */
+  catchUp?: () => Promise<void>;
   logger: Logger;
   metrics: Metrics;
-  blockRange?: number;
-  /** Poll period for /v1/events subscribers. */
+  /** How often the event log is read for /v1/events subscribers. */
   pollIntervalMs?: number;
-  /** Reads within this many ms of the last index sync reuse it (default 250). */
-  minSyncIntervalMs?: number;
 }
+
+/** Retention when none is given: as many events as fit a few tens of MB of memory. */
+export const DEFAULT_INDEX_RETENTION = { maxEvents: 50_000 };
 
 const statusName = (status: number): RequestStatusName => REQUEST_STATUSES[status] ?? "none";
 const nonZero = (hash: string): string | null => (hash === ZeroHash ? null : hash);
@@ -69,10 +80,22 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
   const { deployment, provider, logger, metrics } = options;
   const chat = new Contract(deployment.chatRecordRegistry.address, deployment.chatRecordRegistry.iface, provider);
   const validators = new Contract(deployment.validatorRegistry.address, deployment.validatorRegistry.iface, provider);
-  const index = new ChainIndex({ deployment, provider, logger, metrics, blockRange: options.blockRange ?? 1000, minSyncIntervalMs: options.minSyncIntervalMs });
   const timestamps = new Map<number, number>();
-  let pollTimer: NodeJS.Timeout | undefined;
-  let subscribers = 0;
+  const index = new ChainIndex({
+    events: options.events,
+    iface: deployment.chatRecordRegistry.iface,
+    logger,
+    retention: options.retention ?? DEFAULT_INDEX_RETENTION,
+    headBlock: options.processedBlock,
+  });
+  const stopForgettingTimes = options.events.onDropAbove((ancestor) => {
+    for (const block of timestamps.keys()) if (block > ancestor) timestamps.delete(block);
+  });
+  /** The events the listener applied so far, in the index; no RPC unless a test's `catchUp` steps a listener. */
+  async function sync(): Promise<void> {
+    await options.catchUp?.();
+    index.sync();
+  }
   let lastHealth: RpcHealth | undefined;
 
   async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -83,7 +106,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     }
   }
 
-  /** Block timestamps, cached (a block's time never changes, and after a reorg it is re-read with the index). */
+  /** Block timestamps, cached (a block's time never changes; those of blocks a reorg dropped are forgotten). */
   async function timestampsOf(blocks: Iterable<number>): Promise<void> {
     const missing = [...new Set(blocks)].filter((b) => !timestamps.has(b));
     await Promise.all(
@@ -98,14 +121,12 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
   const timeOf = (block: number) => timestamps.get(block);
   const ref = (e: IndexedEvent): ChainRef => chainRef(e, timeOf);
 
-
-  function startPolling() {
-    if (pollTimer) return;
-    pollTimer = setInterval(() => {
-      index.sync().catch((error) => logger.debug({ err: shortMessage(error) }, "api index poll failed"));
-    }, options.pollIntervalMs ?? 500);
-    pollTimer.unref();
-  }
+  // The index follows the log on its own, so that subscribers hear of new events and retention holds while the API
+  // is not asked anything.
+  const pollTimer = setInterval(() => {
+    sync().catch((error) => logger.warn({ err: error }, "api index poll failed"));
+  }, options.pollIntervalMs ?? 500);
+  pollTimer.unref();
 
   const views: ChainViews = {
     chainId: deployment.chainId,
@@ -129,7 +150,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     },
 
     async getRequest(requestId) {
-      await index.sync();
+      await sync();
       // Ids are sequential from 1, so the count answers "unknown" without decoding a revert.
       const count = (await call("requestCount", () => chat.requestCount())) as bigint;
       if (requestId < 1n || requestId > count) return undefined;
@@ -176,7 +197,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     },
 
     async listRequests(limit) {
-      await index.sync();
+      await sync();
       const summaries: RequestSummary[] = [];
       const ids = index.recentRequestIds(limit);
       const eventsById = ids.map((id) => [...index.forRequest(id)].sort(eventOrder));
@@ -211,7 +232,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     },
 
     async getNetwork() {
-      await index.sync();
+      await sync();
       const [count, totalStake, totalUnbonding, slashedBalance, activeValidators, stakeUnit, minimumStake, unbondingPeriod, config, commitWindow, revealWindow, randomnessSource, blockNumber] =
         await call("validator registry views", () =>
           Promise.all([
@@ -313,8 +334,8 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     },
 
     async getModels() {
-      await index.sync();
-      const registered = index.all().filter((e) => e.name === "ModelRegistered");
+      await sync();
+      const registered = index.modelRegistrations();
       await timestampsOf(registered.map((e) => e.block));
       return call("getModel", () =>
         Promise.all(
@@ -355,21 +376,13 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     },
 
     onActivity(listener) {
-      const unsubscribe = index.onActivity(listener);
-      subscribers++;
-      startPolling();
-      return () => {
-        unsubscribe();
-        if (--subscribers === 0 && pollTimer) {
-          clearInterval(pollTimer);
-          pollTimer = undefined;
-        }
-      };
+      return index.onActivity(listener);
     },
 
     close() {
-      if (pollTimer) clearInterval(pollTimer);
-      pollTimer = undefined;
+      clearInterval(pollTimer);
+      stopForgettingTimes();
+      index.close();
     },
   };
   return views;

@@ -2,6 +2,7 @@ import type pino from "pino";
 import { decodePrompt } from "../chain/chatRegistry";
 import type { ChainEvent } from "../chain/listener";
 import type { Metrics } from "../metrics";
+import type { ChainEventLog } from "../store/chainEventLog";
 import type { ContentStore } from "../store/contentStore";
 import type { Journal } from "./journal";
 
@@ -11,6 +12,8 @@ export interface EventApplierOptions {
   validators: readonly string[];
   /** Prompts and revealed responses go here, so the HTTP API can serve the text behind each on-chain hash. */
   contentStore?: ContentStore;
+  /** Every applied event is kept here for the HTTP API's views (the API reads no logs of its own). */
+  eventLog?: ChainEventLog;
   logger: pino.Logger;
   metrics: Metrics;
   /**
@@ -59,7 +62,7 @@ export function addCommitteeJobs(
  * `createListener`), so every event is applied exactly once, including across crashes and after reorgs.
  */
 export function createEventApplier(options: EventApplierOptions): (events: ChainEvent[]) => void {
-  const { journal, contentStore, logger, metrics } = options;
+  const { journal, contentStore, eventLog, logger, metrics } = options;
   const ours = new Set(options.validators.map((v) => v.toLowerCase()));
   const log = logger.child({ component: "events" });
 
@@ -82,6 +85,15 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
 
   return (events) => {
     for (const event of events) {
+      eventLog?.append({
+        block: event.blockNumber,
+        logIndex: event.logIndex,
+        txHash: event.transactionHash,
+        address: event.address,
+        name: event.name,
+        topics: event.topics,
+        data: event.data,
+      });
       const requestId = event.args.requestId as bigint | undefined;
       switch (event.name) {
         case "ChatRequested": {

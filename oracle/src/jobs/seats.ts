@@ -14,6 +14,11 @@ export interface SeatFinderOptions {
   headNumber?: () => Promise<number>;
   /** Sends `draw(requestId)`, which renews a lost seed (or draws the committee when the seed is there after all). */
   renewSeed?: (requestId: bigint) => Promise<void>;
+  /**
+   * Most attempts looked up per pass (each costs one or two RPC calls): after a restart with many open requests the
+   * first pass does not flood the RPC; the rest follow in later passes, round robin.
+   */
+  lookupsPerPass?: number;
 }
 
 /** The EVM keeps the hashes of the last 256 blocks: a seed block further back is lost until `draw` renews it. */
@@ -31,7 +36,8 @@ export interface SeatFinder {
 }
 
 /**
- * Learns whether this node's validators sit on a request's committee before anyone drew it. The committee is drawn
+ * Learns whether this node's validators sit on a request's committee before anyone drew it, and is the one place that
+ * keeps a seated committee's seed: it draws it by half the blockhash window (see `undrawn`) or renews a lost one. The committee is drawn
  * lazily (by the first commit, respond, decline, `draw` or `timeout`), from the hash of the request's seed block,
  * which exists only once the next block does: `previewCommittee` at the pending block shows it ahead of the draw,
  * and a seated validator's own commit (or respond, or decline) then draws it. Once drawn, the `CommitteeDrawn`
@@ -63,25 +69,31 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
 
-  async function findOne(requestId: bigint, block: number, attempt?: number): Promise<{ done: boolean; added: number }> {
+  const lookupsPerPass = options.lookupsPerPass ?? 64;
+  const isSeated = (committee: readonly string[]) => committee.some((member) => ours.has(member.toLowerCase()));
+
+  /** `seatedUndrawn`: one of ours sits on a committee that may not be drawn yet (its seed must be kept). */
+  async function findOne(requestId: bigint, block: number, attempt?: number): Promise<{ done: boolean; added: number; seatedUndrawn: boolean }> {
     // Known attempt (from its event): one call, previewCommittee returns the drawn committee too. The pipeline finds
     // a request whose commits closed meanwhile and closes the job.
     if (attempt !== undefined) {
       const preview = await registry.previewCommittee(requestId);
-      if (!preview.ready) return { done: false, added: 0 };
-      return { done: true, added: addCommitteeJobs(journal, ours, log, { requestId, committee: preview.committee, round: attempt, block }) };
+      if (!preview.ready) return { done: false, added: 0, seatedUndrawn: false };
+      const added = addCommitteeJobs(journal, ours, log, { requestId, committee: preview.committee, round: attempt, block });
+      return { done: true, added, seatedUndrawn: isSeated(preview.committee) };
     }
     const record = await registry.getRecord(requestId);
     // Commits and declines are only open while Requested or Committed; later there is no seat left to take.
-    if (record.status !== RequestStatus.Requested && record.status !== RequestStatus.Committed) return { done: true, added: 0 };
+    if (record.status !== RequestStatus.Requested && record.status !== RequestStatus.Committed) return { done: true, added: 0, seatedUndrawn: false };
     let committee = record.committee;
-    if (committee.length === 0) {
+    const drawn = committee.length > 0;
+    if (!drawn) {
       const preview = await registry.previewCommittee(requestId);
-      if (!preview.ready) return { done: false, added: 0 };
+      if (!preview.ready) return { done: false, added: 0, seatedUndrawn: false };
       committee = preview.committee;
     }
     const added = addCommitteeJobs(journal, ours, log, { requestId, committee, round: record.attempt, block });
-    return { done: true, added };
+    return { done: true, added, seatedUndrawn: !drawn && isSeated(committee) };
   }
 
   /**
@@ -104,18 +116,23 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
 
   async function find(): Promise<number> {
     let added = 0;
-    for (const [key, { requestId, block, attempt }] of [...pending]) {
-      if (stopping) break;
+    let lookups = 0;
+    for (const [key, entry] of [...pending]) {
+      const { requestId, block, attempt } = entry;
+      if (stopping || lookups >= lookupsPerPass) break;
       if (journal.getRequest(requestId)?.open === false) {
         pending.delete(key);
         continue;
       }
+      lookups++;
       const result = await findOne(requestId, block, attempt);
       added += result.added;
-      if (result.added > 0) undrawn.set(key, { requestId, seedBlock: block });
+      if (result.seatedUndrawn) undrawn.set(key, { requestId, seedBlock: block });
       if (!result.done) await renewIfLost(key, requestId, block, attempt);
       // A newer attempt may have been tracked while we read the chain: keep that one.
-      if (result.done && pending.get(key)?.block === block) pending.delete(key);
+      if (pending.get(key) !== entry) continue;
+      pending.delete(key);
+      if (!result.done) pending.set(key, entry); // to the back: the next pass starts with those not looked at
     }
     if (added > 0) options.onSeated?.();
     await drawAgingCommittees();
@@ -129,14 +146,18 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
     for (const [key, { requestId, seedBlock }] of [...undrawn]) {
       if (stopping) break;
       if (head - seedBlock < BLOCKHASH_WINDOW / 2) continue;
-      undrawn.delete(key);
       const record = await registry.getRecord(requestId);
       const open = record.status === RequestStatus.Requested || record.status === RequestStatus.Committed;
-      if (!open || record.committee.length > 0) continue;
+      if (!open || record.committee.length > 0) {
+        undrawn.delete(key);
+        continue;
+      }
       try {
         await options.renewSeed(requestId);
+        undrawn.delete(key);
         log.info({ requestId: requestId.toString(), seedBlock, head }, "drew the committee before its seed left the blockhash window");
       } catch (error) {
+        // Kept: the next pass tries again (the pipeline's commit does not draw near the window's end).
         log.debug({ requestId: requestId.toString(), err: error }, "draw not sent");
       }
     }

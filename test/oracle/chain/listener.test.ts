@@ -7,6 +7,7 @@ import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createJournal } from "../../../oracle/src/jobs/journal";
 import { createMetrics } from "../../../oracle/src/metrics";
+import { createChainEventLog } from "../../../oracle/src/store/chainEventLog";
 import { openDatabase } from "../../../oracle/src/store/database";
 import { mulberry32 } from "../../helpers/prng";
 
@@ -157,6 +158,53 @@ describe("chain listener", function () {
     expect(journal.getRequest(5n)?.prompt).to.equal("new 5");
     expect(journal.getRequest(3n)?.prompt).to.equal("old 3");
     expect(applied.map((e) => e.args.note)).to.deep.equal(["old 1", "old 2", "old 3", "old 4", "old 5", "old 6", "new 4", "new 5"]);
+  });
+
+  it("runs the rollback hook in the reorg's transaction: the stored events follow the journal, or neither moves", async function () {
+    const chain = new FakeChain();
+    for (let i = 1; i <= 6; i++) chain.mine([{ id: i, note: `old ${i}` }]);
+    const db = openDatabase(":memory:");
+    const journal = createJournal(db);
+    const events = createChainEventLog(db);
+    const logger = pino({ level: "silent" });
+    const config = parseConfig({ argv: ["--block-range", "3"], env: {} }).config;
+    const common: Common = { config, logger, metrics: createMetrics(), db, shutdown: createShutdown(logger) };
+    let failRollback = true;
+    const listener = createListener(common, {
+      provider: chain.provider(),
+      journal,
+      contracts: [{ address: ADDRESS, iface: IFACE }],
+      startBlock: 1,
+      apply: (applied) => {
+        for (const e of applied) {
+          events.append({ block: e.blockNumber, logIndex: e.logIndex, txHash: e.transactionHash, address: e.address, name: e.name, topics: e.topics, data: e.data });
+        }
+      },
+      rollback: (ancestor) => {
+        events.dropAbove(ancestor);
+        if (failRollback) throw new Error("disk full");
+      },
+    });
+    await drain(listener);
+    chain.reorgFrom(4);
+    chain.mine([{ id: 4, note: "new 4" }], "fork");
+    chain.mine([{ id: 5, note: "new 5" }], "fork");
+
+    await listener.step().then(
+      () => expect.fail("the failing rollback hook must fail the step"),
+      (error: Error) => expect(error.message).to.include("disk full"),
+    );
+    expect(journal.processedBlock(), "the journal's rollback is undone with the hook's").to.equal(6);
+    expect(events.after().map((e) => e.block)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+
+    failRollback = false;
+    await drain(listener);
+    expect(journal.processedBlock()).to.equal(5);
+    const stored = events.after();
+    expect(stored.map((e) => e.block)).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(stored.slice(3).map((e) => e.data)).to.deep.equal(
+      ["new 4", "new 5"].map((note) => AbiCoder.defaultAbiCoder().encode(["string"], [note])),
+    );
   });
 
   it("classifies an unreachable RPC as retryable, counts it, and resumes where it stopped", async function () {

@@ -10,7 +10,12 @@ import { loadDeployment, type Deployment } from "../../../oracle/src/chain/deplo
 import type { Common } from "../../../oracle/src/common";
 import type { OracleConfig } from "../../../oracle/src/config";
 import type { InferenceEngine } from "../../../oracle/src/inference";
-import { createChainViews, type ChainViews } from "../../../oracle/src/http/chainViews";
+import { createListener, type Listener } from "../../../oracle/src/chain/listener";
+import { createChainViews, type ChainViews, type ChainViewsOptions } from "../../../oracle/src/http/chainViews";
+import { createEventApplier } from "../../../oracle/src/jobs/events";
+import { createJournal } from "../../../oracle/src/jobs/journal";
+import { createChainEventLog, type ChainEventLog } from "../../../oracle/src/store/chainEventLog";
+import { CountingHardhatProvider } from "../../helpers/hardhatRpc";
 import { createApiKeySet } from "../../../oracle/src/http/apiKeys";
 import { createHttpServer, type HttpDeps, type RunningHttpServer } from "../../../oracle/src/http/server";
 import { createBatchAnchorer, type BatchAnchorer } from "../../../oracle/src/store/batchAnchorer";
@@ -90,9 +95,60 @@ export async function requestChatWithPromptBytes(net: Network, prompt: Uint8Arra
   return (await chatRegistry.requestCount()) as bigint;
 }
 
+/** Chain views fed by a real listener over the network, as in the node; the listener steps before each read. */
+export interface IndexedChain {
+  chain: ChainViews;
+  listener: Listener;
+  events: ChainEventLog;
+  /** What the listener asked the chain. */
+  listenerRpc: CountingHardhatProvider;
+  /** Steps the listener until it has read up to the head (one caller at a time). */
+  catchUp(): Promise<void>;
+}
+
+export function createIndexedChain(
+  net: Network,
+  common: Common,
+  views: Partial<Pick<ChainViewsOptions, "provider" | "retention" | "pollIntervalMs">> = {},
+): IndexedChain {
+  const { logger, metrics } = common;
+  const journal = createJournal(common.db);
+  const events = createChainEventLog(common.db);
+  const listenerRpc = new CountingHardhatProvider();
+  const listener = createListener(common, {
+    provider: listenerRpc,
+    journal,
+    contracts: [net.deployment.chatRecordRegistry],
+    startBlock: net.deployment.startBlock,
+    apply: createEventApplier({ journal, validators: [], eventLog: events, logger, metrics }),
+    rollback: (ancestor) => events.dropAbove(ancestor),
+  });
+  let running = Promise.resolve();
+  const catchUp = () => {
+    running = running.then(async () => {
+      while ((await listener.step()).type !== "idle");
+    });
+    return running;
+  };
+  const chain = createChainViews({
+    deployment: net.deployment,
+    provider: ethers.provider,
+    events,
+    processedBlock: () => journal.processedBlock(),
+    catchUp,
+    logger,
+    metrics,
+    pollIntervalMs: 50,
+    ...views,
+  });
+  return { chain, listener, events, listenerRpc, catchUp };
+}
+
 export interface ApiUnderTest {
   common: Common;
   chain: ChainViews;
+  /** The listener feeding `chain` and its event log. */
+  indexed: IndexedChain;
   anchorer: BatchAnchorer;
   deps: HttpDeps;
   server: RunningHttpServer;
@@ -109,7 +165,8 @@ export async function startApi(
   logLines?: string[],
 ): Promise<ApiUnderTest> {
   const common = createTestCommon({ httpPort: 0, adminToken: ADMIN_TOKEN, batchSize: 2, batchIntervalMs: 3_600_000, ...overrides }, logLines);
-  const chain = createChainViews({ deployment: net.deployment, provider: ethers.provider, logger: common.logger, metrics: common.metrics, pollIntervalMs: 50, minSyncIntervalMs: 0 });
+  const indexed = createIndexedChain(net, common);
+  const { chain } = indexed;
   const anchorValidator = net.validators[0];
   const anchorer = createBatchAnchorer(common, {
     validator: anchorValidator.address,
@@ -134,6 +191,7 @@ export async function startApi(
   return {
     common,
     chain,
+    indexed,
     anchorer,
     deps,
     server,

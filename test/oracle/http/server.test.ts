@@ -7,7 +7,7 @@ import { createChainViews } from "../../../oracle/src/http/chainViews";
 import { createHttpServer } from "../../../oracle/src/http/server";
 import { readMetricValue } from "../../../oracle/src/metrics";
 import { createTestCommon } from "../store/fixtures";
-import { ADMIN_TOKEN, TEST_API_KEY, deployedNetworkFixture, getJson, postJson, startApi, type ApiUnderTest, type Network } from "./fixture";
+import { ADMIN_TOKEN, TEST_API_KEY, deployedNetworkFixture, getJson, postJson, requestChatWithPromptBytes, startApi, type ApiUnderTest, type Network } from "./fixture";
 
 const MAX_PROMPT = 50;
 
@@ -189,9 +189,13 @@ describe("http server", function () {
 
   it("answers 503 while the RPC is down and reports it in /v1/node, staying alive", async () => {
     const api = await startApi(network);
+    // Events read while the RPC was up: a request and the model; the state behind them needs the RPC.
+    await requestChatWithPromptBytes(network, new TextEncoder().encode("before the rpc went down"));
+    await api.indexed.catchUp();
     const deadChain = createChainViews({
       deployment: network.deployment,
       provider: createProvider("http://127.0.0.1:9", 31337),
+      events: api.indexed.events,
       logger: api.common.logger,
       metrics: api.common.metrics,
     });

@@ -7,6 +7,7 @@ import { createJournal } from "../../../oracle/src/jobs/journal";
 import { createPipeline } from "../../../oracle/src/jobs/pipeline";
 import { hashText } from "../../../oracle/src/store/contentStore";
 import { createTestCommon } from "../store/fixtures";
+import { FakeStepChain, ME, tinyEngine } from "./fakeStepChain";
 
 const MODEL_HASH = `0x${"ab".repeat(32)}`;
 const VALIDATOR = "0x00000000000000000000000000000000000000b1";
@@ -42,5 +43,44 @@ describe("pipeline retries", function () {
     expect(job.state).to.equal("seen");
     expect(job.failures).to.equal(calls.length);
     expect(job.lastError).to.equal("device lost");
+  });
+});
+
+describe("pipeline loop", function () {
+  /** Resolves once `condition` holds (checked every 10 ms); the test's own timeout bounds it. */
+  async function until(condition: () => boolean) {
+    while (!condition()) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it("runs a job's steps until one puts it off, then takes it up again when an event wakes it", async function () {
+    const common = createTestCommon({ pollIntervalMs: 500 }); // the fallback re-check of an awaited event is 25 s
+    const journal = createJournal(common.db);
+    const engine = await tinyEngine();
+    const chain = new FakeStepChain(engine.modelHash, "Hello there");
+    const pipeline = createPipeline(common, {
+      journal,
+      engine,
+      registry: {} as ChatRegistryClient,
+      heads: {} as HeadTracker,
+      submitters: new Map(),
+      chain,
+    });
+    const key = { requestId: 1n, validator: ME, round: 1 };
+    journal.addJob({ ...key, modelId: "1", prompt: "Hello there", promptHash: hashText("Hello there"), maxNewTokens: 4, seenBlock: 10 });
+    pipeline.start();
+    try {
+      // seen → inferred → committed in one go; then the reveal awaits the other members' commits (once soon, as our
+      // own commit nudged the request while the step ran; then for the event wait).
+      await until(() => journal.get(key)?.state === "committed" && (journal.get(key)?.notBefore ?? 0) > Date.now() + 5_000);
+      expect(chain.sent.map((t) => t.tx.kind)).to.deep.equal(["commit"]);
+
+      for (const m of chain.members) m.committed = true; // their ResponseCommitted events arrive
+      journal.nudge(1n);
+      pipeline.wake();
+      await until(() => journal.get(key)?.state === "revealed");
+      expect(chain.sent.map((t) => t.tx.kind)).to.deep.equal(["commit", "reveal"]);
+    } finally {
+      await pipeline.stop();
+    }
   });
 });

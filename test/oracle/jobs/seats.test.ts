@@ -162,4 +162,51 @@ describe("seat finder", function () {
     expect(await seats.find()).to.equal(1);
     expect(journal.jobsOfRequest(4n)[0]).to.include({ round: 1, prompt: "again" });
   });
+
+  it("draws, after a restart, the undrawn committee of a seat whose job already exists", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    journal.trackRequest({ requestId: 5n, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x05", maxNewTokens: 8, deadline: 0 });
+    journal.addJob({ requestId: 5n, validator: OURS, round: 1, modelId: "1", prompt: "hi", promptHash: "0x05", maxNewTokens: 8, seenBlock: 10 });
+    const registry = new FakeRegistry();
+    registry.preview = { committee: [OURS, OTHER, THIRD], ready: true };
+    const draws: bigint[] = [];
+    let failDraw = true;
+    const seats = createSeatFinder(common, {
+      journal,
+      registry: registry.client(),
+      validators: [OURS],
+      headNumber: async () => 10 + 128,
+      renewSeed: async (id) => {
+        if (failDraw) throw new Error("nonce too low");
+        draws.push(id);
+      },
+    });
+    expect(await seats.find()).to.equal(0); // the job was there before the restart; the draw failed
+    failDraw = false;
+    await seats.find(); // a failed draw is tried again, not forgotten
+    await seats.find();
+    expect(draws).to.deep.equal([5n]);
+  });
+
+  it("looks up at most lookupsPerPass attempts per pass, the others in later passes", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    for (let id = 1n; id <= 10n; id++) {
+      journal.trackRequest({ requestId: id, seenBlock: 3, modelId: "1", prompt: "open", promptHash: "0x06", maxNewTokens: 8, deadline: 0 });
+    }
+    const registry = new FakeRegistry();
+    registry.preview = { committee: [OTHER], ready: false }; // no seed yet: nobody is done after a pass
+    const seats = createSeatFinder(common, { journal, registry: registry.client(), validators: [OURS], lookupsPerPass: 4 });
+    await seats.find();
+    expect(registry.reads, "getRecord calls in the first pass").to.equal(4);
+    await seats.find();
+    await seats.find();
+    expect(registry.reads, "three passes cover all ten requests").to.equal(12);
+    registry.preview = { committee: [OURS], ready: true };
+    // Round robin: passes looked at 1–4, 5–8, then 9, 10, 1, 2; the fourth takes 3–6.
+    expect(await seats.find()).to.equal(4);
+    const seated = Array.from({ length: 10 }, (_, i) => journal.jobsOfRequest(BigInt(i + 1)).length);
+    expect(seated).to.deep.equal([0, 0, 1, 1, 1, 1, 0, 0, 0, 0]);
+  });
 });
