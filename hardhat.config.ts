@@ -23,6 +23,10 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
   };
 });
 
+// solidity-coverage's instrumented registry costs more than Osaka's 2^24 per-transaction gas cap (EIP-7825) to
+// deploy; coverage runs on Prague, which has no such cap.
+const runningCoverage = process.argv.includes("coverage");
+
 const remoteAccounts = process.env.PRIVATE_KEY ? [process.env.PRIVATE_KEY] : [];
 
 const config: HardhatUserConfig = {
@@ -40,7 +44,7 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: { chainId: 31337 },
+    hardhat: { chainId: 31337, ...(runningCoverage ? { hardfork: "prague" } : {}) },
     // env LOCALHOST_RPC_URL, else the URL deployments/localhost.json was deployed to (the demo's random port), else 8545.
     localhost: { url: resolveRpcUrl(process.env.LOCALHOST_RPC_URL, deploymentPath("localhost")), chainId: 31337 },
     ...(process.env.RPC_URL ? { remote: { url: process.env.RPC_URL, accounts: remoteAccounts } } : {}),
