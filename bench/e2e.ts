@@ -28,6 +28,7 @@ import { createProvider } from "../oracle/src/chain/rpc";
 import { ensureTinyModel } from "../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
 import { integerOption, numberOption } from "../oracle/src/inference/cliSupport";
+import { seededRandom } from "../oracle/src/prng";
 import { devAccount } from "../scripts/demo/accounts";
 import { deployToNode } from "../scripts/demo/deploy";
 import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setChainLogging, setIntervalMining, startChainNode } from "../scripts/demo/chainNode";
@@ -69,17 +70,6 @@ function parseOptions(): Options {
     .option("--chain-logging", "leave the chain's per-call console log on")
     .parse(process.argv)
     .opts<Options>();
-}
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** CPU seconds (user + system) used so far by every process of a process group (a node and anything it spawned). */
@@ -428,7 +418,7 @@ async function main() {
   const seed = options.seed ?? 1 + Math.floor(Math.random() * 1e6);
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
   const killRequests = options.killRequests ?? requests;
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
   const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
   const chain = await startChainNode(chainKind);

@@ -29,7 +29,7 @@ import { DecoderModel } from "../oracle/src/inference/decoderModel";
 import { loadEngine } from "../oracle/src/inference";
 import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
 import { sessionOptions } from "../oracle/src/inference/providers";
-import { Prng } from "../oracle/src/inference/prng";
+import { Prng } from "../oracle/src/prng";
 import { ModelTokenizer } from "../oracle/src/inference/tokenizer";
 import { presetName } from "./benchOptions";
 import { fastestOf, measureBandwidths } from "./inferenceBandwidth";

@@ -13,7 +13,7 @@ import { freePort } from "../../scripts/demo/hardhatNode";
 import { contractsOf, sendChatRequest } from "../../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../../scripts/demo/oracleProcess";
 import { type E2eChain, E2E_CHAINS, registryEvents, revertedTransactionsFrom, setIntervalMining, startE2eChain, startNode, tinyEngine, waitFor } from "./helpers";
-import { mulberry32 as prng } from "../helpers/prng";
+import { seededRandom as prng } from "../../oracle/src/prng";
 
 const USER = devAccount(10);
 
