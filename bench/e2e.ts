@@ -27,7 +27,7 @@ import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress, 
 import { createProvider } from "../oracle/src/chain/rpc";
 import { ensureTinyModel } from "../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
-import { integerOption, numberOption } from "../oracle/src/inference/cliSupport";
+import { integerOption, numberOption } from "../oracle/src/cli/support";
 import { seededRandom } from "../oracle/src/prng";
 import { devAccount } from "../scripts/demo/accounts";
 import { deployToNode } from "../scripts/demo/deploy";

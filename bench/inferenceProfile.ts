@@ -24,7 +24,7 @@ import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { buildModel, MODEL_PRESETS, type ModelPreset, type PresetName } from "../oracle/src/inference/buildModel";
 import { ElemType, OnnxGraphBuilder } from "../oracle/src/inference/builder/onnxGraph";
-import { integerOption } from "../oracle/src/inference/cliSupport";
+import { integerOption } from "../oracle/src/cli/support";
 import { DecoderModel } from "../oracle/src/inference/decoderModel";
 import { loadEngine } from "../oracle/src/inference";
 import { readModelFolder, type ModelFolder } from "../oracle/src/inference/modelFolder";
