@@ -35,7 +35,7 @@ import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setChainLogging, setInt
 import { REPO_ROOT, freePort } from "../scripts/demo/hardhatNode";
 import { stakeValidators } from "../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
-import type { Deployment } from "../scripts/lib/deploy";
+import type { DeploymentFile } from "../oracle/src/chain/deployments";
 import { runPoisonPhase } from "./poison";
 import { npmCommand, provenance } from "./provenance";
 
@@ -201,7 +201,7 @@ interface PhaseResult {
  * Watches ChatRequested (which request id each transaction got) and RecordFinalized (when each request was first
  * seen final, wall clock, and how often) with one `eth_getLogs` per new block.
  */
-function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, fromBlock: number, pollMs: number) {
+function watchFinalizations(provider: JsonRpcProvider, deployment: DeploymentFile, fromBlock: number, pollMs: number) {
   const chat = new Contract(deployment.addresses.ChatRecordRegistry, deployment.abis.ChatRecordRegistry as never, provider);
   const topic = chat.interface.getEvent("RecordFinalized")!.topicHash;
   const requestedTopic = chat.interface.getEvent("ChatRequested")!.topicHash;
@@ -247,7 +247,7 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, f
 
 interface PhaseContext {
   provider: JsonRpcProvider;
-  deployment: Deployment;
+  deployment: DeploymentFile;
   /** Process groups of the chain node and of the oracle now running (it changes after each kill). */
   pgids: () => { chain: number; oracle?: number };
 }

@@ -4,7 +4,7 @@
  * validator may be slashed — not during the phase, and not when the requests are settled after their deadlines.
  */
 import { Contract, type JsonRpcProvider, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
-import type { Deployment } from "../scripts/lib/deploy";
+import type { DeploymentFile } from "../oracle/src/chain/deployments";
 
 /** IChatRecordRegistry.Status values this phase waits for. */
 const FINALIZED = 4n;
@@ -28,7 +28,7 @@ export interface PoisonResult {
 
 export interface PoisonOptions {
   provider: JsonRpcProvider;
-  deployment: Deployment;
+  deployment: DeploymentFile;
   /** Sends the requests; the deployer registers the unserved model. */
   user: Wallet;
   deployer: Wallet;

@@ -12,7 +12,8 @@ import { devAccount } from "../../scripts/demo/accounts";
 import { deployToNode } from "../../scripts/demo/deploy";
 import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining as setChainIntervalMining, startChainNode } from "../../scripts/demo/chainNode";
 import { contractsOf, stakeValidators } from "../../scripts/demo/network";
-import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
+import type { DeploymentFile } from "../../oracle/src/chain/deployments";
+import type { ChatConfig } from "../../scripts/lib/deploy";
 
 /** The chains every e2e suite that loops over chains runs on; `E2E_CHAINS=anvil` (comma-separated) narrows it. */
 export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hardhat,anvil").split(",").map((c) => {
@@ -27,7 +28,7 @@ export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hard
 export interface E2eChain {
   node: ChainNode;
   provider: JsonRpcProvider;
-  deployment: Deployment;
+  deployment: DeploymentFile;
   deploymentsFile: string;
   dir: string;
   validators: Wallet[];

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { AbiCoder, Interface, type JsonRpcProvider, hexlify, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
 import pino from "pino";
 import { createEventDecoder, createListener, type ChainEvent } from "../../../oracle/src/chain/listener";
-import { readArtifact } from "../../../scripts/demo/deploy";
+import { readArtifact } from "../../../oracle/src/chain/artifacts";
 import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createJournal } from "../../../oracle/src/jobs/journal";
