@@ -24,16 +24,12 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
-import { createProvider } from "../oracle/src/chain/rpc";
-import { ensureTinyModel } from "../oracle/src/inference";
-import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
 import { integerOption, numberOption } from "../oracle/src/cli/support";
 import { seededRandom } from "../oracle/src/prng";
 import { devAccount } from "../scripts/demo/accounts";
-import { deployToNode } from "../scripts/demo/deploy";
-import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setChainLogging, setIntervalMining, startChainNode } from "../scripts/demo/chainNode";
+import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining } from "../scripts/demo/chainNode";
 import { REPO_ROOT, freePort } from "../scripts/demo/hardhatNode";
-import { stakeValidators } from "../scripts/demo/network";
+import { startLocalNetwork } from "../scripts/demo/localNetwork";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { DeploymentFile } from "../oracle/src/chain/deployments";
 import { runPoisonPhase } from "./poison";
@@ -419,32 +415,26 @@ async function main() {
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
   const killRequests = options.killRequests ?? requests;
   const random = seededRandom(seed);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
-  const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
-  const chain = await startChainNode(chainKind);
-  const provider = createProvider(chain.url, LOCAL_CHAIN_ID);
+  // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
   // The dev node prints every JSON-RPC call and transaction to its console (which this process then reads from a
   // pipe); a node serving an oracle does not, and the printing costs the chain process CPU on every call. Off for
   // every phase, the chain-alone one included, so the phases stay comparable. `--chain-logging` keeps it on.
-  if (!chainLogging) await setChainLogging(provider, chainKind, false);
+  const network = await startLocalNetwork({
+    chain: chainKind,
+    config: { committeeSize: 3, quorum: 2, maxAttempts: 3 },
+    stakes: [100n, 200n, 300n],
+    commitWindow: 86_400,
+    revealWindow: 86_400,
+    dirPrefix: "bench-e2e-",
+    chainLogging: Boolean(chainLogging),
+  });
+  const { node: chain, provider, deployment, dir, validators } = network;
   let oracle: OracleProcess | undefined;
   try {
-    // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
-    const deployment = await deployToNode(provider, devAccount(0), "localhost", {
-      outDir: dir,
-      write: true,
-      redeploy: true,
-      modelDir,
-      commitWindow: 86_400,
-      revealWindow: 86_400,
-      config: { committeeSize: 3, quorum: 2, maxAttempts: 3 },
-    });
-    const validators = [1, 2, 3].map(devAccount);
-    await stakeValidators(provider, deployment, validators.map((wallet, i) => ({ wallet, tokens: BigInt(100 * (i + 1)), endpoint: "http://127.0.0.1:1" })));
     const port = await freePort();
     const args = [
       "--rpc-url", chain.url,
-      "--deployments", path.join(dir, "localhost.json"),
+      "--deployments", network.deploymentsFile,
       "--data-dir", path.join(dir, "oracle"),
       "--http-port", String(port),
       "--poll-interval-ms", "20",
@@ -533,8 +523,7 @@ async function main() {
     process.stdout.write("wrote bench/out/e2e.json\n");
   } finally {
     await oracle?.stop();
-    provider.destroy();
-    await chain.stop();
+    await network.stop();
   }
 }
 
