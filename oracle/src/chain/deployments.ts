@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { Interface, type InterfaceAbi, getAddress } from "ethers";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
 import { findArtifactFile } from "./artifacts";
 
 /**

@@ -1,7 +1,7 @@
 import { Transaction, keccak256, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
 import { type TokenUnits, describeCustomError } from "./errorText";
 import type { Common } from "../common";
-import { NonRetryableError, RetryableError } from "../inference/errors";
+import { ChainRaceError, NonRetryableError, RetryableError } from "../errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
 
@@ -77,8 +77,11 @@ export interface SubmitterOptions {
   maxInFlight?: number;
 }
 
-/** Transaction failed for good: the revert or rejection is in the message (decoded custom error when possible). */
-export class TxRevertedError extends NonRetryableError {
+/**
+ * A transaction reverted, or gas estimation showed it would: the revert is in the message (decoded custom error when
+ * possible). Sending it again would revert again; the job re-reads the chain and decides again (a `ChainRaceError`).
+ */
+export class TxRevertedError extends ChainRaceError {
   constructor(
     readonly kind: TxKind,
     readonly reason: string,
@@ -87,7 +90,6 @@ export class TxRevertedError extends NonRetryableError {
     readonly sent = true,
   ) {
     super(`${kind} transaction ${sent ? "reverted" : "not sent, it would revert"}: ${reason}`, options);
-    this.name = "TxRevertedError";
   }
 }
 
@@ -102,7 +104,6 @@ export class ForeignNonceError extends RetryableError {
     message: string,
   ) {
     super(message);
-    this.name = "ForeignNonceError";
   }
 }
 
@@ -237,7 +238,7 @@ export function createSubmitter(
       const estimate = await provider.estimateGas({ from: address, to: intent.to, data: intent.data, value: intent.value });
       return (estimate * headroom) / 100n + extraGas(intent.kind);
     } catch (error) {
-      if (isError(error, "CALL_EXCEPTION") || (!classifyRpcError(error, "estimate").name.startsWith("Retryable"))) {
+      if (isError(error, "CALL_EXCEPTION") || !(classifyRpcError(error, "estimate") instanceof RetryableError)) {
         throw new TxRevertedError(intent.kind, decodeRevert(error), { cause: error }, false);
       }
       throw classifyRpcError(error, `${intent.kind}: estimate gas`, metrics);

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { Wallet } from "ethers";
 import type { z } from "zod";
 import { OPTION_SPECS, type OptionName, type OptionSpec } from "./options";
+import { NonRetryableError } from "../errors";
 
 export { DEFAULT_MODEL_DIR, OPTION_SPECS } from "./options";
 
@@ -10,13 +11,12 @@ type Specs = typeof OPTION_SPECS;
 export type OracleConfig = { -readonly [K in OptionName]: z.output<Specs[K]["schema"]> };
 
 /** A missing, unknown or malformed option; `option` is the flag name so the message can point at it. */
-export class ConfigError extends Error {
+export class ConfigError extends NonRetryableError {
   constructor(
     readonly option: string,
     message: string,
   ) {
     super(`--${option}: ${message}`);
-    this.name = "ConfigError";
   }
 }
 

@@ -1,13 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { RetryableError } from "../inference/errors";
+import { OracleError, RetryableError } from "../errors";
 import type { Metrics } from "../metrics";
 
 /**
  * An error with its HTTP status and a stable machine-readable code; routes throw it and the error handler turns it
  * into `{error: {code, message}}`. Anything else that reaches the handler is a bug: 500, logged and counted.
  */
-export class HttpError extends Error {
+export class HttpError extends OracleError {
   constructor(
     readonly status: number,
     readonly code: string,

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from "node:net";
 import express from "express";
 import type { Common } from "../common";
 import type { InferenceEngine } from "../inference";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
 import { createBatchStore, type BatchStore } from "../store/batchStore";
 import type { BatchAnchorer } from "../store/batchAnchorer";
 import { createContentStore, type ContentStore } from "../store/contentStore";

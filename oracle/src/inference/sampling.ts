@@ -1,4 +1,4 @@
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../errors";
 import { Prng } from "../prng";
 
 export interface SamplingOptions {

@@ -2,10 +2,10 @@ import { ZeroHash, hexlify, randomBytes } from "ethers";
 import type { ChatRegistryClient, MemberState, OnChainRecord, RegisteredModel } from "../chain/chatRegistry";
 import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
-import { type Submitter, TxRevertedError } from "../chain/submitter";
+import type { Submitter } from "../chain/submitter";
 import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
-import { NonRetryableError, RetryableError } from "../inference/errors";
+import { NonRetryableError, stepRetryOf } from "../errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
 import { type ContentStore, hashText } from "../store/contentStore";
 import type { Job, JobKey, Journal } from "./journal";
@@ -59,7 +59,6 @@ class Deferred extends Error {
   }
 }
 
-const MAX_REVERTED_TX = 5;
 /** After a wake-up, the pipeline loop waits this long for more before scanning the journal for due jobs. */
 const WAKE_COALESCE_MS = 3;
 
@@ -527,12 +526,13 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       const current = journal.get(job) ?? job;
       if (isTerminal(current.state)) return;
       const message = (error as Error).message;
-      if (error instanceof TxRevertedError && current.txAttempts < MAX_REVERTED_TX) {
+      const retry = stepRetryOf(error, current.txAttempts);
+      if (retry === "decide_again") {
         // Lost a race with the chain (e.g. a phase just ended): re-read the chain before deciding again.
         journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.txAttempts));
         return;
       }
-      if (error instanceof RetryableError) {
+      if (retry === "retry") {
         journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.failures + 1));
         log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job step failed, will retry");
         return;
