@@ -41,11 +41,11 @@ async function main(): Promise<void> {
   // Last-resort handlers: count and log, keep serving (every stage has its own error handling).
   process.on("unhandledRejection", (reason) => {
     metrics.unhandledErrorsTotal.inc();
-    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, "unhandled rejection");
+    logger.error({ err: reason }, "unhandled rejection");
   });
   process.on("uncaughtException", (error) => {
     metrics.unhandledErrorsTotal.inc();
-    logger.error({ err: error.message, stack: error.stack }, "uncaught exception");
+    logger.error({ err: error }, "uncaught exception");
   });
 }
 

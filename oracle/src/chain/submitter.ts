@@ -296,7 +296,7 @@ export function createSubmitter(
           throw error;
         }
       },
-      { attempts: 3, baseMs: 50, signal: pauseSignal.signal, onRetry: (e) => log.warn({ kind: intent.kind, err: e.message }, "broadcast failed, retrying") },
+      { attempts: 3, baseMs: 50, signal: pauseSignal.signal, onRetry: (e) => log.warn({ kind: intent.kind, err: e }, "broadcast failed, retrying") },
     );
     nextNonce = nonce + 1;
     return hash;
@@ -376,7 +376,7 @@ export function createSubmitter(
             signal: pauseSignal.signal,
             onRetry: (error, attempt, delayMs) => {
               metrics.txFailuresTotal.inc({ kind: intent.kind, reason: "retryable" });
-              log.warn({ kind: intent.kind, attempt, delayMs: Math.round(delayMs), err: error.message }, "transaction failed, retrying");
+              log.warn({ kind: intent.kind, attempt, delayMs: Math.round(delayMs), err: error }, "transaction failed, retrying");
             },
           },
         );
@@ -394,7 +394,7 @@ export function createSubmitter(
         if (!expected) metrics.txFailuresTotal.inc({ kind: intent.kind, reason });
         // A revert found by gas estimation cost nothing (the chain moved on, e.g. the quorum closed the record first).
         const level = expected ? "debug" : reason === "would_revert" ? "warn" : "error";
-        log[level]({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
+        log[level]({ kind: intent.kind, reason, err: error }, "transaction failed");
         throw error;
       } finally {
         window.release();

@@ -102,7 +102,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
   function startPolling() {
     if (pollTimer) return;
     pollTimer = setInterval(() => {
-      index.sync().catch((error) => logger.debug({ err: shortMessage(error) }, "api index poll failed"));
+      index.sync().catch((error) => logger.debug({ err: error }, "api index poll failed"));
     }, options.pollIntervalMs ?? 500);
     pollTimer.unref();
   }

@@ -76,7 +76,7 @@ export function createErrorHandler(logger: Logger, metrics: Metrics): ErrorReque
     }
     if (error instanceof RetryableError) {
       // RPC down or database busy: the client may retry. The message stays generic because RPC URLs can carry keys.
-      logger.warn({ err: error.message, requestId: res.locals.requestId, route: req.route?.path ?? req.path }, "http request hit a retryable error");
+      logger.warn({ err: error, requestId: res.locals.requestId, route: req.route?.path ?? req.path }, "http request hit a retryable error");
       res.setHeader("Retry-After", "2");
       res.status(503).json(body(503, "unavailable", "the chain RPC or the database is unavailable; retry shortly"));
       return;

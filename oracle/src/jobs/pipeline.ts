@@ -534,11 +534,11 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       }
       if (retry === "retry") {
         journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.failures + 1));
-        log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job step failed, will retry");
+        log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: error }, "job step failed, will retry");
         return;
       }
       metrics.requestsTotal.inc({ status: "failed" });
-      log.error({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job failed");
+      log.error({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: error }, "job failed");
       try {
         move(current, "failed", { lastError: message });
       } catch {
@@ -564,7 +564,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         refreshDepth();
       } catch (error) {
         metrics.unhandledErrorsTotal.inc();
-        log.error({ err: (error as Error).message }, "pipeline loop failed");
+        log.error({ err: error }, "pipeline loop failed");
       }
       await new Promise<void>((resolve) => {
         let timer = setTimeout(done, config.pollIntervalMs);
