@@ -16,8 +16,9 @@ export class ConfigError extends NonRetryableError {
   constructor(
     readonly option: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`--${option}: ${message}`);
+    super(`--${option}: ${message}`, options);
   }
 }
 
@@ -74,7 +75,7 @@ export async function resolveValidatorKeys(config: OracleConfig): Promise<string
     try {
       json = fs.readFileSync(config.keystore, "utf8");
     } catch (error) {
-      throw new ConfigError("keystore", `cannot read ${config.keystore}: ${(error as Error).message}`);
+      throw new ConfigError("keystore", `cannot read ${config.keystore}: ${(error as Error).message}`, { cause: error });
     }
     try {
       const wallet = await Wallet.fromEncryptedJson(json, config.keystorePassword ?? "");
@@ -98,7 +99,7 @@ export function readEntryLines(option: string, file: string): { line: number; en
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
   return text
     .split(/\r?\n/)
@@ -124,7 +125,7 @@ export function readAnchorKey(config: OracleConfig): string | undefined {
   try {
     text = fs.readFileSync(config.anchorKeyFile, "utf8").trim();
   } catch (error) {
-    throw new ConfigError("anchor-key-file", `cannot read ${config.anchorKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError("anchor-key-file", `cannot read ${config.anchorKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
   if (!PRIVATE_KEY.test(text)) throw new ConfigError("anchor-key-file", `${config.anchorKeyFile} must hold one 32-byte hex private key`);
   return (text.startsWith("0x") ? text : `0x${text}`).toLowerCase();
@@ -191,7 +192,7 @@ function readCommandLine(argv: readonly string[], env: Readonly<Record<string, s
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
     const flag = /'--([\w-]+)/.exec(error.message)?.[1] ?? "";
-    throw new ConfigError(flag, error.code === "commander.optionMissingArgument" ? "needs a value" : error.message.replace(/^error: /, ""));
+    throw new ConfigError(flag, error.code === "commander.optionMissingArgument" ? "needs a value" : error.message.replace(/^error: /, ""), { cause: error });
   } finally {
     process.env = saved;
   }

@@ -15,9 +15,9 @@ export class HttpError extends OracleError {
     readonly headers: Record<string, string> = {},
     /** the request field at fault, when there is one (the OpenAI error shape's `param`) */
     readonly param: string | null = null,
+    options?: { cause?: unknown },
   ) {
-    super(message);
-    this.name = "HttpError";
+    super(message, options);
   }
 }
 
