@@ -25,7 +25,7 @@ import { onnx } from "onnx-proto";
 import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
 import { buildGpt2Graph } from "../oracle/src/inference/builder/gpt2Graph";
 import { DEFAULT_TRAINED_MODEL_DIR, OPSET } from "../oracle/src/inference/buildModel";
-import { integerOption } from "../oracle/src/inference/cliSupport";
+import { integerOption } from "../oracle/src/cli/support";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";
 import { argmax } from "../oracle/src/inference/sampling";
 import { readWordnetCorpus } from "../oracle/src/inference/training/wordnetCorpus";

@@ -24,17 +24,15 @@ import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
-import { createProvider } from "../oracle/src/chain/rpc";
-import { ensureTinyModel } from "../oracle/src/inference";
-import { DEFAULT_TINY_MODEL_DIR } from "../oracle/src/inference/buildModel";
-import { integerOption, numberOption } from "../oracle/src/inference/cliSupport";
+import { integerOption, numberOption } from "../oracle/src/cli/support";
+import { seededRandom } from "../oracle/src/prng";
 import { devAccount } from "../scripts/demo/accounts";
-import { deployToNode } from "../scripts/demo/deploy";
-import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setChainLogging, setIntervalMining, startChainNode } from "../scripts/demo/chainNode";
+import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining } from "../scripts/demo/chainNode";
 import { REPO_ROOT, freePort } from "../scripts/demo/hardhatNode";
-import { stakeValidators } from "../scripts/demo/network";
+import { startLocalNetwork } from "../scripts/demo/localNetwork";
+import { cpuMeter } from "./lib/cpuMeter";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
-import type { Deployment } from "../scripts/lib/deploy";
+import type { DeploymentFile } from "../oracle/src/chain/deployments";
 import { runPoisonPhase } from "./poison";
 import { npmCommand, provenance } from "./provenance";
 
@@ -69,72 +67,6 @@ function parseOptions(): Options {
     .option("--chain-logging", "leave the chain's per-call console log on")
     .parse(process.argv)
     .opts<Options>();
-}
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** CPU seconds (user + system) used so far by every process of a process group (a node and anything it spawned). */
-function groupCpuSeconds(pgid: number): number {
-  let ticks = 0;
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ");
-      // fields[2] is the process group; utime and stime are fields[11] and fields[12] (clock ticks, 100 per second).
-      if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return ticks / 100;
-}
-
-/** Busy and total CPU time of the whole machine so far (from /proc/stat), in clock ticks. */
-function machineTicks(): { busy: number; total: number } {
-  const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1).map(Number);
-  const total = cpu.reduce((a, b) => a + b, 0);
-  return { busy: total - cpu[3] - cpu[4], total };
-}
-
-/** Where the CPU went during a phase: the chain process, the oracle, this benchmark, the whole machine. */
-function cpuMeter(pgids: () => { chain: number; oracle?: number }) {
-  const oracleSeconds = new Map<number, number>();
-  const sample = () => {
-    const ids = pgids();
-    if (ids.oracle !== undefined) oracleSeconds.set(ids.oracle, groupCpuSeconds(ids.oracle));
-    return { chain: groupCpuSeconds(ids.chain), bench: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
-  };
-  const start = sample();
-  const startOracle = new Map(oracleSeconds);
-  return {
-    /** Samples the oracle group now (a killed oracle's CPU would be lost otherwise). */
-    touch: () => void sample(),
-    stop() {
-      const end = sample();
-      const seconds = (end.at - start.at) / 1000;
-      let oracle = 0;
-      for (const [pgid, used] of oracleSeconds) oracle += used - (startOracle.get(pgid) ?? 0);
-      const bench = (end.bench.user - start.bench.user + end.bench.system - start.bench.system) / 1e6;
-      return {
-        /** Share of one core, in percent, over the phase's wall time. */
-        chainNodeCpuPct: (100 * (end.chain - start.chain)) / seconds,
-        oracleCpuPct: (100 * oracle) / seconds,
-        benchCpuPct: (100 * bench) / seconds,
-        /** Busy share of all cores of the machine (other helpers' work included), in percent. */
-        machineBusyPct: (100 * (end.machine.busy - start.machine.busy)) / Math.max(1, end.machine.total - start.machine.total),
-        chainNodeCpuSeconds: end.chain - start.chain,
-      };
-    },
-  };
 }
 
 /**
@@ -211,7 +143,7 @@ interface PhaseResult {
  * Watches ChatRequested (which request id each transaction got) and RecordFinalized (when each request was first
  * seen final, wall clock, and how often) with one `eth_getLogs` per new block.
  */
-function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, fromBlock: number, pollMs: number) {
+function watchFinalizations(provider: JsonRpcProvider, deployment: DeploymentFile, fromBlock: number, pollMs: number) {
   const chat = new Contract(deployment.addresses.ChatRecordRegistry, deployment.abis.ChatRecordRegistry as never, provider);
   const topic = chat.interface.getEvent("RecordFinalized")!.topicHash;
   const requestedTopic = chat.interface.getEvent("ChatRequested")!.topicHash;
@@ -257,7 +189,7 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: Deployment, f
 
 interface PhaseContext {
   provider: JsonRpcProvider;
-  deployment: Deployment;
+  deployment: DeploymentFile;
   /** Process groups of the chain node and of the oracle now running (it changes after each kill). */
   pgids: () => { chain: number; oracle?: number };
 }
@@ -428,33 +360,27 @@ async function main() {
   const seed = options.seed ?? 1 + Math.floor(Math.random() * 1e6);
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
   const killRequests = options.killRequests ?? requests;
-  const random = prng(seed);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-e2e-"));
-  const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
-  const chain = await startChainNode(chainKind);
-  const provider = createProvider(chain.url, LOCAL_CHAIN_ID);
+  const random = seededRandom(seed);
+  // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
   // The dev node prints every JSON-RPC call and transaction to its console (which this process then reads from a
   // pipe); a node serving an oracle does not, and the printing costs the chain process CPU on every call. Off for
   // every phase, the chain-alone one included, so the phases stay comparable. `--chain-logging` keeps it on.
-  if (!chainLogging) await setChainLogging(provider, chainKind, false);
+  const network = await startLocalNetwork({
+    chain: chainKind,
+    config: { committeeSize: 3, quorum: 2, maxAttempts: 3 },
+    stakes: [100n, 200n, 300n],
+    commitWindow: 86_400,
+    revealWindow: 86_400,
+    dirPrefix: "bench-e2e-",
+    chainLogging: Boolean(chainLogging),
+  });
+  const { node: chain, provider, deployment, dir, validators } = network;
   let oracle: OracleProcess | undefined;
   try {
-    // Long windows: an automining node stamps each block ≥ 1 s after its parent, so chain time runs ahead under load.
-    const deployment = await deployToNode(provider, devAccount(0), "localhost", {
-      outDir: dir,
-      write: true,
-      redeploy: true,
-      modelDir,
-      commitWindow: 86_400,
-      revealWindow: 86_400,
-      config: { committeeSize: 3, quorum: 2, maxAttempts: 3 },
-    });
-    const validators = [1, 2, 3].map(devAccount);
-    await stakeValidators(provider, deployment, validators.map((wallet, i) => ({ wallet, tokens: BigInt(100 * (i + 1)), endpoint: "http://127.0.0.1:1" })));
     const port = await freePort();
     const args = [
       "--rpc-url", chain.url,
-      "--deployments", path.join(dir, "localhost.json"),
+      "--deployments", network.deploymentsFile,
       "--data-dir", path.join(dir, "oracle"),
       "--http-port", String(port),
       "--poll-interval-ms", "20",
@@ -543,8 +469,7 @@ async function main() {
     process.stdout.write("wrote bench/out/e2e.json\n");
   } finally {
     await oracle?.stop();
-    provider.destroy();
-    await chain.stop();
+    await network.stop();
   }
 }
 

@@ -17,7 +17,7 @@ import { Command } from "commander";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildModel, DEFAULT_TRAINED_MODEL_DIR, MODEL_PRESETS, type PresetName } from "../oracle/src/inference/buildModel";
-import { integerOption } from "../oracle/src/inference/cliSupport";
+import { integerOption } from "../oracle/src/cli/support";
 import { gpt2ParamCount } from "../oracle/src/inference/builder/gpt2Graph";
 import { loadEngine, type OnnxInferenceEngine } from "../oracle/src/inference";
 import { readModelFolder } from "../oracle/src/inference/modelFolder";

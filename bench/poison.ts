@@ -4,7 +4,7 @@
  * validator may be slashed — not during the phase, and not when the requests are settled after their deadlines.
  */
 import { Contract, type JsonRpcProvider, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
-import type { Deployment } from "../scripts/lib/deploy";
+import type { DeploymentFile } from "../oracle/src/chain/deployments";
 import { RequestStatus } from "../oracle/src/chain/chatRegistry";
 
 /** The end states this phase waits for, as `getRecord` returns them. */
@@ -29,7 +29,7 @@ export interface PoisonResult {
 
 export interface PoisonOptions {
   provider: JsonRpcProvider;
-  deployment: Deployment;
+  deployment: DeploymentFile;
   /** Sends the requests; the deployer registers the unserved model. */
   user: Wallet;
   deployer: Wallet;

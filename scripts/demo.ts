@@ -8,10 +8,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { formatEther, type JsonRpcProvider, type Wallet } from "ethers";
 import pino from "pino";
 import { createProvider } from "../oracle/src/chain/rpc";
+import { integerOption } from "../oracle/src/cli/support";
 import { formatReport, verify } from "../oracle/src/cli/verify";
 import { loadDeployment } from "../oracle/src/chain/deployments";
 import { parseConfig } from "../oracle/src/config";
@@ -51,18 +52,10 @@ async function main(): Promise<void> {
     .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C stops)", false)
     .option("--chain <kind>", "the local chain to start: hardhat (hardhat node) or anvil (Foundry)", parseChainKind, "hardhat" as ChainKind)
     .option("--processes", "run the 3 validators as 3 separate OS processes", false)
-    .option("--port <n>", "the chain's RPC port (default: a free one; deployments/localhost.json records it either way)", (v) => {
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number in 1..65535");
-      return n;
-    })
+    .option("--port <n>", "the chain's RPC port (default: a free one; deployments/localhost.json records it either way)", integerOption(1, 65535))
     .option("--prompt <text>", "the chat prompt", DEFAULT_PROMPT)
     .option("--model <dir>", "model folder (models/tiny: the random-weight tiny model, built if missing)", path.relative(REPO_ROOT, DEFAULT_TRAINED_MODEL_DIR))
-    .option("--max-new-tokens <n>", "generation cap of the request", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 512) throw new InvalidArgumentError("must be a whole number in 1..512");
-      return n;
-    }, 24)
+    .option("--max-new-tokens <n>", "generation cap of the request", integerOption(1, 512), 24)
     .showHelpAfterError("(see --help)");
   program.parse(process.argv);
   const options = program.opts<DemoOptions>();

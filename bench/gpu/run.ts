@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { loadEngine, type OnnxInferenceEngine } from "../../oracle/src/inference";
 import { buildModel, MODEL_PRESETS, type PresetName } from "../../oracle/src/inference/buildModel";
-import { integerOption } from "../../oracle/src/inference/cliSupport";
+import { integerOption } from "../../oracle/src/cli/support";
 import { presetName } from "../benchOptions";
 import { gpt2ParamCount } from "../../oracle/src/inference/builder/gpt2Graph";
 import { BENCH_PROMPTS, decodeRate } from "../inferenceRates";

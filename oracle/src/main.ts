@@ -1,5 +1,5 @@
 import { ConfigError, formatHelp, parseConfig } from "./config";
-import { NonRetryableError } from "./inference/errors";
+import { ChainRaceError, NonRetryableError } from "./errors";
 import { startOracleNode } from "./node";
 
 /**
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   try {
     node = await startOracleNode(parsed.config);
   } catch (error) {
-    const known = error instanceof ConfigError || error instanceof NonRetryableError;
+    const known = error instanceof NonRetryableError || error instanceof ChainRaceError;
     process.stderr.write(`oracle: ${known ? (error as Error).message : (error as Error).stack}\n`);
     process.exit(error instanceof ConfigError ? 2 : 1);
   }
@@ -41,11 +41,11 @@ async function main(): Promise<void> {
   // Last-resort handlers: count and log, keep serving (every stage has its own error handling).
   process.on("unhandledRejection", (reason) => {
     metrics.unhandledErrorsTotal.inc();
-    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, "unhandled rejection");
+    logger.error({ err: reason }, "unhandled rejection");
   });
   process.on("uncaughtException", (error) => {
     metrics.unhandledErrorsTotal.inc();
-    logger.error({ err: error.message, stack: error.stack }, "uncaught exception");
+    logger.error({ err: error }, "uncaught exception");
   });
 }
 

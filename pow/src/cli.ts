@@ -20,7 +20,8 @@ import { DEFAULT_POS_SIM, simulatePos } from "./sim/posChain";
 import { DEFAULT_POW_SIM, simulatePow } from "./sim/powNetwork";
 import { WealthError } from "./sim/wealth";
 import { writeCompareReport } from "./report/compareReport";
-import { DISTRIBUTIONS, parseInteger, parseNumber, parseNumberList, UsageError, wealthFromOptions } from "./cli/options";
+import { integerOption, numberListOption, numberOption } from "../../oracle/src/cli/support";
+import { DISTRIBUTIONS, UsageError, wealthFromOptions } from "./cli/options";
 import type { WealthOptions } from "./cli/options";
 
 const EXIT_INVALID = 1;
@@ -35,11 +36,11 @@ function progressBar(total: number, label: string, enabled: boolean): { update(n
 
 function addWealthOptions(command: Command): Command {
   return command
-    .option("--miners <n>", "number of participants (miners = validators)", parseInteger, 10)
+    .option("--miners <n>", "number of participants (miners = validators)", integerOption(), 10)
     .addOption(new Option("--distribution <name>", "how hashrate = stake is spread").choices(DISTRIBUTIONS).default("pareto"))
-    .option("--hashrates <list>", "comma-separated hashrates in H/s (overrides --miners/--distribution)", parseNumberList)
+    .option("--hashrates <list>", "comma-separated hashrates in H/s (overrides --miners/--distribution)", numberListOption)
     .option("--hashrates-file <path>", "hashrates from a file (numbers separated by commas/whitespace, or a JSON array)")
-    .option("--total-hashrate <H/s>", "total hashrate generated distributions are scaled to", parseNumber, 1e15)
+    .option("--total-hashrate <H/s>", "total hashrate generated distributions are scaled to", numberOption(), 1e15)
     .option("--seed <seed>", "seed of every random choice (same seed, same result)", "1")
     .option("--json", "print the result as JSON");
 }
@@ -69,9 +70,9 @@ export function buildProgram(outcome: { exitCode: number } = { exitCode: 0 }): C
     });
 
   program.command("mine").description("mine toy-chain blocks with real double SHA-256 across worker threads")
-    .option("--k <bits>", "difficulty: leading zero bits (W = 2^k hashes per block on average)", parseInteger, 24)
-    .option("--blocks <n>", "blocks to mine", parseInteger, 3)
-    .option("--workers <n>", "worker threads (default: one per core)", parseInteger)
+    .option("--k <bits>", "difficulty: leading zero bits (W = 2^k hashes per block on average)", integerOption(), 24)
+    .option("--blocks <n>", "blocks to mine", integerOption(), 3)
+    .option("--workers <n>", "worker threads (default: one per core)", integerOption())
     .option("--json", "print the result as JSON")
     .action(async (options: { k: number; blocks: number; workers?: number; json?: boolean }) => {
       if (options.k < 0 || options.k > 40) throw new UsageError(`--k must be in [0, 40] for real mining, got ${options.k}`);
@@ -96,13 +97,13 @@ export function buildProgram(outcome: { exitCode: number } = { exitCode: 0 }): C
     });
 
   addWealthOptions(program.command("pow").description("simulate a PoW network (no hashing: exponential block times)"))
-    .option("--blocks <n>", "main-chain blocks to simulate", parseInteger, DEFAULT_POW_SIM.blocks)
-    .option("--delay <s>", "mean propagation delay in seconds", parseNumber, DEFAULT_POW_SIM.delaySeconds)
+    .option("--blocks <n>", "main-chain blocks to simulate", integerOption(), DEFAULT_POW_SIM.blocks)
+    .option("--delay <s>", "mean propagation delay in seconds", numberOption(), DEFAULT_POW_SIM.delaySeconds)
     .addOption(new Option("--delay-model <model>", "fixed or exponential delays").choices(["fixed", "exponential"]).default(DEFAULT_POW_SIM.delayModel))
-    .option("--block-time <s>", "target seconds between blocks", parseNumber, DEFAULT_POW_SIM.targetBlockTime)
-    .option("--k <bits>", "initial difficulty in leading zero bits (default: matches the total hashrate)", parseInteger)
-    .option("--retarget-interval <n>", "blocks per retarget, 0 = never", parseInteger, 144)
-    .option("--selfish <index>", "index of a selfish miner", parseInteger)
+    .option("--block-time <s>", "target seconds between blocks", numberOption(), DEFAULT_POW_SIM.targetBlockTime)
+    .option("--k <bits>", "initial difficulty in leading zero bits (default: matches the total hashrate)", integerOption())
+    .option("--retarget-interval <n>", "blocks per retarget, 0 = never", integerOption(), 144)
+    .option("--selfish <index>", "index of a selfish miner", integerOption())
     .action((options: WealthOptions & { blocks: number; delay: number; delayModel: "fixed" | "exponential"; blockTime: number; k?: number; retargetInterval: number; selfish?: number; json?: boolean }) => {
       const hashrates = wealthFromOptions(options);
       const bar = progressBar(options.blocks, "blocks", !options.json);
@@ -123,8 +124,8 @@ export function buildProgram(outcome: { exitCode: number } = { exitCode: 0 }): C
     });
 
   addWealthOptions(program.command("pos").description("simulate stake-weighted proposer selection with the sortition tree"))
-    .option("--slots <n>", "slots to simulate", parseInteger, DEFAULT_POS_SIM.slots)
-    .option("--reward <fraction>", "reward per slot as a fraction of the initial total stake", parseNumber, DEFAULT_POS_SIM.rewardPerSlot)
+    .option("--slots <n>", "slots to simulate", integerOption(), DEFAULT_POS_SIM.slots)
+    .option("--reward <fraction>", "reward per slot as a fraction of the initial total stake", numberOption(), DEFAULT_POS_SIM.rewardPerSlot)
     .option("--no-compound", "pay rewards aside instead of adding them to stake")
     .action((options: WealthOptions & { slots: number; reward: number; compound: boolean; json?: boolean }) => {
       const stakes = wealthFromOptions(options);
@@ -142,17 +143,17 @@ export function buildProgram(outcome: { exitCode: number } = { exitCode: 0 }): C
   addWealthOptions(program.command("compare").description("PoW vs PoS Monte Carlo comparison; writes reports/<name>/"))
     .option("--name <name>", "report folder name (default: compare-<seed>)")
     .option("--out-dir <dir>", "parent folder of reports", "reports")
-    .option("--runs <n>", "Monte Carlo runs per system", parseInteger, DEFAULT_COMPARE.runs)
-    .option("--blocks <n>", "blocks per PoW run = slots per PoS run", parseInteger, DEFAULT_COMPARE.blocks)
-    .option("--delay <s>", "PoW propagation delay", parseNumber, DEFAULT_COMPARE.delaySeconds)
-    .option("--delays <list>", "delays for the stale-rate sweep", parseNumberList, DEFAULT_COMPARE.delaySweep)
-    .option("--sweep-runs <n>", "runs per delay of the sweep", parseInteger, DEFAULT_COMPARE.sweepRuns)
-    .option("--block-time <s>", "PoW target block time", parseNumber, DEFAULT_COMPARE.targetBlockTime)
-    .option("--retarget-interval <n>", "PoW blocks per retarget, 0 = never", parseInteger, DEFAULT_COMPARE.retargetInterval)
-    .option("--selfish <index>", "index of a selfish miner", parseInteger)
-    .option("--reward <fraction>", "PoS reward per slot, fraction of initial total stake", parseNumber, DEFAULT_COMPARE.rewardPerSlot)
-    .option("--epsilon <x>", "ε of (ε, δ)-fairness", parseNumber, DEFAULT_COMPARE.epsilon)
-    .option("--delta <x>", "δ of (ε, δ)-fairness", parseNumber, DEFAULT_COMPARE.delta)
+    .option("--runs <n>", "Monte Carlo runs per system", integerOption(), DEFAULT_COMPARE.runs)
+    .option("--blocks <n>", "blocks per PoW run = slots per PoS run", integerOption(), DEFAULT_COMPARE.blocks)
+    .option("--delay <s>", "PoW propagation delay", numberOption(), DEFAULT_COMPARE.delaySeconds)
+    .option("--delays <list>", "delays for the stale-rate sweep", numberListOption, DEFAULT_COMPARE.delaySweep)
+    .option("--sweep-runs <n>", "runs per delay of the sweep", integerOption(), DEFAULT_COMPARE.sweepRuns)
+    .option("--block-time <s>", "PoW target block time", numberOption(), DEFAULT_COMPARE.targetBlockTime)
+    .option("--retarget-interval <n>", "PoW blocks per retarget, 0 = never", integerOption(), DEFAULT_COMPARE.retargetInterval)
+    .option("--selfish <index>", "index of a selfish miner", integerOption())
+    .option("--reward <fraction>", "PoS reward per slot, fraction of initial total stake", numberOption(), DEFAULT_COMPARE.rewardPerSlot)
+    .option("--epsilon <x>", "ε of (ε, δ)-fairness", numberOption(), DEFAULT_COMPARE.epsilon)
+    .option("--delta <x>", "δ of (ε, δ)-fairness", numberOption(), DEFAULT_COMPARE.delta)
     .action(async (options: WealthOptions & {
       name?: string; outDir: string; runs: number; blocks: number; delay: number; delays: number[]; sweepRuns: number; blockTime: number;
       retargetInterval: number; selfish?: number; reward: number; epsilon: number; delta: number; json?: boolean;

@@ -1,7 +1,7 @@
 import { Contract, type JsonRpcProvider, type TransactionReceipt, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
-import type { Deployment } from "../lib/deploy";
+import type { DeploymentFile } from "../../oracle/src/chain/deployments";
 
-export function contractsOf(deployment: Deployment, runner: JsonRpcProvider | Wallet) {
+export function contractsOf(deployment: DeploymentFile, runner: JsonRpcProvider | Wallet) {
   const abi = (name: string) => deployment.abis[name] as never;
   return {
     chat: new Contract(deployment.addresses.ChatRecordRegistry, abi("ChatRecordRegistry"), runner),
@@ -18,7 +18,7 @@ export interface StakeSpec {
 }
 
 /** Mints demo tokens to each validator, approves the registry and stakes, from the validator's own key. */
-export async function stakeValidators(provider: JsonRpcProvider, deployment: Deployment, specs: readonly StakeSpec[]): Promise<void> {
+export async function stakeValidators(provider: JsonRpcProvider, deployment: DeploymentFile, specs: readonly StakeSpec[]): Promise<void> {
   for (const spec of specs) {
     const signer = spec.wallet.connect(provider);
     const { token, validators } = contractsOf(deployment, signer);
@@ -54,7 +54,7 @@ export interface SentChatRequest {
 /** Sends `requestChat` (value: fee + callback escrow) from `user` and reads the request id from its ChatRequested event. */
 export async function sendChatRequest(
   provider: JsonRpcProvider,
-  deployment: Deployment,
+  deployment: DeploymentFile,
   user: Wallet,
   spec: ChatRequestSpec,
 ): Promise<SentChatRequest> {
@@ -89,7 +89,7 @@ export async function sendChatRequest(
  */
 export async function committeeOf(
   provider: JsonRpcProvider,
-  deployment: Deployment,
+  deployment: DeploymentFile,
   requestId: bigint,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<string[]> {
@@ -106,7 +106,7 @@ export async function committeeOf(
 /** Resolves with the RecordFinalized, RequestDeclined (or final RequestTimedOut) of `requestId`, polling the logs. */
 export async function waitForOutcome(
   provider: JsonRpcProvider,
-  deployment: Deployment,
+  deployment: DeploymentFile,
   requestId: bigint,
   options: { fromBlock: number; timeoutMs: number; pollMs?: number },
 ): Promise<{ outcome: "finalized" | "declined" | "timed_out"; blockNumber: number; txHash: string }> {

@@ -8,13 +8,14 @@ import type { ContractRunner, Signer } from "ethers";
 import { type TokenUnits, formatAmount, readTokenUnits } from "../../oracle/src/chain/errorText";
 import { parseTokenAmount } from "./signer";
 import type { ChatRecordRegistry, DemoToken, ValidatorRegistry } from "../../typechain-types";
-import { LOCAL_NETWORKS, readDeployment, type Deployment } from "./deploy";
+import type { DeploymentFile } from "../../oracle/src/chain/deployments";
+import { LOCAL_NETWORKS, readDeployment } from "./deploy";
 
 export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Declined"];
 const TERMINAL = new Set(["Finalized", "TimedOut", "Declined"]);
 
 export interface Contracts {
-  deployment: Deployment;
+  deployment: DeploymentFile;
   signer: Signer;
   validatorRegistry: ValidatorRegistry;
   chatRegistry: ChatRecordRegistry;

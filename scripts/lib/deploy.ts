@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { DeploymentFile } from "../../oracle/src/chain/deployments";
 
 /** Networks where the mintable DemoToken is deployed as the stake token. */
 export const LOCAL_NETWORKS = ["hardhat", "localhost"];
@@ -65,25 +66,6 @@ export interface DeployOptions {
   log?: (line: string) => void;
 }
 
-export interface Deployment {
-  network: string;
-  chainId: number;
-  /** Where the chain was reached when deploying: hardhat.config's `localhost`, `verify` and the node default to it. */
-  rpcUrl?: string;
-  block: number;
-  deployer: string;
-  modelId: number;
-  modelHash: string;
-  addresses: {
-    ValidatorRegistry: string;
-    ChatRecordRegistry: string;
-    BlockhashRandomness: string;
-    StakeToken: string;
-    DemoToken?: string;
-  };
-  abis: Record<string, unknown[]>;
-}
-
 export const DEFAULT_CHAT_CONFIG: ChatConfig = {
   minimumFee: 10n ** 15n, // 0.001 ETH
   slashAmount: 10n * 10n ** 18n,
@@ -100,10 +82,10 @@ export function deploymentPath(network: string, outDir = process.env.DEPLOYMENTS
 }
 
 /** Reads deployments/<network>.json, or throws a one-line error naming the file. */
-export function readDeployment(network: string, outDir?: string): Deployment {
+export function readDeployment(network: string, outDir?: string): DeploymentFile {
   const file = deploymentPath(network, outDir);
   if (!existsSync(file)) throw new Error(`no deployment for network "${network}": run scripts/deploy.ts first (${file})`);
-  return JSON.parse(readFileSync(file, "utf8")) as Deployment;
+  return JSON.parse(readFileSync(file, "utf8")) as DeploymentFile;
 }
 
 /** The model folder: option, env MODEL_DIR, or models/tiny. */
@@ -134,7 +116,7 @@ export async function resolveModelHash(options: Pick<DeployOptions, "modelHash" 
  * chat registry SLASHER_ROLE, registers the default model, and writes deployments/<network>.json. Idempotent: when
  * that file points at contracts that exist on this chain it returns it unchanged (unless `redeploy`).
  */
-export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployOptions = {}): Promise<Deployment> {
+export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployOptions = {}): Promise<DeploymentFile> {
   const { ethers, network } = hre;
   const log = options.log ?? (() => undefined);
   const outDir = options.outDir;
@@ -199,7 +181,7 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
 
   const abis: Record<string, unknown[]> = {};
   for (const name of DEPLOYED_ARTIFACTS) abis[name] = (await hre.artifacts.readArtifact(name)).abi as unknown[];
-  const deployment: Deployment = {
+  const deployment: DeploymentFile = {
     network: network.name,
     chainId,
     ...(rpcUrlOf(hre, options) ? { rpcUrl: rpcUrlOf(hre, options) } : {}),
@@ -234,10 +216,10 @@ function rpcUrlOf(hre: HardhatRuntimeEnvironment, options: Pick<DeployOptions, "
 }
 
 /** The recorded deployment for this network if its chain id matches and its contracts have code. */
-async function liveDeployment(hre: HardhatRuntimeEnvironment, chainId: number, outDir?: string): Promise<Deployment | undefined> {
+async function liveDeployment(hre: HardhatRuntimeEnvironment, chainId: number, outDir?: string): Promise<DeploymentFile | undefined> {
   const file = deploymentPath(hre.network.name, outDir);
   if (!existsSync(file)) return undefined;
-  const deployment = JSON.parse(readFileSync(file, "utf8")) as Deployment;
+  const deployment = JSON.parse(readFileSync(file, "utf8")) as DeploymentFile;
   if (deployment.chainId !== chainId) return undefined;
   for (const address of [deployment.addresses.ValidatorRegistry, deployment.addresses.ChatRecordRegistry]) {
     if ((await hre.ethers.provider.getCode(address)) === "0x") return undefined;

@@ -13,10 +13,11 @@ import { type BaseContract, Contract, type Signer, hexlify, randomBytes } from "
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { computeCommitment } from "../../oracle/src/chain/chatRegistry";
 import type { InferenceEngine } from "../../oracle/src/inference";
-import { type ChatConfig, type DeployOptions, type Deployment, deployAll } from "./deploy";
+import type { DeploymentFile } from "../../oracle/src/chain/deployments";
+import { type ChatConfig, type DeployOptions, deployAll } from "./deploy";
 
 export interface Simulation {
-  deployment: Deployment;
+  deployment: DeploymentFile;
   /** The staked validators: the only accounts the registry can draw, so every committee is answerable here. */
   validators: Signer[];
 }

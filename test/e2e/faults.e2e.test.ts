@@ -14,7 +14,7 @@ import { contractsOf, sendChatRequest } from "../../scripts/demo/network";
 import { type OracleProcess, startOracleProcess } from "../../scripts/demo/oracleProcess";
 import { type E2eChain, E2E_CHAINS, registryEvents, revertedTransactionsFrom, setIntervalMining, startE2eChain, startNode, waitFor } from "./helpers";
 import { sharedTinyEngine } from "../helpers/engines";
-import { mulberry32 as prng } from "../helpers/prng";
+import { seededRandom as prng } from "../../oracle/src/prng";
 
 const USER = devAccount(10);
 
@@ -25,6 +25,42 @@ async function finalizationCounts(chain: E2eChain): Promise<Map<bigint, number>>
     if (e.name === "RecordFinalized") counts.set(e.args.requestId as bigint, (counts.get(e.args.requestId as bigint) ?? 0) + 1);
   }
   return counts;
+}
+
+/** A node process over the chain's validators that a test can kill and start again on the same data folder. */
+function restartableNode(chain: E2eChain, dataDir: string, port: number, pollIntervalMs: number): () => Promise<OracleProcess> {
+  const args = [
+    "--rpc-url", chain.node.url,
+    "--deployments", chain.deploymentsFile,
+    "--data-dir", dataDir,
+    "--http-port", String(port),
+    "--poll-interval-ms", String(pollIntervalMs),
+  ];
+  const env = { ORACLE_VALIDATOR_KEYS: chain.validators.map((v) => v.privateKey).join(",") };
+  return () => startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+}
+
+/**
+ * The ending of a kill test: every one of `requests` requests from `firstId` on finalizes, exactly once, after at
+ * least 5 kills, and no validator transaction reverted (a second commit or reveal for a seat would).
+ */
+async function expectEachFinalizedOnce(chain: E2eChain, run: { firstId: number; requests: number; kills: number; seed: number }): Promise<void> {
+  const { firstId, requests, kills, seed } = run;
+  await waitFor(
+    "all requests finalized",
+    async () => {
+      const counts = await finalizationCounts(chain);
+      for (let id = firstId; id < firstId + requests; id++) if (!counts.has(BigInt(id))) return undefined;
+      return true;
+    },
+    180_000,
+  );
+  const counts = await finalizationCounts(chain);
+  const lost = Array.from({ length: requests }, (_, i) => BigInt(firstId + i)).filter((id) => !counts.has(id));
+  expect(kills, `seed ${seed}`).to.be.at.least(5);
+  expect(lost, `seed ${seed}`).to.deep.equal([]);
+  expect([...counts.values()].filter((n) => n > 1), `seed ${seed}`).to.deep.equal([]);
+  expect(await revertedTransactionsFrom(chain, chain.validators.map((v) => v.address)), `seed ${seed}`).to.equal(0);
 }
 
 for (const chainKind of E2E_CHAINS) {
@@ -45,16 +81,7 @@ for (const chainKind of E2E_CHAINS) {
       const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
       const random = prng(seed);
       const port = await freePort();
-      const dataDir = path.join(chain.dir, "killed-node");
-      const args = [
-        "--rpc-url", chain.node.url,
-        "--deployments", chain.deploymentsFile,
-        "--data-dir", dataDir,
-        "--http-port", String(port),
-        "--poll-interval-ms", "50",
-      ];
-      const env = { ORACLE_VALIDATOR_KEYS: chain.validators.map((v) => v.privateKey).join(",") };
-      const start = () => startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+      const start = restartableNode(chain, path.join(chain.dir, "killed-node"), port, 50);
       let oracle: OracleProcess = await start();
       const requests = 50;
       const firstId = ((await registryEvents(chain)).filter((e) => e.name === "ChatRequested").length + 1);
@@ -79,23 +106,7 @@ for (const chainKind of E2E_CHAINS) {
         }
         sending = false;
         await killer;
-        await waitFor(
-          "all requests finalized",
-          async () => {
-            const counts = await finalizationCounts(chain);
-            for (let id = firstId; id < firstId + requests; id++) if (!counts.has(BigInt(id))) return undefined;
-            return true;
-          },
-          180_000,
-        );
-        const counts = await finalizationCounts(chain);
-        const lost = Array.from({ length: requests }, (_, i) => BigInt(firstId + i)).filter((id) => !counts.has(id));
-        const doubled = [...counts.values()].filter((n) => n > 1);
-        expect(kills, `seed ${seed}`).to.be.at.least(5);
-        expect(lost, `seed ${seed}`).to.deep.equal([]);
-        expect(doubled, `seed ${seed}`).to.deep.equal([]);
-        // A second commit or reveal for the same seat would revert on-chain: none may exist.
-        expect(await revertedTransactionsFrom(chain, chain.validators.map((v) => v.address)), `seed ${seed}`).to.equal(0);
+        await expectEachFinalizedOnce(chain, { firstId, requests, kills, seed });
         const reassigned = (await registryEvents(chain)).filter((e) => e.name === "CommitteeReassigned");
         expect(reassigned, `seed ${seed}`).to.deep.equal([]);
       } finally {
@@ -109,16 +120,7 @@ for (const chainKind of E2E_CHAINS) {
       const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
       const random = prng(seed);
       const port = await freePort();
-      const dataDir = path.join(chain.dir, "killed-node-interval");
-      const args = [
-        "--rpc-url", chain.node.url,
-        "--deployments", chain.deploymentsFile,
-        "--data-dir", dataDir,
-        "--http-port", String(port),
-        "--poll-interval-ms", "20",
-      ];
-      const env = { ORACLE_VALIDATOR_KEYS: chain.validators.map((v) => v.privateKey).join(",") };
-      const start = () => startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dataDir, "node.log") });
+      const start = restartableNode(chain, path.join(chain.dir, "killed-node-interval"), port, 20);
       // Blocks every 200 ms (1 s on anvil): each key has several commits and reveals broadcast and unmined at once, so kills land with
       // transactions in flight (journaled, in the pool, or signed and never sent).
       await setIntervalMining(chain, 200);
@@ -155,22 +157,8 @@ for (const chainKind of E2E_CHAINS) {
         }
         sending = false;
         await killer;
-        await waitFor(
-          "all requests finalized",
-          async () => {
-            const counts = await finalizationCounts(chain);
-            for (let id = firstId; id < firstId + requests; id++) if (!counts.has(BigInt(id))) return undefined;
-            return true;
-          },
-          180_000,
-        );
-        const counts = await finalizationCounts(chain);
-        const lost = Array.from({ length: requests }, (_, i) => BigInt(firstId + i)).filter((id) => !counts.has(id));
-        expect(kills, `seed ${seed}`).to.be.at.least(5);
-        expect(lost, `seed ${seed}`).to.deep.equal([]);
-        expect([...counts.values()].filter((n) => n > 1), `seed ${seed}`).to.deep.equal([]);
         // No second commit or reveal for a seat, and no reveal into a record already final: nothing reverted.
-        expect(await revertedTransactionsFrom(chain, chain.validators.map((v) => v.address)), `seed ${seed}`).to.equal(0);
+        await expectEachFinalizedOnce(chain, { firstId, requests, kills, seed });
       } finally {
         aborted = true;
         await killer.catch(() => undefined);

@@ -1,18 +1,15 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { type JsonRpcProvider, type Wallet, toQuantity } from "ethers";
+import { type JsonRpcProvider, toQuantity } from "ethers";
 import pino from "pino";
-import { createProvider } from "../../oracle/src/chain/rpc";
 import { type OracleConfig, parseConfig } from "../../oracle/src/config";
 import { ensureTinyModel } from "../../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
 import { type OracleNode, type OracleNodeOptions, startOracleNode } from "../../oracle/src/node";
-import { devAccount } from "../../scripts/demo/accounts";
-import { deployToNode } from "../../scripts/demo/deploy";
-import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining as setChainIntervalMining, startChainNode } from "../../scripts/demo/chainNode";
-import { contractsOf, stakeValidators } from "../../scripts/demo/network";
-import type { ChatConfig, Deployment } from "../../scripts/lib/deploy";
+import { type ChainKind, parseChainKind, setIntervalMining as setChainIntervalMining } from "../../scripts/demo/chainNode";
+import { type LocalNetwork, startLocalNetwork } from "../../scripts/demo/localNetwork";
+import { contractsOf } from "../../scripts/demo/network";
+import type { ChatConfig } from "../../scripts/lib/deploy";
 
 import { sharedTinyEngine } from "../helpers/engines";
 
@@ -27,16 +24,8 @@ export const E2E_CHAINS: readonly ChainKind[] = (process.env.E2E_CHAINS ?? "hard
   }
 });
 
-/** A local chain process (`hardhat node` or anvil) with the contracts deployed and validators staked, for one suite. */
-export interface E2eChain {
-  node: ChainNode;
-  provider: JsonRpcProvider;
-  deployment: Deployment;
-  deploymentsFile: string;
-  dir: string;
-  validators: Wallet[];
-  stop(): Promise<void>;
-}
+/** A local chain with the contracts deployed and validators staked, for one suite. */
+export type E2eChain = LocalNetwork;
 
 export interface StartChainOptions {
   /** Which EVM implementation to start; the first of `E2E_CHAINS` when not given. */
@@ -49,44 +38,14 @@ export interface StartChainOptions {
   endpoint?: string;
 }
 
-export async function startE2eChain(options: StartChainOptions): Promise<E2eChain> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oracle-e2e-"));
-  const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
-  const node = await startChainNode(options.chain ?? E2E_CHAINS[0]);
-  const provider = createProvider(node.url, LOCAL_CHAIN_ID);
-  try {
-    const deployment = await deployToNode(provider, devAccount(0), "localhost", {
-      outDir: dir,
-      write: true,
-      redeploy: true,
-      modelDir,
-      commitWindow: options.commitWindow ?? 60,
-      revealWindow: options.revealWindow ?? 60,
-      config: options.config,
-    });
-    const validators = options.stakes.map((_, i) => devAccount(i + 1));
-    await stakeValidators(
-      provider,
-      deployment,
-      validators.map((wallet, i) => ({ wallet, tokens: options.stakes[i], endpoint: options.endpoint ?? "http://127.0.0.1:1" })),
-    );
-    return {
-      node,
-      provider,
-      deployment,
-      deploymentsFile: path.join(dir, "localhost.json"),
-      dir,
-      validators,
-      async stop() {
-        provider.destroy();
-        await node.stop();
-      },
-    };
-  } catch (error) {
-    provider.destroy();
-    await node.stop();
-    throw error;
-  }
+export function startE2eChain(options: StartChainOptions): Promise<E2eChain> {
+  return startLocalNetwork({
+    ...options,
+    chain: options.chain ?? E2E_CHAINS[0],
+    commitWindow: options.commitWindow ?? 60,
+    revealWindow: options.revealWindow ?? 60,
+    dirPrefix: "oracle-e2e-",
+  });
 }
 
 /** Node options as the command line would give them, for a node serving `keys` on `chain`. */

@@ -4,7 +4,7 @@ import { verify } from "../../oracle/src/cli/verify";
 import { loadDeployment } from "../../oracle/src/chain/deployments";
 import type { OracleNode } from "../../oracle/src/node";
 import { devAccount } from "../../scripts/demo/accounts";
-import { readArtifact } from "../../scripts/demo/deploy";
+import { readArtifact } from "../../oracle/src/chain/artifacts";
 import { committeeOf, contractsOf, sendChatRequest } from "../../scripts/demo/network";
 import { type E2eChain, E2E_CHAINS, advanceTime, mineBlocks, registryEvents, revertedTransactionsFrom, startE2eChain, startNode, waitFor } from "./helpers";
 import { sharedTinyEngine } from "../helpers/engines";

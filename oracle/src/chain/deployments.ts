@@ -1,7 +1,30 @@
 import fs from "node:fs";
-import path from "node:path";
 import { Interface, type InterfaceAbi, getAddress } from "ethers";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
+import { findArtifactFile } from "./artifacts";
+
+/**
+ * deployments/<network>.json as scripts/lib/deploy.ts writes it; the tools read it as is, the node through
+ * `loadDeployment` (which also accepts `contracts.<Name>.{address, abi}` files written by other tools).
+ */
+export interface DeploymentFile {
+  network: string;
+  chainId: number;
+  /** Where the chain was reached when deploying: hardhat.config's `localhost`, `verify` and the node default to it. */
+  rpcUrl?: string;
+  block: number;
+  deployer: string;
+  modelId: number;
+  modelHash: string;
+  addresses: {
+    ValidatorRegistry: string;
+    ChatRecordRegistry: string;
+    BlockhashRandomness: string;
+    StakeToken: string;
+    DemoToken?: string;
+  };
+  abis: Record<string, unknown[]>;
+}
 
 /** One deployed contract: where it is and how to encode calls and decode its logs. */
 export interface DeployedContract {
@@ -10,7 +33,7 @@ export interface DeployedContract {
   abi: InterfaceAbi;
 }
 
-/** What the node needs from `deployments/<network>.json` (written by scripts/deploy.ts). */
+/** The node's view of a deployments file: the contracts it talks to, with their interfaces. */
 export interface Deployment {
   file: string;
   chainId: number;
@@ -67,20 +90,7 @@ export function loadDeployment(file: string): Deployment {
 }
 
 function artifactAbi(name: string): InterfaceAbi {
-  const root = path.resolve(__dirname, "../../../artifacts/contracts");
-  const found = findFile(root, `${name}.json`);
+  const found = findArtifactFile(name);
   if (!found) throw new NonRetryableError(`no ABI for ${name} in the deployments file and no artifact (run npm run compile)`);
   return (JSON.parse(fs.readFileSync(found, "utf8")) as { abi: InterfaceAbi }).abi;
-}
-
-function findFile(dir: string, fileName: string): string | undefined {
-  if (!fs.existsSync(dir)) return undefined;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const hit = findFile(full, fileName);
-      if (hit) return hit;
-    } else if (entry.name === fileName) return full;
-  }
-  return undefined;
 }

@@ -149,7 +149,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
       } catch (error) {
         failures++;
         classifyRpcError(error, "chain head", metrics);
-        if (failures === 1 || failures % 20 === 0) log.warn({ err: (error as Error).message, failures }, "head poll failed");
+        if (failures === 1 || failures % 20 === 0) log.warn({ err: error, failures }, "head poll failed");
       }
       const wait = failures > 0 ? pollRetryDelayMs(config.pollIntervalMs, failures) : config.pollIntervalMs;
       await sleep(wait, abort.signal);

@@ -285,7 +285,7 @@ export function createListener(common: Common, options: ListenerOptions): Listen
         metrics.listenerFailuresTotal.inc();
         next = pollRetryDelayMs(config.pollIntervalMs, failures);
         const level = failures === 1 || failures % 20 === 0 ? "warn" : "debug";
-        log[level]({ err: (error as Error).message, failures, retryInMs: next }, "chain poll failed");
+        log[level]({ err: error, failures, retryInMs: next }, "chain poll failed");
       }
       if (next > 0) await sleep(next, abort.signal);
       else await new Promise((r) => setImmediate(r));

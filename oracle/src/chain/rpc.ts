@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { type JsonRpcApiProviderOptions, JsonRpcProvider, type JsonRpcPayload, type JsonRpcResult, Network, isError } from "ethers";
-import { NonRetryableError, RetryableError } from "../inference/errors";
+import { NonRetryableError, OracleError, RetryableError } from "../errors";
 import type { Metrics } from "../metrics";
 import { backoffDelayMs } from "../backoff";
 
@@ -107,8 +107,7 @@ const RETRYABLE_MESSAGES = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang 
 
 /** True for errors worth trying again (the RPC is down or overloaded); false for reverts, bad keys, bad input. */
 export function isRetryableRpcError(error: unknown): boolean {
-  if (error instanceof RetryableError) return true;
-  if (error instanceof NonRetryableError) return false;
+  if (error instanceof OracleError) return error instanceof RetryableError;
   if (isError(error, "CALL_EXCEPTION") || isError(error, "INSUFFICIENT_FUNDS") || isError(error, "INVALID_ARGUMENT")) {
     return false;
   }
@@ -118,9 +117,12 @@ export function isRetryableRpcError(error: unknown): boolean {
   return RETRYABLE_MESSAGES.test(message) || RETRYABLE_MESSAGES.test(String((error as { cause?: unknown })?.cause ?? ""));
 }
 
-/** Wraps an RPC failure into the service's two error classes (cause kept), counting it as an RPC error. */
-export function classifyRpcError(error: unknown, what: string, metrics?: Metrics): RetryableError | NonRetryableError {
-  if (error instanceof RetryableError || error instanceof NonRetryableError) return error;
+/**
+ * Wraps an RPC failure into a RetryableError or NonRetryableError (cause kept), counting it as an RPC error; the
+ * node's own errors pass through as they are.
+ */
+export function classifyRpcError(error: unknown, what: string, metrics?: Metrics): OracleError {
+  if (error instanceof OracleError) return error;
   const message = shortMessage(error);
   if (isRetryableRpcError(error)) {
     metrics?.rpcErrorsTotal.inc();
@@ -152,7 +154,7 @@ export async function withBackoff<T>(what: string, fn: () => Promise<T>, options
       return await fn();
     } catch (error) {
       const classified = classifyRpcError(error, what);
-      if (classified instanceof NonRetryableError || attempt >= options.attempts || options.signal?.aborted) {
+      if (!(classified instanceof RetryableError) || attempt >= options.attempts || options.signal?.aborted) {
         throw classified;
       }
       const delay = backoffDelayMs({ baseMs: base, capMs: max, jitter: true }, attempt);

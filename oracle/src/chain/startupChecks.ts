@@ -1,6 +1,6 @@
 import { Contract, type Interface, type Provider } from "ethers";
 import type { Logger } from "pino";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
 import { type TokenUnits, UNKNOWN_TOKEN, formatAmount } from "./errorText";
 
 /** Something that makes a validator key useless as configured; the node warns, or refuses with --strict-startup. */

@@ -1,7 +1,7 @@
 import { Transaction, keccak256, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
 import { type TokenUnits, describeCustomError } from "./errorText";
 import type { Common } from "../common";
-import { NonRetryableError, RetryableError } from "../inference/errors";
+import { ChainRaceError, NonRetryableError, RetryableError } from "../errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
 
@@ -77,8 +77,11 @@ export interface SubmitterOptions {
   maxInFlight?: number;
 }
 
-/** Transaction failed for good: the revert or rejection is in the message (decoded custom error when possible). */
-export class TxRevertedError extends NonRetryableError {
+/**
+ * A transaction reverted, or gas estimation showed it would: the revert is in the message (decoded custom error when
+ * possible). Sending it again would revert again; the job re-reads the chain and decides again (a `ChainRaceError`).
+ */
+export class TxRevertedError extends ChainRaceError {
   constructor(
     readonly kind: TxKind,
     readonly reason: string,
@@ -87,7 +90,6 @@ export class TxRevertedError extends NonRetryableError {
     readonly sent = true,
   ) {
     super(`${kind} transaction ${sent ? "reverted" : "not sent, it would revert"}: ${reason}`, options);
-    this.name = "TxRevertedError";
   }
 }
 
@@ -102,7 +104,6 @@ export class ForeignNonceError extends RetryableError {
     message: string,
   ) {
     super(message);
-    this.name = "ForeignNonceError";
   }
 }
 
@@ -237,7 +238,7 @@ export function createSubmitter(
       const estimate = await provider.estimateGas({ from: address, to: intent.to, data: intent.data, value: intent.value });
       return (estimate * headroom) / 100n + extraGas(intent.kind);
     } catch (error) {
-      if (isError(error, "CALL_EXCEPTION") || (!classifyRpcError(error, "estimate").name.startsWith("Retryable"))) {
+      if (isError(error, "CALL_EXCEPTION") || !(classifyRpcError(error, "estimate") instanceof RetryableError)) {
         throw new TxRevertedError(intent.kind, decodeRevert(error), { cause: error }, false);
       }
       throw classifyRpcError(error, `${intent.kind}: estimate gas`, metrics);
@@ -295,7 +296,7 @@ export function createSubmitter(
           throw error;
         }
       },
-      { attempts: 3, baseMs: 50, signal: pauseSignal.signal, onRetry: (e) => log.warn({ kind: intent.kind, err: e.message }, "broadcast failed, retrying") },
+      { attempts: 3, baseMs: 50, signal: pauseSignal.signal, onRetry: (e) => log.warn({ kind: intent.kind, err: e }, "broadcast failed, retrying") },
     );
     nextNonce = nonce + 1;
     return hash;
@@ -375,7 +376,7 @@ export function createSubmitter(
             signal: pauseSignal.signal,
             onRetry: (error, attempt, delayMs) => {
               metrics.txFailuresTotal.inc({ kind: intent.kind, reason: "retryable" });
-              log.warn({ kind: intent.kind, attempt, delayMs: Math.round(delayMs), err: error.message }, "transaction failed, retrying");
+              log.warn({ kind: intent.kind, attempt, delayMs: Math.round(delayMs), err: error }, "transaction failed, retrying");
             },
           },
         );
@@ -393,7 +394,7 @@ export function createSubmitter(
         if (!expected) metrics.txFailuresTotal.inc({ kind: intent.kind, reason });
         // A revert found by gas estimation cost nothing (the chain moved on, e.g. the quorum closed the record first).
         const level = expected ? "debug" : reason === "would_revert" ? "warn" : "error";
-        log[level]({ kind: intent.kind, reason, err: (error as Error).message }, "transaction failed");
+        log[level]({ kind: intent.kind, reason, err: error }, "transaction failed");
         throw error;
       } finally {
         window.release();

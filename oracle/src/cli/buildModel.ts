@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { buildModel, MODEL_PRESETS, type ModelPreset, type PresetName } from "../inference/buildModel";
-import { failAndExit, integerOption } from "../inference/cliSupport";
+import { failAndExit, integerOption } from "./support";
 import { computeModelHash } from "../inference/modelHash";
 
 interface BuildCliOptions {

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ensureTinyModel, loadEngine } from "../inference";
-import { failAndExit, integerOption, numberOption, stderrLogger } from "../inference/cliSupport";
+import { failAndExit, integerOption, numberOption, stderrLogger } from "./support";
 import { DEFAULT_PROVIDERS, knownProviders } from "../inference/providers";
 
 interface GenerateCliOptions {

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { Command } from "commander";
-import { failAndExit, integerOption } from "../inference/cliSupport";
+import { failAndExit, integerOption } from "./support";
 import { DEFAULT_TRAINED_MODEL_DIR } from "../inference/buildModel";
 import { DEFAULT_PYTHON, TRAINED_MODEL_SPEC, trainModel } from "../inference/training/trainModel";
 import { DEBIAN_WORDNET_DIR } from "../inference/training/wordnetCorpus";

@@ -11,6 +11,7 @@ import { type InferenceEngine, ensureTinyModel, loadEngine } from "../inference"
 import { DEFAULT_TINY_MODEL_DIR } from "../inference/buildModel";
 import { hashText } from "../store/contentStore";
 import { recordLeaf } from "../store/recordLeaf";
+import { NonRetryableError } from "../errors";
 
 /** Where a text used by the verification came from. */
 export type TextSource = "endpoint" | "chain_event";
@@ -34,10 +35,9 @@ export interface VerifyReport {
 }
 
 /** A failure to even run the check (unknown request, not finalized, no text anywhere): exit code 2. */
-export class VerifyInputError extends Error {
+export class VerifyInputError extends NonRetryableError {
   constructor(message: string) {
     super(message);
-    this.name = "VerifyInputError";
   }
 }
 

@@ -1,7 +1,9 @@
 import fs from "node:fs";
+import { Command, CommanderError, Option } from "commander";
 import { Wallet } from "ethers";
 import type { z } from "zod";
 import { OPTION_SPECS, type OptionName, type OptionSpec } from "./options";
+import { NonRetryableError } from "../errors";
 
 export { DEFAULT_MODEL_DIR, OPTION_SPECS } from "./options";
 
@@ -10,13 +12,13 @@ type Specs = typeof OPTION_SPECS;
 export type OracleConfig = { -readonly [K in OptionName]: z.output<Specs[K]["schema"]> };
 
 /** A missing, unknown or malformed option; `option` is the flag name so the message can point at it. */
-export class ConfigError extends Error {
+export class ConfigError extends NonRetryableError {
   constructor(
     readonly option: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`--${option}: ${message}`);
-    this.name = "ConfigError";
+    super(`--${option}: ${message}`, options);
   }
 }
 
@@ -34,17 +36,12 @@ export interface ParsedCommandLine {
   help: boolean;
 }
 
-const FLAG_TO_NAME = new Map<string, OptionName>(
-  (Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]).map(([name, spec]) => [spec.flag, name]),
-);
-
 /**
  * Reads every option from the command line (wins) or the environment, validates it, and fails at the first bad or
  * unknown one with a `ConfigError` that names it. Secret values never appear in the message.
  */
 export function parseConfig(input: ParseConfigInput = {}): ParsedCommandLine {
-  const env = input.env ?? process.env;
-  const { raw, help } = readCommandLine(input.argv ?? []);
+  const { raw, help } = readCommandLine(input.argv ?? [], input.env ?? process.env);
   const config: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]) {
     if (input.overrides && name in input.overrides && input.overrides[name] !== undefined) {
@@ -52,10 +49,6 @@ export function parseConfig(input: ParseConfigInput = {}): ParsedCommandLine {
       continue;
     }
     let value: unknown = raw.get(name);
-    if (value === undefined && env[spec.env] !== undefined && env[spec.env] !== "") {
-      const text = env[spec.env] as string;
-      value = spec.repeatable ? splitList(text) : text;
-    }
     if (spec.repeatable && Array.isArray(value)) value = (value as string[]).flatMap(splitList);
     if (value === undefined && spec.defaultFrom) value = spec.defaultFrom(config);
     const parsed = spec.schema.safeParse(value);
@@ -82,7 +75,7 @@ export async function resolveValidatorKeys(config: OracleConfig): Promise<string
     try {
       json = fs.readFileSync(config.keystore, "utf8");
     } catch (error) {
-      throw new ConfigError("keystore", `cannot read ${config.keystore}: ${(error as Error).message}`);
+      throw new ConfigError("keystore", `cannot read ${config.keystore}: ${(error as Error).message}`, { cause: error });
     }
     try {
       const wallet = await Wallet.fromEncryptedJson(json, config.keystorePassword ?? "");
@@ -106,7 +99,7 @@ export function readEntryLines(option: string, file: string): { line: number; en
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(option, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
   return text
     .split(/\r?\n/)
@@ -132,7 +125,7 @@ export function readAnchorKey(config: OracleConfig): string | undefined {
   try {
     text = fs.readFileSync(config.anchorKeyFile, "utf8").trim();
   } catch (error) {
-    throw new ConfigError("anchor-key-file", `cannot read ${config.anchorKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError("anchor-key-file", `cannot read ${config.anchorKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
   if (!PRIVATE_KEY.test(text)) throw new ConfigError("anchor-key-file", `${config.anchorKeyFile} must hold one 32-byte hex private key`);
   return (text.startsWith("0x") ? text : `0x${text}`).toLowerCase();
@@ -159,41 +152,54 @@ export function formatHelp(command = "npm run oracle --"): string {
   ].join("\n");
 }
 
-function readCommandLine(argv: readonly string[]): { raw: Map<OptionName, string | string[]>; help: boolean } {
+/**
+ * Collects each option's raw text with commander: from the command line, else from its environment variable
+ * (`Option.env()`); the spec table's schemas validate it afterwards. Errors become ConfigErrors naming the flag.
+ */
+function readCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { raw: Map<OptionName, string | string[]>; help: boolean } {
   const raw = new Map<OptionName, string | string[]>();
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--help" || arg === "-h") {
-      help = true;
-      continue;
-    }
-    if (!arg.startsWith("--")) throw new ConfigError(arg, "unexpected argument (options start with --)");
-    const eq = arg.indexOf("=");
-    const flag = arg.slice(2, eq === -1 ? undefined : eq);
-    const name = FLAG_TO_NAME.get(flag);
-    if (!name) throw new ConfigError(flag, "unknown option (see --help)");
-    const spec: OptionSpec = OPTION_SPECS[name];
+  const program = new Command("oracle")
+    .helpOption(false) // formatHelp prints the table; `help` is returned to the caller
+    .addOption(new Option("-h, --help"))
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  for (const [name, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]) {
+    const option = new Option(`--${spec.flag} ${spec.boolean ? "[value]" : "<value>"}`, spec.description)
+      .env(spec.env)
+      .argParser((value: string) => {
+        if (spec.repeatable) raw.set(name, [...((raw.get(name) as string[] | undefined) ?? []), value]);
+        else if (raw.has(name)) throw new ConfigError(spec.flag, "given more than once");
+        else raw.set(name, value);
+        return value;
+      });
+    if (spec.boolean) option.preset("true");
+    program.addOption(option);
+    // `option:` events come from the command line only (`optionEnv:` from the environment).
     if (spec.secret) {
-      throw new ConfigError(flag, `is a secret: set ${spec.env} (or a file option) instead; the command line is visible to every user (ps)`);
-    }
-    let value: string;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else if (spec.boolean && (argv[i + 1] === undefined || argv[i + 1].startsWith("--"))) value = "true";
-    else {
-      if (argv[i + 1] === undefined) throw new ConfigError(flag, "needs a value");
-      value = argv[++i];
-    }
-    if (spec.repeatable) {
-      const list = (raw.get(name) as string[] | undefined) ?? [];
-      list.push(value);
-      raw.set(name, list);
-    } else {
-      if (raw.has(name)) throw new ConfigError(flag, "given more than once");
-      raw.set(name, value);
+      program.on(`option:${spec.flag}`, () => {
+        throw new ConfigError(spec.flag, `is a secret: set ${spec.env} (or a file option) instead; the command line is visible to every user (ps)`);
+      });
     }
   }
-  return { raw, help };
+  // commander reads Option.env() from process.env; callers (tests, the demo) pass their own environment, and an empty
+  // variable counts as unset. The parse is synchronous, so the swap cannot leak.
+  const saved = process.env;
+  process.env = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")) as NodeJS.ProcessEnv;
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    const flag = /'--([\w-]+)/.exec(error.message)?.[1] ?? "";
+    throw new ConfigError(flag, error.code === "commander.optionMissingArgument" ? "needs a value" : error.message.replace(/^error: /, ""), { cause: error });
+  } finally {
+    process.env = saved;
+  }
+  const [stray] = program.args;
+  if (stray?.startsWith("--")) throw new ConfigError(stray.slice(2).split("=")[0], "unknown option (see --help)");
+  if (stray !== undefined) throw new ConfigError(stray, "unexpected argument (options start with --)");
+  return { raw, help: program.opts().help === true };
 }
 
 function splitList(text: string): string[] {

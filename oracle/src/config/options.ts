@@ -210,6 +210,19 @@ export const OPTION_SPECS = {
     schema: intText(1, 1_000_000).default(600),
     defaultText: "600",
   },
+  trustProxy: {
+    flag: "trust-proxy",
+    env: "ORACLE_TRUST_PROXY",
+    description:
+      "reverse proxies in front of the API whose X-Forwarded-For names the client (rate limits key on it): a hop count, or comma-separated addresses, subnets or loopback; 0 trusts none",
+    schema: z
+      .string()
+      .regex(/^(\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, "must be a hop count or a list of addresses, subnets or loopback/linklocal/uniquelocal")
+      .refine((v) => v !== "true", "must name the proxies (true would let any client pick its own key)")
+      .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
+      .default(0),
+    defaultText: "0",
+  },
   rateLimitTokensPerMinute: {
     flag: "rate-limit-tokens-per-minute",
     env: "ORACLE_RATE_LIMIT_TOKENS_PER_MINUTE",

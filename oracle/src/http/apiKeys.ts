@@ -49,7 +49,7 @@ export function loadApiKeysFile(file: string): ApiKeySet {
     try {
       entryDigest(entry);
     } catch (error) {
-      throw new ConfigError("api-keys", `${file} line ${line}: ${(error as Error).message}`);
+      throw new ConfigError("api-keys", `${file} line ${line}: ${(error as Error).message}`, { cause: error });
     }
     return entry;
   });

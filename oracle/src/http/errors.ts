@@ -1,13 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { RetryableError } from "../inference/errors";
+import { OracleError, RetryableError } from "../errors";
 import type { Metrics } from "../metrics";
 
 /**
  * An error with its HTTP status and a stable machine-readable code; routes throw it and the error handler turns it
  * into `{error: {code, message}}`. Anything else that reaches the handler is a bug: 500, logged and counted.
  */
-export class HttpError extends Error {
+export class HttpError extends OracleError {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -15,9 +15,9 @@ export class HttpError extends Error {
     readonly headers: Record<string, string> = {},
     /** the request field at fault, when there is one (the OpenAI error shape's `param`) */
     readonly param: string | null = null,
+    options?: { cause?: unknown },
   ) {
-    super(message);
-    this.name = "HttpError";
+    super(message, options);
   }
 }
 
@@ -76,7 +76,7 @@ export function createErrorHandler(logger: Logger, metrics: Metrics): ErrorReque
     }
     if (error instanceof RetryableError) {
       // RPC down or database busy: the client may retry. The message stays generic because RPC URLs can carry keys.
-      logger.warn({ err: error.message, requestId: res.locals.requestId, route: req.route?.path ?? req.path }, "http request hit a retryable error");
+      logger.warn({ err: error, requestId: res.locals.requestId, route: req.route?.path ?? req.path }, "http request hit a retryable error");
       res.setHeader("Retry-After", "2");
       res.status(503).json(body(503, "unavailable", "the chain RPC or the database is unavailable; retry shortly"));
       return;

@@ -87,7 +87,7 @@ export function createOffchainChat(ctx: ApiContext): OffchainChat {
           result = await engine.generate({ prompt, maxNewTokens, priority: "http", onText });
         } catch (error) {
           metrics.requestsTotal.inc({ status: "offchain_failed" });
-          if (error instanceof NonRetryableError) throw new HttpError(422, "inference_rejected", error.message);
+          if (error instanceof NonRetryableError) throw new HttpError(422, "inference_rejected", error.message, {}, null, { cause: error });
           throw error;
         } finally {
           timer();

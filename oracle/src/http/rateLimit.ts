@@ -1,6 +1,15 @@
+/**
+ * Per-client rate limits of the API: express-rate-limit runs the middleware (client key, headers, trust-proxy checks)
+ * over a token bucket store, so a client's allowance refills continuously instead of all at once at a window's end.
+ * The token budget of chat calls charges the tokens requested from a bucket under the same client key (the
+ * library's stores count one hit per request, not a cost).
+ */
 import type { Request, RequestHandler } from "express";
-import { isIPv6 } from "node:net";
+import { type ClientRateLimitInfo, type Store, ipKeyGenerator, rateLimit } from "express-rate-limit";
 import { HttpError } from "./errors";
+
+/** IPv6 clients are keyed by their /64: one subscriber usually holds a whole /64 (2^64 addresses to rotate through). */
+const IPV6_SUBNET = 64;
 
 export interface RateLimitOptions {
   /** Sustained units (requests, or tokens requested) per client per minute; also the burst size (a full bucket). */
@@ -17,6 +26,10 @@ export interface TokenBucketLimiter {
    * allowed, else the seconds until that many are back (nothing is taken then).
    */
   take(client: string, cost?: number): number;
+  /** Gives `cost` units back (a request the limiter should not have counted). */
+  refund(client: string, cost?: number): void;
+  /** Units a client has left now. */
+  tokensOf(client: string): number;
   readonly size: number;
 }
 
@@ -60,6 +73,14 @@ export function createTokenBucketLimiter(options: RateLimitOptions): TokenBucket
       }
       return Math.ceil((units - bucket.tokens) / refillPerMs / 1000);
     },
+    refund(client, cost = 1) {
+      const bucket = buckets.get(client);
+      if (bucket) bucket.tokens = Math.min(capacity, bucket.tokens + cost);
+    },
+    tokensOf(client) {
+      const bucket = buckets.get(client);
+      return bucket ? Math.min(capacity, bucket.tokens + (now() - bucket.at) * refillPerMs) : capacity;
+    },
     get size() {
       return buckets.size;
     },
@@ -68,22 +89,10 @@ export function createTokenBucketLimiter(options: RateLimitOptions): TokenBucket
 
 /**
  * The rate-limit key of an address: an IPv4 address itself (also when IPv4-mapped, `::ffff:1.2.3.4`), an IPv6
- * address by its /64 prefix (one subscriber usually holds a whole /64, so per-address keys would give them 2^64
- * buckets).
+ * address by its /64 prefix.
  */
 export function clientKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
-  if (!isIPv6(address)) return address;
-  const [head, tail = ""] = address.split("%")[0].split("::");
-  const left = head ? head.split(":") : [];
-  const right = address.includes("::") && tail ? tail.split(":") : [];
-  // An embedded IPv4 tail takes two groups; only the first four groups matter here, so it needs no decoding.
-  const groups = address.includes("::") ? [...left, ...new Array<string>(8 - left.length - right.length).fill("0"), ...right] : left;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(":")}::/64`;
+  return ipKeyGenerator(address, IPV6_SUBNET);
 }
 
 function clientOf(req: Request): string {
@@ -94,13 +103,36 @@ function rateLimited(retryAfterSeconds: number, what: string): HttpError {
   return new HttpError(429, "rate_limited", `${what}; retry in ${retryAfterSeconds} s`, { "Retry-After": String(retryAfterSeconds) });
 }
 
-/** Express middleware: 429 `rate_limited` with Retry-After once a client's bucket is empty (one unit per request). */
-export function rateLimitMiddleware(limiter: TokenBucketLimiter): RequestHandler {
-  return (req, _res, next) => {
-    const retryAfterSeconds = limiter.take(clientOf(req));
-    if (retryAfterSeconds === 0) return next();
-    next(rateLimited(retryAfterSeconds, "too many requests"));
+/** An express-rate-limit store over a token bucket: a hit takes one unit; a refused hit reports when one is back. */
+export function tokenBucketStore(limiter: TokenBucketLimiter, capacity: number): Store {
+  const infoOf = (key: string, waitSeconds: number): ClientRateLimitInfo => ({
+    totalHits: waitSeconds === 0 ? Math.ceil(capacity - limiter.tokensOf(key)) : capacity + 1,
+    resetTime: new Date(Date.now() + waitSeconds * 1000),
+  });
+  return {
+    increment: (key) => infoOf(key, limiter.take(key)),
+    decrement: (key) => limiter.refund(key),
+    resetKey: (key) => limiter.refund(key, capacity),
+    get: (key) => infoOf(key, 0),
   };
+}
+
+/** Express middleware: 429 `rate_limited` with Retry-After once a client's bucket is empty (one unit per request). */
+export function rateLimitMiddleware(limiter: TokenBucketLimiter, perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    store: tokenBucketStore(limiter, perMinute),
+    // The library's own key: ipKeyGenerator(req.ip, 64), as clientKey.
+    ipv6Subnet: IPV6_SUBNET,
+    standardHeaders: false,
+    legacyHeaders: false,
+    handler: (req, _res, next) => {
+      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const retryAfterSeconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
+      next(rateLimited(retryAfterSeconds, "too many requests"));
+    },
+  });
 }
 
 /**

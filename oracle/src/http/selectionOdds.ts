@@ -6,6 +6,8 @@
  * Exact by dynamic programming over the sets of members drawn so far (2^n sets) up to EXACT_LIMIT validators; above
  * that, a fixed-seed Monte Carlo estimate, so the API's figure is stable between calls.
  */
+import { seededRandom } from "../prng";
+
 export const EXACT_LIMIT = 14;
 const MONTE_CARLO_DRAWS = 20_000;
 
@@ -48,7 +50,7 @@ export function exactInclusion(weights: readonly number[], size: number): number
 
 /** Fixed-seed Monte Carlo estimate (exported for tests). */
 export function monteCarloInclusion(weights: readonly number[], size: number): number[] {
-  const random = mulberry32(0x5eed);
+  const random = seededRandom(0x5eed);
   const counts = new Array<number>(weights.length).fill(0);
   for (let draw = 0; draw < MONTE_CARLO_DRAWS; draw++) {
     const left = [...weights];
@@ -73,15 +75,4 @@ function popcount(x: number): number {
   let count = 0;
   for (; x; x &= x - 1) count++;
   return count;
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

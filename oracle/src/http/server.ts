@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from "node:net";
 import express from "express";
 import type { Common } from "../common";
 import type { InferenceEngine } from "../inference";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
 import { createBatchStore, type BatchStore } from "../store/batchStore";
 import type { BatchAnchorer } from "../store/batchAnchorer";
 import { createContentStore, type ContentStore } from "../store/contentStore";
@@ -113,11 +113,12 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("trust proxy", config.trustProxy);
   app.use(accessLog(logger, metrics));
   app.use(createHostCheck({ httpHost: config.httpHost, publicUrl: config.publicUrl, allowedHosts: config.allowedHosts }));
   app.use(healthRoutes(ctx));
   const limiter = createTokenBucketLimiter({ perMinute: config.rateLimitPerMinute });
-  app.use("/v1", rateLimitMiddleware(limiter));
+  app.use("/v1", rateLimitMiddleware(limiter, config.rateLimitPerMinute));
   // Routers carry full paths (not mounted under a prefix) so `req.route.path` is the whole pattern for the metric.
   for (const routes of [chatRoutes, requestRoutes, recordRoutes, networkRoutes, eventRoutes, adminRoutes]) app.use(routes(ctx));
   deps.mount?.(app);

@@ -1,5 +1,5 @@
 import { Template } from "@huggingface/jinja";
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../errors";
 
 export const CHAT_ROLES = ["system", "user", "assistant"] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { NonRetryableError, RetryableError } from "./errors";
+import { NonRetryableError, RetryableError } from "../errors";
 import type { ModelFolder } from "./modelFolder";
 import { argmax, TokenSampler, type SamplingOptions } from "./sampling";
 

@@ -1,7 +1,7 @@
 import { keccak256, toUtf8Bytes } from "ethers";
 import { createChatRenderer, type ChatMessage, type ChatRenderer } from "./chatTemplate";
 import { decoderFolder, type SequenceRequest, type SequenceResult } from "./decoderModel";
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../errors";
 import { computeModelHash } from "./modelHash";
 import { readModelFolder } from "./modelFolder";
 import { DEFAULT_PROVIDERS, warnCpuFallback, type ProviderLogger } from "./providers";
@@ -10,7 +10,7 @@ import { BatchScheduler, type InferencePriority } from "./scheduler";
 import { ModelTokenizer } from "./tokenizer";
 import { InferenceDeadlineError, WorkerDecoder } from "./workerDecoder";
 
-export { NonRetryableError, RetryableError } from "./errors";
+export { NonRetryableError, RetryableError } from "../errors";
 export { InferenceDeadlineError } from "./workerDecoder";
 export { computeModelHash } from "./modelHash";
 export { ensureTinyModel, buildModel } from "./buildModel";

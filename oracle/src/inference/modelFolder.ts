@@ -1,6 +1,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../errors";
 
 /** What the engine needs from a model folder's JSON files. */
 export interface ModelFolder {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import * as path from "node:path";
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../errors";
 
 /**
  * Every regular file under `dir` (recursively), skipping names that start with "." (editor and OS litter),

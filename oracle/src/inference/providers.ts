@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../errors";
 
 /** Default order: the fastest provider that loads wins; CPU always works. */
 export const DEFAULT_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;

@@ -1,5 +1,5 @@
-import { NonRetryableError } from "./errors";
-import { Prng } from "./prng";
+import { NonRetryableError } from "../errors";
+import { Prng } from "../prng";
 
 export interface SamplingOptions {
   temperature: number;

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { BatchOptions, DecoderFolder, DecoderShape, SequenceRequest, SequenceResult } from "./decoderModel";
-import { NonRetryableError, RetryableError } from "./errors";
+import { NonRetryableError, RetryableError } from "../errors";
 import type { OpenedSession, SessionSettings } from "./providers";
 
 /** What the worker needs to open the model (structured-cloneable; no logger, no tokenizer). */
@@ -22,7 +22,6 @@ export interface WorkerInit {
 export class InferenceDeadlineError extends RetryableError {
   constructor(readonly deadlineMs: number) {
     super(`inference run missed its ${deadlineMs} ms deadline; the worker was replaced`);
-    this.name = "InferenceDeadlineError";
   }
 }
 

@@ -1,9 +1,9 @@
 import type { ChatRegistryClient } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
-import { type Submitter, TxRevertedError } from "../chain/submitter";
+import type { Submitter } from "../chain/submitter";
 import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
-import { RetryableError } from "../inference/errors";
+import { NonRetryableError, stepRetryOf } from "../errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
 import type { ContentStore } from "../store/contentStore";
 import type { Job, JobKey, Journal } from "./journal";
@@ -48,7 +48,6 @@ export interface Pipeline {
   isPaused(): boolean;
 }
 
-const MAX_REVERTED_TX = 5;
 /** After a wake-up, the pipeline loop waits this long for more before scanning the journal for due jobs. */
 const WAKE_COALESCE_MS = 3;
 
@@ -167,18 +166,19 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
       const current = journal.get(job) ?? job;
       if (isTerminal(current.state)) return;
       const message = (error as Error).message;
-      if (error instanceof TxRevertedError && current.txAttempts < MAX_REVERTED_TX) {
+      const retry = stepRetryOf(error, current.txAttempts);
+      if (retry === "decide_again") {
         // Lost a race with the chain (e.g. a phase just ended): re-read the chain before deciding again.
         journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.txAttempts));
         return;
       }
-      if (error instanceof RetryableError) {
+      if (retry === "retry") {
         journal.recordFailure(job, message, Date.now() + backoffDelayMs(jobRetry, current.failures + 1));
-        log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job step failed, will retry");
+        log.warn({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: error }, "job step failed, will retry");
         return;
       }
       metrics.requestsTotal.inc({ status: "failed" });
-      log.error({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: message }, "job failed");
+      log.error({ requestId: job.requestId.toString(), validator: job.validator, state: current.state, err: error }, "job failed");
       try {
         journal.move(current, "failed", { lastError: message });
         refreshDepth();
@@ -205,7 +205,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         refreshDepth();
       } catch (error) {
         metrics.unhandledErrorsTotal.inc();
-        log.error({ err: (error as Error).message }, "pipeline loop failed");
+        log.error({ err: error }, "pipeline loop failed");
       }
       await new Promise<void>((resolve) => {
         let timer = setTimeout(done, config.pollIntervalMs);

@@ -13,6 +13,8 @@
  * `inferred` holds the response and the salt, written before the commit transaction is signed; `commit_tx` and
  * `reveal_tx` are written before each transaction is broadcast, so a restart knows what may already be on-chain.
  */
+import { NonRetryableError } from "../errors";
+
 export const JOB_STATES = ["seen", "inferred", "committed", "revealed", "finalized", "timed_out", "failed", "declined"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -39,13 +41,12 @@ export function canMove(from: JobState, to: JobState): boolean {
   return NEXT[from].includes(to);
 }
 
-export class InvalidJobTransitionError extends Error {
+export class InvalidJobTransitionError extends NonRetryableError {
   constructor(
     readonly requestId: bigint,
     readonly from: JobState,
     readonly to: JobState,
   ) {
     super(`job ${requestId}: cannot move from ${from} to ${to}`);
-    this.name = "InvalidJobTransitionError";
   }
 }

@@ -1,7 +1,7 @@
 import type { ChatRegistryClient, RegisteredModel } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
 import type { Submitter, TxIntent } from "../chain/submitter";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
 import type { JobTransaction, SeatRead, StepChain } from "./steps";
 
 export interface StepChainOptions {

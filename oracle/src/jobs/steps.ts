@@ -3,7 +3,7 @@ import type pino from "pino";
 import type { MemberState, OnChainRecord, RegisteredModel } from "../chain/chatRegistry";
 import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import type { TxKind } from "../chain/submitter";
-import { NonRetryableError } from "../inference/errors";
+import { NonRetryableError } from "../errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
 import type { Metrics } from "../metrics";
 import { type ContentStore, hashText } from "../store/contentStore";

@@ -95,7 +95,7 @@ export function createTimeoutSweeper(common: Common, options: TimeoutSweeperOpti
     timer = setTimeout(() => {
       current = sweep()
         .catch((error) => {
-          log.warn({ err: (error as Error).message }, "timeout sweep failed");
+          log.warn({ err: error }, "timeout sweep failed");
           return 0;
         })
         .finally(schedule);

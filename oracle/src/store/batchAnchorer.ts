@@ -124,7 +124,7 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
     const result = store.markFailed(batch.seq, message);
     retryNotBefore = Date.now() + backoffDelayMs(retry, ++failuresInARow);
     metrics.batchesTotal.inc({ outcome: "failed" });
-    logger.warn({ seq: batch.seq, count: batch.count, err: message }, "anchoring record batch failed");
+    logger.warn({ seq: batch.seq, count: batch.count, err: error }, "anchoring record batch failed");
     return result;
   }
 

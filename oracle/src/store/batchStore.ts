@@ -2,6 +2,7 @@ import { getAddress } from "ethers";
 import { applyMigrations, type Database } from "./database";
 import { buildMerkleTree, type MerkleTree } from "./merkle";
 import { recordLeaf } from "./recordLeaf";
+import { NonRetryableError } from "../errors";
 
 /** An off-chain chat record (POST /v1/chat). Its id is its Merkle leaf, which commits to every hashed field. */
 export interface ChatRecord {
@@ -87,10 +88,9 @@ export interface BatchStore {
   proof(leaf: string): RecordProof | undefined;
 }
 
-export class UnknownBatchError extends Error {
+export class UnknownBatchError extends NonRetryableError {
   constructor(readonly seq: number) {
     super(`no record batch with sequence number ${seq}`);
-    this.name = "UnknownBatchError";
   }
 }
 

@@ -1,4 +1,5 @@
 import { AbiCoder, concat, keccak256 } from "ethers";
+import { NonRetryableError } from "../errors";
 
 /**
  * Merkle trees that OpenZeppelin's `MerkleProof.verify` accepts: pairs are hashed sorted (commutative keccak256, as
@@ -28,10 +29,9 @@ export interface MerkleTree {
   proof(index: number): string[];
 }
 
-export class EmptyMerkleTreeError extends Error {
+export class EmptyMerkleTreeError extends NonRetryableError {
   constructor() {
     super("a Merkle tree needs at least one leaf");
-    this.name = "EmptyMerkleTreeError";
   }
 }
 

@@ -1,28 +1,9 @@
-/** Command-line option parsing shared by the simulator's commands: numbers, lists and the wealth vector. */
-import { InvalidArgumentError } from "commander";
+/** The simulator's wealth options: --hashrates, --hashrates-file or --miners/--distribution. */
 import type { WealthDistribution } from "../sim/wealth";
 import { checkWealth, generateWealth, readWealthFile } from "../sim/wealth";
 
 /** A bad option value: reported as one line, exit code 2. */
 export class UsageError extends Error {}
-
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
-
-export function parseNumber(value: string): number {
-  if (!NUMBER.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a number.`);
-  return Number(value);
-}
-
-export function parseInteger(value: string): number {
-  const n = parseNumber(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer.`);
-  return n;
-}
-
-export function parseNumberList(value: string): number[] {
-  const items = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  return items.map(parseNumber);
-}
 
 export const DISTRIBUTIONS: WealthDistribution[] = ["equal", "uniform", "pareto", "geometric"];
 

@@ -1,37 +1,18 @@
 /**
- * A seeded PRNG (sfc32, 128-bit state seeded from SHA-256 of a string), so every simulation is reproducible from
- * its `--seed`. Math.random is never used by the simulator.
+ * The simulator's random draws over the shared seeded PRNG (seeded from text), so every simulation is reproducible
+ * from its `--seed`. Math.random is never used by the simulator.
  */
 import { createHash } from "node:crypto";
+import { Prng } from "../../../oracle/src/prng";
 
-export class Random {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
+export class Random extends Prng {
   constructor(seed: string) {
-    const words = createHash("sha256").update(`pow-sim:${seed}`).digest();
-    this.a = words.readInt32LE(0);
-    this.b = words.readInt32LE(4);
-    this.c = words.readInt32LE(8);
-    this.d = words.readInt32LE(12);
-    for (let i = 0; i < 12; i++) this.nextUint32();
-  }
-
-  nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    super(`pow-sim:${seed}`);
   }
 
   /** Uniform in [0, 1) with 53 random bits. */
   next(): number {
-    return (this.nextUint32() * 2 ** 21 + (this.nextUint32() >>> 11)) / 2 ** 53;
+    return this.nextDouble();
   }
 
   /** Exponential waiting time with the given rate (mean 1 / rate). */

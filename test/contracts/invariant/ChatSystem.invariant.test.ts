@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeclineReason, MINIMUM_FEE, MODEL_ID, Status, UNIT, commitmentOf, deploySystem } from "../fixtures";
-import { mulberry32 } from "../../helpers/prng";
+import { seededRandom } from "../../../oracle/src/prng";
 
 /**
  * Random action sequences over both registries (stake, unstake, withdraw, slash, sweep; request — some with a
@@ -32,7 +32,7 @@ async function send(from: string, to: string, data: string, value = 0n): Promise
 }
 
 async function runSequence(seed: number, committeeSize: number, quorum: number) {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
   const sys = await deploySystem({ committeeSize, quorum, maxAttempts: 2, validatorCount: 6 });
   const { chat, registry, token, slasher } = sys;

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { SortitionTreeHarness } from "../../../typechain-types";
-import { mulberry32 as prng } from "../../helpers/prng";
+import { seededRandom as prng } from "../../../oracle/src/prng";
 
 const MAX_TOTAL_WEIGHT = 2n ** 32n - 1n;
 

@@ -2,14 +2,14 @@ import { expect } from "chai";
 import { AbiCoder, Interface, type JsonRpcProvider, hexlify, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
 import pino from "pino";
 import { createEventDecoder, createListener, type ChainEvent } from "../../../oracle/src/chain/listener";
-import { readArtifact } from "../../../scripts/demo/deploy";
+import { readArtifact } from "../../../oracle/src/chain/artifacts";
 import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createJournal } from "../../../oracle/src/jobs/journal";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { createChainEventLog } from "../../../oracle/src/store/chainEventLog";
 import { openDatabase } from "../../../oracle/src/store/database";
-import { mulberry32 } from "../../helpers/prng";
+import { seededRandom } from "../../../oracle/src/prng";
 
 const ADDRESS = "0x00000000000000000000000000000000000000c0";
 const IFACE = new Interface(["event Ping(uint256 indexed id, string note)"]);
@@ -278,7 +278,7 @@ describe("chain listener", function () {
 
   it("never stops on random payloads: every range is processed and every event applied or recorded (fuzz)", async function () {
     const seed = Number(process.env.LISTENER_FUZZ_SEED ?? Date.now() % 2 ** 31);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
     const chain = new FakeChain();
     let logs = 0;

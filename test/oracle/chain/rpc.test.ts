@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { makeError } from "ethers";
 import { classifyRpcError, isRetryableRpcError, withBackoff } from "../../../oracle/src/chain/rpc";
-import { NonRetryableError, RetryableError } from "../../../oracle/src/inference/errors";
+import { NonRetryableError, RetryableError } from "../../../oracle/src/errors";
 import { createMetrics } from "../../../oracle/src/metrics";
 
 describe("rpc error handling", function () {

@@ -59,8 +59,8 @@ describe("token budget and client keys", () => {
     expect(clientKey("2001:db8:1:2:aaaa::1")).to.equal("2001:db8:1:2::/64");
     expect(clientKey("2001:db8:1:2:ffff:ffff:ffff:fffe")).to.equal("2001:db8:1:2::/64");
     expect(clientKey("2001:0db8:0001:0003::1")).to.equal("2001:db8:1:3::/64");
-    expect(clientKey("2001:db8::1")).to.equal("2001:db8:0:0::/64");
-    expect(clientKey("::1")).to.equal("0:0:0:0::/64");
+    expect(clientKey("2001:db8::1")).to.equal("2001:db8::/64");
+    expect(clientKey("::1")).to.equal("::/64");
     expect(clientKey("::ffff:192.0.2.7")).to.equal("192.0.2.7");
     expect(clientKey("192.0.2.7")).to.equal("192.0.2.7");
   });

@@ -151,6 +151,29 @@ describe("http server", function () {
     }
   });
 
+  it("does not let a client escape its rate limit by sending made-up X-Forwarded-For addresses", async () => {
+    const api = await startApi(network, { rateLimitPerMinute: 2 });
+    try {
+      const statuses = [];
+      for (let i = 1; i <= 3; i++) statuses.push((await getJson(`${api.url}/v1/records`, { headers: { "x-forwarded-for": `203.0.113.${i}` } })).status);
+      expect(statuses, "no proxy is trusted by default: every call is the same client").to.deep.equal([200, 200, 429]);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it("keys clients by X-Forwarded-For behind a trusted proxy (--trust-proxy)", async () => {
+    const api = await startApi(network, { rateLimitPerMinute: 1, trustProxy: "loopback" });
+    try {
+      const as = async (client: string) => (await getJson(`${api.url}/v1/records`, { headers: { "x-forwarded-for": client } })).status;
+      expect([await as("203.0.113.1"), await as("203.0.113.2"), await as("203.0.113.1")]).to.deep.equal([200, 200, 429]);
+      expect(await as("2001:db8:0:7::2"), "a new /64").to.equal(200);
+      expect(await as("2001:db8:0:7::3"), "the same /64").to.equal(429);
+    } finally {
+      await api.stop();
+    }
+  });
+
   it("rate-limits each client with a token bucket (429 + Retry-After), leaving the probes alone", async () => {
     const api = await startApi(network, { rateLimitPerMinute: 3 });
     try {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { AutoTokenizer, PreTrainedTokenizer } from "@huggingface/transformers";
 import { DEFAULT_TRAINED_MODEL_DIR } from "../../../oracle/src/inference/buildModel";
 import { createChatRenderer, renderPlainChat, type ChatMessage } from "../../../oracle/src/inference/chatTemplate";
-import { NonRetryableError } from "../../../oracle/src/inference/errors";
+import { NonRetryableError } from "../../../oracle/src/errors";
 
 const FIXTURES = path.join(__dirname, "fixtures", "chatTemplates");
 const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { computeModelHash, listModelFiles } from "../../../oracle/src/inference/modelHash";
-import { NonRetryableError } from "../../../oracle/src/inference/errors";
+import { NonRetryableError } from "../../../oracle/src/errors";
 import { makeTempDir, removeTempDirs } from "./fixtures";
 
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {

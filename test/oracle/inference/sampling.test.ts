@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { NonRetryableError } from "../../../oracle/src/inference/errors";
+import { NonRetryableError } from "../../../oracle/src/errors";
 import { argmax, TokenSampler } from "../../../oracle/src/inference/sampling";
 
 const LOGITS = Float32Array.of(1, 3, 0.5, 3, 2.9, -1, 0);

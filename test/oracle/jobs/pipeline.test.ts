@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { ChatRegistryClient } from "../../../oracle/src/chain/chatRegistry";
 import type { HeadTracker } from "../../../oracle/src/chain/heads";
 import type { InferenceEngine } from "../../../oracle/src/inference";
-import { RetryableError } from "../../../oracle/src/inference/errors";
+import { RetryableError } from "../../../oracle/src/errors";
 import { createJournal } from "../../../oracle/src/jobs/journal";
 import { createPipeline } from "../../../oracle/src/jobs/pipeline";
 import { hashText } from "../../../oracle/src/store/contentStore";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { keccak256 } from "ethers";
 import { DeclineReason, RequestStatus, computeCommitment } from "../../../oracle/src/chain/chatRegistry";
 import type { InferenceEngine } from "../../../oracle/src/inference";
-import { NonRetryableError } from "../../../oracle/src/inference/errors";
+import { NonRetryableError } from "../../../oracle/src/errors";
 import { createJournal, type Job, type Journal } from "../../../oracle/src/jobs/journal";
 import {
   awaitOutcomeStep,

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { SortitionTreeHarness } from "../../../typechain-types";
 import { MAX_TOTAL_WEIGHT, SortitionTree, SortitionTreeError } from "../../../pow/src/pos/sortitionTree";
-import { mulberry32 as prng } from "../../helpers/prng";
+import { seededRandom as prng } from "../../../oracle/src/prng";
 
 async function deployFixture() {
   const harness = (await ethers.deployContract("SortitionTreeHarness")) as unknown as SortitionTreeHarness;

@@ -238,7 +238,7 @@ function renderPrompt({ engine }: ServedModel, messages: ChatMessage[]): { promp
     }
     return { prompt: renderPlainChat(messages), rendering: "plain" };
   } catch (error) {
-    if (error instanceof NonRetryableError) throw new HttpError(400, "invalid_messages", error.message, {}, "messages");
+    if (error instanceof NonRetryableError) throw new HttpError(400, "invalid_messages", error.message, {}, "messages", { cause: error });
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { BASE_BYTE_ORDER, BYTE_TO_CHAR, bytesToByteLevel } from "../byteLevel";
-import { Prng } from "../prng";
+import { Prng } from "../../prng";
 
 /** GPT-2's pre-tokenization pattern (also what tokenizers' ByteLevel pre-tokenizer applies). */
 const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

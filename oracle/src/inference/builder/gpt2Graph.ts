@@ -1,5 +1,5 @@
 import { ElemType, OnnxGraphBuilder } from "./onnxGraph";
-import { Prng } from "../prng";
+import { Prng } from "../../prng";
 
 /** Shape and weight settings of a GPT-2-style decoder (the seed's architecture). */
 export interface Gpt2Shape {

@@ -5,7 +5,7 @@ import { trainByteLevelBpe } from "../builder/bpeTrainer";
 import { buildGpt2Graph, gpt2ParamCount, type Gpt2Shape } from "../builder/gpt2Graph";
 import { DEFAULT_TRAINED_MODEL_DIR, OPSET, tokenizerFilesFor, writeModelFolder, type ModelFile } from "../buildModel";
 import { computeModelHash } from "../modelHash";
-import { Prng } from "../prng";
+import { Prng } from "../../prng";
 import { ModelTokenizer } from "../tokenizer";
 import { readSafetensors } from "./safetensors";
 import { DEBIAN_WORDNET_DIR, readWordnetCorpus, type QaPair } from "./wordnetCorpus";
