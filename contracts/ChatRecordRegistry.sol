@@ -40,6 +40,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @dev Header flags.
     uint8 private constant FLAG_CONSUMER = 1;
     uint8 private constant FLAG_SETTLED = 2;
+    /// @dev A seat number past every mask, for `_agreeingMask` called without a revealing seat.
+    uint256 private constant NO_SEAT = 256;
 
     /// @dev The one hot slot of a request: who pays what, and the current attempt's state.
     struct Header {
@@ -405,7 +407,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint256 paidSeats;
         uint256 refund;
         if (header.status == Status.Finalized) {
-            paidSeats = _popCount(_revealedMatching(requestId, header.revealedMask, _finalResponseHash(requestId, header)));
+            paidSeats = _popCount(_agreeingMask(requestId, header.revealedMask, NO_SEAT, _finalResponseHash(requestId, header)));
             uint256 missedCommit = full & ~uint256(header.committedMask | header.declinedMask);
             _slashSeats(requestId, committee, missedCommit, SlashReason.MissedCommit);
             _slashSeats(
@@ -413,14 +415,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             );
             // Revealed dissenters were slashed when they revealed; a minority decline contradicted the outcome.
             _slashSeats(requestId, committee, header.declinedMask, SlashReason.Dissent);
-            refund = header.fee - (header.fee / header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         } else {
             paidSeats = _popCount(header.declinedMask);
             _slashSeats(requestId, committee, full & ~uint256(header.committedMask | header.declinedMask),
                 SlashReason.MissedCommit);
             _slashSeats(requestId, committee, header.committedMask, SlashReason.Dissent);
-            refund = header.fee - (header.fee / header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         }
+        refund = header.fee - _share(header.fee, header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         emit RequestSettled(requestId, refund);
         if (refund != 0) _refundRequester(requestId, header, refund);
     }
@@ -692,18 +693,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             ? new address[](1)
             : _committeeAt(requestId, header, header.revealedMask & ~(1 << revealerSeat));
         committee[revealerSeat] = msg.sender;
-        uint256 agreeingCount = _popCount(agreeingMask);
-        address[] memory agreeing = new address[](agreeingCount);
-        uint256 share = _share(header.fee, header.committeeSize);
-        // The division remainder (< size wei) goes to the first agreeing seat so no wei is stranded.
-        uint256 remainder = header.fee - share * header.committeeSize;
-        uint256 next;
-        for (uint256 seat; seat < committee.length; ++seat) {
-            if (agreeingMask & (1 << seat) == 0) continue;
-            agreeing[next++] = committee[seat];
-            _credit(committee[seat], requestId, share + remainder);
-            remainder = 0;
-        }
+        address[] memory agreeing = _payShares(requestId, header, committee, agreeingMask);
         emit RecordFinalized(requestId, responseHash, header.modelId, agreeing);
 
         _slashSeats(requestId, committee, header.revealedMask & ~agreeingMask, SlashReason.Dissent);
@@ -731,20 +721,28 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     ///      goes back to the requester.
     function _payDecliners(uint256 requestId, Header memory header) private {
         address[] memory committee = _committeeAt(requestId, header, header.declinedMask);
-        uint256 count = _popCount(header.declinedMask);
-        address[] memory decliners = new address[](count);
+        address[] memory decliners = _payShares(requestId, header, committee, header.declinedMask);
+        emit RequestDeclined(requestId, decliners);
+        uint256 escrow = _escrow(requestId, header);
+        if (escrow != 0) _refundRequester(requestId, header, escrow);
+    }
+
+    /// @dev Credits each seat in `seatMask` its share of the fee and returns their addresses in seat order. The division
+    ///      remainder (< size wei) goes to the first of them so no wei is stranded.
+    function _payShares(uint256 requestId, Header memory header, address[] memory committee, uint256 seatMask)
+        private
+        returns (address[] memory paid)
+    {
+        paid = new address[](_popCount(seatMask));
         uint256 share = _share(header.fee, header.committeeSize);
         uint256 remainder = header.fee - share * header.committeeSize;
         uint256 next;
         for (uint256 seat; seat < committee.length; ++seat) {
-            if (header.declinedMask & (1 << seat) == 0) continue;
-            decliners[next++] = committee[seat];
+            if (seatMask & (1 << seat) == 0) continue;
+            paid[next++] = committee[seat];
             _credit(committee[seat], requestId, share + remainder);
             remainder = 0;
         }
-        emit RequestDeclined(requestId, decliners);
-        uint256 escrow = _escrow(requestId, header);
-        if (escrow != 0) _refundRequester(requestId, header, escrow);
     }
 
     /// @dev Writes the request's header (no committee yet).
@@ -1077,7 +1075,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         }
     }
 
-    /// @dev Seats whose revealed hash equals `responseHash` (the caller's `seat` included without a reload).
+    /// @dev Seats whose revealed hash equals `responseHash` (the caller's `seat` included without a reload; NO_SEAT
+    ///      when the caller has none: `1 << NO_SEAT` is zero, so every revealed seat is read).
     function _agreeingMask(uint256 requestId, uint8 revealedMask, uint256 seat, bytes32 responseHash)
         private
         view
@@ -1089,17 +1088,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             if (others & (1 << other) == 0) continue;
             others &= ~(1 << other);
             if (_seatHashes[requestId][other] == responseHash) mask |= 1 << other;
-        }
-    }
-
-    /// @dev Revealed seats whose hash is `responseHash`.
-    function _revealedMatching(uint256 requestId, uint256 revealedMask, bytes32 responseHash)
-        private
-        view
-        returns (uint256 mask)
-    {
-        for (uint256 seat; revealedMask >> seat != 0; ++seat) {
-            if (revealedMask & (1 << seat) != 0 && _seatHashes[requestId][seat] == responseHash) mask |= 1 << seat;
         }
     }
 
