@@ -6,6 +6,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IChatConsumer} from "./interfaces/IChatConsumer.sol";
 import {IChatRecordRegistry} from "./interfaces/IChatRecordRegistry.sol";
+import {IChatThreads} from "./interfaces/IChatThreads.sol";
+import {ChatThreads} from "./ChatThreads.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IStakeLock} from "./interfaces/IStakeLock.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
@@ -109,6 +111,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint32 firstRequestId;
     }
 
+    /// @dev Only for a turn that extends a thread (a root has none): 32-bit ids like the request counter.
+    struct Turn {
+        uint32 parentId;
+        uint32 rootId;
+        bytes32 previousRecordHash;
+    }
+
     /// @dev Model state read by `requestChat`: one slot besides the hash.
     struct ModelState {
         bytes32 modelHash;
@@ -123,6 +132,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     IRandomnessSource private immutable _randomness;
     uint32 private immutable _commitWindow;
     uint32 private immutable _revealWindow;
+    /// @dev Thread membership and its views live in a contract of their own: this one is at the code size limit.
+    IChatThreads private immutable _threads;
 
     Settings private _settings;
     uint256 private _batchCount;
@@ -140,6 +151,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     mapping(address requester => Requester) private _requesters;
     mapping(uint24 id => address requester) private _requesterAddresses;
     mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 requestId => Turn) private _turns;
 
     /// @param validatorRegistry_ Source of committees and target of slashing (must grant this contract SLASHER_ROLE
     ///                           and name it as its stake lock).
@@ -164,6 +176,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         _randomness = randomness_;
         _commitWindow = commitWindow_;
         _revealWindow = revealWindow_;
+        _threads = new ChatThreads(this);
         _setConfig(config);
     }
 
@@ -219,28 +232,24 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint32 callbackGasLimit,
         uint64 maxCallbackGasPrice
     ) external payable returns (uint256 requestId) {
-        _requireServableRequest(modelId, prompt.length, maxNewTokens);
-        uint256 escrow = _requireCallback(consumer, callbackGasLimit, maxCallbackGasPrice);
-        Settings memory settings = _settings;
-        uint256 fee = msg.value - (escrow < msg.value ? escrow : msg.value);
-        if (msg.value < escrow || fee < settings.minimumFee) {
-            revert ChatRecordRegistryFeeTooLow(fee, escrow, settings.minimumFee);
-        }
-        if (fee > type(uint64).max) revert ChatRecordRegistryFeeTooHigh(fee, type(uint64).max);
+        return _requestChat(modelId, prompt, maxNewTokens, consumer, callbackGasLimit, maxCallbackGasPrice);
+    }
 
-        requestId = ++settings.requestCount;
-        _settings.requestCount = settings.requestCount;
-        uint64 seedBlock = _randomness.requestSeed(requestId, 1);
-        _storeRequest(requestId, modelId, fee, seedBlock, settings, consumer != address(0));
-        if (consumer != address(0)) {
-            _callbacks[requestId] = Callback({
-                consumer: consumer,
-                gasLimit: callbackGasLimit,
-                failed: false,
-                maxGasPrice: uint56(maxCallbackGasPrice)
-            });
-        }
-        _storePromptAndEmit(requestId, modelId, prompt, maxNewTokens, seedBlock);
+    /// @inheritdoc IChatRecordRegistry
+    function requestChatTurn(
+        uint256 parentId,
+        bytes calldata prompt,
+        uint32 maxNewTokens,
+        address consumer,
+        uint32 callbackGasLimit,
+        uint64 maxCallbackGasPrice
+    ) external payable returns (uint256 requestId) {
+        (uint256 rootId, bytes32 previousRecordHash, uint16 modelId) = _threads.checkExtension(parentId, msg.sender);
+
+        requestId = _requestChat(modelId, prompt, maxNewTokens, consumer, callbackGasLimit, maxCallbackGasPrice);
+        _turns[requestId] =
+            Turn({parentId: uint32(parentId), rootId: uint32(rootId), previousRecordHash: previousRecordHash});
+        emit ThreadExtended(requestId, parentId, rootId, previousRecordHash);
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -551,6 +560,21 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     }
 
     /// @inheritdoc IChatRecordRegistry
+    function getThread(uint256 requestId) external view returns (ThreadLink memory) {
+        Turn memory turn = _turns[requestId];
+        return ThreadLink({
+            parentId: turn.parentId,
+            rootId: turn.rootId == 0 ? requestId : turn.rootId,
+            previousRecordHash: turn.previousRecordHash
+        });
+    }
+
+    /// @inheritdoc IChatRecordRegistry
+    function threads() external view returns (address) {
+        return address(_threads);
+    }
+
+    /// @inheritdoc IChatRecordRegistry
     function getRequestConfig(uint256 requestId) external view returns (Config memory) {
         _existingHeader(requestId);
         ConfigEntry memory entry = _requestConfig(requestId);
@@ -725,6 +749,39 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         emit RequestDeclined(requestId, decliners);
         uint256 escrow = _escrow(requestId, header);
         if (escrow != 0) _refundRequester(requestId, header, escrow);
+    }
+
+    /// @dev `requestChat` for model `modelId`: checks, stores the request and emits `ChatRequested`.
+    function _requestChat(
+        uint16 modelId,
+        bytes calldata prompt,
+        uint32 maxNewTokens,
+        address consumer,
+        uint32 callbackGasLimit,
+        uint64 maxCallbackGasPrice
+    ) private returns (uint256 requestId) {
+        _requireServableRequest(modelId, prompt.length, maxNewTokens);
+        uint256 escrow = _requireCallback(consumer, callbackGasLimit, maxCallbackGasPrice);
+        Settings memory settings = _settings;
+        uint256 fee = msg.value - (escrow < msg.value ? escrow : msg.value);
+        if (msg.value < escrow || fee < settings.minimumFee) {
+            revert ChatRecordRegistryFeeTooLow(fee, escrow, settings.minimumFee);
+        }
+        if (fee > type(uint64).max) revert ChatRecordRegistryFeeTooHigh(fee, type(uint64).max);
+
+        requestId = ++settings.requestCount;
+        _settings.requestCount = settings.requestCount;
+        uint64 seedBlock = _randomness.requestSeed(requestId, 1);
+        _storeRequest(requestId, modelId, fee, seedBlock, settings, consumer != address(0));
+        if (consumer != address(0)) {
+            _callbacks[requestId] = Callback({
+                consumer: consumer,
+                gasLimit: callbackGasLimit,
+                failed: false,
+                maxGasPrice: uint56(maxCallbackGasPrice)
+            });
+        }
+        _storePromptAndEmit(requestId, modelId, prompt, maxNewTokens, seedBlock);
     }
 
     /// @dev Credits each seat in `seatMask` its share of the fee and returns their addresses in seat order. The division
