@@ -20,6 +20,7 @@ import { type InferenceEngine, ensureTinyModel, loadEngine } from "./inference";
 import { DEFAULT_TINY_MODEL_DIR } from "./inference/buildModel";
 import { createEventApplier } from "./jobs/events";
 import { createJournal, type Journal } from "./jobs/journal";
+import { createThreadReader } from "./chain/threads";
 import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
 import { createSeatFinder } from "./jobs/seats";
 import { createTimeoutSweeper } from "./jobs/timeouts";
@@ -133,6 +134,13 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       heads,
       submitters,
       contentStore,
+      threads: createThreadReader({
+        registry,
+        chatRecordRegistry: deployment.chatRecordRegistry,
+        provider,
+        startBlock: deployment.startBlock,
+        contentStore,
+      }),
       alterResponse: options.alterResponse,
       revealDelayMs: options.revealDelayMs,
     });

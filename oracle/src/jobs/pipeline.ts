@@ -2,6 +2,7 @@ import { ZeroHash, hexlify, randomBytes } from "ethers";
 import type { ChatRegistryClient, MemberState, OnChainRecord, RegisteredModel } from "../chain/chatRegistry";
 import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
+import { type ThreadReader, renderWith } from "../chain/threads";
 import { type Submitter, TxRevertedError } from "../chain/submitter";
 import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
@@ -24,6 +25,11 @@ export interface PipelineOptions {
   /** One submitter per validator key this process runs, by lower-case address. */
   submitters: ReadonlyMap<string, Submitter>;
   contentStore?: ContentStore;
+  /**
+   * Reads conversation threads: a turn that extends one (`requestChatTurn`) is answered from the chat rendering of
+   * the whole thread. Without it every prompt is read as it is.
+   */
+  threads?: ThreadReader;
   /**
    * Test hook: changes the text a validator commits and reveals (a dishonest or broken node). Never set in production
    * code paths; the e2e test uses it to check that a dissenting reveal is slashed.
@@ -181,7 +187,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
    * anyone: the prompt is not valid UTF-8 (its decoded text does not hash back to the on-chain promptHash), the
    * registered model is not the one this engine runs, or the tokenized prompt plus maxNewTokens exceeds the context.
    */
-  async function declineReasonOf(job: Job): Promise<{ reason: number; detail: string } | undefined> {
+  async function declineReasonOf(job: Job, modelPrompt: string): Promise<{ reason: number; detail: string } | undefined> {
     if (hashText(job.prompt).toLowerCase() !== job.promptHash.toLowerCase()) {
       return { reason: DeclineReason.InvalidPrompt, detail: "prompt is not valid UTF-8" };
     }
@@ -189,7 +195,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     if (model.modelHash.toLowerCase() !== engine.modelHash.toLowerCase()) {
       return { reason: DeclineReason.ModelUnavailable, detail: `model ${job.modelId} is registered with hash ${model.modelHash}, this node runs ${engine.modelHash}` };
     }
-    const tokens = engine.countPromptTokens(job.prompt);
+    const tokens = engine.countPromptTokens(modelPrompt);
     if (tokens === 0) return { reason: DeclineReason.InvalidPrompt, detail: "prompt encodes to no tokens" };
     const context = Math.min(model.limits.contextLength, engine.maxContext);
     if (tokens + job.maxNewTokens > context) {
@@ -199,13 +205,13 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   /** One inference per request even when several local validators sit on its committee (greedy decoding is deterministic). */
-  function generate(job: Job): Promise<GenerateResult> {
+  function generate(job: Job, modelPrompt: string): Promise<GenerateResult> {
     // Keyed by the prompt too: after a reorg the same request id may carry another prompt.
-    const key = `${job.requestId}:${job.promptHash}:${job.maxNewTokens}`;
+    const key = `${job.requestId}:${hashText(modelPrompt)}:${job.maxNewTokens}`;
     let pending = generations.get(key);
     if (!pending) {
       // inference_seconds is observed by the node's instrumented engine (metrics/instrument.ts).
-      pending = engine.generate({ prompt: job.prompt, maxNewTokens: job.maxNewTokens }).then((result) => {
+      pending = engine.generate({ prompt: modelPrompt, maxNewTokens: job.maxNewTokens }).then((result) => {
         metrics.inferenceTokensPerSecond.set(result.tokensPerSecond);
         return result;
       });
@@ -220,11 +226,20 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     // A journaled decline (the only transaction a job sends before inferring): mined → done; pending → wait for it.
     const declinedIn = await settleJournaledTx(job, "commit");
     if (declinedIn !== undefined) return moveAndNudge(job, "declined", { commitBlock: declinedIn });
-    const refusal = await declineReasonOf(job);
+    let modelPrompt = job.prompt;
+    try {
+      // A thread turn reads the whole conversation; the texts of finalized turns are the same for every node.
+      if (options.threads) modelPrompt = await options.threads.modelPrompt(job.requestId, job.prompt, renderWith(engine));
+    } catch (error) {
+      // The model's template rejects the conversation: every node renders the same and declines alike.
+      if (error instanceof NonRetryableError) return decline(job, DeclineReason.InvalidPrompt, error.message);
+      throw error;
+    }
+    const refusal = await declineReasonOf(job, modelPrompt);
     if (refusal) return decline(job, refusal.reason, refusal.detail);
     let result: GenerateResult;
     try {
-      result = await generate(job);
+      result = await generate(job, modelPrompt);
     } catch (error) {
       // The model cannot answer this prompt here: declining costs nothing, failing the job would be slashed.
       if (error instanceof NonRetryableError) return decline(job, DeclineReason.ModelUnavailable, error.message);
