@@ -543,8 +543,10 @@
     return el(
       "div",
       { class: "thread" },
-      el("h3", null, "Conversation #" + c.conversationId),
-      badge(c.verified, c.verified ? "Every turn links to its parent's finalized record" : "NOT verified: a link or a text differs from the chain"),
+      el("h3", null, "Conversation #" + c.conversationId + " (" + c.turns.length + (c.turns.length === 1 ? " turn" : " turns") + " to here)"),
+      // Not a badge(): the page has one verified-badge per view, the request's own.
+      el("p", { class: c.verified ? "ok" : "bad", dataset: { testid: "thread-verdict", verified: String(c.verified) } },
+        c.verified ? "Every turn links to its parent's finalized record and its texts match the chain" : "NOT verified: a link or a text differs from the chain"),
       table(["Turn", "Status", "Prompt", "Response", "Finalized in block", "Check"], rows, { class: "thread-turns" }),
       next.length ? el("div", null, el("p", null, "Continued by:"), el("ul", { class: "links" }, next)) : null,
     );
