@@ -9,7 +9,7 @@
  *   very first request on a fresh deployment (ids assigned, first slots of the requester and validators);
  *   lifecycleSteps = the last steady run per transaction, and lifecycleBreakdown = where each of its transactions'
  *   gas went, by opcode (bench/gasBreakdown.ts).
- * - lifecycle.threadTurn: the committee3 lifecycle of a conversation turn (`requestChatTurn` extending the
+ * - lifecycle.threadTurn: the committee3 lifecycle of a conversation turn (`requestChatFollowUp` extending the
  *   requester's previous finalized turn, then the same commits and reveals), same method and runs.
  * - afterFinalization.committee3: what a committee of 3 spends after its finalizing reveal, mean over the same runs:
  *   `lateReveal` = the third member's agreeing reveal (paid its share), `settle` = settle() after the reveal deadline
@@ -57,7 +57,7 @@ interface LifecycleResult {
 
 const FINALIZED = 4n;
 
-/** `thread`: every lifecycle after the first is a turn extending the previous one (`requestChatTurn`). */
+/** `thread`: every lifecycle after the first is a turn extending the previous one (`requestChatFollowUp`). */
 async function lifecycle(committeeSize: number, quorum: number, thread = false): Promise<LifecycleResult> {
   const signers = await ethers.getSigners();
   const deployment = await deployAll(hre, {
@@ -87,7 +87,7 @@ async function lifecycle(committeeSize: number, quorum: number, thread = false):
     const rest = [ethers.toUtf8Bytes(PROMPT), 64, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n }] as const;
     const requestTx = parentId === undefined
       ? chat.connect(requester).requestChat(1, ...rest)
-      : chat.connect(requester).requestChatTurn(parentId, ...rest);
+      : chat.connect(requester).requestChatFollowUp(parentId, ...rest);
     steps.push({ step: parentId === undefined ? "request" : "request turn", ...(await receiptGas(requestTx)) });
     const requestId = await chat.requestCount();
     // The seed block is the request's own: its hash exists from the next (pending) block on.

@@ -236,7 +236,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     }
 
     /// @inheritdoc IChatRecordRegistry
-    function requestChatTurn(
+    function requestChatFollowUp(
         uint256 parentId,
         bytes calldata prompt,
         uint32 maxNewTokens,
@@ -560,7 +560,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     }
 
     /// @inheritdoc IChatRecordRegistry
-    function getThread(uint256 requestId) external view returns (ThreadLink memory) {
+    function threadOfRequest(uint256 requestId) external view returns (ThreadLink memory) {
         Turn memory turn = _turns[requestId];
         return ThreadLink({
             parentId: turn.parentId,
@@ -570,7 +570,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     }
 
     /// @inheritdoc IChatRecordRegistry
-    function threads() external view returns (address) {
+    function threadsContract() external view returns (address) {
         return address(_threads);
     }
 

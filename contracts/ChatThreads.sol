@@ -21,7 +21,7 @@ contract ChatThreads is IChatThreads {
     /// @inheritdoc IChatThreads
     function setThreadMember(uint256 requestId, address member, bool allowed) external {
         if (member == address(0)) revert ChatThreadsZeroAddress();
-        uint256 rootId = _registry.getThread(requestId).rootId;
+        uint256 rootId = _registry.threadOfRequest(requestId).rootId;
         if (msg.sender != _registry.getRecord(rootId).requester) revert ChatThreadsNotThreadOwner(rootId, msg.sender);
         _members[rootId][member] = allowed;
         emit ThreadMemberSet(rootId, member, allowed);
@@ -38,7 +38,7 @@ contract ChatThreads is IChatThreads {
         if (parent.status != IChatRecordRegistry.Status.Finalized) {
             revert IChatRecordRegistry.ChatRecordRegistryParentNotFinalized(parentId, parent.status);
         }
-        IChatRecordRegistry.ThreadLink memory link = _registry.getThread(parentId);
+        IChatRecordRegistry.ThreadLink memory link = _registry.threadOfRequest(parentId);
         rootId = link.rootId;
         address owner = rootId == parentId ? parent.requester : _registry.getRecord(rootId).requester;
         if (account != owner && !_members[rootId][account]) {
@@ -50,7 +50,7 @@ contract ChatThreads is IChatThreads {
 
     /// @inheritdoc IChatThreads
     function isThreadMember(uint256 requestId, address account) external view returns (bool) {
-        uint256 rootId = _registry.getThread(requestId).rootId;
+        uint256 rootId = _registry.threadOfRequest(requestId).rootId;
         return account == _registry.getRecord(rootId).requester || _members[rootId][account];
     }
 
@@ -60,7 +60,7 @@ contract ChatThreads is IChatThreads {
         if (record.status != IChatRecordRegistry.Status.Finalized) {
             revert IChatRecordRegistry.ChatRecordRegistryInvalidStatus(requestId, record.status);
         }
-        return _recordHash(requestId, record, _registry.getThread(requestId).previousRecordHash);
+        return _recordHash(requestId, record, _registry.threadOfRequest(requestId).previousRecordHash);
     }
 
     /// @inheritdoc IChatThreads

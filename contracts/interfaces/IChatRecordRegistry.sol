@@ -140,7 +140,7 @@ interface IChatRecordRegistry {
         bytes32 responseHash;
     }
 
-    /// @notice Where a request sits in its conversation, as returned by `getThread`.
+    /// @notice Where a request sits in its conversation, as returned by `threadOfRequest`.
     /// @param parentId           The turn it extends; 0 for a request that starts a thread (any plain request).
     /// @param rootId             The thread's first request (the request itself for a root); its requester owns the
     ///                           thread.
@@ -352,8 +352,8 @@ interface IChatRecordRegistry {
     ///         template and generate from that text. As `requestChat` otherwise (fee, limits, callback, events), plus
     ///         `ThreadExtended`.
     /// @param parentId Finalized request to extend; the caller must own its thread or be allowed into it
-    ///                 (`IChatThreads.setThreadMember` on `threads()`).
-    function requestChatTurn(
+    ///                 (`IChatThreads.setThreadMember` on `threadsContract()`).
+    function requestChatFollowUp(
         uint256 parentId,
         bytes calldata prompt,
         uint32 maxNewTokens,
@@ -429,9 +429,9 @@ interface IChatRecordRegistry {
     /// @notice Per-member state of the current attempt of `requestId` (empty until drawn).
     function getMembers(uint256 requestId) external view returns (MemberState[] memory);
     /// @notice Where `requestId` sits in its thread; an id never requested reads as a root (`getRecord` reverts).
-    function getThread(uint256 requestId) external view returns (ThreadLink memory);
+    function threadOfRequest(uint256 requestId) external view returns (ThreadLink memory);
     /// @notice The thread membership contract this registry deployed (who may extend whose thread).
-    function threads() external view returns (address);
+    function threadsContract() external view returns (address);
     /// @notice The parameters `requestId` was created under.
     function getRequestConfig(uint256 requestId) external view returns (Config memory);
     /// @notice Number of requests so far (the last request id).

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /// @title IChatThreads
 /// @notice Who may extend a conversation thread of the chat registry, and the hash that links its turns. A thread is
 ///         the chain of turns started by one request (its root); the root's requester owns it and may allow other
-///         accounts to add turns (`IChatRecordRegistry.requestChatTurn` checks this). Deployed by the registry.
+///         accounts to add turns (`IChatRecordRegistry.requestChatFollowUp` checks this). Deployed by the registry.
 interface IChatThreads {
     /// @notice The owner of thread `rootId` allowed (or stopped allowing) `member` to extend it.
     event ThreadMemberSet(uint256 indexed rootId, address indexed member, bool allowed);
@@ -18,7 +18,7 @@ interface IChatThreads {
     ///         must own the thread. Reverts for an unknown request (the registry's error).
     function setThreadMember(uint256 requestId, address member, bool allowed) external;
 
-    /// @notice The checks of `IChatRecordRegistry.requestChatTurn`: `parentId` is Finalized (else
+    /// @notice The checks of `IChatRecordRegistry.requestChatFollowUp`: `parentId` is Finalized (else
     ///         `ChatRecordRegistryParentNotFinalized`; an unknown id reverts `ChatRecordRegistryUnknownRequest`) and
     ///         `account` owns its thread or was allowed into it (else `ChatRecordRegistryNotThreadMember`).
     /// @return rootId             The thread's first request.

@@ -40,7 +40,7 @@ export interface ChatRequestSpec {
   /** Wei; defaults to the registry's minimum fee. */
   fee?: bigint;
   modelId?: number;
-  /** Extend this finalized request's thread (`requestChatTurn`; the parent's model answers, `modelId` is unused). */
+  /** Extend this finalized request's thread (`requestChatFollowUp`; the parent's model answers, `modelId` is unused). */
   parentId?: bigint;
 }
 
@@ -68,7 +68,7 @@ export async function sendChatRequest(
   const args = [prompt, spec.maxNewTokens, spec.consumer ?? ZeroAddress, gas, price] as const;
   const value = fee + BigInt(gas) * price;
   const [method, first] =
-    spec.parentId === undefined ? [chat.requestChat, spec.modelId ?? deployment.modelId] : [chat.requestChatTurn, spec.parentId];
+    spec.parentId === undefined ? [chat.requestChat, spec.modelId ?? deployment.modelId] : [chat.requestChatFollowUp, spec.parentId];
   const estimate = (await method.estimateGas(first, ...args, { value })) as bigint;
   const tx = await method(first, ...args, { value, gasLimit: (estimate * 12n) / 10n + 20_000n });
   const receipt = (await tx.wait()) as TransactionReceipt;

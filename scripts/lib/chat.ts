@@ -110,7 +110,7 @@ export async function sendChatRequest(
     callbackGasLimit?: number;
     maxCallbackGasPrice?: bigint;
     accountIndex?: number;
-    /** Extend this finalized request's thread (`requestChatTurn`: the parent's model answers, seeing the thread). */
+    /** Extend this finalized request's thread (`requestChatFollowUp`: the parent's model answers, seeing the thread). */
     parentId?: bigint;
   },
 ): Promise<{ requestId: bigint; seedBlock: bigint; commitDeadline: bigint; revealDeadline: bigint }> {
@@ -133,7 +133,7 @@ export async function sendChatRequest(
   const tx =
     options.parentId === undefined
       ? await chatRegistry.requestChat(options.modelId ?? deployment.modelId, ...rest)
-      : await chatRegistry.requestChatTurn(options.parentId, ...rest);
+      : await chatRegistry.requestChatFollowUp(options.parentId, ...rest);
   const receipt = await tx.wait();
   for (const log of receipt?.logs ?? []) {
     const parsed = chatRegistry.interface.parseLog(log);

@@ -74,7 +74,7 @@ describe(`conversation threads end to end (${E2E_CHAINS[0]} node process, tiny m
     expect(thread[1].previousRecordHash).to.equal(threadRecordHash(thread[0]));
     expect(thread[2].previousRecordHash).to.equal(threadRecordHash(thread[1]));
     const { chat } = contractsOf(chain.deployment, chain.provider);
-    const threads = ChatThreads__factory.connect(await chat.threads(), chain.provider);
+    const threads = ChatThreads__factory.connect(await chat.threadsContract(), chain.provider);
     expect(await threads.threadRecordHash(turns[2])).to.equal(threadRecordHash(thread[2]));
 
     // What the committee generated from: the third turn's answer is the model's answer to the whole rendered thread.

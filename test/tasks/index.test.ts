@@ -187,7 +187,7 @@ describe("tasks: chat --parent, a conversation turn", function () {
     const turn = await runTask("chat", { prompt: "second", maxNewTokens: 8, parent: "1", wait: false });
     expect(turn.exitCode, turn.err).to.equal(0);
     expect(turn.out.split("\n")[0]).to.match(/^request 2 \(turn after 1\) /);
-    const link = await chat.getThread(2n);
+    const link = await chat.threadOfRequest(2n);
     expect([link.parentId, link.rootId]).to.deep.equal([1n, 1n]);
 
     const pending = await runTask("chat", { prompt: "third", maxNewTokens: 8, parent: "2", wait: false });

@@ -98,7 +98,7 @@ export interface ChatRegistryClient {
   readonly address: string;
   getRecord(requestId: bigint): Promise<OnChainRecord>;
   getMembers(requestId: bigint): Promise<MemberState[]>;
-  /** Where the request sits in its conversation thread (`requestChatTurn`). */
+  /** Where the request sits in its conversation thread (`requestChatFollowUp`). */
   getThread(requestId: bigint): Promise<ThreadLink>;
   getModel(modelId: number): Promise<RegisteredModel>;
   /**
@@ -182,8 +182,8 @@ export function createChatRegistryClient(
         }));
       }),
     getThread: (requestId) =>
-      call("getThread", async () => {
-        const t = await contract.getThread(requestId);
+      call("threadOfRequest", async () => {
+        const t = await contract.threadOfRequest(requestId);
         return { parentId: t.parentId as bigint, rootId: t.rootId as bigint, previousRecordHash: t.previousRecordHash as string };
       }),
     getModel: (modelId) =>

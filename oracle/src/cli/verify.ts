@@ -109,7 +109,7 @@ async function verifyRequest(ctx: VerifyContext, requestId: bigint): Promise<Ver
 }
 
 /**
- * For a conversation turn (`requestChatTurn`): the earlier turns from the chain and the chat rendering of the thread
+ * For a conversation turn (`requestChatFollowUp`): the earlier turns from the chain and the chat rendering of the thread
  * the committee generated from; undefined for a request that extends nothing.
  */
 async function threadOf(

@@ -26,7 +26,7 @@ export interface PipelineOptions {
   submitters: ReadonlyMap<string, Submitter>;
   contentStore?: ContentStore;
   /**
-   * Reads conversation threads: a turn that extends one (`requestChatTurn`) is answered from the chat rendering of
+   * Reads conversation threads: a turn that extends one (`requestChatFollowUp`) is answered from the chat rendering of
    * the whole thread. Without it every prompt is read as it is.
    */
   threads?: ThreadReader;

@@ -6,13 +6,13 @@ import {
   requestChat, responseHashOf,
 } from "../fixtures";
 
-// Each test performs one attack on conversation threads (`requestChatTurn`) and asserts the secure outcome.
+// Each test performs one attack on conversation threads (`requestChatFollowUp`) and asserts the secure outcome.
 
 type System = Awaited<ReturnType<typeof deploySystem>>;
 
 const committee1 = () => deploySystem({ committeeSize: 1, quorum: 1, maxAttempts: 1, validatorCount: 3 });
 
-const threadsOf = async (sys: System) => ethers.getContractAt("ChatThreads", await sys.chat.threads());
+const threadsOf = async (sys: System) => ethers.getContractAt("ChatThreads", await sys.chat.threadsContract());
 
 /** A committee of one answers `requestId` with `text` (finalized in one transaction). */
 async function answer(sys: System, requestId: bigint, text: string) {
@@ -20,9 +20,9 @@ async function answer(sys: System, requestId: bigint, text: string) {
   await sys.chat.connect(member).respond(requestId, text);
 }
 
-/** Sends `requestChatTurn` extending `parentId` from `from` (the requester by default); returns the transaction. */
+/** Sends `requestChatFollowUp` extending `parentId` from `from` (the requester by default); returns the transaction. */
 function extend(sys: System, parentId: bigint, prompt: string, from = sys.requester) {
-  return sys.chat.connect(from).requestChatTurn(parentId, ethers.toUtf8Bytes(prompt), 32, ethers.ZeroAddress, 0, 0, { value: MINIMUM_FEE });
+  return sys.chat.connect(from).requestChatFollowUp(parentId, ethers.toUtf8Bytes(prompt), 32, ethers.ZeroAddress, 0, 0, { value: MINIMUM_FEE });
 }
 
 /** keccak256(abi.encode(previousRecordHash, requestId, promptHash, responseHash, modelHash)), computed off-chain. */
@@ -63,12 +63,13 @@ describe("attacks: thread hijacking", function () {
 
   it("lets a member the owner allowed extend the thread, until the owner revokes it", async function () {
     const { sys, rootId } = await loadFixture(finalizedRoot);
-    await expect((await threadsOf(sys)).connect(sys.requester).setThreadMember(rootId, sys.outsider.address, true))
-      .to.emit(await threadsOf(sys), "ThreadMemberSet").withArgs(rootId, sys.outsider.address, true);
-    expect(await (await threadsOf(sys)).isThreadMember(rootId, sys.outsider.address)).to.equal(true);
+    const threads = await threadsOf(sys);
+    await expect(threads.connect(sys.requester).setThreadMember(rootId, sys.outsider.address, true))
+      .to.emit(threads, "ThreadMemberSet").withArgs(rootId, sys.outsider.address, true);
+    expect(await threads.isThreadMember(rootId, sys.outsider.address)).to.equal(true);
     await expect(extend(sys, rootId, "May I?", sys.outsider)).to.emit(sys.chat, "ThreadExtended");
 
-    await (await threadsOf(sys)).connect(sys.requester).setThreadMember(rootId, sys.outsider.address, false);
+    await threads.connect(sys.requester).setThreadMember(rootId, sys.outsider.address, false);
     await expect(extend(sys, rootId, "Again?", sys.outsider))
       .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryNotThreadMember")
       .withArgs(rootId, sys.outsider.address);
@@ -76,10 +77,11 @@ describe("attacks: thread hijacking", function () {
 
   it("reverts when an allowed member (not the owner) lets others into the thread", async function () {
     const { sys, rootId } = await loadFixture(finalizedRoot);
+    const threads = await threadsOf(sys);
     const [, , , , , , , , , stranger] = await ethers.getSigners();
-    await (await threadsOf(sys)).connect(sys.requester).setThreadMember(rootId, sys.outsider.address, true);
-    await expect((await threadsOf(sys)).connect(sys.outsider).setThreadMember(rootId, stranger.address, true))
-      .to.be.revertedWithCustomError(await threadsOf(sys), "ChatThreadsNotThreadOwner")
+    await threads.connect(sys.requester).setThreadMember(rootId, sys.outsider.address, true);
+    await expect(threads.connect(sys.outsider).setThreadMember(rootId, stranger.address, true))
+      .to.be.revertedWithCustomError(threads, "ChatThreadsNotThreadOwner")
       .withArgs(rootId, sys.outsider.address);
   });
 
@@ -121,29 +123,31 @@ describe("attacks: thread hijacking", function () {
 
   it("hash-links each turn to its parent's finalized record, back to the root", async function () {
     const { sys, rootId } = await loadFixture(finalizedRoot);
+    const threads = await threadsOf(sys);
     const first = recordHash(ethers.ZeroHash, rootId, "Hi", "Hello!");
-    expect(await (await threadsOf(sys)).threadRecordHash(rootId)).to.equal(first);
+    expect(await threads.threadRecordHash(rootId)).to.equal(first);
 
     await expect(extend(sys, rootId, "How are you?"))
       .to.emit(sys.chat, "ThreadExtended").withArgs(rootId + 1n, rootId, rootId, first);
     const second = rootId + 1n;
     await answer(sys, second, "Fine.");
     const secondHash = recordHash(first, second, "How are you?", "Fine.");
-    expect(await (await threadsOf(sys)).threadRecordHash(second)).to.equal(secondHash);
+    expect(await threads.threadRecordHash(second)).to.equal(secondHash);
 
     await extend(sys, second, "Bye");
     const third = second + 1n;
-    const link = await sys.chat.getThread(third);
+    const link = await sys.chat.threadOfRequest(third);
     expect([link.parentId, link.rootId, link.previousRecordHash]).to.deep.equal([second, rootId, secondHash]);
     expect((await sys.chat.getRecord(third)).modelId).to.equal(BigInt(MODEL_ID));
-    const rootLink = await sys.chat.getThread(rootId);
+    const rootLink = await sys.chat.threadOfRequest(rootId);
     expect([rootLink.parentId, rootLink.rootId, rootLink.previousRecordHash]).to.deep.equal([0n, rootId, ethers.ZeroHash]);
   });
 
   it("does not give a record hash for a turn that is not finalized", async function () {
     const sys = await loadFixture(committee1);
     const requestId = await requestChat(sys, { prompt: "Hi" });
-    await expect((await threadsOf(sys)).threadRecordHash(requestId))
+    const threads = await threadsOf(sys);
+    await expect(threads.threadRecordHash(requestId))
       .to.be.revertedWithCustomError(sys.chat, "ChatRecordRegistryInvalidStatus")
       .withArgs(requestId, Status.Requested);
   });

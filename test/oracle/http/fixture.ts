@@ -68,7 +68,7 @@ export async function runRequestToFinal(net: Network, prompt: string, options: {
   // does not see what was generated from).
   const tx = options.parentId === undefined
     ? await chatRegistry.connect(user).requestChat(1, ...rest)
-    : await chatRegistry.connect(user).requestChatTurn(options.parentId, ...rest);
+    : await chatRegistry.connect(user).requestChatFollowUp(options.parentId, ...rest);
   const receipt = await tx.wait();
   const requested = receipt!.logs
     .map((log) => chatRegistry.interface.parseLog(log))

@@ -8,7 +8,7 @@ import { resolveText } from "../texts";
 import { REQUEST_STATUSES } from "../viewTypes";
 
 /**
- * GET /v1/conversations/:id: the on-chain conversation thread that ends at request `:id` (`requestChatTurn`), root
+ * GET /v1/conversations/:id: the on-chain conversation thread that ends at request `:id` (`requestChatFollowUp`), root
  * first, each turn with its hashes, texts, finalizing block and what was verified: texts against hashes, and each
  * turn's link against its parent's record hash recomputed here.
  */

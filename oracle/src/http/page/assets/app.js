@@ -522,7 +522,7 @@
     ];
   }
 
-  /** The conversation thread the request belongs to (`requestChatTurn`): its turns root first, and its continuations. */
+  /** The conversation thread the request belongs to (`requestChatFollowUp`): its turns root first, and its continuations. */
   function renderThread(c, selfId) {
     if (!c || (c.turns.length < 2 && c.continuations.length === 0)) return null;
     var clip = function (view) { return view && view.text !== null ? view.text.slice(0, 80) : "—"; };
