@@ -140,6 +140,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         provider,
         startBlock: deployment.startBlock,
         contentStore,
+        blockRange: config.blockRange,
       }),
       alterResponse: options.alterResponse,
       revealDelayMs: options.revealDelayMs,

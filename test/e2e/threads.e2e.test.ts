@@ -73,6 +73,9 @@ describe(`conversation threads end to end (${E2E_CHAINS[0]} node process, tiny m
     expect(thread.map((t) => t.prompt)).to.deep.equal(PROMPTS);
     expect(thread[1].previousRecordHash).to.equal(threadRecordHash(thread[0]));
     expect(thread[2].previousRecordHash).to.equal(threadRecordHash(thread[1]));
+    // The same thread read in bounded eth_getLogs ranges (RPC providers cap them).
+    const chunked = createThreadReader({ registry, chatRecordRegistry: loadDeployment(chain.deploymentsFile).chatRecordRegistry, provider: chain.provider, startBlock: 0, blockRange: 3 });
+    expect(await chunked.thread(turns[2])).to.deep.equal(thread);
     const { chat } = contractsOf(chain.deployment, chain.provider);
     const threads = ChatThreads__factory.connect(await chat.threadsContract(), chain.provider);
     expect(await threads.threadRecordHash(turns[2])).to.equal(threadRecordHash(thread[2]));

@@ -30,8 +30,11 @@ export interface ThreadTurn {
 }
 
 export interface ThreadReader {
-  /** The turns from the thread's root up to and including `requestId`. Throws a classified RPC error. */
-  thread(requestId: bigint): Promise<ThreadTurn[]>;
+  /**
+   * The turns from the thread's root up to and including `requestId`. `textsOnly`: read events only for texts the
+   * content store lacks (blocks and `maxNewTokens` may then stay null). Throws a classified RPC error.
+   */
+  thread(requestId: bigint, options?: { textsOnly?: boolean }): Promise<ThreadTurn[]>;
   /**
    * The text the model reads for `requestId` whose own prompt is `prompt`: `prompt` itself for a request that
    * extends nothing; for a thread turn, the chat rendering of the earlier turns and `prompt` (`threadMessages`).
@@ -48,6 +51,8 @@ export interface ThreadReaderOptions {
   startBlock: number;
   /** Texts by hash, tried before the chain's events (prompts and revealed responses are stored there). */
   contentStore?: Pick<ContentStore, "get">;
+  /** Most blocks per eth_getLogs call (RPC providers cap the range); default: one call from `startBlock` to the head. */
+  blockRange?: number;
 }
 
 /**
@@ -119,12 +124,13 @@ export function createThreadReader(options: ThreadReaderOptions): ThreadReader {
   const finalTurns = new Map<string, ThreadTurn>();
 
   async function eventsOf(name: string, requestId: bigint) {
-    const logs = await provider.getLogs({
-      address: chatRecordRegistry.address,
-      fromBlock: startBlock,
-      toBlock: "latest",
-      topics: [topic(name), zeroPadValue(toBeHex(requestId), 32)],
-    });
+    const topics = [topic(name), zeroPadValue(toBeHex(requestId), 32)];
+    const head = await provider.getBlockNumber();
+    const range = options.blockRange ?? head - startBlock + 1;
+    const logs = [];
+    for (let from = startBlock; from <= head; from += range) {
+      logs.push(...(await provider.getLogs({ address: chatRecordRegistry.address, fromBlock: from, toBlock: Math.min(head, from + range - 1), topics })));
+    }
     return logs.map((log) => ({ log, parsed: iface.parseLog(log) })).filter((e) => e.parsed !== null);
   }
 
@@ -133,13 +139,13 @@ export function createThreadReader(options: ThreadReaderOptions): ThreadReader {
     return text !== undefined && hashText(text) === hash.toLowerCase() ? text : undefined;
   };
 
-  async function turn(requestId: bigint): Promise<ThreadTurn> {
+  async function turn(requestId: bigint, textsOnly: boolean): Promise<ThreadTurn> {
     const cached = finalTurns.get(requestId.toString());
     if (cached) return cached;
     const [record, link] = await Promise.all([registry.getRecord(requestId), registry.getThread(requestId)]);
     const finalized = record.status === RequestStatus.Finalized;
-    const [requested] = await eventsOf("ChatRequested", requestId);
     let prompt = textFor(record.promptHash) ?? null;
+    const [requested] = textsOnly && prompt !== null ? [] : await eventsOf("ChatRequested", requestId);
     if (prompt === null && requested) {
       const decoded = decodePrompt(requested.parsed!.args.prompt as string);
       if (decoded.validUtf8) prompt = decoded.text;
@@ -153,8 +159,10 @@ export function createThreadReader(options: ThreadReaderOptions): ThreadReader {
         const match = revealed.find((e) => (e.parsed!.args.responseHash as string).toLowerCase() === record.responseHash.toLowerCase());
         if (match) response = match.parsed!.args.responseText as string;
       }
-      const [final] = await eventsOf("RecordFinalized", requestId);
-      finalizedBlock = final?.log.blockNumber ?? null;
+      if (!textsOnly) {
+        const [final] = await eventsOf("RecordFinalized", requestId);
+        finalizedBlock = final?.log.blockNumber ?? null;
+      }
     }
     const result: ThreadTurn = {
       requestId,
@@ -176,9 +184,9 @@ export function createThreadReader(options: ThreadReaderOptions): ThreadReader {
     return result;
   }
 
-  async function thread(requestId: bigint): Promise<ThreadTurn[]> {
-    const turns = [await turn(requestId)];
-    while (turns[0].parentId !== 0n) turns.unshift(await turn(turns[0].parentId));
+  async function thread(requestId: bigint, { textsOnly = false } = {}): Promise<ThreadTurn[]> {
+    const turns = [await turn(requestId, textsOnly)];
+    while (turns[0].parentId !== 0n) turns.unshift(await turn(turns[0].parentId, textsOnly));
     return turns;
   }
 
@@ -187,7 +195,8 @@ export function createThreadReader(options: ThreadReaderOptions): ThreadReader {
     async modelPrompt(requestId, prompt, render) {
       const link = await registry.getThread(requestId);
       if (link.parentId === 0n) return prompt;
-      const turns = await thread(link.parentId);
+      // A running node has the earlier turns' texts in its content store: the chain's logs only for what it lacks.
+      const turns = await thread(link.parentId, { textsOnly: true });
       return render(threadMessages(turns, prompt));
     },
   };

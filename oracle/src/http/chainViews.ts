@@ -80,6 +80,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
     chatRecordRegistry: deployment.chatRecordRegistry,
     provider,
     startBlock: deployment.startBlock,
+    blockRange: options.blockRange,
   });
   const index = new ChainIndex({ deployment, provider, logger, metrics, blockRange: options.blockRange ?? 1000, minSyncIntervalMs: options.minSyncIntervalMs });
   const timestamps = new Map<number, number>();
