@@ -9,6 +9,8 @@
  *   very first request on a fresh deployment (ids assigned, first slots of the requester and validators);
  *   lifecycleSteps = the last steady run per transaction, and lifecycleBreakdown = where each of its transactions'
  *   gas went, by opcode (bench/gasBreakdown.ts).
+ * - lifecycle.threadTurn: the committee3 lifecycle of a conversation turn (`requestChatFollowUp` extending the
+ *   requester's previous finalized turn, then the same commits and reveals), same method and runs.
  * - afterFinalization.committee3: what a committee of 3 spends after its finalizing reveal, mean over the same runs:
  *   `lateReveal` = the third member's agreeing reveal (paid its share), `settle` = settle() after the reveal deadline
  *   (nobody to slash, nothing to refund).
@@ -55,7 +57,8 @@ interface LifecycleResult {
 
 const FINALIZED = 4n;
 
-async function lifecycle(committeeSize: number, quorum: number): Promise<LifecycleResult> {
+/** `thread`: every lifecycle after the first is a turn extending the previous one (`requestChatFollowUp`). */
+async function lifecycle(committeeSize: number, quorum: number, thread = false): Promise<LifecycleResult> {
   const signers = await ethers.getSigners();
   const deployment = await deployAll(hre, {
     modelHash: MODEL_HASH,
@@ -78,10 +81,14 @@ async function lifecycle(committeeSize: number, quorum: number): Promise<Lifecyc
   const responseHash = ethers.keccak256(ethers.toUtf8Bytes(RESPONSE));
   const member = (address: string) => byAddress.get(address)!;
 
+  let parentId: bigint | undefined;
   async function once(): Promise<LifecycleRun> {
     const steps: { step: string; gas: bigint; hash: string }[] = [];
-    const requestTx = chat.connect(requester).requestChat(1, ethers.toUtf8Bytes(PROMPT), 64, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n });
-    steps.push({ step: "request", ...(await receiptGas(requestTx)) });
+    const rest = [ethers.toUtf8Bytes(PROMPT), 64, ethers.ZeroAddress, 0, 0, { value: 10n ** 15n }] as const;
+    const requestTx = parentId === undefined
+      ? chat.connect(requester).requestChat(1, ...rest)
+      : chat.connect(requester).requestChatFollowUp(parentId, ...rest);
+    steps.push({ step: parentId === undefined ? "request" : "request turn", ...(await receiptGas(requestTx)) });
     const requestId = await chat.requestCount();
     // The seed block is the request's own: its hash exists from the next (pending) block on.
     const [committee, ready] = await chat.previewCommittee(requestId, { blockTag: "pending" });
@@ -109,6 +116,7 @@ async function lifecycle(committeeSize: number, quorum: number): Promise<Lifecyc
       after = { lateReveal: late.gas, settle: settled.gas };
     }
     if ((await chat.getRecord(requestId)).status !== FINALIZED) throw new Error("benchmark request did not finalize");
+    if (thread) parentId = requestId;
     return { total: steps.reduce((sum, s) => sum + s.gas, 0n), steps, after };
   }
   const first = await once();
@@ -190,6 +198,7 @@ function breakdownRows(breakdown: ({ step: string } & GasBreakdown)[]) {
 async function main(): Promise<void> {
   const committee1 = await lifecycle(1, 1);
   const committee3 = await lifecycle(3, 2);
+  const threadTurn = await lifecycle(3, 2, true);
   const anchor = await anchorPerRecord(256);
   const tree = await treeFigures();
   const outDir = path.join(__dirname, "out");
@@ -200,11 +209,11 @@ async function main(): Promise<void> {
     ...previous,
     ...provenance("npm run bench:gas"),
     ...tree,
-    lifecycle: { committee1: committee1.steady, committee3: committee3.steady },
+    lifecycle: { committee1: committee1.steady, committee3: committee3.steady, threadTurn: threadTurn.steady },
     lifecycleMax: { committee1: committee1.max, committee3: committee3.max },
     lifecycleRuns: STEADY_RUNS,
     lifecycleFirst: { committee1: Number(committee1.first), committee3: Number(committee3.first) },
-    lifecycleSteps: { committee1: committee1.steadySteps, committee3: committee3.steadySteps },
+    lifecycleSteps: { committee1: committee1.steadySteps, committee3: committee3.steadySteps, threadTurn: threadTurn.steadySteps },
     lifecycleBreakdown: { committee1: committee1.breakdown, committee3: committee3.breakdown },
     afterFinalization: { committee3: committee3.after },
     anchorPerRecord256: anchor,
@@ -213,6 +222,7 @@ async function main(): Promise<void> {
   const rows: [string, number | string, string][] = [
     [`lifecycle committee1 (steady, mean of ${STEADY_RUNS})`, result.lifecycle.committee1, "≤ 165,000"],
     [`lifecycle committee3 (steady, mean of ${STEADY_RUNS})`, result.lifecycle.committee3, "≤ 450,000"],
+    [`lifecycle threadTurn (committee3, steady, mean of ${STEADY_RUNS})`, result.lifecycle.threadTurn, ""],
     ["committee3 late third reveal (after quorum)", committee3.after!.lateReveal, ""],
     ["committee3 settle (after the reveal deadline)", committee3.after!.settle, ""],
     ["lifecycle committee1 (steady, max)", result.lifecycleMax.committee1, ""],
@@ -221,7 +231,7 @@ async function main(): Promise<void> {
     ["lifecycle committee3 (first)", result.lifecycleFirst.committee3, ""],
     ["anchor per record (batch 256)", anchor, "≤ 2,000"],
   ];
-  for (const [name, run] of [["committee1", committee1], ["committee3", committee3]] as const) {
+  for (const [name, run] of [["committee1", committee1], ["committee3", committee3], ["threadTurn", threadTurn]] as const) {
     for (const { step, gas } of run.steadySteps) rows.push([`  ${name} ${step}`, gas, ""]);
   }
   for (const [key, value] of Object.entries(tree)) {

@@ -6,6 +6,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IChatConsumer} from "./interfaces/IChatConsumer.sol";
 import {IChatRecordRegistry} from "./interfaces/IChatRecordRegistry.sol";
+import {IChatThreads} from "./interfaces/IChatThreads.sol";
+import {ChatThreads} from "./ChatThreads.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IStakeLock} from "./interfaces/IStakeLock.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
@@ -40,6 +42,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @dev Header flags.
     uint8 private constant FLAG_CONSUMER = 1;
     uint8 private constant FLAG_SETTLED = 2;
+    /// @dev A seat number past every mask, for `_agreeingMask` called without a revealing seat.
+    uint256 private constant NO_SEAT = 256;
 
     /// @dev The one hot slot of a request: who pays what, and the current attempt's state.
     struct Header {
@@ -107,6 +111,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint32 firstRequestId;
     }
 
+    /// @dev Only for a turn that extends a thread (a root has none): 32-bit ids like the request counter.
+    struct Turn {
+        uint32 parentId;
+        uint32 rootId;
+        bytes32 previousRecordHash;
+    }
+
     /// @dev Model state read by `requestChat`: one slot besides the hash.
     struct ModelState {
         bytes32 modelHash;
@@ -121,6 +132,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     IRandomnessSource private immutable _randomness;
     uint32 private immutable _commitWindow;
     uint32 private immutable _revealWindow;
+    /// @dev Thread membership and its views live in a contract of their own: this one is at the code size limit.
+    IChatThreads private immutable _threads;
 
     Settings private _settings;
     uint256 private _batchCount;
@@ -138,6 +151,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     mapping(address requester => Requester) private _requesters;
     mapping(uint24 id => address requester) private _requesterAddresses;
     mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 requestId => Turn) private _turns;
 
     /// @param validatorRegistry_ Source of committees and target of slashing (must grant this contract SLASHER_ROLE
     ///                           and name it as its stake lock).
@@ -162,6 +176,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         _randomness = randomness_;
         _commitWindow = commitWindow_;
         _revealWindow = revealWindow_;
+        _threads = new ChatThreads(this);
         _setConfig(config);
     }
 
@@ -217,28 +232,24 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint32 callbackGasLimit,
         uint64 maxCallbackGasPrice
     ) external payable returns (uint256 requestId) {
-        _requireServableRequest(modelId, prompt.length, maxNewTokens);
-        uint256 escrow = _requireCallback(consumer, callbackGasLimit, maxCallbackGasPrice);
-        Settings memory settings = _settings;
-        uint256 fee = msg.value - (escrow < msg.value ? escrow : msg.value);
-        if (msg.value < escrow || fee < settings.minimumFee) {
-            revert ChatRecordRegistryFeeTooLow(fee, escrow, settings.minimumFee);
-        }
-        if (fee > type(uint64).max) revert ChatRecordRegistryFeeTooHigh(fee, type(uint64).max);
+        return _requestChat(modelId, prompt, maxNewTokens, consumer, callbackGasLimit, maxCallbackGasPrice);
+    }
 
-        requestId = ++settings.requestCount;
-        _settings.requestCount = settings.requestCount;
-        uint64 seedBlock = _randomness.requestSeed(requestId, 1);
-        _storeRequest(requestId, modelId, fee, seedBlock, settings, consumer != address(0));
-        if (consumer != address(0)) {
-            _callbacks[requestId] = Callback({
-                consumer: consumer,
-                gasLimit: callbackGasLimit,
-                failed: false,
-                maxGasPrice: uint56(maxCallbackGasPrice)
-            });
-        }
-        _storePromptAndEmit(requestId, modelId, prompt, maxNewTokens, seedBlock);
+    /// @inheritdoc IChatRecordRegistry
+    function requestChatFollowUp(
+        uint256 parentId,
+        bytes calldata prompt,
+        uint32 maxNewTokens,
+        address consumer,
+        uint32 callbackGasLimit,
+        uint64 maxCallbackGasPrice
+    ) external payable returns (uint256 requestId) {
+        (uint256 rootId, bytes32 previousRecordHash, uint16 modelId) = _threads.checkExtension(parentId, msg.sender);
+
+        requestId = _requestChat(modelId, prompt, maxNewTokens, consumer, callbackGasLimit, maxCallbackGasPrice);
+        _turns[requestId] =
+            Turn({parentId: uint32(parentId), rootId: uint32(rootId), previousRecordHash: previousRecordHash});
+        emit ThreadExtended(requestId, parentId, rootId, previousRecordHash);
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -405,7 +416,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint256 paidSeats;
         uint256 refund;
         if (header.status == Status.Finalized) {
-            paidSeats = _popCount(_revealedMatching(requestId, header.revealedMask, _finalResponseHash(requestId, header)));
+            paidSeats = _popCount(_agreeingMask(requestId, header.revealedMask, NO_SEAT, _finalResponseHash(requestId, header)));
             uint256 missedCommit = full & ~uint256(header.committedMask | header.declinedMask);
             _slashSeats(requestId, committee, missedCommit, SlashReason.MissedCommit);
             _slashSeats(
@@ -413,14 +424,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             );
             // Revealed dissenters were slashed when they revealed; a minority decline contradicted the outcome.
             _slashSeats(requestId, committee, header.declinedMask, SlashReason.Dissent);
-            refund = header.fee - (header.fee / header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         } else {
             paidSeats = _popCount(header.declinedMask);
             _slashSeats(requestId, committee, full & ~uint256(header.committedMask | header.declinedMask),
                 SlashReason.MissedCommit);
             _slashSeats(requestId, committee, header.committedMask, SlashReason.Dissent);
-            refund = header.fee - (header.fee / header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         }
+        refund = header.fee - _share(header.fee, header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
         emit RequestSettled(requestId, refund);
         if (refund != 0) _refundRequester(requestId, header, refund);
     }
@@ -547,6 +557,21 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
                 responseHash: revealed ? stored : bytes32(0)
             });
         }
+    }
+
+    /// @inheritdoc IChatRecordRegistry
+    function threadOfRequest(uint256 requestId) external view returns (ThreadLink memory) {
+        Turn memory turn = _turns[requestId];
+        return ThreadLink({
+            parentId: turn.parentId,
+            rootId: turn.rootId == 0 ? requestId : turn.rootId,
+            previousRecordHash: turn.previousRecordHash
+        });
+    }
+
+    /// @inheritdoc IChatRecordRegistry
+    function threadsContract() external view returns (address) {
+        return address(_threads);
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -692,18 +717,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             ? new address[](1)
             : _committeeAt(requestId, header, header.revealedMask & ~(1 << revealerSeat));
         committee[revealerSeat] = msg.sender;
-        uint256 agreeingCount = _popCount(agreeingMask);
-        address[] memory agreeing = new address[](agreeingCount);
-        uint256 share = _share(header.fee, header.committeeSize);
-        // The division remainder (< size wei) goes to the first agreeing seat so no wei is stranded.
-        uint256 remainder = header.fee - share * header.committeeSize;
-        uint256 next;
-        for (uint256 seat; seat < committee.length; ++seat) {
-            if (agreeingMask & (1 << seat) == 0) continue;
-            agreeing[next++] = committee[seat];
-            _credit(committee[seat], requestId, share + remainder);
-            remainder = 0;
-        }
+        address[] memory agreeing = _payShares(requestId, header, committee, agreeingMask);
         emit RecordFinalized(requestId, responseHash, header.modelId, agreeing);
 
         _slashSeats(requestId, committee, header.revealedMask & ~agreeingMask, SlashReason.Dissent);
@@ -731,20 +745,61 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     ///      goes back to the requester.
     function _payDecliners(uint256 requestId, Header memory header) private {
         address[] memory committee = _committeeAt(requestId, header, header.declinedMask);
-        uint256 count = _popCount(header.declinedMask);
-        address[] memory decliners = new address[](count);
+        address[] memory decliners = _payShares(requestId, header, committee, header.declinedMask);
+        emit RequestDeclined(requestId, decliners);
+        uint256 escrow = _escrow(requestId, header);
+        if (escrow != 0) _refundRequester(requestId, header, escrow);
+    }
+
+    /// @dev `requestChat` for model `modelId`: checks, stores the request and emits `ChatRequested`.
+    function _requestChat(
+        uint16 modelId,
+        bytes calldata prompt,
+        uint32 maxNewTokens,
+        address consumer,
+        uint32 callbackGasLimit,
+        uint64 maxCallbackGasPrice
+    ) private returns (uint256 requestId) {
+        _requireServableRequest(modelId, prompt.length, maxNewTokens);
+        uint256 escrow = _requireCallback(consumer, callbackGasLimit, maxCallbackGasPrice);
+        Settings memory settings = _settings;
+        uint256 fee = msg.value - (escrow < msg.value ? escrow : msg.value);
+        if (msg.value < escrow || fee < settings.minimumFee) {
+            revert ChatRecordRegistryFeeTooLow(fee, escrow, settings.minimumFee);
+        }
+        if (fee > type(uint64).max) revert ChatRecordRegistryFeeTooHigh(fee, type(uint64).max);
+
+        requestId = ++settings.requestCount;
+        _settings.requestCount = settings.requestCount;
+        uint64 seedBlock = _randomness.requestSeed(requestId, 1);
+        _storeRequest(requestId, modelId, fee, seedBlock, settings, consumer != address(0));
+        if (consumer != address(0)) {
+            _callbacks[requestId] = Callback({
+                consumer: consumer,
+                gasLimit: callbackGasLimit,
+                failed: false,
+                maxGasPrice: uint56(maxCallbackGasPrice)
+            });
+        }
+        _storePromptAndEmit(requestId, modelId, prompt, maxNewTokens, seedBlock);
+    }
+
+    /// @dev Credits each seat in `seatMask` its share of the fee and returns their addresses in seat order. The division
+    ///      remainder (< size wei) goes to the first of them so no wei is stranded.
+    function _payShares(uint256 requestId, Header memory header, address[] memory committee, uint256 seatMask)
+        private
+        returns (address[] memory paid)
+    {
+        paid = new address[](_popCount(seatMask));
         uint256 share = _share(header.fee, header.committeeSize);
         uint256 remainder = header.fee - share * header.committeeSize;
         uint256 next;
         for (uint256 seat; seat < committee.length; ++seat) {
-            if (header.declinedMask & (1 << seat) == 0) continue;
-            decliners[next++] = committee[seat];
+            if (seatMask & (1 << seat) == 0) continue;
+            paid[next++] = committee[seat];
             _credit(committee[seat], requestId, share + remainder);
             remainder = 0;
         }
-        emit RequestDeclined(requestId, decliners);
-        uint256 escrow = _escrow(requestId, header);
-        if (escrow != 0) _refundRequester(requestId, header, escrow);
     }
 
     /// @dev Writes the request's header (no committee yet).
@@ -1077,7 +1132,8 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         }
     }
 
-    /// @dev Seats whose revealed hash equals `responseHash` (the caller's `seat` included without a reload).
+    /// @dev Seats whose revealed hash equals `responseHash` (the caller's `seat` included without a reload; NO_SEAT
+    ///      when the caller has none: `1 << NO_SEAT` is zero, so every revealed seat is read).
     function _agreeingMask(uint256 requestId, uint8 revealedMask, uint256 seat, bytes32 responseHash)
         private
         view
@@ -1089,17 +1145,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
             if (others & (1 << other) == 0) continue;
             others &= ~(1 << other);
             if (_seatHashes[requestId][other] == responseHash) mask |= 1 << other;
-        }
-    }
-
-    /// @dev Revealed seats whose hash is `responseHash`.
-    function _revealedMatching(uint256 requestId, uint256 revealedMask, bytes32 responseHash)
-        private
-        view
-        returns (uint256 mask)
-    {
-        for (uint256 seat; revealedMask >> seat != 0; ++seat) {
-            if (revealedMask & (1 << seat) != 0 && _seatHashes[requestId][seat] == responseHash) mask |= 1 << seat;
         }
     }
 

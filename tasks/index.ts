@@ -112,6 +112,12 @@ task("withdraw", "Withdraws unbonded stake")
     }, hre),
   );
 
+/** A request id option: a positive decimal integer, else one clear line. */
+function parseRequestId(value: string): bigint {
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`--parent must be a request id (a positive integer), not "${value}"`);
+  return BigInt(value);
+}
+
 task("chat", "Sends a chat request, prints its id and committee")
   .addParam("prompt", "The prompt text")
   .addOptionalParam("model", "Model id (default: the deployment's model)", undefined, types.int)
@@ -121,10 +127,11 @@ task("chat", "Sends a chat request, prints its id and committee")
   .addOptionalParam("callbackGas", "Gas for the consumer callback (with --consumer)", 0, types.int)
   .addOptionalParam("maxGasPrice", "Highest gas price (gwei) the finalizer is reimbursed at for the callback; escrowed", "0")
   .addOptionalParam("account", "Signer index", 0, types.int)
+  .addOptionalParam("parent", "Extend the thread of this finalized request id (its model answers, seeing the whole thread)")
   .addFlag("wait", "Wait for the record and print it")
   .setAction(
     async (
-      args: { prompt: string; model?: number; maxNewTokens: number; fee?: string; consumer?: string; callbackGas: number; maxGasPrice: string; account: number; wait: boolean },
+      args: { prompt: string; model?: number; parent?: string; maxNewTokens: number; fee?: string; consumer?: string; callbackGas: number; maxGasPrice: string; account: number; wait: boolean },
       hre: HardhatRuntimeEnvironment,
     ) =>
       withLib("chat", async (lib) => {
@@ -137,12 +144,13 @@ task("chat", "Sends a chat request, prints its id and committee")
           callbackGasLimit: args.callbackGas,
           maxCallbackGasPrice: hre.ethers.parseUnits(args.maxGasPrice, "gwei"),
           accountIndex: args.account,
+          parentId: args.parent === undefined ? undefined : parseRequestId(args.parent),
         });
-        console.log(`request ${requestId} (committee drawn from block ${seedBlock})`);
+        console.log(`request ${requestId}${args.parent === undefined ? "" : ` (turn after ${args.parent})`} (committee drawn from block ${seedBlock})`);
         const { committee, drawn } = await lib.waitForCommittee(hre, requestId);
         console.log(`committee ${drawn ? "" : "(preview) "}${committee.join(", ")}`);
         if (args.wait) console.log(lib.formatRecord(hre, await lib.waitForRecord(hre, requestId)));
-      }),
+      }, hre),
   );
 
 task("credits", "Prints chat-registry credits (fee shares, callback reimbursements, refunds); --withdraw sends them")

@@ -140,6 +140,18 @@ interface IChatRecordRegistry {
         bytes32 responseHash;
     }
 
+    /// @notice Where a request sits in its conversation, as returned by `threadOfRequest`.
+    /// @param parentId           The turn it extends; 0 for a request that starts a thread (any plain request).
+    /// @param rootId             The thread's first request (the request itself for a root); its requester owns the
+    ///                           thread.
+    /// @param previousRecordHash `threadRecordHash` of the parent when this turn was requested (zero for a root): the
+    ///                           turns are hash-linked like blocks.
+    struct ThreadLink {
+        uint256 parentId;
+        uint256 rootId;
+        bytes32 previousRecordHash;
+    }
+
     /// @notice An anchored batch of off-chain chat records.
     struct Batch {
         bytes32 merkleRoot;
@@ -186,6 +198,11 @@ interface IChatRecordRegistry {
     /// @notice After a timeout the request got a new attempt, drawn from `seedBlock` (prompt: see `ChatRequested`).
     event CommitteeReassigned(
         uint256 indexed requestId, uint8 attempt, uint64 seedBlock, uint64 commitDeadline, uint64 revealDeadline
+    );
+    /// @notice `requestId` extends the finalized turn `parentId` of the thread started by `rootId`; the parent's
+    ///         record hash `previousRecordHash` links it. Emitted with (right after) its `ChatRequested`.
+    event ThreadExtended(
+        uint256 indexed requestId, uint256 indexed parentId, uint256 indexed rootId, bytes32 previousRecordHash
     );
     /// @notice `validator` committed to a response for `requestId`.
     event ResponseCommitted(uint256 indexed requestId, address indexed validator, bytes32 commitment);
@@ -294,6 +311,11 @@ interface IChatRecordRegistry {
     error ChatRecordRegistryEmptyBatch(bytes32 merkleRoot, uint32 count);
     /// @notice Batch `batchId` does not exist.
     error ChatRecordRegistryUnknownBatch(uint256 batchId);
+    /// @notice Only a Finalized record can be extended; parent `parentId` is in `status` (None: no such request).
+    error ChatRecordRegistryParentNotFinalized(uint256 parentId, Status status);
+    /// @notice `account` neither owns thread `rootId` (requested its first turn) nor was allowed into it
+    ///         (`IChatThreads.setThreadMember`).
+    error ChatRecordRegistryNotThreadMember(uint256 rootId, address account);
 
 /* MODELS AND CONFIG (owner) */
 
@@ -317,6 +339,22 @@ interface IChatRecordRegistry {
     /// @return requestId Sequential, starting at 1.
     function requestChat(
         uint16 modelId,
+        bytes calldata prompt,
+        uint32 maxNewTokens,
+        address consumer,
+        uint32 callbackGasLimit,
+        uint64 maxCallbackGasPrice
+    ) external payable returns (uint256 requestId);
+
+    /// @notice Requests the next turn of a conversation: `prompt` (the new user message) answered by the parent's
+    ///         model, seeing the whole thread. Nodes render the thread's messages — each earlier turn's prompt as a
+    ///         user message and its finalized response as an assistant message, then `prompt` — with the model's chat
+    ///         template and generate from that text. As `requestChat` otherwise (fee, limits, callback, events), plus
+    ///         `ThreadExtended`.
+    /// @param parentId Finalized request to extend; the caller must own its thread or be allowed into it
+    ///                 (`IChatThreads.setThreadMember` on `threadsContract()`).
+    function requestChatFollowUp(
+        uint256 parentId,
         bytes calldata prompt,
         uint32 maxNewTokens,
         address consumer,
@@ -390,6 +428,10 @@ interface IChatRecordRegistry {
     function getRecord(uint256 requestId) external view returns (Record memory);
     /// @notice Per-member state of the current attempt of `requestId` (empty until drawn).
     function getMembers(uint256 requestId) external view returns (MemberState[] memory);
+    /// @notice Where `requestId` sits in its thread; an id never requested reads as a root (`getRecord` reverts).
+    function threadOfRequest(uint256 requestId) external view returns (ThreadLink memory);
+    /// @notice The thread membership contract this registry deployed (who may extend whose thread).
+    function threadsContract() external view returns (address);
     /// @notice The parameters `requestId` was created under.
     function getRequestConfig(uint256 requestId) external view returns (Config memory);
     /// @notice Number of requests so far (the last request id).

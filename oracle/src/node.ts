@@ -20,6 +20,7 @@ import { type InferenceEngine, ensureTinyModel, loadEngine } from "./inference";
 import { DEFAULT_TINY_MODEL_DIR } from "./inference/buildModel";
 import { createEventApplier } from "./jobs/events";
 import { createJournal, type Journal } from "./jobs/journal";
+import { createThreadReader } from "./chain/threads";
 import { createPipeline, type Pipeline, type PipelineOptions } from "./jobs/pipeline";
 import { createSeatFinder } from "./jobs/seats";
 import { createTimeoutSweeper } from "./jobs/timeouts";
@@ -136,6 +137,14 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       heads,
       submitters,
       contentStore,
+      threads: createThreadReader({
+        registry,
+        chatRecordRegistry: deployment.chatRecordRegistry,
+        provider,
+        startBlock: deployment.startBlock,
+        contentStore,
+        blockRange: config.blockRange,
+      }),
       alterResponse: options.alterResponse,
       revealDelayMs: options.revealDelayMs,
     });

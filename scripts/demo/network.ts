@@ -40,6 +40,8 @@ export interface ChatRequestSpec {
   /** Wei; defaults to the registry's minimum fee. */
   fee?: bigint;
   modelId?: number;
+  /** Extend this finalized request's thread (`requestChatFollowUp`; the parent's model answers, `modelId` is unused). */
+  parentId?: bigint;
 }
 
 export interface SentChatRequest {
@@ -63,10 +65,12 @@ export async function sendChatRequest(
   const prompt = typeof spec.prompt === "string" ? toUtf8Bytes(spec.prompt) : spec.prompt;
   const gas = spec.callbackGasLimit ?? 0;
   const price = spec.maxCallbackGasPrice ?? 0n;
-  const args = [spec.modelId ?? deployment.modelId, prompt, spec.maxNewTokens, spec.consumer ?? ZeroAddress, gas, price] as const;
+  const args = [prompt, spec.maxNewTokens, spec.consumer ?? ZeroAddress, gas, price] as const;
   const value = fee + BigInt(gas) * price;
-  const estimate = (await chat.requestChat.estimateGas(...args, { value })) as bigint;
-  const tx = await chat.requestChat(...args, { value, gasLimit: (estimate * 12n) / 10n + 20_000n });
+  const [method, first] =
+    spec.parentId === undefined ? [chat.requestChat, spec.modelId ?? deployment.modelId] : [chat.requestChatFollowUp, spec.parentId];
+  const estimate = (await method.estimateGas(first, ...args, { value })) as bigint;
+  const tx = await method(first, ...args, { value, gasLimit: (estimate * 12n) / 10n + 20_000n });
   const receipt = (await tx.wait()) as TransactionReceipt;
   for (const log of receipt.logs) {
     const parsed = chat.interface.parseLog(log);

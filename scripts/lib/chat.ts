@@ -111,6 +111,8 @@ export async function sendChatRequest(
     callbackGasLimit?: number;
     maxCallbackGasPrice?: bigint;
     accountIndex?: number;
+    /** Extend this finalized request's thread (`requestChatFollowUp`: the parent's model answers, seeing the thread). */
+    parentId?: bigint;
   },
 ): Promise<{ requestId: bigint; seedBlock: bigint; commitDeadline: bigint; revealDeadline: bigint }> {
   const { deployment, chatRegistry } = await connectContracts(hre, options.accountIndex);
@@ -118,15 +120,21 @@ export async function sendChatRequest(
   const callbackGasLimit = options.callbackGasLimit ?? 0;
   const maxCallbackGasPrice = options.maxCallbackGasPrice ?? 0n;
   const prompt = typeof options.prompt === "string" ? hre.ethers.toUtf8Bytes(options.prompt) : options.prompt;
-  const tx = await chatRegistry.requestChat(
-    options.modelId ?? deployment.modelId,
+  const rest = [
     prompt,
     options.maxNewTokens ?? 64,
     options.consumer ?? hre.ethers.ZeroAddress,
     callbackGasLimit,
     maxCallbackGasPrice,
     { value: fee + BigInt(callbackGasLimit) * maxCallbackGasPrice },
-  );
+  ] as const;
+  if (options.parentId !== undefined && options.modelId !== undefined) {
+    throw new Error("a thread turn is answered by its parent's model: give --parent or --model, not both");
+  }
+  const tx =
+    options.parentId === undefined
+      ? await chatRegistry.requestChat(options.modelId ?? deployment.modelId, ...rest)
+      : await chatRegistry.requestChatFollowUp(options.parentId, ...rest);
   const receipt = await tx.wait();
   for (const log of receipt?.logs ?? []) {
     const parsed = chatRegistry.interface.parseLog(log);

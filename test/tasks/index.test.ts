@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet, encryptKeystoreJsonSync, parseEther } from "ethers";
-import { deployAll } from "../../scripts/lib/deploy";
+import { deployAll, readDeployment } from "../../scripts/lib/deploy";
 import type { ValidatorRegistry } from "../../typechain-types";
 import { KEYSTORE_ENV, KEYSTORE_PASSWORD_ENV, KEY_ENV } from "../../scripts/lib/signer";
 
@@ -139,6 +139,70 @@ describe("tasks: deploy-consumer and ask, a dApp developer's loop", function () 
     );
     expect((await runTask("ask", { consumer: ethers.ZeroAddress, prompt: "x", maxNewTokens: 8, maxGasPrice: "cheap", wait: false })).err).to.equal(
       'ask failed: --max-gas-price must be a number of gwei (got "cheap")',
+    );
+  });
+});
+
+describe("tasks: chat --parent, a conversation turn", function () {
+  let outDir: string;
+  let saved: string | undefined;
+
+  beforeEach(async function () {
+    saved = process.env.DEPLOYMENTS_DIR;
+    outDir = mkdtempSync(path.join(os.tmpdir(), "thread-"));
+    process.env.DEPLOYMENTS_DIR = outDir;
+    const deployment = await deployAll(hre, {
+      modelHash: "0x" + "12".repeat(32),
+      modelLimits: MODEL_LIMITS,
+      write: true,
+      outDir,
+      redeploy: true,
+      config: { committeeSize: 1, quorum: 1 },
+    });
+    const [, validator] = await ethers.getSigners();
+    const token = await ethers.getContractAt("DemoToken", deployment.addresses.DemoToken!);
+    const registry = await ethers.getContractAt("ValidatorRegistry", deployment.addresses.ValidatorRegistry);
+    await token.mint(validator.address, parseEther("100"));
+    await token.connect(validator).approve(await registry.getAddress(), parseEther("100"));
+    await registry.connect(validator).stake(parseEther("100"), "");
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+    else process.env.DEPLOYMENTS_DIR = saved;
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  async function answer(requestId: bigint) {
+    const deployment = readDeployment(hre.network.name);
+    const chat = await ethers.getContractAt("ChatRecordRegistry", deployment.addresses.ChatRecordRegistry);
+    const [, validator] = await ethers.getSigners();
+    await chat.connect(validator).respond(requestId, "an answer");
+    return chat;
+  }
+
+  it("extends the signer's finalized request, and refuses a pending parent and another's thread in one line", async function () {
+    const root = await runTask("chat", { prompt: "first", maxNewTokens: 8, wait: false });
+    expect(root.exitCode, root.err).to.equal(0);
+    const chat = await answer(1n);
+    const turn = await runTask("chat", { prompt: "second", maxNewTokens: 8, parent: "1", wait: false });
+    expect(turn.exitCode, turn.err).to.equal(0);
+    expect(turn.out.split("\n")[0]).to.match(/^request 2 \(turn after 1\) /);
+    const link = await chat.threadOfRequest(2n);
+    expect([link.parentId, link.rootId]).to.deep.equal([1n, 1n]);
+
+    const pending = await runTask("chat", { prompt: "third", maxNewTokens: 8, parent: "2", wait: false });
+    expect([pending.exitCode, pending.err]).to.deep.equal([
+      1,
+      "chat failed: ChatRecordRegistryParentNotFinalized: request 2 is Requested, not Finalized: only a finalized turn can be extended",
+    ]);
+    const [, , , outsider] = await ethers.getSigners();
+    const foreign = await runTask("chat", { prompt: "hijack", maxNewTokens: 8, parent: "1", account: 3, wait: false });
+    expect([foreign.exitCode, foreign.err]).to.deep.equal([
+      1,
+      `chat failed: ChatRecordRegistryNotThreadMember: ${outsider.address} neither owns thread 1 nor was allowed into it (ChatThreads.setThreadMember)`,
+    ]);
+    expect((await runTask("chat", { prompt: "x", maxNewTokens: 8, parent: "one", wait: false })).err).to.equal(
+      'chat failed: --parent must be a request id (a positive integer), not "one"',
     );
   });
 });

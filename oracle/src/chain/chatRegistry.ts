@@ -1,4 +1,4 @@
-import { AbiCoder, Contract, type JsonRpcProvider, getBytes, keccak256, toUtf8Bytes } from "ethers";
+import { AbiCoder, Contract, type Provider, getBytes, keccak256, toUtf8Bytes } from "ethers";
 import type { Metrics } from "../metrics";
 import type { DeployedContract } from "./deployments";
 import { classifyRpcError } from "./rpc";
@@ -76,6 +76,14 @@ export interface OnChainRecord {
   committee: string[];
 }
 
+/** IChatRecordRegistry.ThreadLink: where a request sits in its conversation. */
+export interface ThreadLink {
+  /** 0n for a request that extends nothing (the root of its own thread). */
+  parentId: bigint;
+  rootId: bigint;
+  previousRecordHash: string;
+}
+
 export interface MemberState {
   validator: string;
   committed: boolean;
@@ -90,6 +98,8 @@ export interface ChatRegistryClient {
   readonly address: string;
   getRecord(requestId: bigint): Promise<OnChainRecord>;
   getMembers(requestId: bigint): Promise<MemberState[]>;
+  /** Where the request sits in its conversation thread (`requestChatFollowUp`). */
+  getThread(requestId: bigint): Promise<ThreadLink>;
   getModel(modelId: number): Promise<RegisteredModel>;
   /**
    * The current attempt's committee before anyone drew it: what a draw in the next block gives (read at the
@@ -121,7 +131,7 @@ export function computeCommitment(requestId: bigint, validator: string, response
 
 export function createChatRegistryClient(
   deployed: DeployedContract,
-  provider: JsonRpcProvider,
+  provider: Provider,
   metrics?: Metrics,
 ): ChatRegistryClient {
   const contract = new Contract(deployed.address, deployed.iface, provider);
@@ -170,6 +180,11 @@ export function createChatRegistryClient(
           commitment: m.commitment,
           responseHash: m.responseHash,
         }));
+      }),
+    getThread: (requestId) =>
+      call("threadOfRequest", async () => {
+        const t = await contract.threadOfRequest(requestId);
+        return { parentId: t.parentId as bigint, rootId: t.rootId as bigint, previousRecordHash: t.previousRecordHash as string };
       }),
     getModel: (modelId) =>
       call("getModel", async () => {

@@ -1,4 +1,5 @@
 import { Contract, type ContractRunner, formatUnits } from "ethers";
+import { STATUS_NAMES } from "./chatRegistry";
 
 /** How to write an amount of the stake token for people: "100 CODS", not "100000000000000000000". */
 export interface TokenUnits {
@@ -31,6 +32,10 @@ const SENTENCES: Record<string, Describe> = {
     `fee ${e(fee)} (beside ${e(escrow)} callback escrow) is below the minimum ${e(minimum)}`,
   ChatRecordRegistryFeeTooHigh: ([fee, maximum], _s, e) => `fee ${e(fee)} is above the maximum ${e(maximum)}`,
   ChatRecordRegistryTransferFailed: ([to, amount], _s, e) => `sending ${e(amount)} to ${to} failed`,
+  ChatRecordRegistryParentNotFinalized: ([parentId, status]) =>
+    `request ${parentId} is ${STATUS_NAMES[Number(status)] ?? status}, not Finalized: only a finalized turn can be extended`,
+  ChatRecordRegistryNotThreadMember: ([rootId, account]) =>
+    `${account} neither owns thread ${rootId} nor was allowed into it (ChatThreads.setThreadMember)`,
 };
 
 /**

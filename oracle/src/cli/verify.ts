@@ -5,6 +5,7 @@ import { Contract, type JsonRpcProvider, zeroPadValue, toBeHex } from "ethers";
 import { RequestStatus, STATUS_NAMES, createChatRegistryClient, decodePrompt } from "../chain/chatRegistry";
 import { type Deployment, loadDeployment } from "../chain/deployments";
 import { createProvider } from "../chain/rpc";
+import { createThreadReader, renderWith, verifyTurns } from "../chain/threads";
 import { resolveRpcUrl } from "../config/rpcUrl";
 import { DEFAULT_MODEL_DIR } from "../config";
 import { type InferenceEngine, ensureTinyModel, loadEngine } from "../inference";
@@ -27,6 +28,11 @@ export interface VerifyReport {
   promptHash: { expected: string; computed: string; ok: boolean };
   modelHash: { registered: string; local: string; ok: boolean };
   responseHash: { expected: string; computed: string; ok: boolean };
+  /**
+   * A conversation turn only: the earlier turns (request ids, root first) whose prompts and finalized responses were
+   * rendered with the model's chat template into the text re-run here, and whether each link hash matched.
+   */
+  thread?: { earlierTurns: string[]; linksOk: boolean; modelPrompt: string };
   /** Off-chain records only: whether the anchored batch proves the leaf (null when not anchored yet). */
   anchored?: boolean | null;
   computedResponse: string;
@@ -81,7 +87,8 @@ async function verifyRequest(ctx: VerifyContext, requestId: bigint): Promise<Ver
   const endpoints = await endpointsOf(ctx, record.committee);
   const fromEndpoint = await fetchText(ctx, endpoints, record.promptHash);
   const prompt = fromEndpoint ?? requested.prompt;
-  return finish(ctx, {
+  const thread = await threadOf(ctx, registry, requestId, prompt);
+  const report = await finish(ctx, {
     kind: "request",
     id: requestId.toString(),
     prompt,
@@ -91,7 +98,44 @@ async function verifyRequest(ctx: VerifyContext, requestId: bigint): Promise<Ver
     registeredModelHash: record.modelHash,
     expectedResponseHash: record.responseHash,
     engine,
+    modelPrompt: thread?.modelPrompt,
   });
+  if (thread) {
+    report.thread = thread;
+    if (!thread.linksOk) report.problems.push("a turn's previousRecordHash is not its parent's record hash recomputed from the chain");
+    report.match = report.problems.length === 0;
+  }
+  return report;
+}
+
+/**
+ * For a conversation turn (`requestChatFollowUp`): the earlier turns from the chain and the chat rendering of the thread
+ * the committee generated from; undefined for a request that extends nothing.
+ */
+async function threadOf(
+  ctx: VerifyContext,
+  registry: ReturnType<typeof createChatRegistryClient>,
+  requestId: bigint,
+  prompt: string,
+): Promise<VerifyReport["thread"]> {
+  const link = await registry.getThread(requestId);
+  if (link.parentId === 0n) return undefined;
+  const reader = createThreadReader({
+    registry,
+    chatRecordRegistry: ctx.deployment.chatRecordRegistry,
+    provider: ctx.provider,
+    startBlock: ctx.deployment.startBlock,
+  });
+  const turns = await reader.thread(requestId);
+  const earlier = turns.slice(0, -1);
+  const missing = earlier.find((t) => t.prompt === null || t.response === null);
+  if (missing) throw new VerifyInputError(`thread turn ${missing.requestId}: its texts are in no chain event (is the RPC an archive of this chain?)`);
+  const checks = verifyTurns(turns);
+  return {
+    earlierTurns: earlier.map((t) => t.requestId.toString()),
+    linksOk: checks.every((c) => c.link && c.prompt !== false && c.response !== false),
+    modelPrompt: await reader.modelPrompt(requestId, prompt, renderWith(ctx.engine)),
+  };
 }
 
 interface OffChainRecord {
@@ -156,6 +200,8 @@ interface FinishInput {
   registeredModelHash: string;
   expectedResponseHash: string;
   engine: InferenceEngine;
+  /** The text the model reads when it is not `prompt` itself (a conversation turn's rendered thread). */
+  modelPrompt?: string;
 }
 
 async function finish(ctx: VerifyContext, input: FinishInput): Promise<VerifyReport> {
@@ -167,7 +213,7 @@ async function finish(ctx: VerifyContext, input: FinishInput): Promise<VerifyRep
   const modelOk = local === input.registeredModelHash.toLowerCase();
   if (!modelOk) problems.push(`local model hash ${local} is not the registered ${input.registeredModelHash}`);
   // Re-run even when a check above failed, so both response hashes are always shown.
-  const result = await input.engine.generate({ prompt: input.prompt, maxNewTokens: input.maxNewTokens });
+  const result = await input.engine.generate({ prompt: input.modelPrompt ?? input.prompt, maxNewTokens: input.maxNewTokens });
   const responseOk = result.responseHash.toLowerCase() === input.expectedResponseHash.toLowerCase();
   if (!responseOk) problems.push(`re-inference gives response hash ${result.responseHash}, the record says ${input.expectedResponseHash}`);
   return {
@@ -272,6 +318,7 @@ export function formatReport(report: VerifyReport): string[] {
     `                  local      ${report.modelHash.local} ${mark(report.modelHash.ok)}`,
     `  response hash   on record  ${report.responseHash.expected}`,
     `                  re-run     ${report.responseHash.computed} ${mark(report.responseHash.ok)}`,
+    ...(report.thread ? [`  thread          after turns ${report.thread.earlierTurns.join(", ")}; links ${mark(report.thread.linksOk)}; re-run from the rendered thread`] : []),
     ...(report.anchored !== undefined ? [`  anchored batch  ${report.anchored === null ? "not anchored yet" : report.anchored ? "proof ok" : "PROOF FAILS"}`] : []),
     ...report.problems.map((p) => `  problem: ${p}`),
     report.match ? "MATCH" : "MISMATCH",

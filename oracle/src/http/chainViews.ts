@@ -6,7 +6,8 @@ import type { Metrics } from "../metrics";
 import type { ChainEventLog } from "../store/chainEventLog";
 import { ChainIndex, type ChainActivity, type IndexedEvent } from "./chainIndex";
 import { inclusionProbabilities } from "./selectionOdds";
-import { decodePrompt } from "../chain/chatRegistry";
+import { createChatRegistryClient, decodePrompt } from "../chain/chatRegistry";
+import { createThreadReader, type ThreadTurn } from "../chain/threads";
 import { chainRef, currentAttempt, currentCommittee, eventOrder, latencyOf, slashReason, statusFromEvents, timelineOf, validatorActivity } from "./eventViews";
 import {
   REQUEST_STATUSES,
@@ -30,6 +31,11 @@ export interface ChainViews {
   health(): Promise<RpcHealth>;
   /** Undefined for an id never requested. */
   getRequest(requestId: bigint): Promise<RequestOnChain | undefined>;
+  /**
+   * The conversation thread up to `requestId`: its turns root first (texts from chain events where found), and the
+   * ids of the turns that extend `requestId`. Undefined for an id never requested.
+   */
+  getThread(requestId: bigint): Promise<{ turns: ThreadTurn[]; continuations: string[] } | undefined>;
   listRequests(limit: number): Promise<RequestSummary[]>;
   getNetwork(): Promise<NetworkView>;
   getModels(): Promise<ModelView[]>;
@@ -80,6 +86,13 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
   const { deployment, provider, logger, metrics } = options;
   const chat = new Contract(deployment.chatRecordRegistry.address, deployment.chatRecordRegistry.iface, provider);
   const validators = new Contract(deployment.validatorRegistry.address, deployment.validatorRegistry.iface, provider);
+  const threads = createThreadReader({
+    registry: createChatRegistryClient(deployment.chatRecordRegistry, provider, metrics),
+    chatRecordRegistry: deployment.chatRecordRegistry,
+    provider,
+    startBlock: deployment.startBlock,
+    blockRange: 10_000, // providers cap eth_getLogs ranges; a thread's turns are found range by range
+  });
   const timestamps = new Map<number, number>();
   const index = new ChainIndex({
     events: options.events,
@@ -194,6 +207,18 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
         eventPrompt: requested ? decodePrompt(requested.args.prompt as string).text : null,
         eventResponses,
       };
+    },
+
+    async getThread(requestId) {
+      await sync();
+      const count = (await call("requestCount", () => chat.requestCount())) as bigint;
+      if (requestId < 1n || requestId > count) return undefined;
+      const turns = await call("read thread", () => threads.thread(requestId));
+      const continuations = index
+        .all()
+        .filter((e) => e.name === "ThreadExtended" && (e.args.parentId as bigint) === requestId)
+        .map((e) => (e.args.requestId as bigint).toString());
+      return { turns, continuations };
     },
 
     async listRequests(limit) {

@@ -20,6 +20,7 @@ import { healthRoutes } from "./routes/health";
 import { networkRoutes } from "./routes/network";
 import { recordRoutes } from "./routes/records";
 import { requestRoutes } from "./routes/requests";
+import { conversationRoutes } from "./routes/conversations";
 
 /** One named readiness condition, with what is wrong when it is not ok. */
 export interface ReadinessCondition {
@@ -120,7 +121,7 @@ export function createHttpServer(common: Common, deps: HttpDeps, limitOverrides:
   const limiter = createTokenBucketLimiter({ perMinute: config.rateLimitPerMinute });
   app.use("/v1", rateLimitMiddleware(limiter, config.rateLimitPerMinute));
   // Routers carry full paths (not mounted under a prefix) so `req.route.path` is the whole pattern for the metric.
-  for (const routes of [chatRoutes, requestRoutes, recordRoutes, networkRoutes, eventRoutes, adminRoutes]) app.use(routes(ctx));
+  for (const routes of [chatRoutes, requestRoutes, conversationRoutes, recordRoutes, networkRoutes, eventRoutes, adminRoutes]) app.use(routes(ctx));
   deps.mount?.(app);
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger, metrics));

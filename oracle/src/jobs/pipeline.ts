@@ -1,11 +1,12 @@
 import type { ChatRegistryClient } from "../chain/chatRegistry";
 import type { HeadTracker } from "../chain/heads";
 import type { Submitter } from "../chain/submitter";
+import { type ThreadReader, renderWith } from "../chain/threads";
 import { backoffDelayMs } from "../backoff";
 import type { Common } from "../common";
 import { NonRetryableError, stepRetryOf } from "../errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
-import type { ContentStore } from "../store/contentStore";
+import { type ContentStore, hashText } from "../store/contentStore";
 import type { Job, JobKey, Journal } from "./journal";
 import { InvalidJobTransitionError, isTerminal } from "./states";
 import { createStepChain } from "./stepChain";
@@ -22,6 +23,11 @@ export interface PipelineOptions {
   /** One submitter per validator key this process runs, by lower-case address. */
   submitters: ReadonlyMap<string, Submitter>;
   contentStore?: ContentStore;
+  /**
+   * Reads conversation threads: a turn that extends one (`requestChatFollowUp`) is answered from the chat rendering of
+   * the whole thread. Without it every prompt is read as it is.
+   */
+  threads?: ThreadReader;
   /**
    * Test hook: changes the text a validator commits and reveals (a dishonest or broken node). Never set in production
    * code paths; the e2e test uses it to check that a dissenting reveal is slashed.
@@ -99,13 +105,13 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
   }
 
   /** One inference per request even when several local validators sit on its committee (greedy decoding is deterministic). */
-  function generate(job: Job): Promise<GenerateResult> {
+  function generate(job: Job, modelPrompt: string): Promise<GenerateResult> {
     // Keyed by the prompt too: after a reorg the same request id may carry another prompt.
-    const key = `${job.requestId}:${job.promptHash}:${job.maxNewTokens}`;
+    const key = `${job.requestId}:${hashText(modelPrompt)}:${job.maxNewTokens}`;
     let pending = generations.get(key);
     if (!pending) {
       // inference_seconds is observed by the node's instrumented engine (metrics/instrument.ts).
-      pending = engine.generate({ prompt: job.prompt, maxNewTokens: job.maxNewTokens }).then((result) => {
+      pending = engine.generate({ prompt: modelPrompt, maxNewTokens: job.maxNewTokens }).then((result) => {
         metrics.inferenceTokensPerSecond.set(result.tokensPerSecond);
         return result;
       });
@@ -121,6 +127,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     chain: options.chain ?? createStepChain({ registry: options.registry, heads: options.heads, submitters: options.submitters }),
     engine,
     generate,
+    modelPrompt: options.threads ? (job) => options.threads!.modelPrompt(job.requestId, job.prompt, renderWith(engine)) : undefined,
     contentStore: options.contentStore,
     log,
     metrics,

@@ -88,8 +88,13 @@ export interface StepContext {
   journal: Journal;
   chain: StepChain;
   engine: Pick<InferenceEngine, "modelHash" | "maxContext" | "countPromptTokens">;
-  /** The response for the job's prompt (one inference per request when several local members share it). */
-  generate(job: Job): Promise<GenerateResult>;
+  /** The response for the model prompt (one inference per request when several local members share it). */
+  generate(job: Job, modelPrompt: string): Promise<GenerateResult>;
+  /**
+   * The text the model answers for the job: a conversation turn (`requestChatFollowUp`) is the chat rendering of its
+   * whole thread; without a thread reader every prompt is read as it is.
+   */
+  modelPrompt?: (job: Job) => Promise<string>;
   contentStore?: ContentStore;
   log: pino.Logger;
   metrics: Pick<Metrics, "unservableRequestsTotal">;
@@ -133,7 +138,7 @@ function moveAndNudge(ctx: StepContext, job: Job, to: "committed" | "revealed" |
  * the prompt is not valid UTF-8 (its decoded text does not hash back to the on-chain promptHash), the registered model
  * is not the one this engine runs, or the tokenized prompt plus maxNewTokens exceeds the context.
  */
-export async function declineReasonOf(ctx: StepContext, job: Job): Promise<{ reason: number; detail: string } | undefined> {
+export async function declineReasonOf(ctx: StepContext, job: Job, modelPrompt = job.prompt): Promise<{ reason: number; detail: string } | undefined> {
   const { engine } = ctx;
   if (hashText(job.prompt).toLowerCase() !== job.promptHash.toLowerCase()) {
     return { reason: DeclineReason.InvalidPrompt, detail: "prompt is not valid UTF-8" };
@@ -142,7 +147,7 @@ export async function declineReasonOf(ctx: StepContext, job: Job): Promise<{ rea
   if (model.modelHash.toLowerCase() !== engine.modelHash.toLowerCase()) {
     return { reason: DeclineReason.ModelUnavailable, detail: `model ${job.modelId} is registered with hash ${model.modelHash}, this node runs ${engine.modelHash}` };
   }
-  const tokens = engine.countPromptTokens(job.prompt);
+  const tokens = engine.countPromptTokens(modelPrompt);
   if (tokens === 0) return { reason: DeclineReason.InvalidPrompt, detail: "prompt encodes to no tokens" };
   const context = Math.min(model.limits.contextLength, engine.maxContext);
   if (tokens + job.maxNewTokens > context) {
@@ -166,11 +171,20 @@ export async function inferStep(ctx: StepContext, job: Job): Promise<StepResult>
   // A journaled decline (the only transaction a job sends before inferring): mined → done; pending → wait for it.
   const declinedIn = await settleJournaledTx(ctx, job, "commit");
   if (declinedIn !== undefined) return moved(moveAndNudge(ctx, job, "declined", { commitBlock: declinedIn }));
-  const refusal = await declineReasonOf(ctx, job);
+  let modelPrompt = job.prompt;
+  try {
+    // A thread turn reads the whole conversation; the texts of finalized turns are the same for every node.
+    if (ctx.modelPrompt) modelPrompt = await ctx.modelPrompt(job);
+  } catch (error) {
+    // The model's template rejects the conversation: every node renders the same and declines alike.
+    if (error instanceof NonRetryableError) return declineStep(ctx, job, DeclineReason.InvalidPrompt, error.message);
+    throw error;
+  }
+  const refusal = await declineReasonOf(ctx, job, modelPrompt);
   if (refusal) return declineStep(ctx, job, refusal.reason, refusal.detail);
   let result: GenerateResult;
   try {
-    result = await ctx.generate(job);
+    result = await ctx.generate(job, modelPrompt);
   } catch (error) {
     // The model cannot answer this prompt here: declining costs nothing, failing the job would be slashed.
     if (error instanceof NonRetryableError) return declineStep(ctx, job, DeclineReason.ModelUnavailable, error.message);

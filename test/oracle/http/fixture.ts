@@ -56,13 +56,18 @@ export type Network = Awaited<ReturnType<typeof deployedNetworkFixture>>;
 
 /**
  * Runs one chat request through its whole life with the validators' keys: request, draw, three commits, three
- * reveals (reveals stay open after the quorum). With `dissent`, the first validator reveals another text first and is
+ * reveals (reveals stay open after the quorum). With `parentId`, a turn extending that request's thread. With `dissent`, the first validator reveals another text first and is
  * slashed when the other two finalize.
  */
-export async function runRequestToFinal(net: Network, prompt: string, options: { dissent?: boolean } = {}) {
+export async function runRequestToFinal(net: Network, prompt: string, options: { dissent?: boolean; parentId?: bigint } = {}) {
   const { chatRegistry, user, engine } = net;
   const fee = 10n ** 15n;
-  const tx = await chatRegistry.connect(user).requestChat(1, ethers.toUtf8Bytes(prompt), 8, ethers.ZeroAddress, 0, 0, { value: fee });
+  const rest = [ethers.toUtf8Bytes(prompt), 8, ethers.ZeroAddress, 0, 0, { value: fee }] as const;
+  // With parentId: the next turn of the user's conversation (the committee here answers the bare prompt; the contract
+  // does not see what was generated from).
+  const tx = options.parentId === undefined
+    ? await chatRegistry.connect(user).requestChat(1, ...rest)
+    : await chatRegistry.connect(user).requestChatFollowUp(options.parentId, ...rest);
   const receipt = await tx.wait();
   const requested = receipt!.logs
     .map((log) => chatRegistry.interface.parseLog(log))

@@ -9,6 +9,8 @@ import { HttpError } from "../errors";
 import type { OffchainChat, ServedModel } from "../offchainChat";
 import type { ApiContext } from "../server";
 import { recordView } from "./records";
+import { RequestStatus, STATUS_NAMES } from "../../chain/chatRegistry";
+import { threadHistory, threadRecordHash } from "../../chain/threads";
 
 /** Lone UTF-16 surrogates have no UTF-8 encoding, hence no keccak256 hash (as for POST /v1/chat's prompt). */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -57,6 +59,11 @@ function completionSchema(maxNewTokens: number) {
       stream: z.boolean().nullish(),
       stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullish(),
       n: z.literal(1, { message: "must be 1: one answer per request" }).nullish(),
+      // Extension: continue an on-chain conversation thread (see docs/api.md).
+      chat_oracle: z
+        .object({ parent_request_id: z.union([z.string().regex(/^[1-9][0-9]{0,9}$/, "must be a request id"), z.number().int().positive()]) })
+        .strict()
+        .nullish(),
     })
     .strict();
 }
@@ -135,7 +142,8 @@ export function openAiRoutes(ctx: ApiContext, offchain: OffchainChat): Router {
       throw error;
     });
 
-    const messages: ChatMessage[] = body.messages.map((m) => ({ role: m.role, content: messageText(m.content) }));
+    const thread = body.chat_oracle ? await parentThread(ctx, BigInt(body.chat_oracle.parent_request_id), served.modelId) : undefined;
+    const messages: ChatMessage[] = [...(thread?.history ?? []), ...body.messages.map((m) => ({ role: m.role, content: messageText(m.content) }))];
     if (messages.some((m) => LONE_SURROGATE.test(m.content))) throw new HttpError(400, "invalid_request", "messages must be valid Unicode (no lone surrogates)", {}, "messages");
     const { prompt, rendering } = renderPrompt(served, messages);
     if (prompt.length > config.maxPromptChars) {
@@ -158,11 +166,11 @@ export function openAiRoutes(ctx: ApiContext, offchain: OffchainChat): Router {
         system_fingerprint: served.engine.modelHash,
         choices: [{ index: 0, message: { role: "assistant", content: result.text, refusal: null }, logprobs: null, finish_reason: finishReason(result) }],
         usage: usage(result),
-        chat_oracle: await receipt(ctx, record, rendering),
+        chat_oracle: { ...(await receipt(ctx, record, rendering)), ...thread?.receipt },
       });
       return;
     }
-    await streamCompletion(req, res, { prompt, maxNewTokens, served, rendering, completion, includeUsage: body.stream_options?.include_usage === true });
+    await streamCompletion(req, res, { prompt, maxNewTokens, served, rendering, completion, includeUsage: body.stream_options?.include_usage === true, threadReceipt: thread?.receipt });
   });
 
   /**
@@ -173,7 +181,7 @@ export function openAiRoutes(ctx: ApiContext, offchain: OffchainChat): Router {
   async function streamCompletion(
     req: Request,
     res: Response,
-    o: { prompt: string; maxNewTokens: number; served: ServedModel; rendering: "template" | "plain"; completion: { id: string; created: number; model: string }; includeUsage: boolean },
+    o: { prompt: string; maxNewTokens: number; served: ServedModel; rendering: "template" | "plain"; completion: { id: string; created: number; model: string }; includeUsage: boolean; threadReceipt?: Record<string, string> },
   ) {
     let gone = false;
     res.on("close", () => {
@@ -220,7 +228,7 @@ export function openAiRoutes(ctx: ApiContext, offchain: OffchainChat): Router {
     const rest = result.text.startsWith(streamed) ? result.text.slice(streamed.length) : "";
     if (rest) send(chunk([{ index: 0, delta: { content: rest }, logprobs: null, finish_reason: null }]));
     const record = offchain.record(o.served, o.prompt, o.maxNewTokens, result);
-    send(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(result) }], { usage: usage(result), chat_oracle: await receipt(ctx, record, o.rendering) }));
+    send(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(result) }], { usage: usage(result), chat_oracle: { ...(await receipt(ctx, record, o.rendering)), ...o.threadReceipt } }));
     if (o.includeUsage) send(chunk([], { usage: usage(result) }));
     send("data: [DONE]\n\n");
     res.end();
@@ -242,3 +250,36 @@ function renderPrompt({ engine }: ServedModel, messages: ChatMessage[]): { promp
     throw error;
   }
 }
+
+/**
+ * The finalized on-chain thread ending at `parentId` as chat messages to put before the request's own, and what the
+ * receipt says about it. 404 unknown parent, 409 parent not finalized (or an earlier turn's text unavailable), 400 a
+ * thread of another model than the one served.
+ */
+async function parentThread(ctx: ApiContext, parentId: bigint, servedModelId: number) {
+  const param = "chat_oracle.parent_request_id";
+  const thread = await ctx.deps.chain.getThread(parentId);
+  if (!thread) throw new HttpError(404, "parent_not_found", `no request ${parentId} on-chain`, {}, param);
+  const parent = thread.turns[thread.turns.length - 1];
+  if (parent.status !== RequestStatus.Finalized) {
+    throw new HttpError(409, "parent_not_finalized", `request ${parentId} is ${STATUS_NAMES[parent.status]}, not Finalized: only a finalized turn can be continued`, {}, param);
+  }
+  if (parent.modelId !== servedModelId) {
+    throw new HttpError(400, "model_mismatch", `thread ${parentId} is answered by model-${parent.modelId}; this node serves ${openAiModelName(servedModelId)}`, {}, param);
+  }
+  let history: ChatMessage[];
+  try {
+    history = threadHistory(thread.turns);
+  } catch (error) {
+    throw new HttpError(409, "thread_text_unavailable", (error as Error).message, {}, param);
+  }
+  return {
+    history,
+    receipt: {
+      parent_request_id: parentId.toString(),
+      conversation_id: thread.turns[0].requestId.toString(),
+      previous_record_hash: threadRecordHash(parent),
+    },
+  };
+}
+

@@ -137,6 +137,23 @@ describe("monitoring page in a real browser", function () {
     await page.close();
   });
 
+  it("lists a conversation turn's thread, each turn linked and checked, from any of its turns", async () => {
+    const root = await runRequestToFinal(net, "Start a conversation");
+    const second = await runRequestToFinal(net, "Continue it", { parentId: root.requestId });
+    const page = await openPage(laptop, `#request/${second.requestId}`);
+    await waitShown(page, ".thread-turns tbody tr");
+    const rows = await page.locator(".thread-turns tbody tr").allInnerTexts();
+    expect(rows).to.have.length(2);
+    expect(rows[0]).to.include(`#${root.requestId}`).and.to.include("Start a conversation").and.to.include("linked, texts match");
+    expect(rows[1]).to.include(`#${second.requestId}`).and.to.include("Continue it").and.to.include("linked, texts match");
+    expect(await page.locator("[data-testid=thread-verdict]").getAttribute("data-verified")).to.equal("true");
+    await page.click(`.thread-turns a[href="#request/${root.requestId}"]`);
+    await waitShown(page, `text=Continued by:`);
+    expect(await page.locator(`.thread a[href="#request/${second.requestId}"]`).count()).to.equal(1);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "request-thread-laptop.png"), fullPage: true });
+    await page.close();
+  });
+
   it("shows a request whose stored response text was tampered with as NOT verified", async () => {
     const { requestId, text } = await runRequestToFinal(net, "Tamper with my answer later");
     // The node keeps texts in its content store (the API serves those first); change the row behind its hash.

@@ -70,10 +70,41 @@ export function renderRequestDetail(r) {
     timeline.length ? el("ol", { class: "timeline" }, timeline) : empty("No events indexed yet."),
     el("h3", null, "Committee"),
     r.committee.length ? committee : empty("No committee is drawn yet: the first member's commit (or anyone's draw) draws it from the request's seed block."),
+    renderThread(r.conversation, r.requestId),
     el("h3", null, "Related"),
     relatedLinks(r.records, null, "Off-chain records with this prompt"),
     r.consumer ? el("p", null, "Consumer contract ", code(r.consumer), r.callbackFailed ? el("span", { class: "bad" }, " (callback failed)") : "") : null,
   ];
+}
+
+/** The conversation thread the request belongs to (`requestChatFollowUp`): its turns root first, and its continuations. */
+function renderThread(c, selfId) {
+  if (!c || (c.turns.length < 2 && c.continuations.length === 0)) return null;
+  var clip = function (view) { return view && view.text !== null ? view.text.slice(0, 80) : "—"; };
+  var rows = c.turns.map(function (t) {
+    var ok = t.verification.prompt && t.verification.response !== false && t.verification.link;
+    return {
+      cells: [
+        t.requestId === selfId ? el("strong", null, "#" + t.requestId) : el("a", { href: "#request/" + t.requestId }, "#" + t.requestId),
+        statusChip(t.status),
+        clip(t.prompt),
+        clip(t.response),
+        t.finalizedBlock === null ? "—" : String(t.finalizedBlock),
+        ok ? el("span", { class: "ok" }, "linked, texts match") : el("span", { class: "bad" }, "does not verify"),
+      ],
+    };
+  });
+  var next = c.continuations.map(function (id) { return el("li", null, el("a", { href: "#request/" + id }, "#" + id)); });
+  return el(
+    "div",
+    { class: "thread" },
+    el("h3", null, "Conversation #" + c.conversationId + " (" + c.turns.length + (c.turns.length === 1 ? " turn" : " turns") + " to here)"),
+    // Not a badge(): the page has one verified-badge per view, the request's own.
+    el("p", { class: c.verified ? "ok" : "bad", dataset: { testid: "thread-verdict", verified: String(c.verified) } },
+      c.verified ? "Every turn links to its parent's finalized record and its texts match the chain" : "NOT verified: a link or a text differs from the chain"),
+    table(["Turn", "Status", "Prompt", "Response", "Finalized in block", "Check"], rows, { class: "thread-turns" }),
+    next.length ? el("div", null, el("p", null, "Continued by:"), el("ul", { class: "links" }, next)) : null,
+  );
 }
 
 export function renderRecordDetail(rec, related) {

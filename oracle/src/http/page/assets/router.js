@@ -64,8 +64,12 @@ function refreshDetail(route) {
   var body = $("detail-body");
   if (route.kind === "request") {
     $("back-link").setAttribute("href", "#requests");
-    return api("/v1/requests/" + route.id).then(
-      function (r) {
+    // The request and its conversation thread (a node without threads support answers 404: no thread shown).
+    var thread = api("/v1/conversations/" + route.id).catch(function () { return null; });
+    return Promise.all([api("/v1/requests/" + route.id), thread]).then(
+      function (both) {
+        var r = both[0];
+        r.conversation = both[1];
         if (!unchanged("detail", r)) replace(body, renderRequestDetail(r));
       },
       function (error) {
