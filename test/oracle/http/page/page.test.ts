@@ -119,7 +119,7 @@ describe("monitoring page in a real browser", function () {
       const row = page.locator(`[data-testid=validator-row][data-validator="${validator.address.toLowerCase()}"]`);
       expect(await row.innerText(), validator.address).to.include(tokens(stake)).and.include(share);
     }
-    expect(await page.locator("#network-summary").innerText()).to.include(tokens(totalStake));
+    expect(await page.locator("#network-summary").innerText()).to.include(`${tokens(totalStake)} ${await net.token.symbol()}`);
     // Before any request the chart says so in words.
     expect(await page.locator("#selection-chart").innerText()).to.include("No committee has been drawn yet");
     expect(await page.locator("#request-list").innerText()).to.include("No chat request on-chain yet");

@@ -116,6 +116,15 @@
   }
 
   /** A wei-style integer string with 18 decimals, trimmed: "1500000000000000000" → "1.5". */
+  /** The stake token's units from /v1/validators (until it answers, amounts read "… tokens"). */
+  var stakeToken = { symbol: "tokens", decimals: 18 };
+
+  /** A stake amount in whole tokens with the token's symbol. */
+  function stakeAmount(value) {
+    var text = units(value, stakeToken.decimals);
+    return text === "—" ? text : text + " " + stakeToken.symbol;
+  }
+
   function units(value, decimals) {
     if (value === null || value === undefined || value === "") return "—";
     decimals = decimals === undefined ? 18 : decimals;
@@ -268,10 +277,11 @@
 
   function renderNetwork(network) {
     var t = network.totals;
+    if (t.stakeToken) stakeToken = t.stakeToken;
     replace($("network-summary"), [
-      card("Total stake", units(t.totalStake), t.activeValidators + " active validator" + (t.activeValidators === 1 ? "" : "s")),
-      card("Pending unstakes", units(t.totalUnbonding), "unbonding period " + duration(t.unbondingPeriod)),
-      card("Slashed so far", units(t.slashedBalance), "slash " + units(network.config.slashAmount) + " per fault"),
+      card("Total stake", stakeAmount(t.totalStake), t.activeValidators + " active validator" + (t.activeValidators === 1 ? "" : "s")),
+      card("Pending unstakes", stakeAmount(t.totalUnbonding), "unbonding period " + duration(t.unbondingPeriod)),
+      card("Slashed so far", stakeAmount(t.slashedBalance), "slash " + stakeAmount(network.config.slashAmount) + " per fault"),
       card("Committees", String(network.config.committeeSize) + " seats, quorum " + network.config.quorum, "commit " + network.config.commitWindow + " s, reveal " + network.config.revealWindow + " s"),
       card("Draws", plural(network.draws.requests, "request"), network.draws.committees + " committees · " + network.draws.seats + " seats"),
       card("Randomness source", code(short(network.randomnessSource, 8), network.randomnessSource), "chain block " + network.blockNumber),
@@ -282,13 +292,13 @@
       return;
     }
     var rows = network.validators.map(function (v) {
-      var pending = v.unbonding !== "0" ? el("span", null, units(v.unbonding), el("br"), el("small", null, v.unlockAt ? unlockText(v.unlockAt) : "")) : "none";
-      var slashes = v.slashes.count === 0 ? "none" : el("span", { class: "bad", title: v.slashes.recent.map(function (s) { return s.reason + " on request " + s.requestId; }).join(", ") }, v.slashes.count + " × (" + units(v.slashes.amount) + ")");
+      var pending = v.unbonding !== "0" ? el("span", null, stakeAmount(v.unbonding), el("br"), el("small", null, v.unlockAt ? unlockText(v.unlockAt) : "")) : "none";
+      var slashes = v.slashes.count === 0 ? "none" : el("span", { class: "bad", title: v.slashes.recent.map(function (s) { return s.reason + " on request " + s.requestId; }).join(", ") }, v.slashes.count + " × (" + stakeAmount(v.slashes.amount) + ")");
       return {
         attrs: { dataset: { validator: v.address.toLowerCase(), testid: "validator-row" } },
         cells: [
           el("span", null, code(short(v.address, 6), v.address), " ", v.active ? el("span", { class: "chip status-finalized" }, "active") : el("span", { class: "chip status-none" }, "inactive"), el("br"), el("small", { class: "muted" }, v.endpoint || "no endpoint")),
-          el("span", null, units(v.stake), v.credit && v.credit !== "0" ? el("small", { class: "muted", title: "fee shares and callback reimbursements to withdraw from the chat registry" }, el("br"), "credit " + units(v.credit) + " ETH") : null),
+          el("span", null, stakeAmount(v.stake), v.credit && v.credit !== "0" ? el("small", { class: "muted", title: "fee shares and callback reimbursements to withdraw from the chat registry" }, el("br"), "credit " + units(v.credit) + " ETH") : null),
           percent(v.stakeShare),
           el("span", { dataset: { testid: "seats" } }, v.selection.seats + " / " + v.selection.expectedSeats),
           chainRef(v.lastCommit),
@@ -470,7 +480,7 @@
       if (t.attempt !== undefined) extra.push("attempt " + t.attempt);
       if (t.committee) extra.push(el("span", null, t.committee.map(function (a) { return code(short(a, 4), a); }).reduce(function (acc, node, i) { return acc.concat(i ? [" ", node] : [node]); }, [])));
       if (t.reason) extra.push(t.reason.split("_").join(" "));
-      if (t.amount) extra.push(units(t.amount) + (t.type === "settled" ? " ETH refunded" : ""));
+      if (t.amount) extra.push(t.type === "settled" ? units(t.amount) + " ETH refunded" : stakeAmount(t.amount));
       if (t.responseHash) extra.push(el("span", null, "response ", code(short(t.responseHash, 4), t.responseHash)));
       return el(
         "li",
