@@ -3,22 +3,12 @@ import path from "node:path";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "ethers";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
+import { launchChromium } from "../../../../scripts/lib/chromium";
 import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
 import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, TEST_API_KEY, type ApiUnderTest, type Network } from "../fixture";
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** Screenshots for a person to look at (gitignored). */
 const SCREENSHOTS = path.resolve("test-output", "monitoring-page");
 const LAPTOP = { width: 1366, height: 900 };
@@ -69,6 +59,22 @@ describe("monitoring page in a real browser", function () {
     }
   }
 
+  /** Text of the selection chart that runs past its SVG's edges or off the screen, i.e. is cut off. */
+  async function clippedChartText(page: Page): Promise<string[]> {
+    return page.evaluate(() => {
+      const box = document.querySelector("#selection-chart svg")!.getBoundingClientRect();
+      const cut: string[] = [];
+      for (const text of Array.from(document.querySelectorAll("#selection-chart svg text"))) {
+        const r = text.getBoundingClientRect();
+        if (r.right > box.right + 0.5 || r.left < box.left - 0.5) cut.push(text.textContent ?? "");
+      }
+      for (const item of Array.from(document.querySelectorAll("#selection-chart [data-testid=chart-legend] > span"))) {
+        if (item.getBoundingClientRect().right > window.innerWidth) cut.push(item.textContent ?? "");
+      }
+      return cut;
+    });
+  }
+
   async function badgeOf(page: Page) {
     const badge = page.locator("[data-testid=verified-badge]");
     await waitShown(page, "[data-testid=verified-badge]");
@@ -76,11 +82,10 @@ describe("monitoring page in a real browser", function () {
   }
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`chromium not found at ${CHROMIUM_PATH}: apt-get install -y chromium (.ci/run does)`);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     net = await loadFixture(deployedNetworkFixture);
     api = await startApi(net, { batchSize: 2 }, { mount: (app) => app.use(createPageRouter()) });
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     laptop = await newContext(LAPTOP);
   });
 
@@ -270,6 +275,14 @@ describe("monitoring page in a real browser", function () {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
     const svgWidth = await page.locator("#selection-chart svg").evaluate((svg) => svg.getBoundingClientRect().width);
     expect(svgWidth).to.be.at.most(PHONE.width);
+    expect(await clippedChartText(page)).to.deep.equal([]);
+    expect(await page.locator("[data-testid=chart-legend]").innerText()).to.include("seats drawn").and.include("expected from stake");
+    // A narrower phone too (360 px wide Android screens): the legend wraps rather than runs off the chart.
+    const narrow = await newContext({ width: 360, height: 780 }, true);
+    const narrowPage = await openPage(narrow);
+    await waitShown(narrowPage, "#selection-chart svg");
+    expect(await clippedChartText(narrowPage)).to.deep.equal([]);
+    await narrow.close();
     await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone.png"), fullPage: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone-first-screen.png") });
     await page.locator("#requests").screenshot({ path: path.join(SCREENSHOTS, "requests-phone.png") });

@@ -331,18 +331,13 @@
     var valueWidth = 70;
     var barArea = width - labelWidth - valueWidth - 8;
     var rowHeight = 38;
-    var top = 26;
+    var top = 2;
     var height = top + validators.length * rowHeight + 4;
     var max = validators.reduce(function (m, v) { return Math.max(m, v.selection.seats, v.selection.expectedSeats); }, 1);
     var scale = function (n) { return (n / max) * barArea; };
     var chart = svg("svg", { width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img", "aria-labelledby": "chart-title chart-desc", class: "bars" });
     chart.appendChild(svg("title", { id: "chart-title", text: "Committee seats drawn vs expected from stake share" }));
     chart.appendChild(svg("desc", { id: "chart-desc", text: validators.map(function (v) { return v.address + ": " + v.selection.seats + " drawn, " + v.selection.expectedSeats + " expected"; }).join("; ") }));
-    // legend
-    chart.appendChild(svg("rect", { x: labelWidth, y: 4, width: 12, height: 12, class: "bar-drawn" }));
-    chart.appendChild(svg("text", { x: labelWidth + 16, y: 14, class: "legend", text: "seats drawn" }));
-    chart.appendChild(svg("rect", { x: labelWidth + 110, y: 4, width: 12, height: 12, class: "bar-expected" }));
-    chart.appendChild(svg("text", { x: labelWidth + 126, y: 14, class: "legend", text: "expected from stake" }));
     validators.forEach(function (v, i) {
       var y = top + i * rowHeight;
       var group = svg("g", { class: "bar-row" });
@@ -353,7 +348,11 @@
       group.appendChild(svg("text", { x: width - valueWidth + 4, y: y + 29, class: "value muted", text: "≈ " + v.selection.expectedSeats }));
       chart.appendChild(group);
     });
-    replace(container, [chart, el("p", { class: "hint" }, "Expected = for every committee drawn so far, the chance this validator gets a seat with today's stakes. Seats are drawn without replacement, so small stakes get a little more than their share, and a committee as large as the validator set seats everyone.")]);
+    // The legend is HTML above the chart, so it wraps on a narrow screen instead of running off the SVG's edge.
+    var legend = el("div", { class: "chart-legend", dataset: { testid: "chart-legend" } },
+      el("span", null, el("i", { class: "swatch swatch-drawn" }), "seats drawn"),
+      el("span", null, el("i", { class: "swatch swatch-expected" }), "expected from stake"));
+    replace(container, [legend, chart, el("p", { class: "hint" }, "Expected = for every committee drawn since the validator staked, the chance it gets a seat with today's stakes. Seats are drawn without replacement, so small stakes get a little more than their share, and a committee as large as the validator set seats everyone.")]);
   }
 
   /* ---------- overview: requests ---------- */
