@@ -221,9 +221,10 @@ function keepRunningSummary(s: { chainUrl: string; apiUrls: string[]; requestId:
     ]),
     `chat API key       ${s.apiKey}   (X-API-Key for POST /v1/chat and the page's chat form)`,
     "next, in another terminal:",
+    `  npx hardhat --network localhost chat --prompt "What is a dog?" --wait   # request ${s.requestId + 1n}`,
+    `  npm run verify -- ${s.requestId + 1n}`,
     `  npx hardhat --network localhost validators`,
-    `  npx hardhat --network localhost chat --prompt "Hello" --wait`,
-    `  npm run verify -- ${s.requestId}`,
+    "join as a validator of your own: docs/oracle.md, \"Join the network as a second validator\"",
   ];
 }
 
