@@ -6,6 +6,7 @@ import { ethers } from "ethers";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
 import { launchChromium } from "../../../../scripts/lib/chromium";
+import { screenshotPage } from "../../../../scripts/pageScreenshot";
 import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
 import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, TEST_API_KEY, type ApiUnderTest, type Network } from "../fixture";
 
@@ -293,6 +294,16 @@ describe("monitoring page in a real browser", function () {
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone.png"), fullPage: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone-first-screen.png") });
     await phone.close();
+  });
+
+  it("writes a PNG of the loaded page with npm run page:screenshot's function, its SSE stream open", async () => {
+    const out = path.join(SCREENSHOTS, "page-screenshot-cli.png");
+    fs.rmSync(out, { force: true });
+    expect(await screenshotPage({ url: `${api.url}/`, out, phone: true, fullPage: true, dark: false, timeoutMs: 30_000 })).to.equal(out);
+    const png = fs.readFileSync(out);
+    expect(png.subarray(0, 8).toString("hex")).to.equal("89504e470d0a1a0a"); // the PNG signature
+    // Full page at phone width, 2× pixels: as wide as the phone, taller than one screen.
+    expect([png.readUInt32BE(16), png.readUInt32BE(20) > 2 * 844]).to.deep.equal([2 * 390, true]);
   });
 
   it("says in words when a request or record is unknown, and never reached outside the oracle", async () => {
