@@ -5,6 +5,9 @@
  * Phase "interval": N requests offered at R req/s while the chain mines a block every B ms (automine off, many
  *                   transactions share a block, like a real chain) → sustained finalized requests/s.
  * Phase "latency":  M requests at a low offered rate under automine → request→finalized latency without queueing.
+ * Phase "streaming": S chat completions of 32 tokens streamed one at a time over SSE (POST /v1/chat/completions,
+ *                   stream: true, the `openai` client) → time to first token, tokens/s as the client receives them,
+ *                   and a chat template's render time as a share of one completion (bench/streaming.ts).
  * Phase "kills":    N more requests while the oracle process is killed with SIGKILL at random moments (until all are
  *                   final) and restarted → kills, lost requests (never finalized), requests finalized twice (both 0).
  * Phase "poison":  rounds of one normal request and four no node can serve (invalid UTF-8, over the context, over the
@@ -19,6 +22,7 @@
  * Writes bench/out/e2e.json. Options: `npm run bench:e2e -- --help`. The interval phase runs first, so it also warms
  * the node up for the latency phase.
  */
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +38,7 @@ import { cpuMeter } from "./lib/cpuMeter";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { DeploymentFile } from "../oracle/src/chain/deployments";
 import { runPoisonPhase } from "./poison";
+import { runStreamingPhase } from "./streaming";
 import { npmCommand, provenance } from "./provenance";
 
 interface Options {
@@ -46,6 +51,7 @@ interface Options {
   killRequests?: number;
   aloneTransactions: number;
   poisonRounds: number;
+  streamRequests: number;
   chainLogging?: true;
   chain: ChainKind;
 }
@@ -63,6 +69,7 @@ function parseOptions(): Options {
     .option("--block-ms <b>", "block interval of the interval-mining phase", integerOption(1), 250)
     .option("--kill-requests <k>", "requests in the kill -9 phase; 0 skips it (default: --requests)", integerOption(0))
     .option("--alone-transactions <t>", "transactions of the chain-alone ceiling phase", integerOption(1), 1200)
+    .option("--stream-requests <s>", "streamed chat completions in the streaming phase; 0 skips it", integerOption(0), 10)
     .option("--poison-rounds <p>", "rounds of the poison phase (1 normal + 4 poison requests each); 0 skips it", integerOption(0), 10)
     .option("--chain-logging", "leave the chain's per-call console log on")
     .parse(process.argv)
@@ -378,6 +385,10 @@ async function main() {
   let oracle: OracleProcess | undefined;
   try {
     const port = await freePort();
+    // POST /v1/chat/completions needs an API key: one for this run, in a file the node reads.
+    const apiKey = randomBytes(18).toString("base64url");
+    const apiKeysFile = path.join(dir, "api-keys");
+    fs.writeFileSync(apiKeysFile, `${apiKey}\n`, { mode: 0o600 });
     const args = [
       "--rpc-url", chain.url,
       "--deployments", network.deploymentsFile,
@@ -385,6 +396,7 @@ async function main() {
       "--http-port", String(port),
       "--poll-interval-ms", "20",
       "--log-level", "warn",
+      "--api-keys", apiKeysFile,
     ];
     const start = async () => {
       // Keys through the environment: the node refuses secrets on its command line (visible in ps).
@@ -402,6 +414,8 @@ async function main() {
     await setIntervalMining(provider, chainKind, undefined);
     const latency = await runPhase(context, { requests: latencyRequests, rate: latencyRate, label: "latency", random });
     process.stdout.write(`latency (automine): ${JSON.stringify(roundAll(latency))}\n`);
+    const streaming = options.streamRequests ? await runStreamingPhase({ url: oracle!.url, apiKey, requests: options.streamRequests }) : undefined;
+    if (streaming) process.stdout.write(`streaming (SSE, ${streaming.maxTokens} tokens each): ${JSON.stringify(streaming)}\n`);
     const withKills = killRequests
       ? await runPhase(context, {
           requests: killRequests,
@@ -439,6 +453,13 @@ async function main() {
       latency: roundAll(latency),
       withKills: withKills && roundAll(withKills),
       chainAlone: roundAll(chainAlone),
+      streaming: streaming && {
+        ...roundAll({ requests: streaming.requests, ttftMsP50: streaming.ttftMsP50, ttftMsP95: streaming.ttftMsP95, tokensPerSecond: streaming.tokensPerSecond, completionMsP50: streaming.completionMsP50, meanCompletionTokens: streaming.meanCompletionTokens }),
+        maxTokens: streaming.maxTokens,
+        // Render times are microseconds: kept unrounded, like the overhead they give.
+        templateRenderMs: streaming.templateRenderMs,
+        templateOverheadPct: streaming.templateOverheadPct,
+      },
       poison,
       setup: {
         validators: 3,

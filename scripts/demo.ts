@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { formatEther, type JsonRpcProvider, type Wallet } from "ethers";
@@ -19,11 +20,13 @@ import { parseConfig } from "../oracle/src/config";
 import { type InferenceEngine, ensureTinyModel, loadEngine } from "../oracle/src/inference";
 import { DEFAULT_TINY_MODEL_DIR, DEFAULT_TRAINED_MODEL_DIR } from "../oracle/src/inference/buildModel";
 import { type OracleNode, startOracleNode } from "../oracle/src/node";
+import { onStopSignal } from "../oracle/src/stopSignals";
 import { ROLES, devAccount } from "./demo/accounts";
 import { deployToNode } from "./demo/deploy";
 import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, parseChainKind, startChainNode } from "./demo/chainNode";
 import { REPO_ROOT, freePort } from "./demo/hardhatNode";
 import { contractsOf, sendChatRequest, stakeValidators } from "./demo/network";
+import { deploymentPath } from "./lib/deploy";
 import { type OracleProcess, startOracleProcess } from "./demo/oracleProcess";
 
 const STAKES = [100n, 200n, 300n];
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .name("npm run demo --")
     .description("Runs chain, contracts, 3 validators and one chat request end to end, printing each step.")
-    .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C stops)", false)
+    .option("--keep-running", "leave the chain and the oracle running and print their URLs (Ctrl-C, SIGTERM or SIGHUP stops them)", false)
     .option("--chain <kind>", "the local chain to start: hardhat (hardhat node) or anvil (Foundry)", parseChainKind, "hardhat" as ChainKind)
     .option("--processes", "run the 3 validators as 3 separate OS processes", false)
     .option("--port <n>", "the chain's RPC port (default: a free one; deployments/localhost.json records it either way)", integerOption(1, 65535))
@@ -66,12 +69,13 @@ async function main(): Promise<void> {
     cleanups.length = 0;
   };
   let interrupted = false;
-  process.once("SIGINT", () => {
+  // A closed terminal must not turn the goodbye lines into an EPIPE crash before the chain is stopped.
+  process.stdout.on("error", () => undefined);
+  onStopSignal((signal) => {
     interrupted = true;
-    say("stopping (Ctrl-C)");
-    void cleanup().then(() => process.exit(options.keepRunning ? 0 : 130));
+    say(`stopping (${signal === "SIGINT" ? "Ctrl-C" : signal})`);
+    void cleanup().then(() => process.exit(options.keepRunning ? 0 : 128 + os.constants.signals[signal]));
   });
-  process.once("SIGTERM", () => void cleanup().then(() => process.exit(0)));
 
   try {
     await run(options, cleanups);
@@ -117,7 +121,7 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
     commitWindow: 60,
     revealWindow: 60,
   });
-  say(`deployed to chain ${deployment.chainId}, wrote deployments/localhost.json`);
+  say(`deployed to chain ${deployment.chainId}, wrote ${path.relative(REPO_ROOT, deploymentPath("localhost"))}`);
   detail(`ChatRecordRegistry ${deployment.addresses.ChatRecordRegistry}`);
   detail(`ValidatorRegistry  ${deployment.addresses.ValidatorRegistry}`);
   detail(`model ${deployment.modelId} registered with hash ${deployment.modelHash}`);
@@ -132,7 +136,7 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   );
   say(`staked 3 validators (${STAKES.join(" / ")} CODS)`);
 
-  const deploymentsFile = path.join(REPO_ROOT, "deployments/localhost.json");
+  const deploymentsFile = deploymentPath("localhost");
   // POST /v1/chat (and the page's chat form) needs an API key: a fresh one per demo, stored only as its hash.
   const apiKey = randomBytes(18).toString("base64url");
   const apiKeysFile = path.join(dataDir, "api-keys");
@@ -210,9 +214,10 @@ function keepRunningSummary(s: { chainUrl: string; apiUrls: string[]; requestId:
     ]),
     `chat API key       ${s.apiKey}   (X-API-Key for POST /v1/chat and the page's chat form)`,
     "next, in another terminal:",
+    `  npx hardhat --network localhost chat --prompt "What is a dog?" --wait   # request ${s.requestId + 1n}`,
+    `  npm run verify -- ${s.requestId + 1n}`,
     `  npx hardhat --network localhost validators`,
-    `  npx hardhat --network localhost chat --prompt "Hello" --wait`,
-    `  npm run verify -- ${s.requestId}`,
+    "join as a validator of your own: docs/oracle.md, \"Join the network as a second validator\"",
   ];
 }
 

@@ -1,10 +1,11 @@
 import { ConfigError, formatHelp, parseConfig } from "./config";
 import { ChainRaceError, NonRetryableError } from "./errors";
 import { startOracleNode } from "./node";
+import { onStopSignal } from "./stopSignals";
 
 /**
  * The validator node's entry point: `npm run oracle -- [options]` (see `--help`). Exit codes: 0 after a clean
- * shutdown (SIGTERM/SIGINT), 2 for a bad option, 1 when start-up fails.
+ * shutdown (SIGTERM/SIGINT/SIGHUP), 2 for a bad option, 1 when start-up fails.
  */
 async function main(): Promise<void> {
   let parsed;
@@ -36,8 +37,7 @@ async function main(): Promise<void> {
       .then(() => process.exit(0))
       .catch(() => process.exit(1));
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  onStopSignal(stop);
   // Last-resort handlers: count and log, keep serving (every stage has its own error handling).
   process.on("unhandledRejection", (reason) => {
     metrics.unhandledErrorsTotal.inc();

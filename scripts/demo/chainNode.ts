@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { InvalidArgumentError } from "commander";
 import type { JsonRpcProvider } from "ethers";
 import path from "node:path";
 import { REPO_ROOT, freePort, stopGroup } from "./hardhatNode";
+import { spawnWatched } from "./watchdog";
 
 /** The local EVM implementations the demo, the e2e tests and the benchmark can start. */
 export const CHAIN_KINDS = ["hardhat", "anvil"] as const;
@@ -54,16 +54,16 @@ function commandOf(kind: ChainKind, port: number): { bin: string; args: string[]
 
 /**
  * Starts a local chain (`hardhat node` or anvil) on 127.0.0.1 as a real JSON-RPC process in its own process group (so
- * stopping it by pid also stops anything it started), and resolves once it answers `eth_chainId` with 31337.
+ * stopping it by pid also stops anything it started; the group also ends when this process dies without stopping
+ * it, see `spawnWatched`), and resolves once it answers `eth_chainId` with 31337.
  */
 export async function startChainNode(kind: ChainKind, options: StartChainNodeOptions = {}): Promise<ChainNode> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const { bin, args } = commandOf(kind, port);
-  const child = spawn(bin, args, {
+  const child = spawnWatched(bin, args, {
     cwd: REPO_ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    output: "pipe",
     env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" },
   });
   let output = "";

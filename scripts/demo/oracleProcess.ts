@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { REPO_ROOT, stopGroup } from "./hardhatNode";
+import { spawnWatched } from "./watchdog";
 
 const TSX_BIN = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 const MAIN = path.join(REPO_ROOT, "oracle/src/main.ts");
@@ -18,7 +19,7 @@ export interface OracleProcess {
 }
 
 /**
- * Starts `oracle/src/main.ts` as its own OS process (own process group, logs to `logFile`), with the given options as
+ * Starts `oracle/src/main.ts` as its own OS process (own process group that ends with this process, logs to `logFile`), with the given options as
  * command-line flags, and resolves once GET /readyz answers 200.
  */
 export async function startOracleProcess(options: {
@@ -30,12 +31,7 @@ export async function startOracleProcess(options: {
 }): Promise<OracleProcess> {
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = fs.openSync(options.logFile, "a");
-  const child: ChildProcess = spawn(TSX_BIN, [MAIN, ...options.args], {
-    cwd: REPO_ROOT,
-    detached: true,
-    stdio: ["ignore", log, log],
-    env: { ...process.env, ...options.env },
-  });
+  const child: ChildProcess = spawnWatched(TSX_BIN, [MAIN, ...options.args], { cwd: REPO_ROOT, output: log, env: { ...process.env, ...options.env } });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const proc: OracleProcess = {

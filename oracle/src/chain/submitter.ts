@@ -375,7 +375,7 @@ export function createSubmitter(
             attempts: config.txRetries,
             signal: pauseSignal.signal,
             onRetry: (error, attempt, delayMs) => {
-              metrics.txFailuresTotal.inc({ kind: intent.kind, reason: "retryable" });
+              metrics.txRetriesTotal.inc({ kind: intent.kind });
               log.warn({ kind: intent.kind, attempt, delayMs: Math.round(delayMs), err: error }, "transaction failed, retrying");
             },
           },

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { ensureTinyModel, loadEngine } from "../inference";
 import { failAndExit, integerOption, numberOption, stderrLogger } from "./support";
 import { DEFAULT_PROVIDERS, knownProviders } from "../inference/providers";
@@ -7,13 +7,21 @@ interface GenerateCliOptions {
   model?: string;
   prompt: string;
   maxNewTokens: number;
-  provider?: string[];
+  providers?: string[];
   threads?: number;
   temperature?: number;
   topK?: number;
   topP?: number;
   seed?: number;
   json?: boolean;
+}
+
+/** `cuda,cpu` → ["cuda", "cpu"], each a provider this build knows (the node's `--providers` reads the same). */
+function providerList(value: string): string[] {
+  const names = value.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !knownProviders().includes(name));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown provider ${unknown.join(", ")} (one of ${knownProviders().join(", ")})`);
+  return names;
 }
 
 /** Checked while parsing, so an empty prompt fails before the model loads (which takes seconds). */
@@ -28,9 +36,7 @@ const program = new Command()
   .option("--model <dir>", "model folder in the Optimum layout (default: models/tiny, built if missing)")
   .requiredOption("--prompt <text>", "prompt text (not empty)", nonEmptyText)
   .option("--max-new-tokens <n>", "most tokens to generate", integerOption(1, 1_000_000), 32)
-  .addOption(
-    new Option("--provider <name...>", `execution providers to try in order (default: ${DEFAULT_PROVIDERS.join(" ")})`).choices(knownProviders()),
-  )
+  .option("--providers <list>", `execution providers to try in order, comma-separated like the node's (default: ${DEFAULT_PROVIDERS.join(",")})`, providerList)
   .option("--threads <n>", "CPU intra-op threads (default: one per core)", integerOption(0, 1024))
   .option("--temperature <t>", "sample with this temperature instead of greedy decoding", numberOption(1e-6, 100))
   .option("--top-k <k>", "sampling: keep the k most likely tokens", integerOption(1))
@@ -48,7 +54,7 @@ async function main(): Promise<void> {
   if (o.temperature === undefined && samplingFlags) throw new Error("--top-k, --top-p and --seed need --temperature");
   if (o.temperature !== undefined && o.seed === undefined) throw new Error("--temperature needs --seed (sampling must be reproducible)");
   const modelDir = o.model ?? (await ensureTinyModel());
-  const engine = await loadEngine({ modelDir, providers: o.provider, threads: o.threads, logger: stderrLogger });
+  const engine = await loadEngine({ modelDir, providers: o.providers, threads: o.threads, logger: stderrLogger });
   try {
     const sampling = o.temperature !== undefined ? { temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed! } : undefined;
     const result = await engine.generate({ prompt: o.prompt, maxNewTokens: o.maxNewTokens, sampling });

@@ -1,6 +1,7 @@
 import { Contract, ZeroHash, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { Deployment } from "../chain/deployments";
+import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "../chain/errorText";
 import { classifyRpcError, shortMessage } from "../chain/rpc";
 import type { Metrics } from "../metrics";
 import type { ChainEventLog } from "../store/chainEventLog";
@@ -129,6 +130,16 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
       }),
     );
     if (timestamps.size > 50_000) timestamps.clear();
+  }
+
+  let tokenUnits: TokenUnits | undefined;
+  /** The stake token's symbol and decimals, read once (a failed read shows "tokens" and is tried again next time). */
+  async function stakeTokenUnits(): Promise<TokenUnits> {
+    if (tokenUnits) return tokenUnits;
+    const address = await call("token", () => validators.token() as Promise<string>);
+    const units = await readTokenUnits(provider, address);
+    if (units !== UNKNOWN_TOKEN) tokenUnits = units;
+    return units;
   }
 
   const timeOf = (block: number) => timestamps.get(block);
@@ -295,12 +306,15 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
 
       const total = totalStake as bigint;
       const share = (stake: bigint) => (total === 0n ? 0 : Number((stake * 1_000_000_000n) / total) / 1e9);
-      // Expected seats with today's stakes: Σ over committee sizes drawn of (committees × chance of a seat).
+      // Expected seats with today's stakes: Σ over the committees drawn of the chance of a seat, among the validators
+      // that had staked when each was drawn.
       const unit = (stakeUnit as bigint) > 0n ? (stakeUnit as bigint) : 1n;
       const weights = infos.map(([info, active]) => (active ? Number((info.stake as bigint) / unit) : 0));
       const expected = new Array<number>(addresses.length).fill(0);
-      for (const [size, committees] of activity.committeesBySize) {
-        inclusionProbabilities(weights, size).forEach((p, i) => (expected[i] += committees * p));
+      for (const { size, notYetStaked, committees } of activity.drawGroups) {
+        const absent = new Set(notYetStaked);
+        const staked = weights.map((w, i) => (absent.has(addresses[i].toLowerCase()) ? 0 : w));
+        inclusionProbabilities(staked, size).forEach((p, i) => (expected[i] += committees * p));
       }
       const withRequest = (e: IndexedEvent | undefined) => (e ? { ...ref(e), requestId: (e.args.requestId as bigint).toString() } : null);
       return {
@@ -313,6 +327,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
           stakeUnit: (stakeUnit as bigint).toString(),
           minimumStake: (minimumStake as bigint).toString(),
           unbondingPeriod: Number(unbondingPeriod),
+          stakeToken: await stakeTokenUnits(),
         },
         draws: { requests: activity.requests, committees: activity.committees, seats: totalSeats },
         randomnessSource: randomnessSource as string,

@@ -111,6 +111,11 @@ export interface ValidatorActivity {
   totalSeats: number;
   /** Committees drawn, by committee size (the expected seats depend on it). */
   committeesBySize: Map<number, number>;
+  /**
+   * Committees drawn, grouped by size and by the validators that had not staked yet when they were drawn (lower-case
+   * addresses, sorted): a validator that joined later had no chance of a seat in the committees before it.
+   */
+  drawGroups: { size: number; notYetStaked: string[]; committees: number }[];
   /** By lower-case address. */
   seats: Map<string, number>;
   lastCommit: Map<string, IndexedEvent>;
@@ -125,12 +130,29 @@ export function validatorActivity(events: readonly IndexedEvent[]): ValidatorAct
     committees: 0,
     totalSeats: 0,
     committeesBySize: new Map(),
+    drawGroups: [],
     seats: new Map(),
     lastCommit: new Map(),
     lastReveal: new Map(),
     slashes: new Map(),
   };
   const key = (e: IndexedEvent) => (e.args.validator as string).toLowerCase();
+  // A validator's first stake seen; validators staked before the index begins count as staked from the start.
+  const firstStakeAt = new Map<string, number>();
+  events.forEach((e, position) => {
+    if (e.name === "ValidatorStaked" && !firstStakeAt.has(key(e))) firstStakeAt.set(key(e), position);
+  });
+  const groups = new Map<string, ValidatorActivity["drawGroups"][number]>();
+  events.forEach((e, position) => {
+    if (e.name !== "CommitteeDrawn") return;
+    const size = (e.args.committee as string[]).length;
+    const notYetStaked = [...firstStakeAt].filter(([, at]) => at > position).map(([validator]) => validator).sort();
+    const groupKey = `${size}:${notYetStaked.join(",")}`;
+    const group = groups.get(groupKey) ?? { size, notYetStaked, committees: 0 };
+    group.committees++;
+    groups.set(groupKey, group);
+  });
+  activity.drawGroups = [...groups.values()];
   for (const e of events) {
     if (e.name === "ChatRequested") activity.requests++;
     else if (e.name === "CommitteeDrawn") {

@@ -103,7 +103,7 @@ export interface ValidatorView {
   unlockAt: number | null;
   /** Wei of fee shares and callback reimbursements it can withdraw from the chat registry (`creditOf`). */
   credit: string;
-  /** Committee seats drawn so far, and seats × current stake share. */
+  /** Committee seats drawn so far, and the seats expected with today's stakes in the committees drawn since it staked. */
   selection: { seats: number; expectedSeats: number };
   lastCommit: (ChainRef & { requestId: string }) | null;
   lastReveal: (ChainRef & { requestId: string }) | null;
@@ -120,6 +120,8 @@ export interface NetworkView {
     stakeUnit: string;
     minimumStake: string;
     unbondingPeriod: number;
+    /** The stake token's units: every stake amount above is in its smallest unit (10^-decimals of one `symbol`). */
+    stakeToken: { symbol: string; decimals: number };
   };
   draws: { requests: number; committees: number; seats: number };
   randomnessSource: string;

@@ -16,6 +16,8 @@ export interface Metrics {
   readonly txSeconds: Histogram<"kind">;
   /** Transactions that failed for good, by kind and a short reason code. */
   readonly txFailuresTotal: Counter<"kind" | "reason">;
+  /** Sending attempts that failed and were tried again, by kind (the transaction may still go through). */
+  readonly txRetriesTotal: Counter<"kind">;
   /** Journal rows per state (seen, inferred, committed, revealed, ...). */
   readonly journalDepth: Gauge<"state">;
   /** JSON-RPC calls that threw. */
@@ -30,7 +32,7 @@ export interface Metrics {
   readonly httpRequestsTotal: Counter<"route" | "code">;
   /** Off-chain chat records stored through POST /v1/chat. */
   readonly recordsTotal: Counter<string>;
-  /** Merkle batches anchored on-chain, by outcome (anchored, failed). */
+  /** Merkle batches sent for anchoring, by outcome (BATCH_OUTCOMES). */
   readonly batchesTotal: Counter<"outcome">;
   /** Records waiting for the next anchor. */
   readonly pendingBatchRecords: Gauge<string>;
@@ -104,6 +106,12 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       name: name("tx_failures_total"),
       help: "Transactions that failed for good, by kind and reason",
       labelNames: ["kind", "reason"] as const,
+      registers,
+    }),
+    txRetriesTotal: new Counter({
+      name: name("tx_retries_total"),
+      help: "Sending attempts that failed and were tried again, by kind (the transaction may still go through)",
+      labelNames: ["kind"] as const,
       registers,
     }),
     journalDepth: new Gauge({
@@ -210,6 +218,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     beforeScrape: new Set(),
   };
 }
+
+/** Every outcome `batchesTotal` counts, so views can show zeros for those that have not happened yet. */
+export const BATCH_OUTCOMES = ["anchored", "failed", "unconfirmed", "held_budget", "held_reserve"] as const;
 
 /** Reads the current value of an unlabelled gauge or counter (or the sum over its labels), for the JSON views. */
 export async function readMetricValue(metric: Counter<string> | Gauge<string>): Promise<number> {

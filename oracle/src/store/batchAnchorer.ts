@@ -129,12 +129,10 @@ export function createBatchAnchorer(common: Common, options: BatchAnchorerOption
   }
 
   async function send(batch: RecordBatch): Promise<RecordBatch> {
-    const started = performance.now();
     try {
       const { txHash, batchId } = await options.sendAnchor(batch.root, batch.count, batch.modelId, {
         beforeBroadcast: (hash) => store.recordBroadcast(batch.seq, hash),
       });
-      metrics.txSeconds.observe({ kind: "anchor" }, (performance.now() - started) / 1000);
       return anchored(batch, batchId, txHash);
     } catch (error) {
       // Broadcast already (a receipt timeout, an RPC that failed after the broadcast): the transaction may still be

@@ -11,7 +11,7 @@ type VegaLiteSpec = Record<string, unknown>;
 
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const [vegaLite, vega] = await Promise.all([importEsm("vega-lite"), importEsm("vega")]);
-  const compiled = vegaLite.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", ...spec }).spec;
+  const compiled = vegaLite.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", config: CHART_CONFIG, ...spec }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -19,6 +19,13 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
     view.finalize();
   }
 }
+
+/**
+ * Legends under the plot with labels never shortened: Vega cuts labels past 160 px to "…" ("PoS (non-compoundi…"), and
+ * without a canvas it only estimates text widths, so a legend at the right edge can end up past the SVG's edge in a
+ * browser; under the plot it has the chart's whole width.
+ */
+const CHART_CONFIG = { legend: { orient: "bottom", direction: "vertical", labelLimit: 0, titleLimit: 0 } };
 
 const WIDTH = 520;
 const HEIGHT = 320;

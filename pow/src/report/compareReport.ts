@@ -73,7 +73,7 @@ export function compareMarkdown(results: CompareResults, command: string, charts
     ``,
     table(["system", "cost per block"], [
       ["PoW", `${sci(cost.powHashesPerBlock)} hashes (all miners' hashrate × run time ÷ main-chain blocks; energy proxy)`],
-      ["PoS", typeof cost.posGasPerDraw === "number" ? `${cost.posGasPerDraw} gas per sortition draw (${cost.gasSource})` : "not measured (run `npm run bench:gas`)"],
+      ["PoS", `${cost.posGasPerDraw} gas per sortition draw (${cost.gasSource})`],
     ]),
     ``,
     `## Charts`,

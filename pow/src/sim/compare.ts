@@ -68,24 +68,40 @@ export interface CompareResults {
   posCompounding: SystemSummary & { finalStakeGini: number; finalStakeNakamoto: number };
   posSimple: SystemSummary;
   staleVsDelay: Array<{ delaySeconds: number; staleRate: number; runs: number }>;
-  selectionCost: { powHashesPerBlock: number; posGasPerDraw: number | "not measured"; gasSource?: string };
+  selectionCost: { powHashesPerBlock: number; posGasPerDraw: number; gasSource: string };
 }
 
-/** Gas of one sortition draw from the contracts' benchmark, for a tree of about `members` members. */
-export function readDrawGas(members: number, root = process.cwd()): { gas: number; source: string } | undefined {
+/**
+ * Gas of one sortition draw by tree size, as `npm run bench:tree` measured it (README's "sortition draw" row), for
+ * when this checkout has no bench/out figures of its own: the comparison then needs no contract benchmark first.
+ */
+export const SHIPPED_DRAW_GAS: Readonly<Record<string, number>> = { "1000": 12_466, "10000": 14_952, "100000": 17_403 };
+
+/**
+ * Gas of one sortition draw for a tree of about `members` members: from this checkout's contract benchmarks when
+ * they ran (bench/out/gas.json, bench/out/gasTree.json), else the shipped figures.
+ */
+export function readDrawGas(members: number, root = process.cwd()): { gas: number; source: string } {
   for (const file of ["bench/out/gas.json", "bench/out/gasTree.json"]) {
     const full = path.join(root, file);
     if (!existsSync(full)) continue;
     const draw = (JSON.parse(readFileSync(full, "utf8")) as { draw?: unknown }).draw;
     if (typeof draw === "number") return { gas: draw, source: `${file} draw` };
     if (draw && typeof draw === "object") {
-      const sizes = Object.keys(draw).map(Number).filter(Number.isFinite).sort((a, b) => a - b);
-      if (sizes.length === 0) continue;
-      const size = sizes.find((s) => s >= members) ?? sizes[sizes.length - 1];
-      return { gas: (draw as Record<string, number>)[String(size)], source: `${file} draw["${size}"] (tree of ${size} members)` };
+      const bySize = nearestSize(draw as Record<string, number>, members);
+      if (bySize) return { gas: bySize.gas, source: `${file} draw["${bySize.size}"] (tree of ${bySize.size} members)` };
     }
   }
-  return undefined;
+  const shipped = nearestSize(SHIPPED_DRAW_GAS, members)!;
+  return { gas: shipped.gas, source: `shipped figure for a tree of ${shipped.size} members (npm run bench:tree measures it here)` };
+}
+
+/** The figure for the smallest size at or above `members` (the largest size when none is). */
+function nearestSize(draw: Readonly<Record<string, number>>, members: number): { size: number; gas: number } | undefined {
+  const sizes = Object.keys(draw).map(Number).filter(Number.isFinite).sort((a, b) => a - b);
+  if (sizes.length === 0) return undefined;
+  const size = sizes.find((s) => s >= members) ?? sizes[sizes.length - 1];
+  return { size, gas: draw[String(size)] };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -154,6 +170,6 @@ export function runCompare(input: CompareConfig, onProgress?: (done: number, tot
     },
     posSimple: summarize("PoS (non-compounding)", simple.map((r) => r.validators.map((v) => v.rewardShare)), simple[0].overTime),
     staleVsDelay,
-    selectionCost: { powHashesPerBlock, posGasPerDraw: gas?.gas ?? "not measured", ...(gas ? { gasSource: gas.source } : {}) },
+    selectionCost: { powHashesPerBlock, posGasPerDraw: gas.gas, gasSource: gas.source },
   };
 }

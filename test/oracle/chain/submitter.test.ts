@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 import { type JsonRpcProvider, Wallet } from "ethers";
 import pino from "pino";
@@ -6,7 +8,7 @@ import { createProvider } from "../../../oracle/src/chain/rpc";
 import { ForeignNonceError, createSubmitter, type Submitter } from "../../../oracle/src/chain/submitter";
 import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
-import { createMetrics, readMetricValue } from "../../../oracle/src/metrics";
+import { createMetrics, readMetricByLabel, readMetricValue } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
 import { devAccount } from "../../../scripts/demo/accounts";
 import { type HardhatNode, startHardhatNode } from "../../../scripts/demo/hardhatNode";
@@ -31,6 +33,31 @@ function startRun(provider: JsonRpcProvider, key: Wallet): { heads: HeadTracker;
   const heads = createHeadTracker(common, provider);
   heads.start();
   return { heads, submitter: createSubmitter(common, provider, heads, key) };
+}
+
+/**
+ * A JSON-RPC hop in front of the node that answers HTTP 503 to the first `failures` requests asking for `method`
+ * (an overloaded RPC provider), and forwards everything else.
+ */
+async function flakyRpc(target: string, method: string, failures: number): Promise<{ url: string; close(): Promise<void> }> {
+  let left = failures;
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    if (left > 0 && body.includes(`"${method}"`)) {
+      left--;
+      res.writeHead(503).end("service unavailable");
+      return;
+    }
+    const answer = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
+    res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe("submitter (hardhat node process)", function () {
@@ -108,6 +135,28 @@ describe("submitter (hardhat node process)", function () {
     expect(await provider.getTransactionCount(key.address, "pending")).to.equal(first + 3);
     expect(await restarted.submitter.lookup(journaled[2])).to.deep.equal({ status: "unknown" });
     await restarted.heads.stop();
+  });
+
+  it("counts a send that failed once and then went through as a retry, not as a failed transaction", async function () {
+    const flaky = await flakyRpc(node.url, "eth_getTransactionCount", 1);
+    const flakyProvider = createProvider(flaky.url, 31337);
+    const common = makeCommon();
+    const heads = createHeadTracker(common, provider);
+    heads.start();
+    const submitter = createSubmitter(common, flakyProvider, heads, devAccount(9));
+    try {
+      const mined = await submitter.send(TRANSFER);
+      expect(mined.receipt.status).to.equal(1);
+      expect(await readMetricByLabel(common.metrics.txRetriesTotal, "kind")).to.deep.equal({ other: 1 });
+      expect(await readMetricValue(common.metrics.txFailuresTotal)).to.equal(0);
+      const text = await common.metrics.registry.metrics();
+      expect(text).to.include('chat_oracle_tx_seconds_count{kind="other"} 1');
+      expect(text).to.not.match(/chat_oracle_tx_failures_total\{/);
+    } finally {
+      await heads.stop();
+      flakyProvider.destroy();
+      await flaky.close();
+    }
   });
 
   it("pauses sending and alerts, instead of racing for nonces, when another process sends from the same key", async function () {

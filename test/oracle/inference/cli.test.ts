@@ -43,7 +43,7 @@ describe("inference CLIs (generate, model:build, model:train)", function () {
 
   it("generate --json prints one object with ids, text, hashes, provider and speed, matching the engine", async function () {
     const prompt = "The validator";
-    const run = await runCli("generate.ts", ["--model", modelDir, "--prompt", prompt, "--max-new-tokens", "12", "--provider", "cpu", "--json"]);
+    const run = await runCli("generate.ts", ["--model", modelDir, "--prompt", prompt, "--max-new-tokens", "12", "--providers", "cpu", "--json"]);
     expect(run.code, run.stderr).to.equal(0);
     const lines = run.stdout.trimEnd().split("\n");
     expect(lines).to.have.length(1);
@@ -68,14 +68,14 @@ describe("inference CLIs (generate, model:build, model:train)", function () {
 
   it("generate rejects an empty prompt before loading the model", async function () {
     // A model folder that does not exist would fail the load: the prompt error shows the load never started.
-    const run = await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "", "--provider", "cpu"]);
+    const run = await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "", "--providers", "cpu"]);
     expectOneLineError(run, "--prompt");
     expect(run.stderr).to.contain("must not be empty").and.not.contain("model folder");
   });
 
   it("generate rejects an unknown provider and a missing model folder with one error line each", async function () {
-    expectOneLineError(await runCli("generate.ts", ["--model", modelDir, "--prompt", "x", "--provider", "gpu"]), "gpu");
-    expectOneLineError(await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "x", "--provider", "cpu"]), "model folder not found: /nonexistent");
+    expectOneLineError(await runCli("generate.ts", ["--model", modelDir, "--prompt", "x", "--providers", "cpu,gpu"]), "gpu");
+    expectOneLineError(await runCli("generate.ts", ["--model", "/nonexistent", "--prompt", "x", "--providers", "cpu"]), "model folder not found: /nonexistent");
   });
 
   it("model:build writes a model whose printed modelHash matches the folder, and rejects a bad preset", async function () {

@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { readMetricByLabel, readMetricValue } from "../../metrics";
+import { BATCH_OUTCOMES, readMetricByLabel, readMetricValue } from "../../metrics";
 import type { ApiContext } from "../server";
 import { openAiModel } from "./openai";
 
@@ -8,6 +8,10 @@ async function histogramTotals(metric: { get(): Promise<{ values: { value: numbe
   const { values } = await metric.get();
   const pick = (suffix: string) => values.filter((v) => v.metricName?.endsWith(suffix)).reduce((s, v) => s + v.value, 0);
   return { sum: pick("_sum"), count: pick("_count") };
+}
+
+function zeroOutcomes(): Record<(typeof BATCH_OUTCOMES)[number], number> {
+  return Object.fromEntries(BATCH_OUTCOMES.map((outcome) => [outcome, 0])) as Record<(typeof BATCH_OUTCOMES)[number], number>;
 }
 
 /** GET /v1/validators, /v1/models, /v1/node: the network and this node at a glance. */
@@ -31,7 +35,7 @@ export function networkRoutes(ctx: ApiContext): Router {
 
   router.get("/v1/node", async (_req, res) => {
     const engine = ctx.deps.engine;
-    const [rpc, inference, lastTokensPerSecond, journal, head, processed, rpcErrors, unhandled, batches, txFailures] =
+    const [rpc, inference, lastTokensPerSecond, journal, head, processed, rpcErrors, unhandled, batches, txFailures, txRetries] =
       await Promise.all([
         ctx.deps.chain.health(),
         histogramTotals(metrics.inferenceSeconds),
@@ -43,6 +47,7 @@ export function networkRoutes(ctx: ApiContext): Router {
         readMetricValue(metrics.unhandledErrorsTotal),
         readMetricByLabel(metrics.batchesTotal, "outcome"),
         readMetricValue(metrics.txFailuresTotal),
+        readMetricValue(metrics.txRetriesTotal),
       ]);
     const models = engine && rpc.ok ? await ctx.deps.chain.getModels().catch(() => []) : [];
     const headBlock = rpc.headBlock ?? (head || null);
@@ -75,8 +80,10 @@ export function networkRoutes(ctx: ApiContext): Router {
         lagBlocks: headBlock !== null && processed ? Math.max(0, headBlock - processed) : null,
         rpcErrors,
         txFailures,
+        txRetries,
       },
-      records: { pendingBatch: ctx.batchStore.pendingCount(), batches },
+      // Every outcome, zeros included: a dashboard reads `batches.failed` whether or not an anchor failed yet.
+      records: { pendingBatch: ctx.batchStore.pendingCount(), batches: { ...zeroOutcomes(), ...batches } },
       http: { unhandledErrors: unhandled },
     });
   });

@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
 import { readNobleHashesModule } from "../../../../oracle/src/http/page/vendor";
 import { recordLeaf } from "../../../../oracle/src/store/recordLeaf";
-import { launchChromium } from "./browser";
+import { launchChromium } from "../../../../scripts/lib/chromium";
 
 /**
  * The page's keccak256 (assets/keccak.js, an ES module over @noble/hashes served from node_modules), run where it

@@ -5,8 +5,9 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "ethers";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createPageRouter } from "../../../../oracle/src/http/page";
+import { launchChromium } from "../../../../scripts/lib/chromium";
+import { screenshotPage } from "../../../../scripts/pageScreenshot";
 import { CONTENT_TABLE, createContentStore, hashText } from "../../../../oracle/src/store/contentStore";
-import { launchChromium } from "./browser";
 import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, startApi, TEST_API_KEY, type ApiUnderTest, type Network } from "../fixture";
 
 /** Screenshots for a person to look at (gitignored). */
@@ -59,6 +60,22 @@ describe("monitoring page in a real browser", function () {
     }
   }
 
+  /** Text of the selection chart that runs past its SVG's edges or off the screen, i.e. is cut off. */
+  async function clippedChartText(page: Page): Promise<string[]> {
+    return page.evaluate(() => {
+      const box = document.querySelector("#selection-chart svg")!.getBoundingClientRect();
+      const cut: string[] = [];
+      for (const text of Array.from(document.querySelectorAll("#selection-chart svg text"))) {
+        const r = text.getBoundingClientRect();
+        if (r.right > box.right + 0.5 || r.left < box.left - 0.5) cut.push(text.textContent ?? "");
+      }
+      for (const item of Array.from(document.querySelectorAll("#selection-chart [data-testid=chart-legend] > span"))) {
+        if (item.getBoundingClientRect().right > window.innerWidth) cut.push(item.textContent ?? "");
+      }
+      return cut;
+    });
+  }
+
   async function badgeOf(page: Page) {
     const badge = page.locator("[data-testid=verified-badge]");
     await waitShown(page, "[data-testid=verified-badge]");
@@ -108,7 +125,7 @@ describe("monitoring page in a real browser", function () {
       const row = page.locator(`[data-testid=validator-row][data-validator="${validator.address.toLowerCase()}"]`);
       expect(await row.innerText(), validator.address).to.include(tokens(stake)).and.include(share);
     }
-    expect(await page.locator("#network-summary").innerText()).to.include(tokens(totalStake));
+    expect(await page.locator("#network-summary").innerText()).to.include(`${tokens(totalStake)} ${await net.token.symbol()}`);
     // Before any request the chart says so in words.
     expect(await page.locator("#selection-chart").innerText()).to.include("No committee has been drawn yet");
     expect(await page.locator("#request-list").innerText()).to.include("No chat request on-chain yet");
@@ -276,6 +293,14 @@ describe("monitoring page in a real browser", function () {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
     const svgWidth = await page.locator("#selection-chart svg").evaluate((svg) => svg.getBoundingClientRect().width);
     expect(svgWidth).to.be.at.most(PHONE.width);
+    expect(await clippedChartText(page)).to.deep.equal([]);
+    expect(await page.locator("[data-testid=chart-legend]").innerText()).to.include("seats drawn").and.include("expected from stake");
+    // A narrower phone too (360 px wide Android screens): the legend wraps rather than runs off the chart.
+    const narrow = await newContext({ width: 360, height: 780 }, true);
+    const narrowPage = await openPage(narrow);
+    await waitShown(narrowPage, "#selection-chart svg");
+    expect(await clippedChartText(narrowPage)).to.deep.equal([]);
+    await narrow.close();
     await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone.png"), fullPage: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "overview-phone-first-screen.png") });
     await page.locator("#requests").screenshot({ path: path.join(SCREENSHOTS, "requests-phone.png") });
@@ -286,6 +311,16 @@ describe("monitoring page in a real browser", function () {
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone.png"), fullPage: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-phone-first-screen.png") });
     await phone.close();
+  });
+
+  it("writes a PNG of the loaded page with npm run page:screenshot's function, its SSE stream open", async () => {
+    const out = path.join(SCREENSHOTS, "page-screenshot-cli.png");
+    fs.rmSync(out, { force: true });
+    expect(await screenshotPage({ url: `${api.url}/`, out, phone: true, fullPage: true, dark: false, timeoutMs: 30_000 })).to.equal(out);
+    const png = fs.readFileSync(out);
+    expect(png.subarray(0, 8).toString("hex")).to.equal("89504e470d0a1a0a"); // the PNG signature
+    // Full page at phone width, 2× pixels: as wide as the phone, taller than one screen.
+    expect([png.readUInt32BE(16), png.readUInt32BE(20) > 2 * 844]).to.deep.equal([2 * 390, true]);
   });
 
   it("says in words when a request or record is unknown, and never reached outside the oracle", async () => {

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ethers } from "hardhat";
 import { deployedNetworkFixture, getJson, postJson, runRequestToFinal, STAKES, startApi, type ApiUnderTest, type Network } from "../fixture";
 
 describe("GET /v1/validators, /v1/models, /v1/node", function () {
@@ -44,6 +45,7 @@ describe("GET /v1/validators, /v1/models, /v1/node", function () {
     const unstaking = body.validators[2];
     expect(unstaking.unbonding).to.equal((100n * 10n ** 18n).toString());
     expect(unstaking.unlockAt).to.be.a("number");
+    expect(body.totals.stakeToken).to.deep.equal({ symbol: "CODS", decimals: 18 });
     expect(body.config).to.include({ committeeSize: 3, quorum: 2, maxAttempts: 3 });
     expect(body.randomnessSource).to.match(/^0x[0-9a-fA-F]{40}$/);
   });
@@ -74,5 +76,37 @@ describe("GET /v1/validators, /v1/models, /v1/node", function () {
     expect(body.records.pendingBatch).to.equal(1);
     expect(body).to.include({ ready: true, paused: false, chainId: 31337 });
     expect(body.validator).to.equal(net.validators[0].address);
+    // Every anchoring outcome is listed, zeros included, so a dashboard can read `batches.failed` before any failure.
+    expect(body.records.batches).to.deep.equal({ anchored: 0, failed: 0, unconfirmed: 0, held_budget: 0, held_reserve: 0 });
+    expect(body.chain).to.include({ txFailures: 0, txRetries: 0 });
+  });
+});
+
+describe("GET /v1/validators with a validator that joined after the first draws", function () {
+  let api: ApiUnderTest;
+  let net: Network;
+  let latecomer: string;
+  before(async () => {
+    net = await loadFixture(deployedNetworkFixture);
+    await runRequestToFinal(net, "before the latecomer");
+    await runRequestToFinal(net, "still before the latecomer");
+    const [, , , , , late] = await ethers.getSigners();
+    latecomer = late.address;
+    const stake = 1_000n * 10n ** 18n;
+    await net.token.connect(net.deployer).mint(late.address, stake);
+    await net.token.connect(late).approve(await net.validatorRegistry.getAddress(), stake);
+    await net.validatorRegistry.connect(late).stake(stake, "http://127.0.0.1:9009");
+    api = await startApi(net);
+  });
+  after(async () => api.stop());
+
+  it("expects no seats of a validator in committees drawn before it staked, and the same of the others as before", async () => {
+    const { body } = await getJson(`${api.url}/v1/validators`);
+    const late = body.validators.find((v: { address: string }) => v.address === latecomer);
+    expect(late.selection).to.deep.equal({ seats: 0, expectedSeats: 0 });
+    // Both committees were 3-of-3 draws when they happened: each earlier validator was certain to sit on both.
+    for (const v of body.validators.filter((x: { address: string }) => x.address !== latecomer)) {
+      expect(v.selection, v.address).to.deep.equal({ seats: 2, expectedSeats: 2 });
+    }
   });
 });

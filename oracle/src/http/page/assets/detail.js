@@ -1,6 +1,6 @@
 /* The detail views: one on-chain request, one off-chain record or text. */
 import { card, code, el, empty, table } from "./dom.js";
-import { STATUS_WORDS, ago, isoTime, short, units } from "./format.js";
+import { STATUS_WORDS, ago, isoTime, short, stakeAmount, units } from "./format.js";
 import { checkText, merkleRoot, recordLeaf } from "./verify.js";
 import { badge, relatedLinks, statusChip, stepsOf, textBlock } from "./widgets.js";
 
@@ -25,7 +25,7 @@ export function renderRequestDetail(r) {
     if (t.attempt !== undefined) extra.push("attempt " + t.attempt);
     if (t.committee) extra.push(el("span", null, t.committee.map(function (a) { return code(short(a, 4), a); }).reduce(function (acc, node, i) { return acc.concat(i ? [" ", node] : [node]); }, [])));
     if (t.reason) extra.push(t.reason.split("_").join(" "));
-    if (t.amount) extra.push(units(t.amount) + (t.type === "settled" ? " ETH refunded" : ""));
+    if (t.amount) extra.push(t.type === "settled" ? units(t.amount) + " ETH refunded" : stakeAmount(t.amount));
     if (t.responseHash) extra.push(el("span", null, "response ", code(short(t.responseHash, 4), t.responseHash)));
     return el(
       "li",

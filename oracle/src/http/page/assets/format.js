@@ -21,6 +21,20 @@ export function short(hex, keep) {
   return hex.length <= 2 + keep * 2 ? hex : hex.slice(0, 2 + keep) + "…" + hex.slice(-keep + 2);
 }
 
+/** The stake token's units from /v1/validators (until it answers, amounts read "… tokens"). */
+let stakeToken = { symbol: "tokens", decimals: 18 };
+
+/** Called with /v1/validators' totals.stakeToken once it answers. */
+export function setStakeToken(token) {
+  stakeToken = token;
+}
+
+/** A stake amount in whole tokens with the token's symbol. */
+export function stakeAmount(value) {
+  const text = units(value, stakeToken.decimals);
+  return text === "—" ? text : text + " " + stakeToken.symbol;
+}
+
 /** A wei-style integer string with 18 decimals, trimmed: "1500000000000000000" → "1.5". */
 export function units(value, decimals) {
   if (value === null || value === undefined || value === "") return "—";

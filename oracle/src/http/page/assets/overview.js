@@ -1,14 +1,15 @@
 /* The overview: network, requests, records and this node. */
 import { $, card, code, el, empty, replace, svg, table } from "./dom.js";
-import { ago, duration, percent, plural, short, units, unlockText } from "./format.js";
+import { ago, duration, percent, plural, setStakeToken, short, stakeAmount, units, unlockText } from "./format.js";
 import { chainRef, statusChip, stepsOf } from "./widgets.js";
 
 export function renderNetwork(network) {
   var t = network.totals;
+  if (t.stakeToken) setStakeToken(t.stakeToken);
   replace($("network-summary"), [
-    card("Total stake", units(t.totalStake), t.activeValidators + " active validator" + (t.activeValidators === 1 ? "" : "s")),
-    card("Pending unstakes", units(t.totalUnbonding), "unbonding period " + duration(t.unbondingPeriod)),
-    card("Slashed so far", units(t.slashedBalance), "slash " + units(network.config.slashAmount) + " per fault"),
+    card("Total stake", stakeAmount(t.totalStake), t.activeValidators + " active validator" + (t.activeValidators === 1 ? "" : "s")),
+    card("Pending unstakes", stakeAmount(t.totalUnbonding), "unbonding period " + duration(t.unbondingPeriod)),
+    card("Slashed so far", stakeAmount(t.slashedBalance), "slash " + stakeAmount(network.config.slashAmount) + " per fault"),
     card("Committees", String(network.config.committeeSize) + " seats, quorum " + network.config.quorum, "commit " + network.config.commitWindow + " s, reveal " + network.config.revealWindow + " s"),
     card("Draws", plural(network.draws.requests, "request"), network.draws.committees + " committees · " + network.draws.seats + " seats"),
     card("Randomness source", code(short(network.randomnessSource, 8), network.randomnessSource), "chain block " + network.blockNumber),
@@ -19,13 +20,13 @@ export function renderNetwork(network) {
     return;
   }
   var rows = network.validators.map(function (v) {
-    var pending = v.unbonding !== "0" ? el("span", null, units(v.unbonding), el("br"), el("small", null, v.unlockAt ? unlockText(v.unlockAt) : "")) : "none";
-    var slashes = v.slashes.count === 0 ? "none" : el("span", { class: "bad", title: v.slashes.recent.map(function (s) { return s.reason + " on request " + s.requestId; }).join(", ") }, v.slashes.count + " × (" + units(v.slashes.amount) + ")");
+    var pending = v.unbonding !== "0" ? el("span", null, stakeAmount(v.unbonding), el("br"), el("small", null, v.unlockAt ? unlockText(v.unlockAt) : "")) : "none";
+    var slashes = v.slashes.count === 0 ? "none" : el("span", { class: "bad", title: v.slashes.recent.map(function (s) { return s.reason + " on request " + s.requestId; }).join(", ") }, v.slashes.count + " × (" + stakeAmount(v.slashes.amount) + ")");
     return {
       attrs: { dataset: { validator: v.address.toLowerCase(), testid: "validator-row" } },
       cells: [
         el("span", null, code(short(v.address, 6), v.address), " ", v.active ? el("span", { class: "chip status-finalized" }, "active") : el("span", { class: "chip status-none" }, "inactive"), el("br"), el("small", { class: "muted" }, v.endpoint || "no endpoint")),
-        el("span", null, units(v.stake), v.credit && v.credit !== "0" ? el("small", { class: "muted", title: "fee shares and callback reimbursements to withdraw from the chat registry" }, el("br"), "credit " + units(v.credit) + " ETH") : null),
+        el("span", null, stakeAmount(v.stake), v.credit && v.credit !== "0" ? el("small", { class: "muted", title: "fee shares and callback reimbursements to withdraw from the chat registry" }, el("br"), "credit " + units(v.credit) + " ETH") : null),
         percent(v.stakeShare),
         el("span", { dataset: { testid: "seats" } }, v.selection.seats + " / " + v.selection.expectedSeats),
         chainRef(v.lastCommit),
@@ -63,18 +64,13 @@ export function renderChart(network) {
   var valueWidth = 70;
   var barArea = width - labelWidth - valueWidth - 8;
   var rowHeight = 38;
-  var top = 26;
+  var top = 2;
   var height = top + validators.length * rowHeight + 4;
   var max = validators.reduce(function (m, v) { return Math.max(m, v.selection.seats, v.selection.expectedSeats); }, 1);
   var scale = function (n) { return (n / max) * barArea; };
   var chart = svg("svg", { width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img", "aria-labelledby": "chart-title chart-desc", class: "bars" });
   chart.appendChild(svg("title", { id: "chart-title", text: "Committee seats drawn vs expected from stake share" }));
   chart.appendChild(svg("desc", { id: "chart-desc", text: validators.map(function (v) { return v.address + ": " + v.selection.seats + " drawn, " + v.selection.expectedSeats + " expected"; }).join("; ") }));
-  // legend
-  chart.appendChild(svg("rect", { x: labelWidth, y: 4, width: 12, height: 12, class: "bar-drawn" }));
-  chart.appendChild(svg("text", { x: labelWidth + 16, y: 14, class: "legend", text: "seats drawn" }));
-  chart.appendChild(svg("rect", { x: labelWidth + 110, y: 4, width: 12, height: 12, class: "bar-expected" }));
-  chart.appendChild(svg("text", { x: labelWidth + 126, y: 14, class: "legend", text: "expected from stake" }));
   validators.forEach(function (v, i) {
     var y = top + i * rowHeight;
     var group = svg("g", { class: "bar-row" });
@@ -85,7 +81,11 @@ export function renderChart(network) {
     group.appendChild(svg("text", { x: width - valueWidth + 4, y: y + 29, class: "value muted", text: "≈ " + v.selection.expectedSeats }));
     chart.appendChild(group);
   });
-  replace(container, [chart, el("p", { class: "hint" }, "Expected = for every committee drawn so far, the chance this validator gets a seat with today's stakes. Seats are drawn without replacement, so small stakes get a little more than their share, and a committee as large as the validator set seats everyone.")]);
+  // The legend is HTML above the chart, so it wraps on a narrow screen instead of running off the SVG's edge.
+  var legend = el("div", { class: "chart-legend", dataset: { testid: "chart-legend" } },
+    el("span", null, el("i", { class: "swatch swatch-drawn" }), "seats drawn"),
+    el("span", null, el("i", { class: "swatch swatch-expected" }), "expected from stake"));
+  replace(container, [legend, chart, el("p", { class: "hint" }, "Expected = for every committee drawn since the validator staked, the chance it gets a seat with today's stakes. Seats are drawn without replacement, so small stakes get a little more than their share, and a committee as large as the validator set seats everyone.")]);
 }
 
 export function renderRequests(requests) {
