@@ -27,10 +27,14 @@ export async function startOracleProcess(options: {
   logFile: string;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** A command the node runs under, e.g. `ip netns exec <name>` to run it inside a network namespace. */
+  wrapper?: readonly string[];
 }): Promise<OracleProcess> {
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = fs.openSync(options.logFile, "a");
-  const child: ChildProcess = spawn(TSX_BIN, [MAIN, ...options.args], {
+  // `ip netns exec` execs the node in its own place, so the pid (and process group) stays the node's.
+  const [bin, ...argv] = [...(options.wrapper ?? []), TSX_BIN, MAIN, ...options.args];
+  const child: ChildProcess = spawn(bin, argv, {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ["ignore", log, log],
