@@ -64,12 +64,13 @@ function ipQuiet(...args: string[]): void {
 function freeSubnet(): string {
   const used = execFileSync("ip", ["-4", "route", "show", "table", "all"], { encoding: "utf8" }) +
     execFileSync("ip", ["-4", "addr", "show"], { encoding: "utf8" });
-  for (let k = 0; k < 64 * 250; k++) {
-    const slot = (process.pid * 7 + networksMade * 131 + k) % (64 * 250);
+  const slots = 50 * 250; // 10.200.0.0 – 10.249.249.0
+  for (let k = 0; k < slots; k++) {
+    const slot = (process.pid * 7 + networksMade * 131 + k) % slots;
     const prefix = `10.${200 + Math.floor(slot / 250)}.${slot % 250}`;
     if (!used.includes(`${prefix}.`)) return prefix;
   }
-  throw new Error("no free 10.200–10.263 /24 for the validators' bridge");
+  throw new Error("no free /24 in 10.200–10.249 for the validators' bridge");
 }
 
 /**
