@@ -8,7 +8,7 @@ import type { ContractRunner, Signer } from "ethers";
 import { type TokenUnits, formatAmount, readTokenUnits } from "../../oracle/src/chain/errorText";
 import { parseTokenAmount } from "./signer";
 import type { ChatRecordRegistry, DemoToken, ValidatorRegistry } from "../../typechain-types";
-import { LOCAL_NETWORKS, readDeployment, type Deployment } from "./deploy";
+import { LOCAL_NETWORKS, type ModelLimits, modelLimitsFromConfig, readDeployment, type Deployment } from "./deploy";
 
 export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Declined"];
 const TERMINAL = new Set(["Finalized", "TimedOut", "Declined"]);
@@ -74,6 +74,23 @@ export async function stakeAsValidator(
   await (await stakeToken.approve(await validatorRegistry.getAddress(), amount)).wait();
   await (await validatorRegistry.stake(amount, options.endpoint ?? "")).wait();
   return { validator, stake: await validatorRegistry.stakeOf(validator), units };
+}
+
+/**
+ * Registers a model folder under `modelId` (the chat registry's owner only): its hash by the oracle's rule and its
+ * limits from its config.json, as the deploy script registers the first one. Nodes serve it once they load that folder.
+ */
+export async function registerModel(
+  hre: HardhatRuntimeEnvironment,
+  options: { modelDir: string; modelId: number; uri: string } & SignerOption,
+): Promise<{ modelId: number; modelHash: string; limits: ModelLimits }> {
+  const { chatRegistry } = await connectContracts(hre, options.accountIndex, options.signer);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { computeModelHash } = require("../../oracle/src/inference/modelHash") as typeof import("../../oracle/src/inference/modelHash");
+  const modelHash = await computeModelHash(options.modelDir);
+  const limits = modelLimitsFromConfig(options.modelDir);
+  await (await chatRegistry.registerModel(options.modelId, modelHash, limits, options.uri)).wait();
+  return { modelId: options.modelId, modelHash, limits };
 }
 
 /** Moves `amount` tokens (decimal string) of the caller's stake out of the pool; returns the unlock time. */
