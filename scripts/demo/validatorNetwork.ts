@@ -78,7 +78,7 @@ const VALIDATOR_FUNDING = parseEther("10");
  */
 export async function startValidatorNetwork(options: ValidatorNetworkOptions): Promise<ValidatorNetwork> {
   const log = options.log ?? (() => undefined);
-  const support = options.namespaces === false ? { ok: false as const, reason: "namespaces turned off" } : namespaceSupport();
+  const support = options.namespaces === false ? { ok: false as const, reason: "turned off" } : namespaceSupport();
   let net: PrivateNetwork | undefined;
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -95,7 +95,8 @@ export async function startValidatorNetwork(options: ValidatorNetworkOptions): P
       cleanups.push(() => made.destroy());
       log(`network namespaces: ${options.validators} namespaces on bridge ${net.bridge} (${net.subnet}), chain at ${net.gateway}`);
     } else {
-      log(`network namespaces unavailable (${support.reason}): running the validators as plain processes on 127.0.0.1`);
+      const why = options.namespaces === false ? "network namespaces turned off" : `network namespaces unavailable (${support.reason})`;
+      log(`${why}: running the validators as plain processes on 127.0.0.1`);
     }
     fs.mkdirSync(options.dir, { recursive: true });
     const chainLog = fs.createWriteStream(path.join(options.dir, `${options.chain}.log`));
