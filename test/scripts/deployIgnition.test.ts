@@ -54,6 +54,8 @@ describe("scripts/deployIgnition.ts: Ignition deployment to a chain named in the
   after(async function () {
     await chain?.stop();
     fs.rmSync(ignitionDir, { recursive: true, force: true });
+    const parent = path.dirname(ignitionDir);
+    if (fs.existsSync(parent) && fs.readdirSync(parent).length === 0) fs.rmdirSync(parent);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
