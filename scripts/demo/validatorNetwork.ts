@@ -11,7 +11,7 @@ import type { ChatConfig, Deployment } from "../lib/deploy";
 import { ROLES, devAccount } from "./accounts";
 import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, setChainLogging, setIntervalMining, startChainNode } from "./chainNode";
 import { deployToNode } from "./deploy";
-import { freePort } from "./hardhatNode";
+import { REPO_ROOT, freePort } from "./hardhatNode";
 import { type PrivateNetwork, createPrivateNetwork, namespaceSupport } from "./netns";
 import { stakeValidators } from "./network";
 import { type OracleProcess, startOracleProcess } from "./oracleProcess";
@@ -100,6 +100,7 @@ export async function startValidatorNetwork(options: ValidatorNetworkOptions): P
     }
     fs.mkdirSync(options.dir, { recursive: true });
     const chainLog = fs.createWriteStream(path.join(options.dir, `${options.chain}.log`));
+    cleanups.push(() => void chainLog.end());
     const chain = step(await startChainNode(options.chain, { host: net?.gateway, onOutput: (line) => chainLog.write(`${line}\n`) }));
     cleanups.push(() => chain.stop());
     step(undefined);
@@ -113,7 +114,7 @@ export async function startValidatorNetwork(options: ValidatorNetworkOptions): P
       write: true,
       redeploy: true,
       modelDir: options.modelDir,
-      modelUri: options.modelDir,
+      modelUri: path.relative(REPO_ROOT, options.modelDir),
       commitWindow: options.commitWindow,
       revealWindow: options.revealWindow,
       config: options.config,
