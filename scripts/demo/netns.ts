@@ -73,12 +73,47 @@ function freeSubnet(): string {
   throw new Error("no free /24 in 10.200–10.249 for the validators' bridge");
 }
 
+/** Whether process `pid` still runs (EPERM: it runs, as another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
- * Creates the bridge and `count` namespaces with their links, up and addressed. On a failure half-way it removes what
- * it made and rethrows.
+ * Removes the namespaces and links of runs whose process is gone without cleaning up (killed with SIGKILL): the names
+ * carry the creator's pid. A namespace something still runs in (an orphaned node) is left alone, with its links.
+ * Returns what it removed.
+ */
+export function removeStaleNetworks(): { namespaces: string[]; links: string[] } {
+  const runOf = (name: string) => /^co(\d+[a-z])/.exec(name)?.[1];
+  const deadRun = (name: string) => {
+    const run = runOf(name);
+    const pid = run === undefined ? NaN : parseInt(run, 10);
+    return run !== undefined && pid !== process.pid && !isAlive(pid);
+  };
+  const candidates = namesOf(deadRun);
+  const busyRuns = new Set(
+    candidates.namespaces.filter((ns) => execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).trim() !== "").map(runOf),
+  );
+  const removable = (name: string) => !busyRuns.has(runOf(name));
+  const namespaces = candidates.namespaces.filter(removable);
+  const links = candidates.links.filter(removable);
+  for (const link of links) ipQuiet("link", "del", link);
+  for (const namespace of namespaces) ipQuiet("netns", "del", namespace);
+  return { namespaces, links };
+}
+
+/**
+ * Creates the bridge and `count` namespaces with their links, up and addressed (after removing those of dead runs).
+ * On a failure half-way it removes what it made and rethrows.
  */
 export function createPrivateNetwork(count: number): PrivateNetwork {
   if (count < 1 || count > 200) throw new Error(`a private network holds 1..200 machines, asked for ${count}`);
+  removeStaleNetworks();
   // Interface names are at most 15 bytes: "co" + pid (≤ 7 digits) + a letter per network of this run + role + index.
   const tag = `co${process.pid}${String.fromCharCode(97 + (networksMade++ % 26))}`;
   const prefix = freeSubnet();
@@ -138,14 +173,18 @@ export function createPrivateNetwork(count: number): PrivateNetwork {
 
 /** The namespaces and links `createPrivateNetwork` would name for this process: a test checks none outlive it. */
 export function leftoversOf(pid = process.pid): { namespaces: string[]; links: string[] } {
-  const ours = (name: string) => new RegExp(`^co${pid}[a-z]`).test(name);
+  return namesOf((name) => new RegExp(`^co${pid}[a-z]`).test(name));
+}
+
+/** Namespaces and links (bridges and veths) whose names pass `wanted`. */
+function namesOf(wanted: (name: string) => boolean): { namespaces: string[]; links: string[] } {
   const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
     .map((line) => line.split(" ")[0])
-    .filter(ours);
+    .filter(wanted);
   const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
     .split("\n")
     .map((line) => line.split(":")[1]?.trim().split("@")[0] ?? "")
-    .filter(ours);
+    .filter(wanted);
   return { namespaces, links };
 }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { type ChildProcess, spawn } from "node:child_process";
-import { type PrivateNetwork, createPrivateNetwork, leftoversOf, namespaceSupport } from "../../scripts/demo/netns";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type PrivateNetwork, createPrivateNetwork, leftoversOf, namespaceSupport, removeStaleNetworks } from "../../scripts/demo/netns";
 
 /** GET http://address:port/ from this (the host's) namespace: the body, or "unreachable" within 1.5 s. */
 async function get(address: string, port: number): Promise<string> {
@@ -70,5 +70,24 @@ describe("scripts/demo/netns: a private bridge with one namespace per machine", 
       second.destroy();
     }
     expect(leftoversOf()).to.deep.equal({ namespaces: [], links: [] });
+  });
+
+  it("removes the namespaces and links of a run whose process died without cleaning up, and no one else's", function () {
+    if (!support.ok) {
+      expect(() => removeStaleNetworks()).to.throw();
+      return;
+    }
+    const dead = spawnSync("true").pid as number; // exited: its pid names a run that is gone
+    const made = [`co${dead}a-v0`, `co${dead}abr`];
+    execFileSync("ip", ["netns", "add", made[0]]);
+    execFileSync("ip", ["link", "add", made[1], "type", "bridge"]);
+    network = createPrivateNetwork(1); // a live run: this process's
+    try {
+      expect(leftoversOf(dead)).to.deep.equal({ namespaces: [], links: [] });
+      expect(leftoversOf().namespaces).to.deep.equal([network.hosts[0].namespace]);
+    } finally {
+      spawnSync("ip", ["netns", "del", made[0]]);
+      spawnSync("ip", ["link", "del", made[1]]);
+    }
   });
 });
