@@ -21,13 +21,32 @@ export interface Contracts {
   stakeToken: DemoToken; // only `mint` is DemoToken-specific; the rest is plain ERC-20
 }
 
-/** The deployed contracts of the current network, connected to signer `accountIndex` (default 0). */
-export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0, given?: Signer): Promise<Contracts> {
+/** deployments/<network>.json, checked against the chain the network reaches. */
+async function checkedDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
   const deployment = readDeployment(hre.network.name);
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
   if (chainId !== deployment.chainId) {
     throw new Error(`deployments/${hre.network.name}.json is for chain ${deployment.chainId}, connected to ${chainId}: redeploy`);
   }
+  return deployment;
+}
+
+/**
+ * The registries for reading: connected to account 0 when the network has one, else to the provider, so a network
+ * configured without a key (a validator's machine with only its own key in the environment) can still be inspected.
+ */
+export async function readContracts(hre: HardhatRuntimeEnvironment): Promise<Pick<Contracts, "deployment" | "validatorRegistry" | "chatRegistry">> {
+  const deployment = await checkedDeployment(hre);
+  return {
+    deployment,
+    validatorRegistry: (await hre.ethers.getContractAt("ValidatorRegistry", deployment.addresses.ValidatorRegistry)) as unknown as ValidatorRegistry,
+    chatRegistry: (await hre.ethers.getContractAt("ChatRecordRegistry", deployment.addresses.ChatRecordRegistry)) as unknown as ChatRecordRegistry,
+  };
+}
+
+/** The deployed contracts of the current network, connected to signer `accountIndex` (default 0). */
+export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0, given?: Signer): Promise<Contracts> {
+  const deployment = await checkedDeployment(hre);
   const signers = given ? [] : await hre.ethers.getSigners();
   const signer = given ?? signers[accountIndex];
   if (!signer) throw new Error(`no account #${accountIndex} on network "${hre.network.name}" (have ${signers.length})`);
@@ -169,7 +188,7 @@ export async function waitForCommittee(
   requestId: bigint,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<{ committee: string[]; drawn: boolean }> {
-  const { chatRegistry } = await connectContracts(hre);
+  const { chatRegistry } = await readContracts(hre);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     const record = await chatRegistry.getRecord(requestId);
@@ -219,7 +238,7 @@ export interface RecordView {
 
 /** A record with its status name, plus the prompt and agreed response texts found in the registry's events. */
 export async function readRecord(hre: HardhatRuntimeEnvironment, requestId: bigint): Promise<RecordView> {
-  const { deployment, chatRegistry } = await connectContracts(hre);
+  const { deployment, chatRegistry } = await readContracts(hre);
   const r = await chatRegistry.getRecord(requestId);
   const view: RecordView = {
     requestId,
@@ -268,7 +287,7 @@ export async function waitForRecord(
 
 /** Request ids of `requester` (newest first), from the ChatRequested logs filtered by the indexed requester. */
 export async function listRequests(hre: HardhatRuntimeEnvironment, requester: string, limit = 20): Promise<bigint[]> {
-  const { deployment, chatRegistry } = await connectContracts(hre);
+  const { deployment, chatRegistry } = await readContracts(hre);
   const logs = await chatRegistry.queryFilter(chatRegistry.filters.ChatRequested(undefined, requester), deployment.block);
   return logs.map((log) => log.args.requestId).reverse().slice(0, limit);
 }
@@ -284,7 +303,7 @@ export interface ValidatorView {
 
 /** Every address that ever staked, with its stake, selection share (stake / totalStake) and endpoint. */
 export async function listValidators(hre: HardhatRuntimeEnvironment): Promise<ValidatorView[]> {
-  const { validatorRegistry } = await connectContracts(hre);
+  const { validatorRegistry } = await readContracts(hre);
   const count = Number(await validatorRegistry.validatorCount());
   const total = await validatorRegistry.totalStake();
   const out: ValidatorView[] = [];

@@ -97,6 +97,10 @@ describe("scripts/deployIgnition.ts: Ignition deployment to a chain named in the
       expect(staked.code, staked.out).to.equal(0);
       expect(await registry.stakeOf(validator.address)).to.equal(parseEther("150"));
       expect((await registry.validatorInfo(validator.address)).endpoint).to.equal("https://validator.example");
+      // Reading needs no account: the validator's machine has only its own key, for the operator tasks.
+      const listed = await hardhat(["--network", NETWORK, "validators"], { ...env, PRIVATE_KEY: "", VALIDATOR_PRIVATE_KEY: validator.privateKey });
+      expect(listed.code, listed.out).to.equal(0);
+      expect(listed.out).to.match(new RegExp(`${validator.address}\\s+stake\\s+150\\.0\\s+share\\s+100\\.00%\\s+active\\s+https://validator\\.example`));
 
       // Running the deployment again reuses Ignition's journal: the same contracts.
       const again = await hardhat(["run", "--no-compile", "scripts/deployIgnition.ts", "--network", NETWORK], { ...env, STAKE_TOKEN: "demo" });
