@@ -101,9 +101,9 @@ export async function startValidatorNetwork(options: ValidatorNetworkOptions): P
     fs.mkdirSync(options.dir, { recursive: true });
     const chainLog = fs.createWriteStream(path.join(options.dir, `${options.chain}.log`));
     cleanups.push(() => void chainLog.end());
-    const chain = step(await startChainNode(options.chain, { host: net?.gateway, onOutput: (line) => chainLog.write(`${line}\n`) }));
+    const chain = await startChainNode(options.chain, { host: net?.gateway, onOutput: (line) => chainLog.write(`${line}\n`) });
     cleanups.push(() => chain.stop());
-    step(undefined);
+    step(undefined); // after the push: an abort now still stops the chain
     const provider = createProvider(chain.url, LOCAL_CHAIN_ID);
     cleanups.push(() => provider.destroy());
     await setChainLogging(provider, options.chain, false);
