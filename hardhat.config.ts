@@ -6,6 +6,7 @@ import "@nomicfoundation/hardhat-toolbox";
 import "./tasks";
 import { deploymentPath } from "./scripts/lib/deploy";
 import { resolveRpcUrl } from "./oracle/src/config/rpcUrl";
+import { publicNetworkFromEnv } from "./scripts/lib/networks";
 
 /** The compiler version; the npm package `solc` is pinned to exactly this version in package.json. */
 const SOLC_VERSION = "0.8.28";
@@ -27,8 +28,6 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 // deploy; coverage runs on Prague, which has no such cap.
 const runningCoverage = process.argv.includes("coverage");
 
-const remoteAccounts = process.env.PRIVATE_KEY ? [process.env.PRIVATE_KEY] : [];
-
 const config: HardhatUserConfig = {
   solidity: {
     compilers: [
@@ -47,7 +46,9 @@ const config: HardhatUserConfig = {
     hardhat: { chainId: 31337, ...(runningCoverage ? { hardfork: "prague" } : {}) },
     // env LOCALHOST_RPC_URL, else the URL deployments/localhost.json was deployed to (the demo's random port), else 8545.
     localhost: { url: resolveRpcUrl(process.env.LOCALHOST_RPC_URL, deploymentPath("localhost")), chainId: 31337 },
-    ...(process.env.RPC_URL ? { remote: { url: process.env.RPC_URL, accounts: remoteAccounts } } : {}),
+    // Any JSON-RPC chain: CHAT_ORACLE_RPC_URL under the name CHAT_ORACLE_NETWORK (default "remote"), the deployer's
+    // key from PRIVATE_KEY or DEPLOYER_KEYSTORE + DEPLOYER_KEYSTORE_PASSWORD (scripts/lib/networks.ts).
+    ...publicNetworkFromEnv(),
   },
   gasReporter: { enabled: process.env.REPORT_GAS === "true", offline: true },
   mocha: { timeout: 300_000 },

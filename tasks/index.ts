@@ -210,6 +210,20 @@ task("ask", "Asks through a consumer contract's ask(); --wait prints the record 
       }, hre),
   );
 
+task("register-model", "Registers a model folder (hash and limits) under a model id; the chat registry's owner only")
+  .addParam("modelDir", "The model folder (config.json, ONNX weights, tokenizer)")
+  .addParam("modelId", "The id to register it under (1..65535)", undefined, types.int)
+  .addOptionalParam("uri", "Where operators download the model (default: the folder as given)")
+  .addOptionalParam("account", ACCOUNT_HELP, undefined, types.int)
+  .setAction(async (args: { modelDir: string; modelId: number; uri?: string; account?: number }, hre: HardhatRuntimeEnvironment) =>
+    withLib("register-model", async (lib) => {
+      if (!Number.isInteger(args.modelId) || args.modelId < 1 || args.modelId > 65_535) throw new Error(`--model-id must be in 1..65535, got ${args.modelId}`);
+      const signer = await operatorSigner(hre, args.account);
+      const { modelId, modelHash, limits } = await lib.registerModel(hre, { modelDir: args.modelDir, modelId: args.modelId, uri: args.uri ?? args.modelDir, signer });
+      console.log(`model ${modelId} registered: hash ${modelHash}, prompts up to ${limits.maxPromptBytes} bytes, up to ${limits.maxNewTokens} new tokens`);
+    }, hre),
+  );
+
 task("record", "Prints a chat record: status, hashes, committee, texts")
   .addPositionalParam("id", "Request id")
   .setAction(async (args: { id: string }, hre: HardhatRuntimeEnvironment) =>

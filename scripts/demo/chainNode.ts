@@ -29,6 +29,8 @@ export interface ChainNode {
 
 export interface StartChainNodeOptions {
   port?: number;
+  /** The address the RPC listens on (default 127.0.0.1; the network mode uses its bridge's address). */
+  host?: string;
   /** Collects the node's output (it is noisy; the demo keeps it out of the terminal). */
   onOutput?: (line: string) => void;
   timeoutMs?: number;
@@ -44,23 +46,24 @@ export function parseChainKind(value: string): ChainKind {
  * The command line of each chain. Both derive their dev accounts from the "test test … junk" mnemonic; anvil funds
  * only 10 by default, Hardhat 20 with 10,000 ETH each, so anvil is asked for the same.
  */
-function commandOf(kind: ChainKind, port: number): { bin: string; args: string[] } {
-  if (kind === "hardhat") return { bin: hardhatBin(), args: ["node", "--hostname", "127.0.0.1", "--port", String(port)] };
+function commandOf(kind: ChainKind, host: string, port: number): { bin: string; args: string[] } {
+  if (kind === "hardhat") return { bin: hardhatBin(), args: ["node", "--hostname", host, "--port", String(port)] };
   return {
     bin: anvilBin(),
-    args: ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(LOCAL_CHAIN_ID), "--accounts", "20", "--balance", "10000"],
+    args: ["--host", host, "--port", String(port), "--chain-id", String(LOCAL_CHAIN_ID), "--accounts", "20", "--balance", "10000"],
   };
 }
 
 /**
- * Starts a local chain (`hardhat node` or anvil) on 127.0.0.1 as a real JSON-RPC process in its own process group (so
- * stopping it by pid also stops anything it started; the group also ends when this process dies without stopping
- * it, see `spawnWatched`), and resolves once it answers `eth_chainId` with 31337.
+ * Starts a local chain (`hardhat node` or anvil) on 127.0.0.1 (or `options.host`) as a real JSON-RPC process in its own
+ * process group (so stopping it by pid also stops anything it started; the group also ends when this process dies
+ * without stopping it, see `spawnWatched`), and resolves once it answers `eth_chainId` with 31337.
  */
 export async function startChainNode(kind: ChainKind, options: StartChainNodeOptions = {}): Promise<ChainNode> {
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const { bin, args } = commandOf(kind, port);
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? (await freePort(host));
+  const url = `http://${host}:${port}`;
+  const { bin, args } = commandOf(kind, host, port);
   const child = spawnWatched(bin, args, {
     cwd: REPO_ROOT,
     output: "pipe",

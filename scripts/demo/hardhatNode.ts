@@ -6,13 +6,13 @@ import { type ChainNode, type StartChainNodeOptions, startChainNode } from "./ch
 /** The repository root (scripts/demo/ → ../..). */
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
+/** A port nobody listens on right now at `host` (the OS picks it). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(0, host, () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });

@@ -28,10 +28,13 @@ export async function startOracleProcess(options: {
   logFile: string;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** A command the node runs under, e.g. `ip netns exec <name>` to run it inside a network namespace. */
+  wrapper?: readonly string[];
 }): Promise<OracleProcess> {
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = fs.openSync(options.logFile, "a");
-  const child: ChildProcess = spawnWatched(TSX_BIN, [MAIN, ...options.args], { cwd: REPO_ROOT, output: log, env: { ...process.env, ...options.env } });
+  // `ip netns exec` execs the watchdog in the namespace, so the pid (and process group) stays in there.
+  const child: ChildProcess = spawnWatched(TSX_BIN, [MAIN, ...options.args], { cwd: REPO_ROOT, output: log, env: { ...process.env, ...options.env }, wrapper: options.wrapper });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const proc: OracleProcess = {

@@ -8,6 +8,11 @@ export interface SpawnWatchedOptions {
   env: NodeJS.ProcessEnv;
   /** Where the command's stdout and stderr go: "pipe" to read them here, or a file descriptor. */
   output: StdioPipe | StdioNull | number;
+  /**
+   * A command that runs the watchdog in another place and then execs it (`ip netns exec <ns>`): the returned pid and
+   * process group stay the watchdog's, now inside that place.
+   */
+  wrapper?: readonly string[];
 }
 
 /**
@@ -15,7 +20,8 @@ export interface SpawnWatchedOptions {
  * dies without stopping it, SIGKILL included: a watchdog leads the group and watches a pipe from this process.
  */
 export function spawnWatched(bin: string, args: readonly string[], options: SpawnWatchedOptions): ChildProcess {
-  const child = spawn(process.execPath, [WATCHDOG, bin, ...args], {
+  const [launcher, ...launchArgs] = [...(options.wrapper ?? []), process.execPath, WATCHDOG, bin, ...args];
+  const child = spawn(launcher, launchArgs, {
     cwd: options.cwd,
     env: options.env,
     detached: true,

@@ -10,6 +10,7 @@ import { parseTokenAmount } from "./signer";
 import type { ChatRecordRegistry, DemoToken, ValidatorRegistry } from "../../typechain-types";
 import type { DeploymentFile } from "../../oracle/src/chain/deployments";
 import { LOCAL_NETWORKS, readDeployment } from "./deploy";
+import { type ModelLimits, modelLimitsFromConfig } from "./deploy";
 
 export const STATUS_NAMES = ["None", "Requested", "Committed", "Revealed", "Finalized", "TimedOut", "Declined"];
 const TERMINAL = new Set(["Finalized", "TimedOut", "Declined"]);
@@ -22,13 +23,32 @@ export interface Contracts {
   stakeToken: DemoToken; // only `mint` is DemoToken-specific; the rest is plain ERC-20
 }
 
-/** The deployed contracts of the current network, connected to signer `accountIndex` (default 0). */
-export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0, given?: Signer): Promise<Contracts> {
+/** deployments/<network>.json, checked against the chain the network reaches. */
+async function checkedDeployment(hre: HardhatRuntimeEnvironment): Promise<DeploymentFile> {
   const deployment = readDeployment(hre.network.name);
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
   if (chainId !== deployment.chainId) {
     throw new Error(`deployments/${hre.network.name}.json is for chain ${deployment.chainId}, connected to ${chainId}: redeploy`);
   }
+  return deployment;
+}
+
+/**
+ * The registries for reading: connected to account 0 when the network has one, else to the provider, so a network
+ * configured without a key (a validator's machine with only its own key in the environment) can still be inspected.
+ */
+export async function readContracts(hre: HardhatRuntimeEnvironment): Promise<Pick<Contracts, "deployment" | "validatorRegistry" | "chatRegistry">> {
+  const deployment = await checkedDeployment(hre);
+  return {
+    deployment,
+    validatorRegistry: (await hre.ethers.getContractAt("ValidatorRegistry", deployment.addresses.ValidatorRegistry)) as unknown as ValidatorRegistry,
+    chatRegistry: (await hre.ethers.getContractAt("ChatRecordRegistry", deployment.addresses.ChatRecordRegistry)) as unknown as ChatRecordRegistry,
+  };
+}
+
+/** The deployed contracts of the current network, connected to signer `accountIndex` (default 0). */
+export async function connectContracts(hre: HardhatRuntimeEnvironment, accountIndex = 0, given?: Signer): Promise<Contracts> {
+  const deployment = await checkedDeployment(hre);
   const signers = given ? [] : await hre.ethers.getSigners();
   const signer = given ?? signers[accountIndex];
   if (!signer) throw new Error(`no account #${accountIndex} on network "${hre.network.name}" (have ${signers.length})`);
@@ -53,7 +73,7 @@ export async function stakeUnitsOf(contracts: Pick<Contracts, "stakeToken">): Pr
   return readTokenUnits(contracts.stakeToken.runner as ContractRunner, await contracts.stakeToken.getAddress());
 }
 
-/** Stakes `amount` tokens (decimal string, e.g. "100") and optionally sets the endpoint; mints demo tokens locally. */
+/** Stakes `amount` tokens (decimal string, e.g. "100") and optionally sets the endpoint; mints the demo token if short. */
 export async function stakeAsValidator(
   hre: HardhatRuntimeEnvironment,
   options: { amount: string; endpoint?: string } & SignerOption,
@@ -65,7 +85,9 @@ export async function stakeAsValidator(
   const validator = await signer.getAddress();
   const balance = await stakeToken.balanceOf(validator);
   if (balance < amount) {
-    if (!LOCAL_NETWORKS.includes(hre.network.name)) {
+    // The demo token mints to anyone: local networks and testnet deployments made with STAKE_TOKEN=demo use it.
+    const demo = contracts.deployment.addresses.DemoToken?.toLowerCase() === contracts.deployment.addresses.StakeToken.toLowerCase();
+    if (!LOCAL_NETWORKS.includes(hre.network.name) && !demo) {
       throw new Error(`${validator} holds ${formatAmount(balance, units)}, needs ${formatAmount(amount, units)}`);
     }
     await (await stakeToken.mint(validator, amount - balance)).wait();
@@ -73,6 +95,23 @@ export async function stakeAsValidator(
   await (await stakeToken.approve(await validatorRegistry.getAddress(), amount)).wait();
   await (await validatorRegistry.stake(amount, options.endpoint ?? "")).wait();
   return { validator, stake: await validatorRegistry.stakeOf(validator), units };
+}
+
+/**
+ * Registers a model folder under `modelId` (the chat registry's owner only): its hash by the oracle's rule and its
+ * limits from its config.json, as the deploy script registers the first one. Nodes serve it once they load that folder.
+ */
+export async function registerModel(
+  hre: HardhatRuntimeEnvironment,
+  options: { modelDir: string; modelId: number; uri: string } & SignerOption,
+): Promise<{ modelId: number; modelHash: string; limits: ModelLimits }> {
+  const { chatRegistry } = await connectContracts(hre, options.accountIndex, options.signer);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { computeModelHash } = require("../../oracle/src/inference/modelHash") as typeof import("../../oracle/src/inference/modelHash");
+  const modelHash = await computeModelHash(options.modelDir);
+  const limits = modelLimitsFromConfig(options.modelDir);
+  await (await chatRegistry.registerModel(options.modelId, modelHash, limits, options.uri)).wait();
+  return { modelId: options.modelId, modelHash, limits };
 }
 
 /** Moves `amount` tokens (decimal string) of the caller's stake out of the pool; returns the unlock time. */
@@ -159,7 +198,7 @@ export async function waitForCommittee(
   requestId: bigint,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<{ committee: string[]; drawn: boolean }> {
-  const { chatRegistry } = await connectContracts(hre);
+  const { chatRegistry } = await readContracts(hre);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     const record = await chatRegistry.getRecord(requestId);
@@ -209,7 +248,7 @@ export interface RecordView {
 
 /** A record with its status name, plus the prompt and agreed response texts found in the registry's events. */
 export async function readRecord(hre: HardhatRuntimeEnvironment, requestId: bigint): Promise<RecordView> {
-  const { deployment, chatRegistry } = await connectContracts(hre);
+  const { deployment, chatRegistry } = await readContracts(hre);
   const r = await chatRegistry.getRecord(requestId);
   const view: RecordView = {
     requestId,
@@ -258,7 +297,7 @@ export async function waitForRecord(
 
 /** Request ids of `requester` (newest first), from the ChatRequested logs filtered by the indexed requester. */
 export async function listRequests(hre: HardhatRuntimeEnvironment, requester: string, limit = 20): Promise<bigint[]> {
-  const { deployment, chatRegistry } = await connectContracts(hre);
+  const { deployment, chatRegistry } = await readContracts(hre);
   const logs = await chatRegistry.queryFilter(chatRegistry.filters.ChatRequested(undefined, requester), deployment.block);
   return logs.map((log) => log.args.requestId).reverse().slice(0, limit);
 }
@@ -274,7 +313,7 @@ export interface ValidatorView {
 
 /** Every address that ever staked, with its stake, selection share (stake / totalStake) and endpoint. */
 export async function listValidators(hre: HardhatRuntimeEnvironment): Promise<ValidatorView[]> {
-  const { validatorRegistry } = await connectContracts(hre);
+  const { validatorRegistry } = await readContracts(hre);
   const count = Number(await validatorRegistry.validatorCount());
   const total = await validatorRegistry.totalStake();
   const out: ValidatorView[] = [];

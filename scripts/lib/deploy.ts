@@ -179,12 +179,8 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
   const limits = options.modelLimits ?? modelLimitsFromConfig(modelDirOf(options));
   const receipt = await (await chatRegistry.registerModel(modelId, modelHash, limits, options.modelUri ?? "models/tiny")).wait();
 
-  const abis: Record<string, unknown[]> = {};
-  for (const name of DEPLOYED_ARTIFACTS) abis[name] = (await hre.artifacts.readArtifact(name)).abi as unknown[];
-  const deployment: DeploymentFile = {
-    network: network.name,
+  return recordDeployment(hre, {
     chainId,
-    ...(rpcUrlOf(hre, options) ? { rpcUrl: rpcUrlOf(hre, options) } : {}),
     block: receipt?.blockNumber ?? (await ethers.provider.getBlockNumber()),
     deployer: deployer.address,
     modelId,
@@ -196,12 +192,28 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, options: DeployO
       StakeToken: stakeToken,
       ...(demoToken ? { DemoToken: demoToken } : {}),
     },
-    abis,
-  };
+  }, { ...options, write });
+}
+
+/**
+ * The record of a deployment (the contracts' addresses, the ABIs from the artifacts, the network's RPC URL), written
+ * to deployments/<network>.json when `write`: `deployAll` and the Ignition path (scripts/deployIgnition.ts) share it.
+ */
+export async function recordDeployment(
+  hre: HardhatRuntimeEnvironment,
+  fields: Omit<DeploymentFile, "network" | "abis" | "rpcUrl">,
+  options: Pick<DeployOptions, "write" | "outDir" | "rpcUrl" | "log">,
+): Promise<DeploymentFile> {
+  const log = options.log ?? (() => undefined);
+  const abis: Record<string, unknown[]> = {};
+  for (const name of DEPLOYED_ARTIFACTS) abis[name] = (await hre.artifacts.readArtifact(name)).abi as unknown[];
+  const rpcUrl = rpcUrlOf(hre, options);
+  const { chainId, block, deployer, modelId, modelHash, addresses } = fields;
+  const deployment: DeploymentFile = { network: hre.network.name, chainId, ...(rpcUrl ? { rpcUrl } : {}), block, deployer, modelId, modelHash, addresses, abis };
   log(`ValidatorRegistry ${deployment.addresses.ValidatorRegistry}`);
   log(`ChatRecordRegistry ${deployment.addresses.ChatRecordRegistry}`);
-  if (write) {
-    const file = deploymentPath(network.name, outDir);
+  if (options.write ?? hre.network.name !== "hardhat") {
+    const file = deploymentPath(hre.network.name, options.outDir);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(deployment, null, 2) + "\n");
     log(`wrote ${path.relative(process.cwd(), file)}`);

@@ -19,28 +19,63 @@ export class OperatorInputError extends Error {
   }
 }
 
-/** The key from the environment (raw key or keystore), connected to `provider`; undefined when neither is set. */
-export async function signerFromEnv(provider: Provider, env: NodeJS.ProcessEnv = process.env): Promise<Wallet | undefined> {
-  const key = env[KEY_ENV]?.trim();
-  const keystore = env[KEYSTORE_ENV]?.trim();
-  if (key && keystore) throw new OperatorInputError(`set ${KEY_ENV} or ${KEYSTORE_ENV}, not both`);
+/** Names of the environment variables one key is read from: a raw key, or a keystore file and its password. */
+export interface KeyEnvNames {
+  key: string;
+  keystore: string;
+  password: string;
+}
+
+export const VALIDATOR_KEY_ENV: KeyEnvNames = { key: KEY_ENV, keystore: KEYSTORE_ENV, password: KEYSTORE_PASSWORD_ENV };
+
+type KeySource = { kind: "key"; key: string } | { kind: "keystore"; json: string; password: string; file: string };
+
+/** Where the key comes from, checked: a well-formed raw key, or a readable keystore with a password; undefined: neither set. */
+function keySourceOf(env: NodeJS.ProcessEnv, names: KeyEnvNames): KeySource | undefined {
+  const key = env[names.key]?.trim();
+  const keystore = env[names.keystore]?.trim();
+  if (key && keystore) throw new OperatorInputError(`set ${names.key} or ${names.keystore}, not both`);
   if (key) {
-    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key)) throw new OperatorInputError(`${KEY_ENV} is not a 32-byte hex private key`);
-    return new Wallet(key.startsWith("0x") ? key : `0x${key}`, provider);
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key)) throw new OperatorInputError(`${names.key} is not a 32-byte hex private key`);
+    return { kind: "key", key: key.startsWith("0x") ? key : `0x${key}` };
   }
   if (!keystore) return undefined;
-  const password = env[KEYSTORE_PASSWORD_ENV];
-  if (password === undefined) throw new OperatorInputError(`${KEYSTORE_PASSWORD_ENV} is required with ${KEYSTORE_ENV}`);
-  let json: string;
+  const password = env[names.password];
+  if (password === undefined) throw new OperatorInputError(`${names.password} is required with ${names.keystore}`);
   try {
-    json = fs.readFileSync(keystore, "utf8");
+    return { kind: "keystore", json: fs.readFileSync(keystore, "utf8"), password, file: keystore };
   } catch (error) {
-    throw new OperatorInputError(`${KEYSTORE_ENV}: cannot read ${keystore} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new OperatorInputError(`${names.keystore}: cannot read ${keystore} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+}
+
+const undecryptable = (names: KeyEnvNames, file: string) =>
+  new OperatorInputError(`${names.keystore}: cannot decrypt ${file} (wrong password or not a keystore file)`);
+
+/** The key from the environment (raw key or keystore), connected to `provider`; undefined when neither is set. */
+export async function signerFromEnv(provider: Provider, env: NodeJS.ProcessEnv = process.env, names: KeyEnvNames = VALIDATOR_KEY_ENV): Promise<Wallet | undefined> {
+  const source = keySourceOf(env, names);
+  if (!source) return undefined;
+  if (source.kind === "key") return new Wallet(source.key, provider);
   try {
-    return (await Wallet.fromEncryptedJson(json, password)).connect(provider) as Wallet;
+    return (await Wallet.fromEncryptedJson(source.json, source.password)).connect(provider) as Wallet;
   } catch {
-    throw new OperatorInputError(`${KEYSTORE_ENV}: cannot decrypt ${keystore} (wrong password or not a keystore file)`);
+    throw undecryptable(names, source.file);
+  }
+}
+
+/**
+ * The same key as a hex string, decrypted synchronously: for hardhat.config.ts, whose `accounts` must be known when
+ * the config loads. Undefined when neither variable is set.
+ */
+export function privateKeyFromEnvSync(env: NodeJS.ProcessEnv, names: KeyEnvNames): string | undefined {
+  const source = keySourceOf(env, names);
+  if (!source) return undefined;
+  if (source.kind === "key") return source.key;
+  try {
+    return Wallet.fromEncryptedJsonSync(source.json, source.password).privateKey;
+  } catch {
+    throw undecryptable(names, source.file);
   }
 }
 

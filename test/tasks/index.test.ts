@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet, encryptKeystoreJsonSync, parseEther } from "ethers";
-import { deployAll, readDeployment } from "../../scripts/lib/deploy";
+import { deployAll, modelLimitsFromConfig, readDeployment } from "../../scripts/lib/deploy";
+import { ensureTinyModel } from "../../oracle/src/inference";
+import { DEFAULT_TINY_MODEL_DIR } from "../../oracle/src/inference/buildModel";
+import { computeModelHash } from "../../oracle/src/inference/modelHash";
 import type { ValidatorRegistry } from "../../typechain-types";
 import { KEYSTORE_ENV, KEYSTORE_PASSWORD_ENV, KEY_ENV } from "../../scripts/lib/signer";
 
@@ -99,6 +102,44 @@ describe("tasks: stake, unstake, withdraw as an operator", function () {
     expect((await runTask("withdraw", {})).err).to.equal(`withdraw failed: ${KEY_ENV} is not a 32-byte hex private key`);
     process.env[KEY_ENV] = (await fundedKey()).privateKey;
     expect((await runTask("withdraw", { account: 1 })).err).to.equal(`withdraw failed: give --account or ${KEY_ENV}, not both`);
+  });
+});
+
+describe("tasks: register-model by the chat registry's owner", function () {
+  let outDir: string;
+  let saved: string | undefined;
+  let chatAddress: string;
+
+  beforeEach(async function () {
+    saved = process.env.DEPLOYMENTS_DIR;
+    outDir = mkdtempSync(path.join(os.tmpdir(), "register-model-"));
+    process.env.DEPLOYMENTS_DIR = outDir;
+    const deployment = await deployAll(hre, { modelHash: "0x" + "12".repeat(32), modelLimits: MODEL_LIMITS, write: true, outDir, redeploy: true });
+    chatAddress = deployment.addresses.ChatRecordRegistry;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+    else process.env.DEPLOYMENTS_DIR = saved;
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it("registers a model folder's hash and its config's limits under the given id", async function () {
+    const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
+    const { out, exitCode, err } = await runTask("register-model", { modelDir, modelId: 2, uri: "models/tiny" });
+    expect(exitCode, err).to.equal(0);
+    const hash = await computeModelHash(modelDir);
+    const limits = modelLimitsFromConfig(modelDir);
+    expect(out).to.equal(`model 2 registered: hash ${hash}, prompts up to ${limits.maxPromptBytes} bytes, up to ${limits.maxNewTokens} new tokens`);
+    const chat = await ethers.getContractAt("ChatRecordRegistry", chatAddress);
+    const model = await chat.getModel(2);
+    expect([model.modelHash, model.enabled, model.uri]).to.deep.equal([hash, true, "models/tiny"]);
+  });
+
+  it("refuses an account that is not the owner, with the contract's error", async function () {
+    const modelDir = await ensureTinyModel(DEFAULT_TINY_MODEL_DIR);
+    const { err, exitCode } = await runTask("register-model", { modelDir, modelId: 2, account: 4 });
+    expect(exitCode).to.equal(1);
+    expect(err).to.match(/^register-model failed: .*OwnableUnauthorizedAccount/);
   });
 });
 
