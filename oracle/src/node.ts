@@ -164,7 +164,8 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
     const listener = createListener(common, {
       provider,
       journal,
-      contracts: [deployment.chatRecordRegistry],
+      // The validator registry's events (stakes) only feed the API's index; the job pipeline reads the chat registry's.
+      contracts: eventLog ? [deployment.chatRecordRegistry, deployment.validatorRegistry] : [deployment.chatRecordRegistry],
       startBlock: deployment.startBlock,
       apply: createEventApplier({
         journal,

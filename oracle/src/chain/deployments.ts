@@ -42,6 +42,8 @@ export interface Deployment {
   chatRecordRegistry: DeployedContract;
   validatorRegistry: DeployedContract;
   token?: DeployedContract;
+  /** The model registered with the deployment, when the file records it (the API knows it before the listener does). */
+  modelId?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -86,6 +88,7 @@ export function loadDeployment(file: string): Deployment {
     chatRecordRegistry: contract("ChatRecordRegistry", true) as DeployedContract,
     validatorRegistry: contract("ValidatorRegistry", true) as DeployedContract,
     token: contract("DemoToken", false) ?? contract("StakeToken", false),
+    ...(Number.isInteger(json.modelId) && (json.modelId as number) > 0 ? { modelId: json.modelId as number } : {}),
   };
 }
 

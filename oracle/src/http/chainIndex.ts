@@ -21,8 +21,8 @@ export type ChainActivity =
 export interface ChainIndexOptions {
   /** The listener's event log (see jobs/events.ts): the index never reads the chain itself. */
   events: ChainEventLog;
-  /** Decodes the chat registry's logs (the only contract the listener reads). */
-  iface: Interface;
+  /** The contracts the listener follows, to decode their stored logs by address. */
+  contracts: Record<IndexedEvent["contract"], { address: string; iface: Interface }>;
   logger: Logger;
   /** The retention bound; `maxAgeBlocks` counts back from `headBlock()`. */
   retention: { maxEvents: number; maxAgeBlocks?: number };
@@ -43,12 +43,17 @@ export class ChainIndex {
   private position: { block: number; logIndex: number } | undefined;
   private loaded = false;
   private readonly listeners = new Set<(activity: ChainActivity) => void>();
-  private readonly decode: ReturnType<typeof createEventDecoder>;
+  private readonly decoders: Map<string, { contract: IndexedEvent["contract"]; decode: ReturnType<typeof createEventDecoder> }>;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: ChainIndexOptions) {
     // The listener's decoder: a text that is not UTF-8 is shown with U+FFFD instead of throwing when read.
-    this.decode = createEventDecoder(options.iface);
+    this.decoders = new Map(
+      (Object.entries(options.contracts) as [IndexedEvent["contract"], { address: string; iface: Interface }][]).map(([contract, c]) => [
+        c.address.toLowerCase(),
+        { contract, decode: createEventDecoder(c.iface) },
+      ]),
+    );
     this.unsubscribe = options.events.onDropAbove((ancestor) => this.dropAbove(ancestor));
   }
 
@@ -110,9 +115,10 @@ export class ChainIndex {
 
   private decodeRow(row: StoredChainEvent): IndexedEvent | undefined {
     try {
-      const parsed = this.decode(row);
-      if (!parsed) return undefined;
-      return { name: parsed.name, args: parsed.args, contract: "chatRecordRegistry", block: row.block, txHash: row.txHash, logIndex: row.logIndex };
+      const decoder = this.decoders.get(row.address.toLowerCase());
+      const parsed = decoder?.decode(row);
+      if (!decoder || !parsed) return undefined;
+      return { name: parsed.name, args: parsed.args, contract: decoder.contract, block: row.block, txHash: row.txHash, logIndex: row.logIndex };
     } catch (error) {
       // The listener decoded it before storing it; only a changed ABI gets here.
       this.options.logger.warn({ err: error, block: row.block, logIndex: row.logIndex }, "stored chain event no longer decodes");

@@ -97,7 +97,7 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
   const timestamps = new Map<number, number>();
   const index = new ChainIndex({
     events: options.events,
-    iface: deployment.chatRecordRegistry.iface,
+    contracts: { chatRecordRegistry: deployment.chatRecordRegistry, validatorRegistry: deployment.validatorRegistry },
     logger,
     retention: options.retention ?? DEFAULT_INDEX_RETENTION,
     headBlock: options.processedBlock,
@@ -375,22 +375,28 @@ export function createChainViews(options: ChainViewsOptions): ChainViews {
 
     async getModels() {
       await sync();
-      const registered = index.modelRegistrations();
-      await timestampsOf(registered.map((e) => e.block));
-      return call("getModel", () =>
+      const registered: { modelId: number; event: IndexedEvent | null }[] = index
+        .modelRegistrations()
+        .map((e) => ({ modelId: Number(e.args.modelId), event: e }));
+      // The deployment's own model is known before the listener reaches its registration (a node just started).
+      if (deployment.modelId !== undefined && !registered.some((r) => r.modelId === deployment.modelId)) {
+        registered.push({ modelId: deployment.modelId, event: null });
+      }
+      await timestampsOf(registered.flatMap((r) => (r.event ? [r.event.block] : [])));
+      const models = await call("getModel", () =>
         Promise.all(
-          registered.map(async (e) => {
-            const modelId = Number(e.args.modelId);
+          registered.map(async ({ modelId, event: e }) => {
             const model = await chat.getModel(modelId);
             const limits = {
               maxPromptBytes: Number(model.limits.maxPromptBytes),
               maxNewTokens: Number(model.limits.maxNewTokens),
               contextLength: Number(model.limits.contextLength),
             };
-            return { modelId, modelHash: model.modelHash as string, enabled: model.enabled as boolean, limits, uri: model.uri as string, registered: ref(e) };
+            return { modelId, modelHash: model.modelHash as string, enabled: model.enabled as boolean, limits, uri: model.uri as string, registered: e ? ref(e) : null };
           }),
         ),
       );
+      return models.filter((m) => m.modelHash !== ZeroHash);
     },
 
     async getAnchoredBatch(batchId) {

@@ -59,6 +59,16 @@ describe("http/chainViews", function () {
     expect(models.map((m) => m.modelId)).to.deep.equal([1]);
   });
 
+  it("lists the deployment's model before the listener has read its registration (a node just started)", async () => {
+    const common = createTestCommon();
+    const indexed = createIndexedChain(netOf(), common, { catchUp: async () => undefined });
+    opened.push(indexed);
+    expect(indexed.events.count(), "events the listener applied").to.equal(0);
+    const models = await indexed.chain.getModels();
+    expect(models.map((m) => ({ modelId: m.modelId, registered: m.registered }))).to.deep.equal([{ modelId: 1, registered: null }]);
+    expect(models[0].modelHash).to.equal((await netOf().chatRegistry.getModel(1)).modelHash);
+  });
+
   it("keeps at most the configured number of events, the newest, and the registered models", async function () {
     const maxEvents = 5;
     const { chain, events } = indexedViews({ maxEvents });

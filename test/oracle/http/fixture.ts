@@ -114,7 +114,7 @@ export interface IndexedChain {
 export function createIndexedChain(
   net: Network,
   common: Common,
-  views: Partial<Pick<ChainViewsOptions, "provider" | "retention" | "pollIntervalMs">> = {},
+  views: Partial<Pick<ChainViewsOptions, "provider" | "retention" | "pollIntervalMs" | "catchUp">> = {},
 ): IndexedChain {
   const { logger, metrics } = common;
   const journal = createJournal(common.db);
@@ -123,7 +123,7 @@ export function createIndexedChain(
   const listener = createListener(common, {
     provider: listenerRpc,
     journal,
-    contracts: [net.deployment.chatRecordRegistry],
+    contracts: [net.deployment.chatRecordRegistry, net.deployment.validatorRegistry],
     startBlock: net.deployment.startBlock,
     apply: createEventApplier({ journal, validators: [], eventLog: events, logger, metrics }),
     rollback: (ancestor) => events.dropAbove(ancestor),
