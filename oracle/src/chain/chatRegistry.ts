@@ -1,4 +1,4 @@
-import { AbiCoder, Contract, type Provider, getBytes, keccak256, toUtf8Bytes } from "ethers";
+import { AbiCoder, Contract, ZeroHash, type Provider, getBytes, keccak256, toUtf8Bytes } from "ethers";
 import type { Metrics } from "../metrics";
 import type { DeployedContract } from "./deployments";
 import { classifyRpcError } from "./rpc";
@@ -91,6 +91,11 @@ export interface MemberState {
   declined: boolean;
   commitment: string;
   responseHash: string;
+}
+
+/** A seat as the chain shows it before its member did anything (also a previewed committee's seats). */
+export function idleMember(validator: string, state: Partial<MemberState> = {}): MemberState {
+  return { validator, committed: false, revealed: false, declined: false, commitment: ZeroHash, responseHash: ZeroHash, ...state };
 }
 
 /** Read access and call encoding for ChatRecordRegistry; every RPC failure comes out classified. */

@@ -1,7 +1,7 @@
 import { ZeroHash, hexlify, randomBytes } from "ethers";
 import type pino from "pino";
 import type { MemberState, OnChainRecord, RegisteredModel } from "../chain/chatRegistry";
-import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment } from "../chain/chatRegistry";
+import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment, idleMember } from "../chain/chatRegistry";
 import type { TxKind } from "../chain/submitter";
 import { NonRetryableError } from "../errors";
 import type { GenerateResult, InferenceEngine } from "../inference";
@@ -222,14 +222,7 @@ export async function readSeat(ctx: StepContext, job: Job): Promise<{ seat: Seat
   if (members.length === 0 && record.status === RequestStatus.Requested) {
     const preview = await ctx.chain.previewCommittee(job.requestId);
     if (!preview.ready) return { result: deferred(ctx.shortWaitMs) };
-    members = preview.committee.map((validator) => ({
-      validator,
-      committed: false,
-      revealed: false,
-      declined: false,
-      commitment: ZeroHash,
-      responseHash: ZeroHash,
-    }));
+    members = preview.committee.map((validator) => idleMember(validator));
   }
   const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
   if (!me) {

@@ -1,26 +1,17 @@
 import { ZeroHash, keccak256, toUtf8Bytes } from "ethers";
 import type { MemberState, OnChainRecord, RegisteredModel } from "../../../oracle/src/chain/chatRegistry";
-import { RequestStatus } from "../../../oracle/src/chain/chatRegistry";
-import { ensureTinyModel, loadEngine, type InferenceEngine } from "../../../oracle/src/inference";
+import { RequestStatus, idleMember } from "../../../oracle/src/chain/chatRegistry";
+import { sharedTinyEngine } from "../../helpers/engines";
 import type { JobTransaction, SeatRead, StepChain } from "../../../oracle/src/jobs/steps";
 import { hashText } from "../../../oracle/src/store/contentStore";
 
 export const ME = "0x00000000000000000000000000000000000000b1";
 export const OTHERS = ["0x00000000000000000000000000000000000000b2", "0x00000000000000000000000000000000000000b3"];
 
-let enginePromise: Promise<InferenceEngine> | undefined;
-/** The real tiny model, loaded once for the jobs tests. */
-export const tinyEngine = () => (enginePromise ??= ensureTinyModel().then((modelDir) => loadEngine({ modelDir, providers: ["cpu"], threads: 1 })));
+/** The real tiny model, loaded once for the whole run. */
+export const tinyEngine = sharedTinyEngine;
 
-export const member = (validator: string, state: Partial<MemberState> = {}): MemberState => ({
-  validator,
-  committed: false,
-  revealed: false,
-  declined: false,
-  commitment: ZeroHash,
-  responseHash: ZeroHash,
-  ...state,
-});
+export const member = idleMember;
 
 /**
  * The chain the steps see, in memory: one request with its members, chain time, and the transactions the steps send

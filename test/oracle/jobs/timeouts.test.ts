@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { type JsonRpcProvider, ZeroHash, id } from "ethers";
-import { createChatRegistryClient, type MemberState, type OnChainRecord, RequestStatus } from "../../../oracle/src/chain/chatRegistry";
+import { createChatRegistryClient, idleMember, type MemberState, type OnChainRecord, RequestStatus } from "../../../oracle/src/chain/chatRegistry";
 import { createHeadTracker } from "../../../oracle/src/chain/heads";
 import { createSubmitter } from "../../../oracle/src/chain/submitter";
 import { createTimeoutSweeper, nothingToSettle } from "../../../oracle/src/jobs/timeouts";
@@ -11,15 +11,7 @@ import { requestChatWithPromptBytes, runRequestToFinal } from "../http/fixture";
 import { nodeOverChain } from "./fixtures";
 
 const answer = id("answer");
-const member = (state: Partial<MemberState>): MemberState => ({
-  validator: "0x00000000000000000000000000000000000000aa",
-  committed: false,
-  revealed: false,
-  declined: false,
-  commitment: ZeroHash,
-  responseHash: ZeroHash,
-  ...state,
-});
+const member = (state: Partial<MemberState>): MemberState => idleMember("0x00000000000000000000000000000000000000aa", state);
 const record = (status: number) => ({ status, responseHash: status === RequestStatus.Finalized ? answer : ZeroHash }) as OnChainRecord;
 
 describe("timeout sweeper: settle", function () {
