@@ -1,4 +1,4 @@
-import { ZeroHash, hexlify, randomBytes } from "ethers";
+import { hexlify, randomBytes } from "ethers";
 import type pino from "pino";
 import type { MemberState, OnChainRecord, RegisteredModel } from "../chain/chatRegistry";
 import { DECLINE_REASON_NAMES, DeclineReason, RequestStatus, computeCommitment, idleMember } from "../chain/chatRegistry";
