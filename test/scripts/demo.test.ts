@@ -9,7 +9,7 @@ import OpenAI from "openai";
 import { REPO_ROOT } from "../../scripts/demo/hardhatNode";
 import { loadDeployment } from "../../oracle/src/chain/deployments";
 import { recordLeaf } from "../../oracle/src/store/recordLeaf";
-import { ChatRecordRegistry__factory } from "../../typechain-types";
+import { ChatRecordRegistry__factory, ChatThreads__factory } from "../../typechain-types";
 import { waitFor } from "../helpers/waitFor";
 
 /** What the keep-running demo printed about the processes it started. */
@@ -163,6 +163,17 @@ describe("npm run demo -- --keep-running: the openai client against its node", f
     killGroups(await groupsEnd([demo.process.pid!, demo.chainPid]));
   });
 
+  /** The demo's ChatRecordRegistry on its chain, for `use`; the provider is closed afterwards. */
+  async function withRegistry<T>(use: (registry: ReturnType<typeof ChatRecordRegistry__factory.connect>, provider: JsonRpcProvider) => Promise<T>): Promise<T> {
+    const deployment = loadDeployment(path.join(demo.deploymentsDir, "localhost.json"));
+    const provider = new JsonRpcProvider(`http://127.0.0.1:${demo.chainPort}`, undefined, { staticNetwork: true });
+    try {
+      return await use(ChatRecordRegistry__factory.connect(deployment.chatRecordRegistry.address, provider), provider);
+    } finally {
+      provider.destroy();
+    }
+  }
+
   /** Waits for the record's anchor, then checks its leaf and Merkle proof with the chain's verifyRecord. */
   async function verifiedOnChain(receipt: Receipt, answer: string) {
     expect(receipt.response_hash).to.equal(keccak256(toUtf8Bytes(answer)));
@@ -176,18 +187,13 @@ describe("npm run demo -- --keep-running: the openai client against its node", f
       120_000,
       500,
     );
-    const deployment = loadDeployment(path.join(demo.deploymentsDir, "localhost.json"));
-    const provider = new JsonRpcProvider(`http://127.0.0.1:${demo.chainPort}`, undefined, { staticNetwork: true });
-    try {
-      const registry = ChatRecordRegistry__factory.connect(deployment.chatRecordRegistry.address, provider);
+    await withRegistry(async (registry) => {
       const { batch } = record;
       expect(await registry.verifyRecord(BigInt(batch.batchId), receipt.prompt_hash, receipt.response_hash, receipt.model_hash, receipt.validator, batch.proof)).to.equal(true);
       // The same proof for another answer's hash is refused: the check depends on the answer.
       const other = keccak256(toUtf8Bytes(`${answer} (edited)`));
       expect(await registry.verifyRecord(BigInt(batch.batchId), receipt.prompt_hash, other, receipt.model_hash, receipt.validator, batch.proof)).to.equal(false);
-    } finally {
-      provider.destroy();
-    }
+    });
   }
 
   it("answers a completion whose receipt verifies on-chain once anchored", async function () {
@@ -208,5 +214,25 @@ describe("npm run demo -- --keep-running: the openai client against its node", f
     }
     if (!receipt) throw new Error("no chunk carried a receipt");
     await verifiedOnChain(receipt, answer);
+  });
+
+  it("continues the demo's finalized on-chain request 1: the receipt's link is the chain's thread record hash", async function () {
+    const [model] = (await client.models.list()).data;
+    const completion = await client.chat.completions.create({
+      model: model.id,
+      messages: [{ role: "user", content: "And then?" }],
+      max_tokens: 6,
+      chat_oracle: { parent_request_id: "1" },
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const receipt = (completion as unknown as { chat_oracle: Receipt & { parent_request_id: string; conversation_id: string; previous_record_hash: string } }).chat_oracle;
+    expect([receipt.parent_request_id, receipt.conversation_id]).to.deep.equal(["1", "1"]);
+    await withRegistry(async (registry) => {
+      const parent = await registry.getRecord(1n);
+      expect(Number(parent.status)).to.equal(4); // Finalized
+      expect(parent.committee.length).to.be.greaterThan(0);
+      const threads = ChatThreads__factory.connect(await registry.threadsContract(), registry.runner);
+      expect(receipt.previous_record_hash).to.equal(await threads.threadRecordHash(1n));
+    });
+    await verifiedOnChain(receipt, completion.choices[0].message.content ?? "");
   });
 });
