@@ -42,6 +42,8 @@ interface DemoOptions {
   chain: ChainKind;
 }
 
+/** How long an off-chain answer waits for its anchor in the demo (the node's default is a minute and 16 records). */
+const DEMO_BATCH_INTERVAL_MS = 2_000;
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`);
@@ -141,7 +143,10 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   const apiKey = randomBytes(18).toString("base64url");
   const apiKeysFile = path.join(dataDir, "api-keys");
   fs.writeFileSync(apiKeysFile, `sha256:${createHash("sha256").update(apiKey).digest("hex")}\n`, { mode: 0o600 });
-  const baseArgs = ["--rpc-url", chain.url, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100", "--api-keys", apiKeysFile];
+  // Off-chain answers (POST /v1/chat, /v1/chat/completions) are anchored within seconds, one record being enough, so
+  // that their receipts gain a Merkle proof while someone tries the demo; a local chain's gas costs nothing.
+  const anchorArgs = ["--batch-interval-ms", String(DEMO_BATCH_INTERVAL_MS), "--anchor-min-records", "1"];
+  const baseArgs = ["--rpc-url", chain.url, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100", "--api-keys", apiKeysFile, ...anchorArgs];
   let apiUrls: string[];
   let engine: InferenceEngine | undefined;
   if (options.processes) {
@@ -211,8 +216,9 @@ function keepRunningSummary(s: { chainUrl: string; apiUrls: string[]; requestId:
     ...s.apiUrls.flatMap((url, i) => [
       `node API${numbered ? ` ${i + 1}` : "  "}         ${url}/v1/requests/${s.requestId}`,
       `monitoring page${numbered ? ` ${i + 1}` : "  "}  ${url}/`,
+      `OpenAI base URL${numbered ? ` ${i + 1}` : "  "}  ${url}/v1   (new OpenAI({ baseURL, apiKey }): docs/api.md)`,
     ]),
-    `chat API key       ${s.apiKey}   (X-API-Key for POST /v1/chat and the page's chat form)`,
+    `chat API key       ${s.apiKey}   (X-API-Key for POST /v1/chat and the page's chat form; the OpenAI client's apiKey)`,
     "next, in another terminal:",
     `  npx hardhat --network localhost chat --prompt "What is a dog?" --wait   # request ${s.requestId + 1n}`,
     `  npm run verify -- ${s.requestId + 1n}`,

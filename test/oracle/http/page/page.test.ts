@@ -190,7 +190,7 @@ describe("monitoring page in a real browser", function () {
     await page.close();
   });
 
-  it("sends a chat from the page, shows its anchored record verified through the Merkle proof, and NOT verified once tampered", async () => {
+  it("streams a chat from the page, verifies the streamed answer against the chain once anchored, and its record NOT once tampered", async () => {
     const page = await openPage(laptop, "#records");
     await page.fill("#chat-prompt", "Hello from the monitoring page");
     await page.fill("#chat-key", TEST_API_KEY);
@@ -199,9 +199,15 @@ describe("monitoring page in a real browser", function () {
     await link.waitFor(UNTIL);
     const recordHash = (await link.getAttribute("href"))!.replace("#record/", "");
     await waitShown(page, `[data-testid=record-row][data-record-hash="${recordHash}"]`);
+    const streamed = await page.locator("#chat-result [data-testid=streamed-answer]").innerText();
+    expect(streamed).to.equal((await getJson(`${api.url}/v1/records/${recordHash}`)).body.response.text);
+    // Texts match the receipt; the chain has nothing to say until the record is anchored.
+    await waitShown(page, "#chat-result [data-testid=stream-check][data-verified=null]");
     // A second record fills the batch (batchSize 2); flush waits for the anchor transaction.
     expect((await postJson(`${api.url}/v1/chat`, { prompt: "A second record for the batch" })).status).to.equal(201);
     await api.anchorer.flush();
+    await waitShown(page, "#chat-result [data-testid=stream-check][data-verified=true]");
+    expect(await page.locator("#chat-result [data-testid=stream-check]").innerText()).to.include("Verified against chain").and.include("streamed text");
 
     await link.click();
     const badge = await badgeOf(page);
@@ -218,6 +224,29 @@ describe("monitoring page in a real browser", function () {
     expect((await badgeOf(page)).text).to.include("NOT verified").and.include("prompt text does not hash");
     await page.screenshot({ path: path.join(SCREENSHOTS, "record-tampered-laptop.png"), fullPage: true });
     await page.close();
+  });
+
+  it("says NOT verified when the stream it received was altered on the way (a forged delta)", async () => {
+    const context = await newContext(LAPTOP);
+    // A man in the middle (or a lying node) slips one more delta into the stream; the receipt stays the node's.
+    await context.route("**/v1/chat/completions", async (route) => {
+      const response = await route.fetch();
+      const events = (await response.text()).split("\n\n");
+      const forged = { ...JSON.parse(events[0].replace(/^data: /, "")), choices: [{ index: 0, delta: { content: " (forged)" }, logprobs: null, finish_reason: null }] };
+      events.splice(1, 0, `data: ${JSON.stringify(forged)}`);
+      await route.fulfill({ response, body: events.join("\n\n") });
+    });
+    try {
+      const page = await openPage(context, "#records");
+      await page.fill("#chat-prompt", "Is this answer really yours?");
+      await page.fill("#chat-key", TEST_API_KEY);
+      await page.click("#chat-form button[type=submit]");
+      await waitShown(page, "#chat-result [data-testid=stream-check][data-verified=false]");
+      expect(await page.locator("#chat-result [data-testid=streamed-answer]").innerText()).to.include("(forged)");
+      expect(await page.locator("#chat-result [data-testid=stream-check]").innerText()).to.include("does not hash to the receipt's response hash");
+    } finally {
+      await context.close();
+    }
   });
 
   it("shows a dissenting validator's slash in the request timeline and the validator list, and a pending unstake", async () => {

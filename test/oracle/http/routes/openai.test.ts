@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { keccak256, toUtf8Bytes, ZeroAddress } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import OpenAI from "openai";
 import { AutoTokenizer } from "@huggingface/transformers";
@@ -198,6 +198,17 @@ describe("OpenAI-compatible API (/v1/chat/completions, /v1/models)", function ()
       const e = await apiError(create({ tools: [], logprobs: true }), 400);
       expect(e.code).to.equal("unsupported_parameter");
       expect(e.message).to.match(/tools, logprobs/);
+    });
+    it("a parent request that is not finalized (409), or that does not exist (404)", async () => {
+      const tx = await net.chatRegistry.connect(net.user).requestChat(1, toUtf8Bytes("a turn still waiting for its committee"), 8, ZeroAddress, 0, 0, { value: 10n ** 15n });
+      const receipt = await tx.wait();
+      const requestId = receipt!.logs.map((log) => net.chatRegistry.interface.parseLog(log)).find((p) => p?.name === "ChatRequested")!.args.requestId as bigint;
+      const pending = await apiError(create({ chat_oracle: { parent_request_id: requestId.toString() } }), 409);
+      expect([pending.code, pending.param]).to.deep.equal(["parent_not_finalized", "chat_oracle.parent_request_id"]);
+      expect(pending.message).to.include(`request ${requestId} is Requested`);
+      const unknown = await apiError(create({ chat_oracle: { parent_request_id: "999" } }), 404);
+      expect([unknown.code, unknown.param]).to.deep.equal(["parent_not_found", "chat_oracle.parent_request_id"]);
+      expect((await apiError(create({ chat_oracle: { parent_request_id: "0x1" } }), 400)).param).to.equal("chat_oracle.parent_request_id");
     });
     it("max_tokens above the node's bound", async () => expect((await apiError(create({ max_tokens: 100_000 }), 400)).param).to.equal("max_tokens"));
     it("a rendered conversation longer than the model's context", async () => {

@@ -5,7 +5,7 @@
  *
  * Modules: api (fetch with timeouts and the API's errors), dom (building nodes; texts always as text nodes, never
  * HTML), format (numbers, hashes, times), keccak + verify (hashing and the checks), widgets/overview/detail (views),
- * router (the #address → view, refreshing), live (server-sent events), chatForm (POST /v1/chat).
+ * router (the #address → view, refreshing), live (server-sent events), chatForm (POST /v1/chat/completions, streamed).
  */
 import { $ } from "./dom.js";
 import { setupChatForm } from "./chatForm.js";

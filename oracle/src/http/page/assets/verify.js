@@ -40,3 +40,28 @@ export function checkText(textView, expectedHash) {
   var computed = keccak256Text(textView.text);
   return { ok: !!expectedHash && computed === expectedHash.toLowerCase(), computed: computed };
 }
+
+/**
+ * A streamed answer against its receipt (the last chunk's `chat_oracle`): the text the page put together from the
+ * deltas must hash to the receipt's response hash, and the receipt's hashes to its record hash (the Merkle leaf).
+ * Returns the reasons it does not match (none: it does).
+ */
+export function streamedAnswerProblems(text, receipt) {
+  var problems = [];
+  if (keccak256Text(text) !== receipt.response_hash.toLowerCase()) problems.push("The streamed answer does not hash to the receipt's response hash.");
+  if (recordLeaf(receipt.prompt_hash, receipt.response_hash, receipt.model_hash, receipt.validator) !== receipt.record_hash.toLowerCase()) {
+    problems.push("The receipt's hashes do not make its record hash (Merkle leaf).");
+  }
+  return problems;
+}
+
+/**
+ * An anchored record (GET /v1/records/:hash) against the chain: its proof leads from the receipt's leaf to the batch
+ * root, and the chain's verifyRecord accepted it. Returns true, false, or null (not anchored, or the chain not asked).
+ */
+export function anchoredOnChain(recordHash, rec) {
+  var b = rec.batch;
+  if (!b || b.status !== "anchored") return null;
+  if (rec.recordHash.toLowerCase() !== recordHash.toLowerCase() || merkleRoot(recordHash, b.proof) !== b.merkleRoot.toLowerCase()) return false;
+  return b.onChain ? b.onChain.verified : null;
+}
