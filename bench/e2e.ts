@@ -61,7 +61,7 @@ interface Options {
   processes?: true;
   committee: number;
   quorum: number;
-  out: string;
+  out?: string;
 }
 
 /** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
@@ -73,7 +73,7 @@ function parseOptions(): Options {
     .option("--processes", "one oracle process per validator, each with its own key, data dir and HTTP port (default: one process serves all)")
     .option("--committee <c>", "committee size of each request", integerOption(1), 3)
     .option("--quorum <q>", "matching reveals that finalize a request", integerOption(1), 2)
-    .option("--out <file>", "where the JSON goes", path.join(REPO_ROOT, "bench/out/e2e.json"))
+    .option("--out <file>", "where the JSON goes (default: bench/out/e2e.json)")
     .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
     .option("--rate <r>", "requests per second offered in that phase", numberOption(0.01, 10_000), 40)
     .option("--seed <s>", "seed of the prompts and the kill times (default: random, recorded in the JSON)", integerOption(0))
@@ -545,9 +545,10 @@ async function main() {
         }),
     ];
     for (const row of table) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(9))).join(" ")}\n`);
-    fs.mkdirSync(path.dirname(options.out), { recursive: true });
-    fs.writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`wrote ${path.relative(process.cwd(), options.out)}\n`);
+    const out = options.out ? path.resolve(options.out) : path.join(REPO_ROOT, "bench/out/e2e.json");
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`wrote ${out.startsWith(`${REPO_ROOT}${path.sep}`) ? path.relative(REPO_ROOT, out) : out}\n`);
   } finally {
     await oracles?.stop();
     await network.stop();
