@@ -71,7 +71,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       config: options.config,
     });
     const validators = options.stakes.map((_, i) => (i < LAST_VALIDATOR_DEV_ACCOUNT ? devAccount(i + 1) : (Wallet.createRandom() as unknown as Wallet)));
-    await fundAccounts(provider, validators.slice(LAST_VALIDATOR_DEV_ACCOUNT));
+    if (validators.length > LAST_VALIDATOR_DEV_ACCOUNT) await fundAccounts(provider, validators.slice(LAST_VALIDATOR_DEV_ACCOUNT));
     const endpoint = options.endpoint ?? "http://127.0.0.1:1";
     await stakeValidators(provider, deployment, validators.map((wallet, i) => ({ wallet, tokens: options.stakes[i], endpoint })));
     return { node, provider, deployment, deploymentsFile: path.join(dir, "localhost.json"), dir, validators, stop };
