@@ -1,6 +1,8 @@
 /**
- * `npm run bench:e2e`: the oracle end to end on this machine — a `hardhat node` process (automine except in the interval phase), the contracts,
- * 3 staked validators served by one oracle process (tiny model, one shared engine), committee 3 / quorum 2.
+ * `npm run bench:e2e`: the oracle end to end on this machine — a `hardhat node` or anvil process (automine except in
+ * the interval phase), the contracts, 3 staked validators served by one oracle process (tiny model, one shared engine),
+ * committee 3 / quorum 2. `--validators N` stakes N validators; `--processes` runs each in its own oracle process
+ * (own key, data dir and HTTP port), as separate machines would; `--committee`/`--quorum` change the committee.
  *
  * Phase "interval": N requests offered at R req/s while the chain mines a block every B ms (automine off, many
  *                   transactions share a block, like a real chain) → sustained finalized requests/s.
@@ -8,8 +10,9 @@
  * Phase "streaming": S chat completions of 32 tokens streamed one at a time over SSE (POST /v1/chat/completions,
  *                   stream: true, the `openai` client) → time to first token, tokens/s as the client receives them,
  *                   and a chat template's render time as a share of one completion (bench/streaming.ts).
- * Phase "kills":    N more requests while the oracle process is killed with SIGKILL at random moments (until all are
- *                   final) and restarted → kills, lost requests (never finalized), requests finalized twice (both 0).
+ * Phase "kills":    N more requests while the oracle process (with --processes: one validator's process, drawn at
+ *                   random each time) is killed with SIGKILL at random moments (until all are final) and restarted →
+ *                   kills, lost requests (never finalized), requests finalized twice (both 0).
  * Phase "poison":  rounds of one normal request and four no node can serve (invalid UTF-8, over the context, over the
  *                   model's maxNewTokens, an unserved model) → every normal one finalized, every poison one Declined
  *                   or refused by requestChat, no honest validator slashed after settlement (bench/poison.ts).
@@ -17,9 +20,9 @@
  *                   as it can under the same interval mining → its own ceiling in transactions/s and CPU per
  *                   transaction, measured side by side with the phases above (a request needs 7 transactions:
  *                   1 request + 3 commits + 3 reveals).
- * Every phase reports the CPU share of the chain process, the oracle and this benchmark (from /proc), the machine's
- * busy share and the load average: other work on the machine shows there.
- * Writes bench/out/e2e.json. Options: `npm run bench:e2e -- --help`. The interval phase runs first, so it also warms
+ * Every phase reports the CPU share of the chain process, the oracle (all its processes together) and this benchmark
+ * (from /proc), the machine's busy share and the load average: other work on the machine shows there.
+ * Writes bench/out/e2e.json (or `--out`). Options: `npm run bench:e2e -- --help`. The interval phase runs first, so it also warms
  * the node up for the latency phase.
  */
 import { randomBytes } from "node:crypto";
@@ -33,7 +36,7 @@ import { seededRandom } from "../oracle/src/prng";
 import { devAccount } from "../scripts/demo/accounts";
 import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining } from "../scripts/demo/chainNode";
 import { REPO_ROOT, freePort } from "../scripts/demo/hardhatNode";
-import { startLocalNetwork } from "../scripts/demo/localNetwork";
+import { type LocalNetwork, startLocalNetwork } from "../scripts/demo/localNetwork";
 import { cpuMeter } from "./lib/cpuMeter";
 import { type OracleProcess, startOracleProcess } from "../scripts/demo/oracleProcess";
 import type { DeploymentFile } from "../oracle/src/chain/deployments";
@@ -54,13 +57,23 @@ interface Options {
   streamRequests: number;
   chainLogging?: true;
   chain: ChainKind;
+  validators: number;
+  processes?: true;
+  committee: number;
+  quorum: number;
+  out?: string;
 }
 
 /** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
 function parseOptions(): Options {
-  return new Command("bench:e2e")
-    .description("end-to-end throughput, latency and kill -9 recovery: 3 validators, committee 3, local hardhat node or anvil")
+  const command = new Command("bench:e2e")
+    .description("end-to-end throughput, latency and kill -9 recovery: N validators (default 3), committee 3, local hardhat node or anvil")
     .option("--chain <kind>", "the local chain to start: hardhat or anvil", parseChainKind, "hardhat" as ChainKind)
+    .option("--validators <n>", "staked validators (stakes 100, 200, 300, … tokens)", integerOption(1, 100), 3)
+    .option("--processes", "one oracle process per validator, each with its own key, data dir and HTTP port (default: one process serves all)")
+    .option("--committee <c>", "committee size of each request", integerOption(1), 3)
+    .option("--quorum <q>", "matching reveals that finalize a request", integerOption(1), 2)
+    .option("--out <file>", "where the JSON goes (default: bench/out/e2e.json)")
     .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
     .option("--rate <r>", "requests per second offered in that phase", numberOption(0.01, 10_000), 40)
     .option("--seed <s>", "seed of the prompts and the kill times (default: random, recorded in the JSON)", integerOption(0))
@@ -72,8 +85,11 @@ function parseOptions(): Options {
     .option("--stream-requests <s>", "streamed chat completions in the streaming phase; 0 skips it", integerOption(0), 10)
     .option("--poison-rounds <p>", "rounds of the poison phase (1 normal + 4 poison requests each); 0 skips it", integerOption(0), 10)
     .option("--chain-logging", "leave the chain's per-call console log on")
-    .parse(process.argv)
-    .opts<Options>();
+    .parse(process.argv);
+  const options = command.opts<Options>();
+  if (options.committee > options.validators) command.error(`error: --committee ${options.committee} is more than --validators ${options.validators}`);
+  if (options.quorum > options.committee) command.error(`error: --quorum ${options.quorum} is more than --committee ${options.committee}`);
+  return options;
 }
 
 /**
@@ -197,8 +213,8 @@ function watchFinalizations(provider: JsonRpcProvider, deployment: DeploymentFil
 interface PhaseContext {
   provider: JsonRpcProvider;
   deployment: DeploymentFile;
-  /** Process groups of the chain node and of the oracle now running (it changes after each kill). */
-  pgids: () => { chain: number; oracle?: number };
+  /** Process groups of the chain node and of the oracle processes now running (they change after each kill). */
+  pgids: () => { chain: number; oracles: number[] };
 }
 
 async function runPhase(
@@ -208,7 +224,8 @@ async function runPhase(
     rate: number;
     label: string;
     random: () => number;
-    kill?: { restart: () => Promise<void>; killNow: () => Promise<void> };
+    /** SIGKILL to an oracle process and its restart (the next kill waits for it). */
+    kill?: { killAndRestart: () => Promise<void> };
     /** Interval mining: more user accounts, so each account's queue of pending nonces stays short. */
     pipelined?: boolean;
   },
@@ -233,9 +250,8 @@ async function runPhase(
           await new Promise((r) => setTimeout(r, 300 + options.random() * 1_200));
           if (!killing) break;
           cpu.touch();
-          await options.kill!.killNow();
+          await options.kill!.killAndRestart();
           kills++;
-          await options.kill!.restart();
         }
       })()
     : Promise.resolve();
@@ -359,6 +375,56 @@ async function measureChainAlone(context: PhaseContext, count: number, blockMs: 
   };
 }
 
+/**
+ * The oracle processes that serve the validators: one for all of them (as a single operator would run them), or one
+ * per validator with its own key, data dir and HTTP port (`--processes`, as separate machines would).
+ */
+async function startOracles(network: LocalNetwork, options: { perValidator: boolean; apiKeysFile: string }) {
+  const { node: chain, dir, validators, deploymentsFile } = network;
+  const groups = options.perValidator ? validators.map((v) => [v]) : [validators];
+  const ports = await Promise.all(groups.map(() => freePort()));
+  const running: (OracleProcess | undefined)[] = groups.map(() => undefined);
+  const start = async (index: number) => {
+    const name = groups.length === 1 ? "oracle" : `oracle-${index + 1}`;
+    const args = [
+      "--rpc-url", chain.url,
+      "--deployments", deploymentsFile,
+      "--data-dir", path.join(dir, name),
+      "--http-port", String(ports[index]),
+      "--poll-interval-ms", "20",
+      "--log-level", "warn",
+      "--api-keys", options.apiKeysFile,
+    ];
+    // Keys through the environment: the node refuses secrets on its command line (visible in ps).
+    const env = { ORACLE_VALIDATOR_KEYS: groups[index].map((v) => v.privateKey).join(",") };
+    // Many processes loading their model at once on a small machine take a while.
+    running[index] = await startOracleProcess({ args, env, url: `http://127.0.0.1:${ports[index]}`, logFile: path.join(dir, `${name}.log`), readyTimeoutMs: 300_000 });
+  };
+  const stopAll = async () => {
+    await Promise.all(running.map((p) => p?.stop()));
+    running.fill(undefined);
+  };
+  const starts = await Promise.allSettled(groups.map((_, index) => start(index)));
+  const failed = starts.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    await stopAll(); // the ones that did start
+    throw failed.reason;
+  }
+  return {
+    count: groups.length,
+    /** The first process's API (the streaming phase's node). */
+    url: `http://127.0.0.1:${ports[0]}`,
+    pgids: () => running.filter((p): p is OracleProcess => p !== undefined).map((p) => p.pid),
+    /** SIGKILL to process `index` (a crash), then the same process started again on the same data dir and port. */
+    async killAndRestart(index: number) {
+      await running[index]?.kill();
+      running[index] = undefined;
+      await start(index);
+    },
+    stop: stopAll,
+  };
+}
+
 async function main() {
   const options = parseOptions();
   const { requests, rate, latencyRequests, latencyRate, aloneTransactions, chainLogging, chain: chainKind } = options;
@@ -374,38 +440,28 @@ async function main() {
   // every phase, the chain-alone one included, so the phases stay comparable. `--chain-logging` keeps it on.
   const network = await startLocalNetwork({
     chain: chainKind,
-    config: { committeeSize: 3, quorum: 2, maxAttempts: 3 },
-    stakes: [100n, 200n, 300n],
+    config: { committeeSize: options.committee, quorum: options.quorum, maxAttempts: 3 },
+    // 100, 200, 300, … tokens: unequal, so the committee draw (weighted by stake) is not uniform.
+    stakes: Array.from({ length: options.validators }, (_, i) => BigInt(100 * (i + 1))),
     commitWindow: 86_400,
     revealWindow: 86_400,
     dirPrefix: "bench-e2e-",
     chainLogging: Boolean(chainLogging),
   });
-  const { node: chain, provider, deployment, dir, validators } = network;
-  let oracle: OracleProcess | undefined;
+  const { node: chain, provider, deployment, dir } = network;
+  let oracles: Awaited<ReturnType<typeof startOracles>> | undefined;
   try {
-    const port = await freePort();
     // POST /v1/chat/completions needs an API key: one for this run, in a file the node reads.
     const apiKey = randomBytes(18).toString("base64url");
     const apiKeysFile = path.join(dir, "api-keys");
     fs.writeFileSync(apiKeysFile, `${apiKey}\n`, { mode: 0o600 });
-    const args = [
-      "--rpc-url", chain.url,
-      "--deployments", network.deploymentsFile,
-      "--data-dir", path.join(dir, "oracle"),
-      "--http-port", String(port),
-      "--poll-interval-ms", "20",
-      "--log-level", "warn",
-      "--api-keys", apiKeysFile,
-    ];
-    const start = async () => {
-      // Keys through the environment: the node refuses secrets on its command line (visible in ps).
-      const env = { ORACLE_VALIDATOR_KEYS: validators.map((v) => v.privateKey).join(",") };
-      oracle = await startOracleProcess({ args, env, url: `http://127.0.0.1:${port}`, logFile: path.join(dir, "oracle.log") });
-    };
-    await start();
-    process.stdout.write(`bench:e2e  seed ${seed}, ${requests} requests per phase at ${rate} req/s offered, logs in ${dir}\n`);
-    const context: PhaseContext = { provider, deployment, pgids: () => ({ chain: chain.pid, oracle: oracle?.pid }) };
+    oracles = await startOracles(network, { perValidator: Boolean(options.processes), apiKeysFile });
+    const fleet = oracles;
+    process.stdout.write(
+      `bench:e2e  seed ${seed}, ${options.validators} validators in ${fleet.count} oracle process${fleet.count === 1 ? "" : "es"}, ` +
+        `committee ${options.committee}/quorum ${options.quorum}, ${requests} requests per phase at ${rate} req/s offered, logs in ${dir}\n`,
+    );
+    const context: PhaseContext = { provider, deployment, pgids: () => ({ chain: chain.pid, oracles: fleet.pgids() }) };
 
     // Throughput: automine off, one block every blockMs, so requests, commits and reveals share blocks.
     await setIntervalMining(provider, chainKind, blockMs);
@@ -414,7 +470,7 @@ async function main() {
     await setIntervalMining(provider, chainKind, undefined);
     const latency = await runPhase(context, { requests: latencyRequests, rate: latencyRate, label: "latency", random });
     process.stdout.write(`latency (automine): ${JSON.stringify(roundAll(latency))}\n`);
-    const streaming = options.streamRequests ? await runStreamingPhase({ url: oracle!.url, apiKey, requests: options.streamRequests }) : undefined;
+    const streaming = options.streamRequests ? await runStreamingPhase({ url: fleet.url, apiKey, requests: options.streamRequests }) : undefined;
     if (streaming) process.stdout.write(`streaming (SSE, ${streaming.maxTokens} tokens each): ${JSON.stringify(streaming)}\n`);
     const withKills = killRequests
       ? await runPhase(context, {
@@ -422,7 +478,8 @@ async function main() {
           rate,
           label: "kills",
           random,
-          kill: { killNow: async () => oracle?.kill(), restart: start },
+          // One process: it is the one killed (no draw, so a seed gives the kill times it gave before --processes).
+          kill: { killAndRestart: () => fleet.killAndRestart(fleet.count === 1 ? 0 : Math.floor(random() * fleet.count)) },
         })
       : undefined;
     if (withKills) process.stdout.write(`kills:  ${JSON.stringify(roundAll(withKills))}\n`);
@@ -430,14 +487,16 @@ async function main() {
       ? await runPoisonPhase({ provider, deployment, user: devAccount(10), deployer: devAccount(0), rounds: options.poisonRounds, windowSeconds: 86_400 })
       : undefined;
     if (poison) process.stdout.write(`poison: ${JSON.stringify(poison)}\n`);
-    await oracle?.stop();
-    oracle = undefined;
+    await fleet.stop();
     const chainAlone = await measureChainAlone(context, aloneTransactions, blockMs, chainKind);
     process.stdout.write(`chain alone (interval ${blockMs} ms, no oracle): ${JSON.stringify(roundAll(chainAlone))}\n`);
 
     const result = {
       ...provenance(npmCommand("bench:e2e")),
       chain: chainKind,
+      validators: options.validators,
+      /** Oracle processes serving them: 1 (all in one) or one per validator. */
+      processes: fleet.count,
       reqPerSec: round(steady.reqPerSec),
       sustainedReqPerSec: round(steady.sustainedReqPerSec),
       reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + evm_setIntervalMining ${chainKind === "anvil" ? `${blockMs / 1000} s` : `${blockMs} ms`})`,
@@ -462,9 +521,10 @@ async function main() {
       },
       poison,
       setup: {
-        validators: 3,
-        committee: 3,
-        quorum: 2,
+        validators: options.validators,
+        oracleProcesses: fleet.count,
+        committee: options.committee,
+        quorum: options.quorum,
         model: "tiny (npm run model:build -- --preset tiny)",
         maxNewTokens: 8,
         offeredRate: rate,
@@ -485,11 +545,12 @@ async function main() {
         }),
     ];
     for (const row of table) process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(9))).join(" ")}\n`);
-    fs.mkdirSync(path.join(REPO_ROOT, "bench/out"), { recursive: true });
-    fs.writeFileSync(path.join(REPO_ROOT, "bench/out/e2e.json"), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write("wrote bench/out/e2e.json\n");
+    const out = options.out ? path.resolve(options.out) : path.join(REPO_ROOT, "bench/out/e2e.json");
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`wrote ${out.startsWith(`${REPO_ROOT}${path.sep}`) ? path.relative(REPO_ROOT, out) : out}\n`);
   } finally {
-    await oracle?.stop();
+    await oracles?.stop();
     await network.stop();
   }
 }

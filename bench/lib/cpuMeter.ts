@@ -27,18 +27,21 @@ export function machineTicks(): { busy: number; total: number } {
   return { busy: total - cpu[3] - cpu[4], total };
 }
 
-/** Where the CPU went during a phase: the chain process, the oracle, this benchmark, the whole machine. */
-export function cpuMeter(pgids: () => { chain: number; oracle?: number }) {
+/**
+ * Where the CPU went during a phase: the chain process, the oracle processes (summed: one per validator, or one for
+ * all), this benchmark, the whole machine.
+ */
+export function cpuMeter(pgids: () => { chain: number; oracles?: readonly number[] }) {
   const oracleSeconds = new Map<number, number>();
   const sample = () => {
     const ids = pgids();
-    if (ids.oracle !== undefined) oracleSeconds.set(ids.oracle, groupCpuSeconds(ids.oracle));
+    for (const oracle of ids.oracles ?? []) oracleSeconds.set(oracle, groupCpuSeconds(oracle));
     return { chain: groupCpuSeconds(ids.chain), bench: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
   };
   const start = sample();
   const startOracle = new Map(oracleSeconds);
   return {
-    /** Samples the oracle group now (a killed oracle's CPU would be lost otherwise). */
+    /** Samples the oracle groups now (a killed oracle's CPU would be lost otherwise). */
     touch: () => void sample(),
     stop() {
       const end = sample();

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { JsonRpcProvider, Wallet } from "ethers";
+import { type JsonRpcProvider, Wallet } from "ethers";
 import { createProvider } from "../../oracle/src/chain/rpc";
 import type { DeploymentFile } from "../../oracle/src/chain/deployments";
 import { ensureTinyModel } from "../../oracle/src/inference";
@@ -10,7 +10,7 @@ import type { ChatConfig } from "../lib/deploy";
 import { devAccount } from "./accounts";
 import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, setChainLogging, startChainNode } from "./chainNode";
 import { deployToNode } from "./deploy";
-import { stakeValidators } from "./network";
+import { fundAccounts, stakeValidators } from "./network";
 
 /** A local chain process (`hardhat node` or anvil) with the contracts deployed and validators staked. */
 export interface LocalNetwork {
@@ -28,7 +28,10 @@ export interface LocalNetwork {
 export interface LocalNetworkOptions {
   chain: ChainKind;
   config: Partial<ChatConfig>;
-  /** Stakes in whole tokens, one validator each (dev accounts 1..n). */
+  /**
+   * Stakes in whole tokens, one validator each: dev accounts 1..9, then fresh keys funded by the deployer (dev
+   * accounts 10..19 are the users that send requests).
+   */
   stakes: readonly bigint[];
   commitWindow: number;
   revealWindow: number;
@@ -42,6 +45,9 @@ export interface LocalNetworkOptions {
    */
   chainLogging?: boolean;
 }
+
+/** Dev accounts 1..9 stake as validators; 10 and above send the requests of tests and benchmarks. */
+const LAST_VALIDATOR_DEV_ACCOUNT = 9;
 
 /** Starts a chain, deploys the contracts (tiny model, dev account 0) and stakes the validators; stops it on failure. */
 export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
@@ -64,7 +70,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       revealWindow: options.revealWindow,
       config: options.config,
     });
-    const validators = options.stakes.map((_, i) => devAccount(i + 1));
+    const validators = options.stakes.map((_, i) => (i < LAST_VALIDATOR_DEV_ACCOUNT ? devAccount(i + 1) : (Wallet.createRandom() as unknown as Wallet)));
+    if (validators.length > LAST_VALIDATOR_DEV_ACCOUNT) await fundAccounts(provider, validators.slice(LAST_VALIDATOR_DEV_ACCOUNT));
     const endpoint = options.endpoint ?? "http://127.0.0.1:1";
     await stakeValidators(provider, deployment, validators.map((wallet, i) => ({ wallet, tokens: options.stakes[i], endpoint })));
     return { node, provider, deployment, deploymentsFile: path.join(dir, "localhost.json"), dir, validators, stop };

@@ -1,5 +1,6 @@
-import { Contract, type JsonRpcProvider, type TransactionReceipt, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
+import { Contract, type JsonRpcProvider, type TransactionReceipt, type Wallet, ZeroAddress, parseEther, toUtf8Bytes } from "ethers";
 import type { DeploymentFile } from "../../oracle/src/chain/deployments";
+import { ROLES, devAccount } from "./accounts";
 
 export function contractsOf(deployment: DeploymentFile, runner: JsonRpcProvider | Wallet) {
   const abi = (name: string) => deployment.abis[name] as never;
@@ -15,6 +16,18 @@ export interface StakeSpec {
   /** Stake in whole tokens (18 decimals). */
   tokens: bigint;
   endpoint: string;
+}
+
+/** The gas money each fresh validator key gets from the deployer. */
+const VALIDATOR_FUNDING = parseEther("10");
+
+/** Sends each fresh key its gas money from the deployer, nonces counted here so the transfers share blocks. */
+export async function fundAccounts(provider: JsonRpcProvider, wallets: readonly Wallet[]): Promise<void> {
+  const funder = devAccount(ROLES.deployer).connect(provider);
+  let nonce = await provider.getTransactionCount(funder.address, "pending");
+  const sent = [];
+  for (const wallet of wallets) sent.push(await funder.sendTransaction({ to: wallet.address, value: VALIDATOR_FUNDING, nonce: nonce++ }));
+  await Promise.all(sent.map((tx) => tx.wait()));
 }
 
 /** Mints demo tokens to each validator, approves the registry and stakes, from the validator's own key. */

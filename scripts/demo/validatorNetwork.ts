@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { type JsonRpcProvider, Wallet, parseEther } from "ethers";
+import { type JsonRpcProvider, Wallet } from "ethers";
 import { createProvider } from "../../oracle/src/chain/rpc";
 import type { ChatConfig } from "../lib/deploy";
 import type { DeploymentFile } from "../../oracle/src/chain/deployments";
@@ -14,7 +14,7 @@ import { type ChainKind, type ChainNode, LOCAL_CHAIN_ID, setChainLogging, setInt
 import { deployToNode } from "./deploy";
 import { REPO_ROOT, freePort } from "./hardhatNode";
 import { type PrivateNetwork, createPrivateNetwork, namespaceSupport } from "./netns";
-import { stakeValidators } from "./network";
+import { fundAccounts, stakeValidators } from "./network";
 import { type OracleProcess, startOracleProcess } from "./oracleProcess";
 
 export interface ValidatorNetworkOptions {
@@ -69,9 +69,6 @@ export interface ValidatorNetwork {
   /** Stops the nodes and the chain and removes the namespaces, links and bridge. */
   stop(): Promise<void>;
 }
-
-/** The gas money each fresh validator key gets from the deployer. */
-const VALIDATOR_FUNDING = parseEther("10");
 
 /**
  * Starts the chain, deploys, funds and stakes `validators` fresh keys and starts one node process per key, each in
@@ -212,13 +209,4 @@ export async function startValidatorNetwork(options: ValidatorNetworkOptions): P
     await stop();
     throw error;
   }
-}
-
-/** Sends each fresh key its gas money from the deployer, nonces counted here so the transfers share blocks. */
-async function fundAccounts(provider: JsonRpcProvider, wallets: readonly Wallet[]): Promise<void> {
-  const funder = devAccount(ROLES.deployer).connect(provider);
-  let nonce = await provider.getTransactionCount(funder.address, "pending");
-  const sent = [];
-  for (const wallet of wallets) sent.push(await funder.sendTransaction({ to: wallet.address, value: VALIDATOR_FUNDING, nonce: nonce++ }));
-  await Promise.all(sent.map((tx) => tx.wait()));
 }
