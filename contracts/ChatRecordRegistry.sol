@@ -11,6 +11,7 @@ import {ChatThreads} from "./ChatThreads.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IStakeLock} from "./interfaces/IStakeLock.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
+import {PackedSeatIds} from "./libraries/SeatIds.sol";
 
 /// @title ChatRecordRegistry
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal (or a direct response for a
@@ -142,7 +143,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     mapping(uint16 modelId => ModelState) private _models;
     mapping(uint256 requestId => Header) private _headers;
     mapping(uint256 requestId => bytes32) private _promptHashes;
-    mapping(uint256 requestId => uint256 packedIds) private _otherSeatIds;
+    mapping(uint256 requestId => PackedSeatIds) private _otherSeatIds;
     mapping(uint256 requestId => mapping(uint256 seat => bytes32 commitmentOrResponseHash)) private _seatHashes;
     mapping(uint256 requestId => Callback) private _callbacks;
     IdCounts private _idCounts;
@@ -880,9 +881,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint32 lockedUntil = uint32((horizon + STAKE_LOCK_PERIOD - 1) / STAKE_LOCK_PERIOD * STAKE_LOCK_PERIOD);
         firstMemberId = _seatValidator(committee[0], lockedUntil);
         if (committee.length > 1) {
-            uint256 packed;
+            PackedSeatIds packed;
             for (uint256 seat = 1; seat < committee.length; ++seat) {
-                packed |= uint256(_seatValidator(committee[seat], lockedUntil)) << _seatShift(seat);
+                packed = packed.withId(seat, _seatValidator(committee[seat], lockedUntil));
             }
             _otherSeatIds[requestId] = packed;
         }
@@ -1104,9 +1105,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint24 id = _validatorAccounts[account].id;
         if (id != 0) {
             if (id == firstMemberId) return 0;
-            uint256 packed = size > 1 ? _otherSeatIds[requestId] : 0;
+            PackedSeatIds packed = size > 1 ? _otherSeatIds[requestId] : PackedSeatIds.wrap(0);
             for (uint256 seat = 1; seat < size; ++seat) {
-                if (_otherSeatId(packed, seat) == id) return seat;
+                if (packed.idAt(seat) == id) return seat;
             }
         }
         revert ChatRecordRegistryNotCommitteeMember(requestId, account);
@@ -1126,9 +1127,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         committee = new address[](size);
         if (seatMask & 1 != 0) committee[0] = _validatorAddresses[header.firstMemberId];
         if (size == 1 || seatMask & ~uint256(1) == 0) return committee;
-        uint256 packed = _otherSeatIds[requestId];
+        PackedSeatIds packed = _otherSeatIds[requestId];
         for (uint256 seat = 1; seat < size; ++seat) {
-            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[_otherSeatId(packed, seat)];
+            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[packed.idAt(seat)];
         }
     }
 
@@ -1169,15 +1170,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @dev The division remainder, paid to the first agreeing seat at finalization (none if nobody agreed).
     function _remainderPaid(Header memory header, uint256 paidSeats) private pure returns (uint256) {
         return paidSeats == 0 ? 0 : header.fee - _share(header.fee, header.committeeSize) * header.committeeSize;
-    }
-
-    /// @dev Seat s ≥ 1 sits at bits 32(s-1) .. 32(s-1)+23 of `_otherSeatIds`.
-    function _seatShift(uint256 seat) private pure returns (uint256) {
-        return 32 * (seat - 1);
-    }
-
-    function _otherSeatId(uint256 packed, uint256 seat) private pure returns (uint24) {
-        return uint24(packed >> _seatShift(seat));
     }
 
     function _deadlines(uint256 assignedAt) private view returns (uint64 commitDeadline, uint64 revealDeadline) {
