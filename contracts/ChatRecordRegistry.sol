@@ -2,8 +2,8 @@
 pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {BatchAnchoring} from "./base/BatchAnchoring.sol";
 import {IChatConsumer} from "./interfaces/IChatConsumer.sol";
 import {IChatRecordRegistry} from "./interfaces/IChatRecordRegistry.sol";
 import {IChatThreads} from "./interfaces/IChatThreads.sol";
@@ -11,7 +11,7 @@ import {ChatThreads} from "./ChatThreads.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IStakeLock} from "./interfaces/IStakeLock.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
-import {PackedSeatIds} from "./libraries/SeatIds.sol";
+import {PackedSeatIds, SeatIds} from "./libraries/SeatIds.sol";
 
 /// @title ChatRecordRegistry
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal (or a direct response for a
@@ -28,7 +28,7 @@ import {PackedSeatIds} from "./libraries/SeatIds.sol";
 ///      a request is slashed and retried under the parameters it was created with. Bounds that follow from the
 ///      packing: request ids < 2^32, requester and validator ids < 2^24, fees < 2^64 wei, timestamps and block
 ///      numbers < 2^32, committees ≤ 8.
-contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, ReentrancyGuardTransient {
+contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, ReentrancyGuardTransient, BatchAnchoring {
     /// @notice Largest committee (the commit/reveal masks are 8 bits).
     uint8 public constant MAX_COMMITTEE_SIZE = 8;
     /// @notice Largest gas cap a requester may give its consumer callback.
@@ -137,7 +137,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     IChatThreads private immutable _threads;
 
     Settings private _settings;
-    uint256 private _batchCount;
     ConfigEntry[] private _configHistory;
 
     mapping(uint16 modelId => ModelState) private _models;
@@ -151,7 +150,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     mapping(uint24 id => address validator) private _validatorAddresses;
     mapping(address requester => Requester) private _requesters;
     mapping(uint24 id => address requester) private _requesterAddresses;
-    mapping(uint256 batchId => Batch) private _batches;
     mapping(uint256 requestId => Turn) private _turns;
 
     /// @param validatorRegistry_ Source of committees and target of slashing (must grant this contract SLASHER_ROLE
@@ -452,46 +450,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
 
     /* BATCH ANCHORING */
 
-    /// @inheritdoc IChatRecordRegistry
-    function anchorBatch(bytes32 merkleRoot, uint32 count, uint16 modelId) external returns (uint256 batchId) {
-        if (merkleRoot == bytes32(0) || count == 0) revert ChatRecordRegistryEmptyBatch(merkleRoot, count);
+    /// @dev Records of a registered model, anchored by an active validator.
+    function _checkAnchorable(uint16 modelId) internal view override {
         if (_models[modelId].modelHash == bytes32(0)) revert ChatRecordRegistryUnknownModel(modelId);
         if (!_validatorRegistry.isActive(msg.sender)) revert ChatRecordRegistryNotActiveValidator(msg.sender);
-
-        batchId = ++_batchCount;
-        _batches[batchId] = Batch({
-            merkleRoot: merkleRoot,
-            validator: msg.sender,
-            modelId: modelId,
-            count: count,
-            anchoredAt: uint64(block.timestamp)
-        });
-        emit BatchAnchored(batchId, msg.sender, modelId, merkleRoot, count);
-    }
-
-    /// @inheritdoc IChatRecordRegistry
-    function verifyRecord(
-        uint256 batchId,
-        bytes32 promptHash,
-        bytes32 responseHash,
-        bytes32 modelHash,
-        address validator,
-        bytes32[] calldata proof
-    ) external view returns (bool) {
-        bytes32 leaf = recordLeaf(promptHash, responseHash, modelHash, validator);
-        return MerkleProof.verifyCalldata(proof, getBatch(batchId).merkleRoot, leaf);
     }
 
     /* VIEWS */
-
-    /// @inheritdoc IChatRecordRegistry
-    function recordLeaf(bytes32 promptHash, bytes32 responseHash, bytes32 modelHash, address validator)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(bytes.concat(keccak256(abi.encode(promptHash, responseHash, modelHash, validator))));
-    }
 
     /// @inheritdoc IChatRecordRegistry
     function computeCommitment(uint256 requestId, address validator, bytes32 responseHash, bytes32 salt)
@@ -628,17 +593,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @inheritdoc IChatRecordRegistry
     function stakeLockedUntil(address validator) external view override(IChatRecordRegistry, IStakeLock) returns (uint64) {
         return _validatorAccounts[validator].lockedUntil;
-    }
-
-    /// @inheritdoc IChatRecordRegistry
-    function getBatch(uint256 batchId) public view returns (Batch memory batch) {
-        batch = _batches[batchId];
-        if (batch.merkleRoot == bytes32(0)) revert ChatRecordRegistryUnknownBatch(batchId);
-    }
-
-    /// @inheritdoc IChatRecordRegistry
-    function batchCount() external view returns (uint256) {
-        return _batchCount;
     }
 
     /// @inheritdoc IChatRecordRegistry
