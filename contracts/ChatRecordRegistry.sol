@@ -2,8 +2,8 @@
 pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {BatchAnchoring} from "./base/BatchAnchoring.sol";
 import {IChatConsumer} from "./interfaces/IChatConsumer.sol";
 import {IChatRecordRegistry} from "./interfaces/IChatRecordRegistry.sol";
 import {IChatThreads} from "./interfaces/IChatThreads.sol";
@@ -11,6 +11,7 @@ import {ChatThreads} from "./ChatThreads.sol";
 import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {IStakeLock} from "./interfaces/IStakeLock.sol";
 import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
+import {PackedSeatIds, SeatIds} from "./libraries/SeatIds.sol";
 
 /// @title ChatRecordRegistry
 /// @notice Chat requests answered by stake-weighted committees with commit–reveal (or a direct response for a
@@ -27,7 +28,7 @@ import {IValidatorRegistry} from "./interfaces/IValidatorRegistry.sol";
 ///      a request is slashed and retried under the parameters it was created with. Bounds that follow from the
 ///      packing: request ids < 2^32, requester and validator ids < 2^24, fees < 2^64 wei, timestamps and block
 ///      numbers < 2^32, committees ≤ 8.
-contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, ReentrancyGuardTransient {
+contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, ReentrancyGuardTransient, BatchAnchoring {
     /// @notice Largest committee (the commit/reveal masks are 8 bits).
     uint8 public constant MAX_COMMITTEE_SIZE = 8;
     /// @notice Largest gas cap a requester may give its consumer callback.
@@ -136,13 +137,12 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     IChatThreads private immutable _threads;
 
     Settings private _settings;
-    uint256 private _batchCount;
     ConfigEntry[] private _configHistory;
 
     mapping(uint16 modelId => ModelState) private _models;
     mapping(uint256 requestId => Header) private _headers;
     mapping(uint256 requestId => bytes32) private _promptHashes;
-    mapping(uint256 requestId => uint256 packedIds) private _otherSeatIds;
+    mapping(uint256 requestId => PackedSeatIds) private _otherSeatIds;
     mapping(uint256 requestId => mapping(uint256 seat => bytes32 commitmentOrResponseHash)) private _seatHashes;
     mapping(uint256 requestId => Callback) private _callbacks;
     IdCounts private _idCounts;
@@ -150,7 +150,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     mapping(uint24 id => address validator) private _validatorAddresses;
     mapping(address requester => Requester) private _requesters;
     mapping(uint24 id => address requester) private _requesterAddresses;
-    mapping(uint256 batchId => Batch) private _batches;
     mapping(uint256 requestId => Turn) private _turns;
 
     /// @param validatorRegistry_ Source of committees and target of slashing (must grant this contract SLASHER_ROLE
@@ -451,46 +450,13 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
 
     /* BATCH ANCHORING */
 
-    /// @inheritdoc IChatRecordRegistry
-    function anchorBatch(bytes32 merkleRoot, uint32 count, uint16 modelId) external returns (uint256 batchId) {
-        if (merkleRoot == bytes32(0) || count == 0) revert ChatRecordRegistryEmptyBatch(merkleRoot, count);
+    /// @dev Records of a registered model, anchored by an active validator.
+    function _checkAnchorable(uint16 modelId) internal view override {
         if (_models[modelId].modelHash == bytes32(0)) revert ChatRecordRegistryUnknownModel(modelId);
         if (!_validatorRegistry.isActive(msg.sender)) revert ChatRecordRegistryNotActiveValidator(msg.sender);
-
-        batchId = ++_batchCount;
-        _batches[batchId] = Batch({
-            merkleRoot: merkleRoot,
-            validator: msg.sender,
-            modelId: modelId,
-            count: count,
-            anchoredAt: uint64(block.timestamp)
-        });
-        emit BatchAnchored(batchId, msg.sender, modelId, merkleRoot, count);
-    }
-
-    /// @inheritdoc IChatRecordRegistry
-    function verifyRecord(
-        uint256 batchId,
-        bytes32 promptHash,
-        bytes32 responseHash,
-        bytes32 modelHash,
-        address validator,
-        bytes32[] calldata proof
-    ) external view returns (bool) {
-        bytes32 leaf = recordLeaf(promptHash, responseHash, modelHash, validator);
-        return MerkleProof.verifyCalldata(proof, getBatch(batchId).merkleRoot, leaf);
     }
 
     /* VIEWS */
-
-    /// @inheritdoc IChatRecordRegistry
-    function recordLeaf(bytes32 promptHash, bytes32 responseHash, bytes32 modelHash, address validator)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(bytes.concat(keccak256(abi.encode(promptHash, responseHash, modelHash, validator))));
-    }
 
     /// @inheritdoc IChatRecordRegistry
     function computeCommitment(uint256 requestId, address validator, bytes32 responseHash, bytes32 salt)
@@ -627,17 +593,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @inheritdoc IChatRecordRegistry
     function stakeLockedUntil(address validator) external view override(IChatRecordRegistry, IStakeLock) returns (uint64) {
         return _validatorAccounts[validator].lockedUntil;
-    }
-
-    /// @inheritdoc IChatRecordRegistry
-    function getBatch(uint256 batchId) public view returns (Batch memory batch) {
-        batch = _batches[batchId];
-        if (batch.merkleRoot == bytes32(0)) revert ChatRecordRegistryUnknownBatch(batchId);
-    }
-
-    /// @inheritdoc IChatRecordRegistry
-    function batchCount() external view returns (uint256) {
-        return _batchCount;
     }
 
     /// @inheritdoc IChatRecordRegistry
@@ -880,9 +835,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint32 lockedUntil = uint32((horizon + STAKE_LOCK_PERIOD - 1) / STAKE_LOCK_PERIOD * STAKE_LOCK_PERIOD);
         firstMemberId = _seatValidator(committee[0], lockedUntil);
         if (committee.length > 1) {
-            uint256 packed;
+            PackedSeatIds packed;
             for (uint256 seat = 1; seat < committee.length; ++seat) {
-                packed |= uint256(_seatValidator(committee[seat], lockedUntil)) << _seatShift(seat);
+                packed = packed.withId(seat, _seatValidator(committee[seat], lockedUntil));
             }
             _otherSeatIds[requestId] = packed;
         }
@@ -1104,9 +1059,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         uint24 id = _validatorAccounts[account].id;
         if (id != 0) {
             if (id == firstMemberId) return 0;
-            uint256 packed = size > 1 ? _otherSeatIds[requestId] : 0;
+            PackedSeatIds packed = size > 1 ? _otherSeatIds[requestId] : PackedSeatIds.wrap(0);
             for (uint256 seat = 1; seat < size; ++seat) {
-                if (_otherSeatId(packed, seat) == id) return seat;
+                if (packed.idAt(seat) == id) return seat;
             }
         }
         revert ChatRecordRegistryNotCommitteeMember(requestId, account);
@@ -1126,9 +1081,9 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         committee = new address[](size);
         if (seatMask & 1 != 0) committee[0] = _validatorAddresses[header.firstMemberId];
         if (size == 1 || seatMask & ~uint256(1) == 0) return committee;
-        uint256 packed = _otherSeatIds[requestId];
+        PackedSeatIds packed = _otherSeatIds[requestId];
         for (uint256 seat = 1; seat < size; ++seat) {
-            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[_otherSeatId(packed, seat)];
+            if (seatMask & (1 << seat) != 0) committee[seat] = _validatorAddresses[packed.idAt(seat)];
         }
     }
 
@@ -1169,15 +1124,6 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
     /// @dev The division remainder, paid to the first agreeing seat at finalization (none if nobody agreed).
     function _remainderPaid(Header memory header, uint256 paidSeats) private pure returns (uint256) {
         return paidSeats == 0 ? 0 : header.fee - _share(header.fee, header.committeeSize) * header.committeeSize;
-    }
-
-    /// @dev Seat s ≥ 1 sits at bits 32(s-1) .. 32(s-1)+23 of `_otherSeatIds`.
-    function _seatShift(uint256 seat) private pure returns (uint256) {
-        return 32 * (seat - 1);
-    }
-
-    function _otherSeatId(uint256 packed, uint256 seat) private pure returns (uint24) {
-        return uint24(packed >> _seatShift(seat));
     }
 
     function _deadlines(uint256 assignedAt) private view returns (uint64 commitDeadline, uint64 revealDeadline) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IBatchAnchoring} from "./IBatchAnchoring.sol";
+
 /// @title IChatRecordRegistry
 /// @notice Chat requests answered by a stake-weighted committee with commit–reveal, and the resulting records.
 /// @dev Lifecycle of a request (times are unix timestamps in seconds, compared with block.timestamp):
@@ -33,7 +35,7 @@ pragma solidity ^0.8.24;
 ///      Fees, escrows and rewards are pull credits: `withdraw(recipient)`. Every request keeps the parameters it was
 ///      created under (`getRequestConfig`).
 ///      Event naming rule: past tense, emitted right after the state change, ids the oracle filters on `indexed`.
-interface IChatRecordRegistry {
+interface IChatRecordRegistry is IBatchAnchoring {
     /* TYPES */
 
     /// @notice Request status. None = no such request.
@@ -152,15 +154,6 @@ interface IChatRecordRegistry {
         bytes32 previousRecordHash;
     }
 
-    /// @notice An anchored batch of off-chain chat records.
-    struct Batch {
-        bytes32 merkleRoot;
-        address validator;
-        uint16 modelId;
-        uint32 count;
-        uint64 anchoredAt;
-    }
-
     /* EVENTS */
 
     /// @notice The owner registered model `modelId`.
@@ -232,10 +225,6 @@ interface IChatRecordRegistry {
     event Credited(address indexed account, uint256 indexed requestId, uint256 amount);
     /// @notice `account` withdrew `amount` wei of credits to `recipient`.
     event CreditsWithdrawn(address indexed account, address indexed recipient, uint256 amount);
-    /// @notice `validator` anchored `count` off-chain records of model `modelId` under `merkleRoot`.
-    event BatchAnchored(
-        uint256 indexed batchId, address indexed validator, uint16 indexed modelId, bytes32 merkleRoot, uint32 count
-    );
 
     /* ERRORS */
 
@@ -305,12 +294,6 @@ interface IChatRecordRegistry {
     error ChatRecordRegistryNothingToWithdraw(address account);
     /// @notice Sending `amount` wei to `to` failed.
     error ChatRecordRegistryTransferFailed(address to, uint256 amount);
-    /// @notice `account` is not an active (minimum-staked) validator.
-    error ChatRecordRegistryNotActiveValidator(address account);
-    /// @notice A batch needs a non-zero root and a positive count (`merkleRoot`, `count` given).
-    error ChatRecordRegistryEmptyBatch(bytes32 merkleRoot, uint32 count);
-    /// @notice Batch `batchId` does not exist.
-    error ChatRecordRegistryUnknownBatch(uint256 batchId);
     /// @notice Only a Finalized record can be extended; parent `parentId` is in `status` (None: no such request).
     error ChatRecordRegistryParentNotFinalized(uint256 parentId, Status status);
     /// @notice `account` neither owns thread `rootId` (requested its first turn) nor was allowed into it
@@ -390,32 +373,8 @@ interface IChatRecordRegistry {
     /// @notice Sends the caller's credits (fee shares, reimbursements, refunds) to `recipient`.
     function withdraw(address recipient) external;
 
-    /* BATCH ANCHORING */
-
-    /// @notice Anchors `count` off-chain records of `modelId` under `merkleRoot`; caller must be an active validator.
-    /// @return batchId Sequential, starting at 1.
-    function anchorBatch(bytes32 merkleRoot, uint32 count, uint16 modelId) external returns (uint256 batchId);
-
-    /// @notice Whether the record (`promptHash`, `responseHash`, `modelHash`, `validator`) is in batch `batchId`
-    ///         according to `proof` (OpenZeppelin MerkleProof, sorted pairs, as produced by the StandardMerkleTree of
-    ///         the openzeppelin merkle-tree package). The leaf is computed here, so an inner node never verifies.
-    function verifyRecord(
-        uint256 batchId,
-        bytes32 promptHash,
-        bytes32 responseHash,
-        bytes32 modelHash,
-        address validator,
-        bytes32[] calldata proof
-    ) external view returns (bool);
-
     /* VIEWS */
 
-    /// @notice The leaf of an off-chain record: keccak256(bytes.concat(keccak256(abi.encode(promptHash, responseHash,
-    ///         modelHash, validator)))) — the StandardMerkleTree leaf of types [bytes32,bytes32,bytes32,address].
-    function recordLeaf(bytes32 promptHash, bytes32 responseHash, bytes32 modelHash, address validator)
-        external
-        pure
-        returns (bytes32);
     /// @notice keccak256(abi.encode(requestId, validator, responseHash, salt)).
     function computeCommitment(uint256 requestId, address validator, bytes32 responseHash, bytes32 salt)
         external
@@ -445,10 +404,6 @@ interface IChatRecordRegistry {
     /// @notice Until when `validator`'s stake must stay in the validator registry: the settlement horizon of its
     ///         latest seat (the validator registry refuses `withdraw` before it).
     function stakeLockedUntil(address validator) external view returns (uint64);
-    /// @notice Batch `batchId` (reverts for an unknown id).
-    function getBatch(uint256 batchId) external view returns (Batch memory);
-    /// @notice Number of anchored batches (the last batch id).
-    function batchCount() external view returns (uint256);
     /// @notice Seconds from assignment to the commit deadline.
     function commitWindow() external view returns (uint64);
     /// @notice Seconds from the commit deadline to the reveal deadline.
