@@ -97,35 +97,48 @@ interface CommitteeSeat {
 for (const chain of E2E_CHAINS) {
   describe(`first hour on the keep-running demo (${chain}): README's next commands, verify, a second validator from a raw key`, function () {
     this.timeout(900_000);
-    const groups: number[] = [];
+    /** The demo's process group (npm, sh, tsx, node: the terminal's foreground job), then its chain's. */
+    const demoGroups: number[] = [];
+    let joinerGroup: number | undefined;
     let dir: string;
     let env: NodeJS.ProcessEnv;
     let demo: Started;
+    let joiner: Started | undefined;
 
     before(async function () {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "first-hour-"));
       env = terminalEnv({ DEPLOYMENTS_DIR: dir, ORACLE_DEPLOYMENTS: path.join(dir, "localhost.json") });
       demo = startScript(`npm run demo -- --keep-running${chain === "anvil" ? " --chain anvil" : ""}`, env);
-      groups.push(demo.child.pid!);
+      demoGroups.push(demo.child.pid!);
       await waitForOutput(demo, /running; press Ctrl-C to stop everything/, "the demo's keep-running summary", 600_000);
       const chainPid = /running at http:\/\/127\.0\.0\.1:\d+ \(pid (\d+)\)/.exec(demo.output());
-      if (chainPid) groups.push(Number(chainPid[1]));
+      if (chainPid) demoGroups.push(Number(chainPid[1]));
     });
 
     after(async function () {
-      // Ctrl-C to every terminal's foreground job; then whatever is left (a failed test) is killed by group.
-      for (const pgid of groups) {
+      // Ctrl-C in each terminal, the joining node's first (the chain still up), then the demo's; the demo stops the
+      // chain it started in a group of its own. Whatever is left (a failed test) is killed by group.
+      const stopped: { name: string; pgids: number[] }[] = [
+        { name: "the joining terminal (npm run oracle)", pgids: joinerGroup === undefined ? [] : [joinerGroup] },
+        { name: "the demo and its chain", pgids: demoGroups },
+      ];
+      const failures: string[] = [];
+      for (const { name, pgids } of stopped) {
+        if (pgids.length === 0) continue;
         try {
-          process.kill(-pgid, "SIGINT");
+          process.kill(-pgids[0], "SIGINT");
         } catch {
           // gone
         }
+        const left = await groupsEnd(pgids, 90_000);
+        if (left.length > 0) {
+          failures.push(`${name}: still running after Ctrl-C:\n${spawnSync("ps", ["-o", "pid,pgid,stat,args", "-g", left.join(",")], { encoding: "utf8" }).stdout}`);
+          killGroups(left);
+        }
       }
-      const left = await groupsEnd(groups, 90_000);
-      const still = left.length > 0 ? spawnSync("ps", ["-o", "pid,pgid,stat,args", "-g", left.join(",")], { encoding: "utf8" }).stdout : "";
-      killGroups(left);
       fs.rmSync(dir, { recursive: true, force: true });
-      expect(left, `process groups still running after Ctrl-C:\n${still}`).to.deep.equal([]);
+      const tails = `the demo printed:\n${demo.output().slice(-2000)}\nthe joining terminal printed:\n${joiner?.output().slice(-6000)}`;
+      expect(failures, `${failures.join("\n")}\n${tails}`).to.deep.equal([]);
     });
 
     it("prints the chain, node and page URLs and the next commands, which README lists", function () {
@@ -176,8 +189,8 @@ for (const chain of E2E_CHAINS) {
       setUpAndStart = replaceAll(setUpAndStart, ".data/second-validator", path.join(dir, "second-validator"));
 
       // Steps 1-4 in one terminal (the exported key is used by `stake` and by `npm run oracle`, which stays up).
-      const joiner = startScript(`set -e\n${setUpAndStart}`, env);
-      groups.push(joiner.child.pid!);
+      joiner = startScript(`set -e\n${setUpAndStart}`, env);
+      joinerGroup = joiner.child.pid!;
       const staked = await waitForOutput(joiner, /^(0x[0-9a-fA-F]{40}) staked; active stake 100 CODS$/m, "the stake task's line", 300_000);
       const address = staked[1];
       expect(joiner.output()).to.include(`funded ${address}`);
