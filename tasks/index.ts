@@ -6,7 +6,7 @@
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { Interface } from "ethers";
-import { type TokenUnits, describeCustomError, formatAmount, readTokenUnits } from "../oracle/src/chain/errorText";
+import { type TokenUnits, UNKNOWN_TOKEN, describeCustomError, formatAmount, readTokenUnits } from "../oracle/src/chain/errorText";
 
 type ChatLib = typeof import("../scripts/lib/chat");
 
@@ -233,14 +233,15 @@ task("record", "Prints a chat record: status, hashes, committee, texts")
     }),
   );
 
-task("validators", "Lists validators: stake, selection share, endpoint")
+task("validators", "Lists validators: stake in tokens, selection share, endpoint")
   .setAction(async (_args: unknown, hre: HardhatRuntimeEnvironment) =>
     withLib("validators", async (lib) => {
       const rows = await lib.listValidators(hre);
       if (rows.length === 0) console.log("no validators yet");
+      const units = (await stakeUnits(hre)) ?? UNKNOWN_TOKEN;
       for (const v of rows) {
         console.log(
-          `${v.address}  stake ${hre.ethers.formatUnits(v.stake, 18).padStart(12)}  share ${(v.share * 100).toFixed(2).padStart(6)}%` +
+          `${v.address}  stake ${formatAmount(v.stake, units).padStart(16)}  share ${(v.share * 100).toFixed(2).padStart(6)}%` +
             `  ${v.active ? "active  " : "inactive"}  ${v.endpoint || "-"}`,
         );
       }

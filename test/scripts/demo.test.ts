@@ -11,6 +11,7 @@ import { loadDeployment } from "../../oracle/src/chain/deployments";
 import { recordLeaf } from "../../oracle/src/store/recordLeaf";
 import { ChatRecordRegistry__factory, ChatThreads__factory } from "../../typechain-types";
 import { waitFor } from "../helpers/waitFor";
+import { groupAlive, groupsEnd, killGroups } from "../helpers/processGroups";
 
 /** What the keep-running demo printed about the processes it started. */
 interface DemoUp {
@@ -61,17 +62,6 @@ async function startDemo(command: string, args: string[]): Promise<DemoUp> {
   };
 }
 
-/** True while any process of the group led by `pgid` exists. */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
-  }
-}
-
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
@@ -81,24 +71,6 @@ function portOpen(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
-}
-
-/** Waits until none of the groups has a process left (a stopping chain may take a few seconds to exit). */
-async function groupsEnd(pgids: number[], timeoutMs = 30_000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && pgids.some(groupAlive)) await new Promise((r) => setTimeout(r, 100));
-  return pgids.filter(groupAlive);
-}
-
-/** Ends whatever a failed test left behind, by process group. */
-function killGroups(pgids: number[]) {
-  for (const pgid of pgids) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
 }
 
 describe("npm run demo -- --keep-running: stopping", function () {

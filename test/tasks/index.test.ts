@@ -88,6 +88,16 @@ describe("tasks: stake, unstake, withdraw as an operator", function () {
     expect(await registry.stakeOf(wallet.address)).to.equal(parseEther("100"));
   });
 
+  it("lists validators with their stake in tokens with the symbol, share and endpoint", async function () {
+    const wallet = await fundedKey();
+    process.env[KEY_ENV] = wallet.privateKey;
+    expect((await runTask("stake", { amount: "150", endpoint: "http://node.example" })).exitCode).to.equal(0);
+    const { out, exitCode } = await runTask("validators", {});
+    expect(exitCode).to.equal(0);
+    const line = out.split("\n").find((l) => l.startsWith(wallet.address));
+    expect(line).to.match(/stake +150 CODS {2}share +[\d.]+% {2}active +http:\/\/node\.example$/);
+  });
+
   it("says a stake below the minimum in tokens with the symbol, not wei", async function () {
     const { err, exitCode } = await runTask("stake", { amount: "10", account: 3 });
     expect(exitCode).to.equal(1);

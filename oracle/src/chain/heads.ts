@@ -117,18 +117,25 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
     notifyBlock();
   }
 
+  /**
+   * Gives null to waits past their deadline. Runs after every poll, failed ones too: with the RPC down (the chain
+   * stopped with a transaction in flight) a wait must still end, or a step holding it keeps the node from stopping.
+   */
+  function expireOverdue(): void {
+    const now = Date.now();
+    for (const [hash, all] of waiters) {
+      const list = all.filter((w) => now <= w.deadline);
+      for (const w of all) if (now > w.deadline) w.resolve(null);
+      if (list.length === 0) waiters.delete(hash);
+      else waiters.set(hash, list);
+    }
+  }
+
   /** Waiters the blocks did not answer (a block skipped while behind, or mined before the tracker started). */
   async function checkStale(): Promise<void> {
     const now = Date.now();
     const due: string[] = [];
-    for (const [hash, all] of waiters) {
-      const list = all.filter((w) => now <= w.deadline);
-      for (const w of all) if (now > w.deadline) w.resolve(null);
-      if (list.length === 0) {
-        waiters.delete(hash);
-        continue;
-      }
-      waiters.set(hash, list);
+    for (const [hash, list] of waiters) {
       const first = list[0];
       if (now - first.checkedAt > DIRECT_CHECK_MS) {
         first.checkedAt = now;
@@ -151,6 +158,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
         classifyRpcError(error, "chain head", metrics);
         if (failures === 1 || failures % 20 === 0) log.warn({ err: error, failures }, "head poll failed");
       }
+      expireOverdue();
       const wait = failures > 0 ? pollRetryDelayMs(config.pollIntervalMs, failures) : config.pollIntervalMs;
       await sleep(wait, abort.signal);
     }

@@ -44,6 +44,35 @@ function fakeChain() {
   };
 }
 
+describe("head tracker receipt waits while the RPC is down", function () {
+  it("gives null to a receipt wait at its deadline though every poll fails", async function () {
+    const chain = fakeChain();
+    chain.mine("a", 0, 3);
+    let down = false;
+    const provider = {
+      getBlockNumber: async () => {
+        if (down) throw new Error("connect ECONNREFUSED 127.0.0.1:8545");
+        return chain.provider.getBlockNumber();
+      },
+      getBlock: (n: number) => chain.provider.getBlock(n),
+      getTransactionReceipt: async () => {
+        throw new Error("connect ECONNREFUSED 127.0.0.1:8545");
+      },
+    } as unknown as JsonRpcProvider;
+    const heads = createHeadTracker(makeCommon(), provider);
+    heads.start();
+    try {
+      await until("head 3", () => heads.latest()?.number === 3);
+      down = true; // the chain went away with a transaction in flight
+      const waiting = heads.receipt("0x" + "ab".repeat(32), 200);
+      await until("the wait to end", () => settledNow(waiting), 30_000, 50);
+      expect(await waiting).to.equal(null);
+    } finally {
+      await heads.stop();
+    }
+  });
+});
+
 describe("head tracker reorg count", function () {
   it("counts no reorg while each new block extends the last head", async function () {
     const chain = fakeChain();
