@@ -40,6 +40,9 @@ export interface OracleNodeOptions extends CreateCommonOptions {
   revealDelayMs?: PipelineOptions["revealDelayMs"];
 }
 
+/** How long a stopping node still waits for receipts of transactions in flight. */
+const RECEIPT_GRACE_ON_STOP_MS = 3_000;
+
 /** A running validator node: every stage wired together, stoppable once. */
 export interface OracleNode {
   common: Common;
@@ -149,6 +152,10 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
       revealDelayMs: options.revealDelayMs,
     });
     shutdown.add("pipeline", () => pipeline.stop(), "intake");
+    // Runs before the pipeline's stop (intake handlers run last-added first): a job waiting for a receipt that does not
+    // come (the chain stopped, or no block is mined) would hold the stop for the whole receipt timeout. Its transaction
+    // hash is journaled, so after a short grace the wait is released and the next start reconciles it.
+    shutdown.add("receipt waits", () => void setTimeout(() => void heads.stop(), RECEIPT_GRACE_ON_STOP_MS).unref(), "intake");
     const firstSubmitter = submitters.values().next().value as Submitter;
     const seats = createSeatFinder(common, {
       journal,
