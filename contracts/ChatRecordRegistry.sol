@@ -429,7 +429,7 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
                 SlashReason.MissedCommit);
             _slashSeats(requestId, committee, header.committedMask, SlashReason.Dissent);
         }
-        refund = header.fee - _share(header.fee, header.committeeSize) * paidSeats - _remainderPaid(header, paidSeats);
+        refund = header.fee - _share(header.fee, header.committeeSize) * paidSeats - _remainder(header);
         emit RequestSettled(requestId, refund);
         if (refund != 0) _refundRequester(requestId, header, refund);
     }
@@ -1121,9 +1121,10 @@ contract ChatRecordRegistry is IChatRecordRegistry, IStakeLock, Ownable, Reentra
         return fee / size;
     }
 
-    /// @dev The division remainder, paid to the first agreeing seat at finalization (none if nobody agreed).
-    function _remainderPaid(Header memory header, uint256 paidSeats) private pure returns (uint256) {
-        return paidSeats == 0 ? 0 : header.fee - _share(header.fee, header.committeeSize) * header.committeeSize;
+    /// @dev The division remainder, paid to the first paid seat: a Finalized request pays at least its quorum of
+    ///      agreeing seats, a Declined one at least its quorum of decliners, so a settled request always paid it.
+    function _remainder(Header memory header) private pure returns (uint256) {
+        return header.fee - _share(header.fee, header.committeeSize) * header.committeeSize;
     }
 
     function _deadlines(uint256 assignedAt) private view returns (uint64 commitDeadline, uint64 revealDeadline) {

@@ -545,6 +545,8 @@ describe("ChatRecordRegistry", function () {
       expect(await reentrant.lastWithdrawError()).to.equal(guard);
       expect(await reentrant.lastTimeoutError()).to.equal(guard);
       expect(await reentrant.lastRevealError()).to.equal(guard);
+      expect(await reentrant.lastRespondError()).to.equal(guard);
+      expect(await reentrant.lastSettleError()).to.equal(guard);
       // commitResponse makes no value transfer and has no guard: the record's status stops the reentrant commit.
       const finalized = sys.chat.interface.encodeErrorResult("ChatRecordRegistryInvalidStatus", [requestId, Status.Finalized]);
       expect(await reentrant.lastCommitError()).to.equal(finalized);

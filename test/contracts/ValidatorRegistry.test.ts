@@ -114,15 +114,19 @@ describe("ValidatorRegistry", function () {
     it("leaves the pool at once and pays out only after the unbonding period", async function () {
       const { token, registry, validators } = await loadFixture(deployFixture);
       const [v] = validators;
-      const tx = registry.connect(v).requestUnstake(1000n * UNIT);
-      const unlockAt = BigInt(await time.latest()) + 1n + UNBONDING_PERIOD;
-      await expect(tx).to.emit(registry, "UnstakeRequested").withArgs(v.address, 1000n * UNIT, 0n, unlockAt);
+      // Block timestamps are pinned: the unlock time counts from the block that includes the request.
+      const requestedAt = BigInt(await time.latest()) + 10n;
+      const unlockAt = requestedAt + UNBONDING_PERIOD;
+      await time.setNextBlockTimestamp(requestedAt);
+      await expect(registry.connect(v).requestUnstake(1000n * UNIT))
+        .to.emit(registry, "UnstakeRequested").withArgs(v.address, 1000n * UNIT, 0n, unlockAt);
       expect(await registry.weightOf(v.address)).to.equal(0n);
       expect(await registry.activeValidatorCount()).to.equal(2n);
       expect(await registry.totalUnbonding()).to.equal(1000n * UNIT);
+      await time.setNextBlockTimestamp(requestedAt + 1n);
       await expect(registry.connect(v).withdraw())
         .to.be.revertedWithCustomError(registry, "ValidatorRegistryStillUnbonding")
-        .withArgs(v.address, unlockAt, unlockAt - UNBONDING_PERIOD + 1n);
+        .withArgs(v.address, unlockAt, requestedAt + 1n);
       await time.increaseTo(unlockAt);
       await expect(registry.connect(v).withdraw()).to.emit(registry, "StakeWithdrawn").withArgs(v.address, 1000n * UNIT);
       expect(await token.balanceOf(v.address)).to.equal(1000n * UNIT);

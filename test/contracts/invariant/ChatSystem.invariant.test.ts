@@ -7,7 +7,8 @@ import { seededRandom } from "../../../oracle/src/prng";
 /**
  * Random action sequences over both registries (stake, unstake, withdraw, slash, sweep; request — some with a
  * callback consumer and its gas escrow —, draw, commit, decline, reveal, respond, timeout, settle, credit withdrawal
- * to any recipient, time travel, and jumps past the 256-block seed window). After EVERY step:
+ * to any recipient, time travel, and jumps past the 256-block seed window; follow-up turns of finalized requests and
+ * thread membership changes by owners and others). After EVERY step:
  *   Σ stakes = tree root × unit = totalStake(), Σ unbonding = totalUnbonding(),
  *   token balance = totalStake + totalUnbonding + slashedBalance (stakes + pending withdrawals),
  *   chat ETH balance = Σ credits of every account + the value still held for unfinished requests (fee + escrow of
@@ -15,10 +16,16 @@ import { seededRandom } from "../../../oracle/src/prng";
  *   the record the step acted on, if finalized earlier, is unchanged (but for `settled`), and if finalized by this
  *   step, carries the response hash a quorum of its members revealed; a settle succeeds at most once per request
  *   and `settled` never goes back; every 100 steps all finalized records are re-checked together.
+ * Threads: a follow-up succeeds only on a Finalized parent, from the thread's owner or a member it allowed at request
+ * time, and stores the parent, the root and the parent's `threadRecordHash` as its link; only the owner changes the
+ * members, and `isThreadMember` agrees with the model of the changes that succeeded.
+ * The "every action happened" check needs the default step count (rare actions may not occur in a short run, as
+ * under `hardhat coverage` with INVARIANT_STEPS=150); the invariants hold at any count.
  * A failure names the seed and step; rerun one seed with INVARIANT_SEEDS=<seed>.
  */
 const SEEDS = (process.env.INVARIANT_SEEDS ?? "11,22,33").split(",").map(Number);
-const STEPS = Number(process.env.INVARIANT_STEPS ?? 1000);
+const DEFAULT_STEPS = 1000;
+const STEPS = Number(process.env.INVARIANT_STEPS ?? DEFAULT_STEPS);
 const SALT = ethers.id("invariant salt");
 const OPEN = new Set([Status.Requested, Status.Committed, Status.Revealed]);
 /**
@@ -36,6 +43,8 @@ async function runSequence(seed: number, committeeSize: number, quorum: number) 
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
   const sys = await deploySystem({ committeeSize, quorum, maxAttempts: 2, validatorCount: 6 });
   const { chat, registry, token, slasher } = sys;
+  const threads = await ethers.getContractAt("ChatThreads", await chat.threadsContract());
+  const threadsAddress = await threads.getAddress();
   const inspector = await ethers.deployContract("RegistryInspector");
   const consumer = await (await ethers.deployContract("GasBurningConsumer")).getAddress();
   const validators = sys.validators;
@@ -54,6 +63,7 @@ async function runSequence(seed: number, committeeSize: number, quorum: number) 
   let touched: bigint | undefined; // the one request the current step acted on (only its record can change)
   const texts = new Map<string, string>(); // `${id}/${validator}` -> text of that validator's latest commitment
   const counts: Record<string, number> = {};
+  const members = new Map<bigint, Set<string>>(); // thread root -> accounts its owner allowed (model of setThreadMember)
   for (const v of validators) {
     await token.mint(v.address, 10n ** 30n);
     await token.connect(v).approve(await registry.getAddress(), ethers.MaxUint256);
@@ -189,6 +199,48 @@ async function runSequence(seed: number, committeeSize: number, quorum: number) 
         settled.add(id);
       }
     }],
+    [5, "followUp", async () => {
+      if (finalizedOrder.length === 0) return;
+      // Mostly a recent finalized turn; sometimes a request that is not final (parent checks must reject it).
+      const parentId = random() < 0.85 ? pick(finalizedOrder.slice(-4)) : pick([...open, ...settleable]);
+      if (parentId === undefined) return;
+      const from = pick(requesters);
+      const [parent, link] = await Promise.all([chat.getRecord(parentId), chat.threadOfRequest(parentId)]);
+      const owner = (await chat.getRecord(link.rootId)).requester;
+      const allowed = from.address === owner || (members.get(link.rootId)?.has(from.address) ?? false);
+      expect(await threads.isThreadMember(parentId, from.address), `thread ${link.rootId}: membership of ${from.address}`).to.equal(allowed);
+      const parentHash = parent.status === Status.Finalized ? await threads.threadRecordHash(parentId) : ethers.ZeroHash;
+      await attempt("followUp", async () => {
+        const data = chat.interface.encodeFunctionData("requestChatFollowUp", [parentId, ethers.toUtf8Bytes(`follow-up ${random()}`), 16, ethers.ZeroAddress, 0, 0]);
+        await send(from.address, chatAddress, data, MINIMUM_FEE);
+        touched = await chat.requestCount();
+        open.add(touched);
+        escrows.set(touched, 0n);
+        // Only a final parent, extended by its thread's owner or an allowed member, and linked to the parent's hash.
+        expect(parent.status, `follow-up ${touched}: parent ${parentId} status at request time`).to.equal(Status.Finalized);
+        expect(allowed, `follow-up ${touched}: ${from.address} owner or member of thread ${link.rootId}`).to.equal(true);
+        const turn = await chat.threadOfRequest(touched);
+        expect([turn.parentId, turn.rootId, turn.previousRecordHash], `follow-up ${touched}: thread link`).to.deep.equal([parentId, link.rootId, parentHash]);
+        expect((await chat.getRecord(touched)).modelId, `follow-up ${touched}: parent's model`).to.equal(parent.modelId);
+      });
+    }],
+    [2, "setThreadMember", async () => {
+      if (finalizedOrder.length === 0) return;
+      const requestId = pick(finalizedOrder.slice(-4));
+      const from = pick(requesters);
+      const member = pick(requesters.map((r) => r.address));
+      const allow = random() < 0.7;
+      const rootId = (await chat.threadOfRequest(requestId)).rootId;
+      const owner = (await chat.getRecord(rootId)).requester;
+      await attempt("setThreadMember", async () => {
+        await send(from.address, threadsAddress, threads.interface.encodeFunctionData("setThreadMember", [requestId, member, allow]));
+        expect(from.address, `thread ${rootId}: only its owner sets members`).to.equal(owner);
+        const set = members.get(rootId) ?? new Set<string>();
+        if (allow) set.add(member);
+        else set.delete(member);
+        members.set(rootId, set);
+      });
+    }],
     [4, "withdrawCredits", async () => {
       const from = pick(creditHolders);
       const recipient = pick([...creditHolders, sys.treasury.address]);
@@ -278,8 +330,9 @@ describe("invariants: random sequences over ValidatorRegistry and ChatRecordRegi
       this.timeout(900_000); // ~25 ms of CPU per step; generous for a shared, busy machine
       const { counts, finalized } = await runSequence(seed, committeeSize, quorum);
       console.log(`      seed ${seed}: ${JSON.stringify(counts)}, ${finalized} finalized`);
-      // The sequence must exercise the protocol, not just bounce off reverts.
-      const expected = ["stake", "unstake", "request", "draw", "commit", "decline", "reveal", "timeout", "settle", "withdrawCredits", "callback"];
+      // The sequence must exercise the protocol, not just bounce off reverts (rare actions need the default length).
+      if (STEPS < DEFAULT_STEPS) return;
+      const expected = ["stake", "unstake", "request", "draw", "commit", "decline", "reveal", "timeout", "settle", "withdrawCredits", "callback", "followUp", "setThreadMember"];
       if (committeeSize === 1) expected.push("respond");
       for (const name of expected) {
         expect(counts[name] ?? 0, `successful ${name} actions (seed ${seed})`).to.be.greaterThan(0);
