@@ -100,7 +100,7 @@ describe("scripts/deployIgnition.ts: Ignition deployment to a chain named in the
       // Reading needs no account: the validator's machine has only its own key, for the operator tasks.
       const listed = await hardhat(["--network", NETWORK, "validators"], { ...env, PRIVATE_KEY: "", VALIDATOR_PRIVATE_KEY: validator.privateKey });
       expect(listed.code, listed.out).to.equal(0);
-      expect(listed.out).to.match(new RegExp(`${validator.address}\\s+stake\\s+150\\.0\\s+share\\s+100\\.00%\\s+active\\s+https://validator\\.example`));
+      expect(listed.out).to.match(new RegExp(`${validator.address}\\s+stake\\s+150 CODS\\s+share\\s+100\\.00%\\s+active\\s+https://validator\\.example`));
 
       // Running the deployment again reuses Ignition's journal: the same contracts.
       const again = await hardhat(["run", "--no-compile", "scripts/deployIgnition.ts", "--network", NETWORK], { ...env, STAKE_TOKEN: "demo" });
