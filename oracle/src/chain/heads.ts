@@ -63,15 +63,19 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   const waiters = new Map<string, Waiter[]>();
   /** Transactions of the blocks read lately: a wait that begins after its block was read is answered at once. */
   const recentTxs = new Set<string>();
-  let blockListeners: (() => void)[] = [];
+  /** Waits of `nextBlock`: each answered once the head passes its `after` (or at stop, or its timeout). */
+  let blockListeners: { after: number | undefined; done: () => void }[] = [];
   let stopping = false;
   const abort = new AbortController();
   let loop: Promise<void> | undefined;
 
   function notifyBlock() {
+    const passed = (after: number | undefined) =>
+      stopping || after === undefined || (head !== undefined && head.number > after);
     const listeners = blockListeners;
-    blockListeners = [];
-    for (const l of listeners) l();
+    // A poll may re-read the head a caller already knows (its own `current()`): that wait is not over yet.
+    blockListeners = listeners.filter((l) => !passed(l.after));
+    for (const l of listeners) if (passed(l.after)) l.done();
   }
 
   function settle(hash: string, receipt: TransactionReceipt | null) {
@@ -182,12 +186,16 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
     nextBlock(after, timeoutMs) {
       if (stopping || (head && after !== undefined && head.number > after)) return Promise.resolve();
       return new Promise((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
+        const listener = { after, done };
+        const timer = setTimeout(() => {
+          blockListeners = blockListeners.filter((l) => l !== listener);
+          done();
+        }, timeoutMs);
         function done() {
           clearTimeout(timer);
           resolve();
         }
-        blockListeners.push(done);
+        blockListeners.push(listener);
       });
     },
     receipt(txHash, timeoutMs) {

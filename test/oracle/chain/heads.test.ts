@@ -73,6 +73,45 @@ describe("head tracker receipt waits while the RPC is down", function () {
   });
 });
 
+describe("head tracker nextBlock", function () {
+  it("keeps waiting when a poll that began before the caller's current() lands on the same head", async function () {
+    const chain = fakeChain();
+    chain.mine("a", 0, 3);
+    let releaseFirstRead!: () => void;
+    const firstReadReleased = new Promise<void>((resolve) => (releaseFirstRead = resolve));
+    let reads = 0;
+    let numberCalls = 0;
+    const provider = {
+      getBlockNumber: () => {
+        numberCalls++;
+        return chain.provider.getBlockNumber();
+      },
+      // The loop's first poll reads block 3 slowly; current()'s own poll overtakes it.
+      getBlock: async (n: number) => {
+        if (reads++ === 0) await firstReadReleased;
+        return chain.provider.getBlock(n);
+      },
+    } as unknown as JsonRpcProvider;
+    const heads = createHeadTracker(makeCommon(), provider);
+    heads.start();
+    try {
+      await until("the loop's first read", () => reads === 1);
+      const head = await heads.current();
+      expect(head.number).to.equal(3);
+      const next = heads.nextBlock(head.number, 60_000);
+      const callsBefore = numberCalls;
+      releaseFirstRead();
+      await until("the loop's next poll", () => numberCalls > callsBefore);
+      expect(await settledNow(next), "block 3 again is not a newer block").to.equal(false);
+      chain.mine("a", 4, 4);
+      await next;
+      expect(heads.latest()!.number).to.equal(4);
+    } finally {
+      await heads.stop();
+    }
+  });
+});
+
 describe("head tracker reorg count", function () {
   it("counts no reorg while each new block extends the last head", async function () {
     const chain = fakeChain();
