@@ -43,9 +43,10 @@ export interface BatchOptions {
   useCache?: boolean;
   collectLogits?: boolean;
   /**
-   * Called after every forward pass, once its tokens are chosen (progress, per-step timing), with the time it
-   * ended in ms since the epoch (`performance.timeOrigin + performance.now()` of the thread that ran it), and the
-   * token each row chose in this step (undefined for a row that had already finished): what streaming sends.
+   * Called after every forward pass, once its tokens are chosen (progress, per-step timing), with the time it ended
+   * in ms since the epoch, and the token each row chose in this step (undefined for a row that had already finished):
+   * what streaming sends. The time is `Date.now()`: `performance.timeOrigin + performance.now()` keeps the wall clock
+   * of the moment the thread started and was 13 s off `Date.now()` after the machine's clock was adjusted.
    */
   onStep?: (endedAt: number, tokens: (number | undefined)[]) => void;
 }
@@ -214,7 +215,7 @@ export class DecoderModel {
             results[b].finishReason = "eos";
           } else if (results[b].tokenIds.length >= requests[b].maxNewTokens) done[b] = true;
         }
-        opts.onStep?.(performance.timeOrigin + performance.now(), chosen);
+        opts.onStep?.(Date.now(), chosen);
         if (done.every(Boolean)) return results;
         fedFrom = total;
         for (let b = 0; b < batch; b++) {
