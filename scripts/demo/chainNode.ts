@@ -120,20 +120,37 @@ async function chainIdAt(url: string): Promise<number | undefined> {
   }
 }
 
+/** Block producers of anvil chains mining at a sub-second interval (see `setIntervalMining`), by provider. */
+const blockProducers = new WeakMap<JsonRpcProvider, NodeJS.Timeout>();
+
 /**
  * Turns automine off and mines a block every `ms` (`undefined`: automine back on), returning the interval the chain
- * actually got: Hardhat takes milliseconds, anvil's `evm_setIntervalMining` whole seconds, so anvil rounds up to 1 s.
+ * gets. Hardhat takes milliseconds. anvil's `evm_setIntervalMining` takes whole seconds (and its `--block-time`, which
+ * takes fractions, is lost once automine was on), so for an interval that is not whole seconds this process mines
+ * the blocks itself: one `evm_mine` every `ms`, skipped while the last one is unanswered.
  */
 export async function setIntervalMining(provider: JsonRpcProvider, kind: ChainKind, ms: number | undefined): Promise<number | undefined> {
+  clearInterval(blockProducers.get(provider));
+  blockProducers.delete(provider);
   if (ms === undefined) {
     await provider.send("evm_setIntervalMining", [0]);
     await provider.send("evm_setAutomine", [true]);
     return undefined;
   }
-  const interval = kind === "anvil" ? Math.max(1, Math.ceil(ms / 1000)) : ms;
   await provider.send("evm_setAutomine", [false]);
-  await provider.send("evm_setIntervalMining", [interval]);
-  return kind === "anvil" ? interval * 1000 : interval;
+  if (kind === "anvil" && ms % 1000 !== 0) {
+    let mining = false;
+    const timer = setInterval(() => {
+      if (mining) return;
+      mining = true;
+      provider.send("evm_mine", []).catch(() => undefined).finally(() => (mining = false));
+    }, ms);
+    timer.unref();
+    blockProducers.set(provider, timer);
+    return ms;
+  }
+  await provider.send("evm_setIntervalMining", [kind === "anvil" ? ms / 1000 : ms]);
+  return ms;
 }
 
 /** Stops the chain printing every JSON-RPC call to its console (a node serving an oracle would not pay for it). */

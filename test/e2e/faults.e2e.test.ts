@@ -121,7 +121,7 @@ for (const chainKind of E2E_CHAINS) {
       const random = prng(seed);
       const port = await freePort();
       const start = restartableNode(chain, path.join(chain.dir, "killed-node-interval"), port, 20);
-      // Blocks every 200 ms (1 s on anvil): each key has several commits and reveals broadcast and unmined at once, so kills land with
+      // Blocks every 200 ms: each key has several commits and reveals broadcast and unmined at once, so kills land with
       // transactions in flight (journaled, in the pool, or signed and never sent).
       await setIntervalMining(chain, 200);
       let oracle: OracleProcess | undefined;

@@ -103,7 +103,7 @@ export async function setBalance(chain: E2eChain, address: string, wei: bigint):
   await chain.provider.send(devMethod(chain, "setBalance"), [address, toQuantity(wei)]);
 }
 
-/** Interval mining every `ms` (1 s at least on anvil), or automine again with `ms` undefined. */
+/** Interval mining every `ms` (on anvil below whole seconds: `evm_mine` from this process), or automine again with `ms` undefined. */
 export async function setIntervalMining(chain: E2eChain, ms: number | undefined): Promise<void> {
   await setChainIntervalMining(chain.provider, chain.node.kind, ms);
 }
