@@ -138,6 +138,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
           // close here; the others re-read the chain (commit too late, or reveal late). The request stays open for
           // the sweeper's `settle`.
           closeJobs(requestId as bigint, "finalized", event.blockNumber, undefined, ["revealed"]);
+          journal.markRequestFinalized(requestId as bigint, event.blockNumber);
           journal.nudge(requestId as bigint);
           break;
         case "RequestDeclined":

@@ -52,6 +52,8 @@ export interface TrackedRequest {
   open: boolean;
   /** Epoch seconds (chain time) after which `timeout` may be callable; 0 when unknown. */
   deadline: number;
+  /** Block of its `RecordFinalized` (undefined: not final yet). A final request stays open until it is settled. */
+  finalizedBlock?: number;
 }
 
 export interface NewJob {
@@ -122,6 +124,7 @@ const MIGRATIONS = [
    DROP TABLE journal_jobs;
    ALTER TABLE journal_jobs_v2 RENAME TO journal_jobs;
    CREATE INDEX IF NOT EXISTS journal_jobs_state ON journal_jobs (state)`,
+  `ALTER TABLE journal_requests ADD COLUMN finalized_block INTEGER`,
 ];
 
 interface JobRow {
@@ -221,9 +224,14 @@ export interface Journal {
   trackRequest(request: Omit<TrackedRequest, "open">): void;
   setRequestDeadline(requestId: bigint, deadline: number): void;
   markRequestClosed(requestId: bigint, block: number): void;
+  /** The request's record is final (in `block`); it stays open until settled. No-op for an untracked request. */
+  markRequestFinalized(requestId: bigint, block: number): void;
   getRequest(requestId: bigint): TrackedRequest | undefined;
-  /** Open requests (not yet settled, timed out for good or declined), oldest first. */
-  openRequests(limit?: number): TrackedRequest[];
+  /**
+   * Open requests (not yet settled, timed out for good or declined), oldest first; with `unfinalized`, only those
+   * whose record is not final yet.
+   */
+  openRequests(limit?: number, options?: { unfinalized?: boolean }): TrackedRequest[];
   /** Open requests whose deadline (chain seconds) is at or before `chainTime`. */
   expiredRequests(chainTime: number, limit?: number): TrackedRequest[];
   openRequestCount(): number;
@@ -310,11 +318,15 @@ export function createJournal(db: Database): Journal {
   const closeRequestRow = db.prepare(
     `UPDATE journal_requests SET open = 0, closed_block = ? WHERE request_id = ? AND open = 1`,
   );
+  const finalizeRequestRow = db.prepare(`UPDATE journal_requests SET finalized_block = ? WHERE request_id = ?`);
   const selectRequest = db.prepare(`SELECT * FROM journal_requests WHERE request_id = ?`);
   const selectExpired = db.prepare(
     `SELECT * FROM journal_requests WHERE open = 1 AND deadline > 0 AND deadline <= ? ORDER BY deadline LIMIT ?`,
   );
   const selectOpen = db.prepare(`SELECT * FROM journal_requests WHERE open = 1 ORDER BY seen_block LIMIT ?`);
+  const selectOpenUnfinalized = db.prepare(
+    `SELECT * FROM journal_requests WHERE open = 1 AND finalized_block IS NULL ORDER BY seen_block LIMIT ?`,
+  );
   const countOpen = db.prepare(`SELECT COUNT(*) AS n FROM journal_requests WHERE open = 1`);
 
   const selectCursor = db.prepare(`SELECT processed_block FROM journal_cursor WHERE id = 1`);
@@ -336,6 +348,7 @@ export function createJournal(db: Database): Journal {
     max_new_tokens: number;
     open: number;
     deadline: number;
+    finalized_block: number | null;
   }
   const toRequest = (row: RequestRow): TrackedRequest => ({
     requestId: BigInt(row.request_id),
@@ -346,6 +359,7 @@ export function createJournal(db: Database): Journal {
     maxNewTokens: row.max_new_tokens,
     open: row.open === 1,
     deadline: row.deadline,
+    finalizedBlock: row.finalized_block ?? undefined,
   });
 
   const journal: Journal = {
@@ -438,12 +452,15 @@ export function createJournal(db: Database): Journal {
     markRequestClosed(requestId, block) {
       closeRequestRow.run(block, requestId.toString());
     },
+    markRequestFinalized(requestId, block) {
+      finalizeRequestRow.run(block, requestId.toString());
+    },
     getRequest(requestId) {
       const row = selectRequest.get(requestId.toString()) as RequestRow | undefined;
       return row && toRequest(row);
     },
-    openRequests(limit = 1_000) {
-      return (selectOpen.all(limit) as RequestRow[]).map(toRequest);
+    openRequests(limit = 1_000, options = {}) {
+      return ((options.unfinalized ? selectOpenUnfinalized : selectOpen).all(limit) as RequestRow[]).map(toRequest);
     },
     expiredRequests(chainTime, limit = 100) {
       return (selectExpired.all(chainTime, limit) as RequestRow[]).map(toRequest);
@@ -499,6 +516,7 @@ export function createJournal(db: Database): Journal {
           .run(t, ancestor).changes;
         db.prepare(`DELETE FROM journal_requests WHERE seen_block > ?`).run(ancestor);
         db.prepare(`UPDATE journal_requests SET open = 1, closed_block = NULL WHERE closed_block > ?`).run(ancestor);
+        db.prepare(`UPDATE journal_requests SET finalized_block = NULL WHERE finalized_block > ?`).run(ancestor);
         db.prepare(`DELETE FROM journal_blocks WHERE number > ?`).run(ancestor);
         db.prepare(`DELETE FROM journal_skipped_events WHERE block > ?`).run(ancestor);
         upsertCursor.run(ancestor);

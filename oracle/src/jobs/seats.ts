@@ -62,7 +62,9 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
   const undrawn = new Map<string, { requestId: bigint; seedBlock: number }>();
   /** Head at the last `draw` sent for a request (a renewed seed is the draw's block: the window starts again). */
   const renewedAt = new Map<string, number>();
-  for (const request of journal.openRequests()) {
+  // A final record has no seat left to take (only its settlement, the sweeper's): after a restart a busy node has
+  // hundreds of those, and looking them up first would hold back the requests still waiting for a commit.
+  for (const request of journal.openRequests(undefined, { unfinalized: true })) {
     pending.set(request.requestId.toString(), { requestId: request.requestId, block: request.seenBlock });
   }
   let stopping = false;
@@ -120,7 +122,8 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
     for (const [key, entry] of [...pending]) {
       const { requestId, block, attempt } = entry;
       if (stopping || lookups >= lookupsPerPass) break;
-      if (journal.getRequest(requestId)?.open === false) {
+      const tracked = journal.getRequest(requestId);
+      if (tracked?.open === false || tracked?.finalizedBlock !== undefined) {
         pending.delete(key);
         continue;
       }

@@ -77,7 +77,8 @@ describe("event applier", function () {
     await drain();
     expect(contentStore.get(hashText(text))).to.equal(text);
     expect(contentStore.get(hashText(`${text} (dissent)`))).to.equal(`${text} (dissent)`);
-    expect(journal.getRequest(requestId)?.open).to.equal(true);
+    expect(journal.getRequest(requestId)).to.include({ open: true });
+    expect(journal.getRequest(requestId)?.finalizedBlock, "finalized at its RecordFinalized's block").to.be.a("number");
 
     await time.increaseTo((await registryOf(net).getRecord(requestId)).revealDeadline + 1);
     await (await net.chatRegistry.connect(net.user).settle(requestId)).wait();

@@ -91,6 +91,22 @@ describe("oracle job journal", function () {
     expect(journal.blockHash(11)).to.equal("0x11");
   });
 
+  it("keeps a finalized request open for its settlement, and forgets a finalization mined in a dropped block", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    journal.trackRequest(request(1n, 10, 100));
+    journal.trackRequest(request(2n, 10, 100));
+    expect(journal.getRequest(1n)?.finalizedBlock).to.equal(undefined);
+    journal.markRequestFinalized(1n, 11);
+    journal.markRequestFinalized(2n, 13);
+    journal.markRequestFinalized(3n, 13); // not tracked: nothing to mark
+    expect(journal.getRequest(1n)).to.include({ open: true, finalizedBlock: 11 });
+    expect(journal.getRequest(3n)).to.equal(undefined);
+    journal.commitRange(13, [10, 11, 12, 13].map((n) => ({ number: n, hash: `0x${n}` })));
+    journal.rollbackTo(12);
+    expect(journal.getRequest(1n)?.finalizedBlock).to.equal(11);
+    expect(journal.getRequest(2n)).to.include({ open: true, finalizedBlock: undefined });
+  });
+
   it("finds open requests whose deadline passed", function () {
     const journal = createJournal(openDatabase(":memory:"));
     journal.trackRequest(request(1n, 1, 50));
@@ -119,6 +135,7 @@ describe("oracle job journal: declines", function () {
         PRIMARY KEY (request_id, validator, round));
       INSERT INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash, max_new_tokens, seen_block, created_at, updated_at)
         VALUES ('3', '${V}', 0, 'seen', '1', 'hi', '0x01', 8, 4, 0, 0);
+      ALTER TABLE journal_requests DROP COLUMN finalized_block;
       DELETE FROM schema_migrations WHERE component = 'journal' AND version > 5;`);
     db.close();
     const journal = createJournal(openDatabase(file));

@@ -189,6 +189,24 @@ describe("seat finder", function () {
     expect(draws).to.deep.equal([5n]);
   });
 
+  it("skips, after a restart, the open requests the journal saw finalized: their settlement is all that is left", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    // Finalized requests stay open until settled (after the reveal deadline): a busy node restarts with hundreds.
+    for (let id = 1n; id <= 10n; id++) {
+      journal.trackRequest({ requestId: id, seenBlock: 3, modelId: "1", prompt: "done", promptHash: "0x07", maxNewTokens: 8, deadline: 0 });
+      journal.markRequestFinalized(id, 20);
+    }
+    journal.trackRequest({ requestId: 11n, seenBlock: 4, modelId: "1", prompt: "waiting", promptHash: "0x08", maxNewTokens: 8, deadline: 0 });
+    const registry = new FakeRegistry();
+    registry.preview = { committee: [OURS], ready: true };
+    const seats = createSeatFinder(common, { journal, registry: registry.client(), validators: [OURS], lookupsPerPass: 4 });
+    expect(await seats.find(), "the first pass reaches the unfinalized request").to.equal(1);
+    expect(registry.reads, "no getRecord for a finalized request").to.equal(1);
+    expect(journal.jobsOfRequest(11n)).to.have.length(1);
+    expect(journal.openRequests().map((r) => r.requestId)).to.include(1n); // still the sweeper's to settle
+  });
+
   it("looks up at most lookupsPerPass attempts per pass, the others in later passes", async function () {
     const common = createTestCommon();
     const journal = createJournal(common.db);
