@@ -115,6 +115,11 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
           options.onAttempt?.(requestId as bigint, event.blockNumber, 1);
           break;
         }
+        case "SeedRenewed":
+          // The renewed seed previews another committee: every node looks again for its seats (the seat finder of a
+          // node that found none under the lost seed had let the attempt go).
+          options.onAttempt?.(requestId as bigint, event.blockNumber, Number(event.args.attempt));
+          break;
         case "CommitteeDrawn":
           addJobs(requestId as bigint, event.args.committee as string[], Number(event.args.attempt), event.blockNumber);
           journal.nudge(requestId as bigint);

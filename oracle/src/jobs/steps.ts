@@ -219,7 +219,8 @@ export async function readSeat(ctx: StepContext, job: Job): Promise<{ seat: Seat
   if (record.attempt !== job.round) {
     return { result: move(ctx, job, "timed_out", { lastError: `request moved to attempt ${record.attempt}` }) };
   }
-  if (members.length === 0 && record.status === RequestStatus.Requested) {
+  const drawn = members.length > 0;
+  if (!drawn && record.status === RequestStatus.Requested) {
     const preview = await ctx.chain.previewCommittee(job.requestId);
     if (!preview.ready) return { result: deferred(ctx.shortWaitMs) };
     members = preview.committee.map((validator) => idleMember(validator));
@@ -227,6 +228,10 @@ export async function readSeat(ctx: StepContext, job: Job): Promise<{ seat: Seat
   const me = members.find((m) => m.validator.toLowerCase() === job.validator.toLowerCase());
   if (!me) {
     if (record.status === RequestStatus.Declined || record.status === RequestStatus.TimedOut) return { result: awaitingEvent(ctx.eventWaitMs) };
+    // Only the draw decides: a lost seed is renewed and the new seed previews another committee, which the draw may
+    // still seat this job in (its CommitteeDrawn adds no second job for the seat, it nudges this one). Closing the job
+    // on a preview would leave that seat a no-show, slashed.
+    if (!drawn) return { result: awaitingEvent(ctx.eventWaitMs) };
     return { result: move(ctx, job, "timed_out", { lastError: "not on the current committee" }) };
   }
   return { seat: { record, members, me, now } };

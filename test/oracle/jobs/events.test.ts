@@ -71,6 +71,20 @@ describe("event applier", function () {
     ]);
   });
 
+  it("tells the seat finder the attempt again when its lost seed is renewed: the new seed seats another committee", async function () {
+    const { net, journal, attempts, drain } = await nodeOverChain();
+    const requestId = await requestChatWithPromptBytes(net, ethers.toUtf8Bytes("a seed nobody drew in time"));
+    await ethers.provider.send("hardhat_mine", ["0x101"]); // the seed block leaves the 256-block window
+    const renewal = await (await net.chatRegistry.connect(net.user).draw(requestId)).wait();
+    expect(renewal!.logs.map((log) => net.chatRegistry.interface.parseLog(log)?.name)).to.deep.equal(["SeedRenewed"]);
+    await drain();
+    expect(attempts).to.deep.equal([
+      { requestId, attempt: 1 },
+      { requestId, attempt: 1 },
+    ]);
+    expect(journal.jobsOfRequest(requestId)).to.deep.equal([]); // nobody drew: seats come from the seat finder
+  });
+
   it("stores every revealed response, keeps a finalized request open until it is settled, then closes it", async function () {
     const { net, journal, contentStore, drain } = await nodeOverChain();
     const { requestId, text } = await runRequestToFinal(net, "who settles the fees?", { dissent: true });

@@ -165,6 +165,29 @@ describe("jobs/steps", function () {
       expect(s.chain.sent.map((t) => t.tx.kind)).to.deep.equal(["commit"]);
     });
 
+    it("waits for the draw when a renewed seed previews a committee without it, and commits once the draw seats it", async function () {
+      const s = setup();
+      s.chain.members = [];
+      s.chain.record.committee = [];
+      // The seed the job was seated by was lost and renewed: the new seed previews another committee.
+      s.chain.preview = { committee: [...OTHERS, "0x00000000000000000000000000000000000000b4"], ready: true };
+      expect((await commitStep(s.ctx, inferred(s))).kind).to.equal("awaiting_event");
+      expect(s.job().state, "a preview is not the draw").to.equal("inferred");
+      expect(s.chain.sent).to.deep.equal([]);
+      // The draw (a CommitteeDrawn event nudges the job) seats it after all.
+      s.chain.record.committee = [ME, ...OTHERS];
+      s.chain.members = [ME, ...OTHERS].map((v) => member(v));
+      await commitStep(s.ctx, s.job());
+      expect(s.chain.sent.map((t) => t.tx.kind)).to.deep.equal(["commit"]);
+    });
+
+    it("times the job out once the drawn committee does not seat it", async function () {
+      const s = setup();
+      s.chain.members = [...OTHERS, "0x00000000000000000000000000000000000000b4"].map((v) => member(v));
+      await commitStep(s.ctx, inferred(s));
+      expect(s.job()).to.include({ state: "timed_out", lastError: "not on the current committee" });
+    });
+
     it("waits when the request id names another prompt (a reorg) and sends nothing", async function () {
       const s = setup();
       s.chain.record.promptHash = hashText("another prompt");
