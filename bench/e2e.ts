@@ -34,7 +34,7 @@ import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress, 
 import { integerOption, numberOption } from "../oracle/src/cli/support";
 import { seededRandom } from "../oracle/src/prng";
 import { devAccount } from "../scripts/demo/accounts";
-import { type ChainKind, LOCAL_CHAIN_ID, parseChainKind, setIntervalMining } from "../scripts/demo/chainNode";
+import { type ChainKind, LOCAL_CHAIN_ID, minesByTimer, parseChainKind, setIntervalMining } from "../scripts/demo/chainNode";
 import { REPO_ROOT, freePort } from "../scripts/demo/hardhatNode";
 import { type LocalNetwork, startLocalNetwork } from "../scripts/demo/localNetwork";
 import { cpuMeter } from "./lib/cpuMeter";
@@ -427,8 +427,7 @@ async function startOracles(network: LocalNetwork, options: { perValidator: bool
 
 async function main() {
   const options = parseOptions();
-  const { requests, rate, latencyRequests, latencyRate, aloneTransactions, chainLogging, chain: chainKind } = options;
-  const blockMs = options.blockMs;
+  const { requests, rate, latencyRequests, latencyRate, aloneTransactions, chainLogging, chain: chainKind, blockMs } = options;
   const seed = options.seed ?? 1 + Math.floor(Math.random() * 1e6);
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
   const killRequests = options.killRequests ?? requests;
@@ -499,7 +498,7 @@ async function main() {
       reqPerSec: round(steady.reqPerSec),
       sustainedReqPerSec: round(steady.sustainedReqPerSec),
       reqPerSecMining: `interval mining, one block every ${blockMs} ms (evm_setAutomine false + ${
-        chainKind === "anvil" && blockMs % 1000 !== 0 ? "the benchmark's evm_mine timer" : "evm_setIntervalMining"
+        minesByTimer(chainKind, blockMs) ? "the benchmark's evm_mine timer" : "evm_setIntervalMining"
       })`,
       latencyMining: "automine (one block per transaction)",
       p50Ms: round(latency.p50Ms),

@@ -124,21 +124,28 @@ async function chainIdAt(url: string): Promise<number | undefined> {
 const blockProducers = new WeakMap<JsonRpcProvider, NodeJS.Timeout>();
 
 /**
- * Turns automine off and mines a block every `ms` (`undefined`: automine back on), returning the interval the chain
- * gets. Hardhat takes milliseconds. anvil's `evm_setIntervalMining` takes whole seconds (and its `--block-time`, which
- * takes fractions, is lost once automine was on), so for an interval that is not whole seconds this process mines
- * the blocks itself: one `evm_mine` every `ms`, skipped while the last one is unanswered.
+ * Whether `setIntervalMining` mines the blocks itself: anvil's `evm_setIntervalMining` takes whole seconds (and its
+ * `--block-time`, which takes fractions, is lost once automine was on).
  */
-export async function setIntervalMining(provider: JsonRpcProvider, kind: ChainKind, ms: number | undefined): Promise<number | undefined> {
+export function minesByTimer(kind: ChainKind, ms: number): boolean {
+  return kind === "anvil" && ms % 1000 !== 0;
+}
+
+/**
+ * Turns automine off and mines a block every `ms` (`undefined`: automine back on). Hardhat takes milliseconds; for an
+ * anvil interval that is not whole seconds (`minesByTimer`) this process mines the blocks: one `evm_mine` every `ms`,
+ * skipped while the last one is unanswered.
+ */
+export async function setIntervalMining(provider: JsonRpcProvider, kind: ChainKind, ms: number | undefined): Promise<void> {
   clearInterval(blockProducers.get(provider));
   blockProducers.delete(provider);
   if (ms === undefined) {
     await provider.send("evm_setIntervalMining", [0]);
     await provider.send("evm_setAutomine", [true]);
-    return undefined;
+    return;
   }
   await provider.send("evm_setAutomine", [false]);
-  if (kind === "anvil" && ms % 1000 !== 0) {
+  if (minesByTimer(kind, ms)) {
     let mining = false;
     const timer = setInterval(() => {
       if (mining) return;
@@ -147,10 +154,9 @@ export async function setIntervalMining(provider: JsonRpcProvider, kind: ChainKi
     }, ms);
     timer.unref();
     blockProducers.set(provider, timer);
-    return ms;
+    return;
   }
   await provider.send("evm_setIntervalMining", [kind === "anvil" ? ms / 1000 : ms]);
-  return ms;
 }
 
 /** Stops the chain printing every JSON-RPC call to its console (a node serving an oracle would not pay for it). */

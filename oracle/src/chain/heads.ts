@@ -70,12 +70,14 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   let loop: Promise<void> | undefined;
 
   function notifyBlock() {
-    const passed = (after: number | undefined) =>
-      stopping || after === undefined || (head !== undefined && head.number > after);
-    const listeners = blockListeners;
     // A poll may re-read the head a caller already knows (its own `current()`): that wait is not over yet.
-    blockListeners = listeners.filter((l) => !passed(l.after));
-    for (const l of listeners) if (passed(l.after)) l.done();
+    const due: (() => void)[] = [];
+    blockListeners = blockListeners.filter((l) => {
+      const passed = stopping || l.after === undefined || (head !== undefined && head.number > l.after);
+      if (passed) due.push(l.done);
+      return !passed;
+    });
+    for (const done of due) done();
   }
 
   function settle(hash: string, receipt: TransactionReceipt | null) {
