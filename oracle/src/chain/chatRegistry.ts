@@ -1,4 +1,5 @@
-import { AbiCoder, Contract, ZeroHash, type Provider, getBytes, keccak256, toUtf8Bytes } from "ethers";
+import { type ParamType, ZeroHash, type Provider, getBytes, keccak256, toUtf8Bytes } from "ethers";
+import { callEncoder, encodeParams, resultDecoder } from "./abi";
 import type { Metrics } from "../metrics";
 import type { DeployedContract } from "./deployments";
 import { classifyRpcError } from "./rpc";
@@ -129,9 +130,13 @@ export interface ChatRegistryClient {
 
 /** keccak256(abi.encode(requestId, validator, responseHash, salt)), as `computeCommitment` does on-chain. */
 export function computeCommitment(requestId: bigint, validator: string, responseHash: string, salt: string): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(["uint256", "address", "bytes32", "bytes32"], [requestId, validator, responseHash, salt]),
-  );
+  return keccak256("0x" + encodeParams(["uint256", "address", "bytes32", "bytes32"], [requestId, validator, responseHash, salt]));
+}
+
+/** Reads a view's tuple output by its components' names (decoded by the lean codec: plain arrays inside). */
+function tupleFields(type: ParamType): (values: unknown[]) => Record<string, unknown> {
+  const names = (type.components ?? []).map((c) => c.name);
+  return (values) => Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
 
 export function createChatRegistryClient(
@@ -139,8 +144,8 @@ export function createChatRegistryClient(
   provider: Provider,
   metrics?: Metrics,
 ): ChatRegistryClient {
-  const contract = new Contract(deployed.address, deployed.iface, provider);
   const iface = deployed.iface;
+  const to = deployed.address;
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -148,11 +153,42 @@ export function createChatRegistryClient(
       throw classifyRpcError(error, what, metrics);
     }
   };
+  /** An `eth_call` of a view, its output decoded by the lean codec (the hot reads run per request and block). */
+  const view = (name: string) => {
+    const encode = callEncoder(iface, name);
+    const decode = resultDecoder(iface, name);
+    return async (args: unknown[], blockTag?: string) => decode(await provider.call({ to, data: encode(...args), blockTag }));
+  };
+  const views = {
+    getRecord: view("getRecord"),
+    getMembers: view("getMembers"),
+    threadOfRequest: view("threadOfRequest"),
+    getModel: view("getModel"),
+    previewCommittee: view("previewCommittee"),
+    creditOf: view("creditOf"),
+  };
+  const recordOf = tupleFields(iface.getFunction("getRecord")!.outputs[0]);
+  const memberOf = tupleFields(iface.getFunction("getMembers")!.outputs[0].arrayChildren!);
+  const threadOf = tupleFields(iface.getFunction("threadOfRequest")!.outputs[0]);
+  const modelOf = tupleFields(iface.getFunction("getModel")!.outputs[0]);
+  const limitsOf = tupleFields(iface.getFunction("getModel")!.outputs[0].components!.find((c) => c.name === "limits")!);
+  const encoders = {
+    commit: callEncoder(iface, "commitResponse"),
+    reveal: callEncoder(iface, "revealResponse"),
+    respond: callEncoder(iface, "respond"),
+    decline: callEncoder(iface, "declineRequest"),
+    draw: callEncoder(iface, "draw"),
+    timeout: callEncoder(iface, "timeout"),
+    settle: callEncoder(iface, "settle"),
+    withdraw: callEncoder(iface, "withdraw"),
+    anchor: callEncoder(iface, "anchorBatch"),
+  };
   return {
     address: deployed.address,
     getRecord: (requestId) =>
       call("getRecord", async () => {
-        const r = await contract.getRecord(requestId);
+        const [tuple] = await views.getRecord([requestId]);
+        const r = recordOf(tuple as unknown[]);
         return {
           requestId: r.requestId as bigint,
           requester: r.requester as string,
@@ -171,59 +207,65 @@ export function createChatRegistryClient(
           seedBlock: Number(r.seedBlock),
           commitDeadline: Number(r.commitDeadline),
           revealDeadline: Number(r.revealDeadline),
-          committee: [...(r.committee as string[])],
+          committee: r.committee as string[],
         };
       }),
     getMembers: (requestId) =>
       call("getMembers", async () => {
-        const members = await contract.getMembers(requestId);
-        return (members as MemberState[]).map((m) => ({
-          validator: m.validator,
-          committed: m.committed,
-          revealed: m.revealed,
-          declined: m.declined,
-          commitment: m.commitment,
-          responseHash: m.responseHash,
-        }));
+        const [members] = await views.getMembers([requestId]);
+        return (members as unknown[][]).map((values) => {
+          const m = memberOf(values);
+          return {
+            validator: m.validator as string,
+            committed: m.committed as boolean,
+            revealed: m.revealed as boolean,
+            declined: m.declined as boolean,
+            commitment: m.commitment as string,
+            responseHash: m.responseHash as string,
+          };
+        });
       }),
     getThread: (requestId) =>
       call("threadOfRequest", async () => {
-        const t = await contract.threadOfRequest(requestId);
+        const [tuple] = await views.threadOfRequest([requestId]);
+        const t = threadOf(tuple as unknown[]);
         return { parentId: t.parentId as bigint, rootId: t.rootId as bigint, previousRecordHash: t.previousRecordHash as string };
       }),
     getModel: (modelId) =>
       call("getModel", async () => {
-        const m = await contract.getModel(modelId);
+        const [tuple] = await views.getModel([modelId]);
+        const m = modelOf(tuple as unknown[]);
+        const limits = limitsOf(m.limits as unknown[]);
         return {
           modelHash: m.modelHash as string,
           enabled: m.enabled as boolean,
           limits: {
-            maxPromptBytes: Number(m.limits.maxPromptBytes),
-            maxNewTokens: Number(m.limits.maxNewTokens),
-            contextLength: Number(m.limits.contextLength),
+            maxPromptBytes: Number(limits.maxPromptBytes),
+            maxNewTokens: Number(limits.maxNewTokens),
+            contextLength: Number(limits.contextLength),
           },
           uri: m.uri as string,
         };
       }),
     previewCommittee: (requestId) =>
       call("previewCommittee", async () => {
-        const [committee, ready] = await contract.previewCommittee(requestId, { blockTag: "pending" });
-        return { committee: [...(committee as string[])], ready: ready as boolean };
+        const [committee, ready] = await views.previewCommittee([requestId], "pending");
+        return { committee: committee as string[], ready: ready as boolean };
       }),
-    creditOf: (account) => call("creditOf", async () => (await contract.creditOf(account)) as bigint),
+    creditOf: (account) => call("creditOf", async () => (await views.creditOf([account]))[0] as bigint),
     chainTime: () =>
       call("latest block", async () => {
         const block = await provider.getBlock("latest");
         return block?.timestamp ?? Math.floor(Date.now() / 1000);
       }),
-    encodeCommit: (requestId, commitment) => iface.encodeFunctionData("commitResponse", [requestId, commitment]),
-    encodeReveal: (requestId, text, salt) => iface.encodeFunctionData("revealResponse", [requestId, text, salt]),
-    encodeRespond: (requestId, text) => iface.encodeFunctionData("respond", [requestId, text]),
-    encodeDecline: (requestId, reason) => iface.encodeFunctionData("declineRequest", [requestId, reason]),
-    encodeDraw: (requestId) => iface.encodeFunctionData("draw", [requestId]),
-    encodeTimeout: (requestId) => iface.encodeFunctionData("timeout", [requestId]),
-    encodeSettle: (requestId) => iface.encodeFunctionData("settle", [requestId]),
-    encodeWithdraw: (recipient) => iface.encodeFunctionData("withdraw", [recipient]),
-    encodeAnchor: (root, count, modelId) => iface.encodeFunctionData("anchorBatch", [root, count, modelId]),
+    encodeCommit: (requestId, commitment) => encoders.commit(requestId, commitment),
+    encodeReveal: (requestId, text, salt) => encoders.reveal(requestId, text, salt),
+    encodeRespond: (requestId, text) => encoders.respond(requestId, text),
+    encodeDecline: (requestId, reason) => encoders.decline(requestId, reason),
+    encodeDraw: (requestId) => encoders.draw(requestId),
+    encodeTimeout: (requestId) => encoders.timeout(requestId),
+    encodeSettle: (requestId) => encoders.settle(requestId),
+    encodeWithdraw: (recipient) => encoders.withdraw(recipient),
+    encodeAnchor: (root, count, modelId) => encoders.anchor(root, count, modelId),
   };
 }

@@ -1,4 +1,5 @@
-import { AbiCoder, type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, type ParamType, Result, getBytes } from "ethers";
+import { type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, ParamType, Result } from "ethers";
+import { bytesOfHex, decodeAbi, decodeWord } from "./abi";
 import type { Common } from "../common";
 import type { Journal } from "../jobs/journal";
 import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
@@ -52,25 +53,25 @@ export function decodeUtf8Lenient(bytes: Uint8Array): { text: string; valid: boo
 }
 
 /**
- * Decodes the logs of one contract interface by topic. ethers' `parseLog` finds the event by recomputing every
- * fragment's topic hash (a keccak each) on every log, which was a visible share of the node's CPU at tens of logs a
- * second; here the topics are hashed once. A `string` is decoded as its raw bytes and then leniently (ethers would
+ * Decodes the logs of one contract interface by topic, with the lean codec of `abi.ts`. ethers' `parseLog` finds the
+ * event by recomputing every fragment's topic hash (a keccak each) on every log, which was a visible share of the
+ * node's CPU at tens of logs a second; here the topics are hashed once. A `string` is decoded as its raw bytes and then leniently (ethers would
  * throw on the first invalid byte when the value is read, and anyone can put any bytes in a prompt). Malformed data
  * throws; an unknown topic is undefined.
  */
 export function createEventDecoder(iface: Interface): (log: { topics: readonly string[]; data: string }) => DecodedLog | undefined {
-  const coder = AbiCoder.defaultAbiCoder();
-  const byTopic = new Map<string, { fragment: EventFragment; dataTypes: (ParamType | string)[] }>();
+  const bytesType = ParamType.from("bytes");
+  const byTopic = new Map<string, { fragment: EventFragment; dataTypes: ParamType[] }>();
   iface.forEachEvent((fragment) => {
     if (fragment.anonymous) return;
-    const dataTypes = fragment.inputs.filter((p) => !p.indexed).map((p) => (p.type === "string" ? "bytes" : p));
+    const dataTypes = fragment.inputs.filter((p) => !p.indexed).map((p) => (p.type === "string" ? bytesType : p));
     byTopic.set(fragment.topicHash, { fragment, dataTypes });
   });
   return (log) => {
     const known = byTopic.get(log.topics[0]);
     if (!known) return undefined;
     const { fragment, dataTypes } = known;
-    const data = coder.decode(dataTypes, log.data);
+    const data = decodeAbi(dataTypes, log.data, { results: true });
     const invalidUtf8: string[] = [];
     let topic = 1;
     let field = 0;
@@ -78,7 +79,7 @@ export function createEventDecoder(iface: Interface): (log: { topics: readonly s
       if (!param.indexed) {
         const value = data[field++];
         if (param.type !== "string") return value;
-        const { text, valid } = decodeUtf8Lenient(getBytes(value as string));
+        const { text, valid } = decodeUtf8Lenient(bytesOfHex(value as string));
         if (!valid) invalidUtf8.push(param.name);
         return text;
       }
@@ -86,7 +87,7 @@ export function createEventDecoder(iface: Interface): (log: { topics: readonly s
       if (raw === undefined) throw new Error(`event ${fragment.name} has fewer topics than indexed inputs`);
       // An indexed string, bytes, array or struct is only its hash in the topic (as ethers reports it).
       const hashed = param.baseType === "string" || param.baseType === "bytes" || param.isArray() || param.isTuple();
-      return hashed ? new Indexed(raw) : coder.decode([param], raw)[0];
+      return hashed ? new Indexed(raw) : decodeWord(param, raw);
     });
     return { name: fragment.name, args: Result.fromItems(values, fragment.inputs.map((p) => p.name)), invalidUtf8 };
   };
