@@ -4,6 +4,7 @@ import type { Common } from "../common";
 import { ChainRaceError, NonRetryableError, RetryableError } from "../errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
+import { signTransaction } from "./signing";
 
 export type TxKind = "commit" | "reveal" | "respond" | "decline" | "draw" | "timeout" | "settle" | "anchor" | "other";
 
@@ -26,7 +27,7 @@ export interface SendOptions {
    * Called with the hash of the signed transaction before it is broadcast; the journal writes it here, so after a
    * crash the node can tell whether this exact transaction reached the chain before signing another one.
    */
-  beforeBroadcast?: (txHash: string) => void;
+  beforeBroadcast?: (txHash: string) => void | Promise<void>;
   /** A revert is an expected outcome (e.g. racing other nodes to `timeout`): log it at debug, not as an error. */
   revertExpected?: boolean;
 }
@@ -144,7 +145,6 @@ export function createSubmitter(
   options: SubmitterOptions = {},
 ): Submitter & SubmitterHealth {
   const { config, logger, metrics } = common;
-  const signer = wallet.connect(provider);
   const address = wallet.address;
   const log = logger.child({ validator: address });
   const headroom = BigInt(100 + (options.gasHeadroomPercent ?? 20));
@@ -269,10 +269,10 @@ export function createSubmitter(
       maxFeePerGas: fee.maxFeePerGas,
       maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
     });
-    const signed = await signer.signTransaction(tx);
+    const signed = signTransaction(wallet, tx);
     const hash = keccak256(signed); // a signed transaction's hash is the hash of its serialized bytes
     highestSigned = Math.max(highestSigned ?? nonce, nonce);
-    sendOptions.beforeBroadcast?.(hash);
+    await sendOptions.beforeBroadcast?.(hash);
     nextNonce = undefined;
     await withBackoff(
       `${intent.kind}: broadcast`,
@@ -366,7 +366,7 @@ export function createSubmitter(
               signAndBroadcast(intent, {
                 beforeBroadcast: (h) => {
                   lastHash = h;
-                  sendOptions.beforeBroadcast?.(h);
+                  return sendOptions.beforeBroadcast?.(h);
                 },
               }),
             );

@@ -1,4 +1,4 @@
-import { applyMigrations, type Database, writeFullSync } from "../store/database";
+import { applyMigrations, createSyncBarrier, type Database } from "../store/database";
 import { ACTIVE_STATES, InvalidJobTransitionError, JOB_STATES, canMove, type JobState } from "./states";
 
 /** One committee seat of one request, as the journal stores it. `round` counts reassignments of the request. */
@@ -196,16 +196,22 @@ export interface Journal {
   get(key: JobKey): Job | undefined;
   /** Moves a job forward (see states.ts), writing the given fields in the same transaction. */
   move(key: JobKey, to: JobState, update?: JobUpdate): Job;
-  /** Records the hash of a signed transaction before it is broadcast. */
-  recordTx(key: JobKey, kind: "commit" | "reveal", txHash: string | null): void;
+  /**
+   * Records the hash of a signed transaction before it is broadcast; resolves once the row (and every earlier one, the
+   * salt included) is on disk across an OS crash. Broadcast only then.
+   */
+  recordTx(key: JobKey, kind: "commit" | "reveal", txHash: string | null): Promise<void>;
   /** Records a retryable failure: bumps `failures` and parks the job until `notBefore`. */
   recordFailure(key: JobKey, message: string, notBefore: number): Job;
   /** Leaves a waiting job alone until `notBefore` (no error). */
   defer(key: JobKey, notBefore: number): void;
   /** Makes every waiting job of a request due now: something happened on-chain that it may wait for. */
   nudge(requestId: bigint): void;
-  /** Active (non-terminal) jobs due now, oldest first. */
-  dueJobs(now: number, limit?: number): Job[];
+  /**
+   * Keys of the active (non-terminal) jobs due now, oldest first: the loop scans often and most of what it finds is
+   * already running, so the rows (prompt and response included) are read only for the jobs it starts.
+   */
+  dueJobKeys(now: number, limit?: number): JobKey[];
   /** Every job of a request (all validators and rounds). */
   jobsOfRequest(requestId: bigint): Job[];
   /**
@@ -263,6 +269,7 @@ export function createJournal(db: Database): Journal {
   applyMigrations(db, "journal", MIGRATIONS);
   const now = () => Date.now();
   const keyArgs = (k: JobKey) => [k.requestId.toString(), k.validator.toLowerCase(), k.round] as const;
+  const durable = createSyncBarrier(db);
 
   const insertJob = db.prepare(
     `INSERT OR IGNORE INTO journal_jobs (request_id, validator, round, state, model_id, prompt, prompt_hash,
@@ -294,7 +301,7 @@ export function createJournal(db: Database): Journal {
     `UPDATE journal_jobs SET not_before = 0 WHERE request_id = ? AND not_before > 0 AND state IN (${placeholders})`,
   );
   const selectDue = db.prepare(
-    `SELECT * FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ?
+    `SELECT request_id, validator, round FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ?
      ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
   );
   const insertSkipped = db.prepare(
@@ -384,7 +391,8 @@ export function createJournal(db: Database): Journal {
       return row && toJob(row);
     },
     move(key, to, update = {}) {
-      // A salt is written before the commitment made from it is signed: it must survive an OS crash too.
+      // A salt is written with NORMAL like the rest: the commitment made from it leaves only after `recordTx`'s barrier,
+      // which syncs the WAL and the salt's frames before it.
       const write = db.transaction(() => {
         const current = journal.get(key);
         if (!current) throw new Error(`job ${key.requestId}/${key.validator}/${key.round} is not in the journal`);
@@ -408,10 +416,11 @@ export function createJournal(db: Database): Journal {
         });
         return journal.get(key) as Job;
       });
-      return update.salt ? writeFullSync(db, write) : write();
+      return write();
     },
     recordTx(key, kind, txHash) {
-      writeFullSync(db, () => (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key)));
+      (kind === "commit" ? updateCommitTx : updateRevealTx).run(txHash, now(), ...keyArgs(key));
+      return durable();
     },
     recordFailure(key, message, notBefore) {
       updateFailure.run(message.slice(0, 500), notBefore, now(), ...keyArgs(key));
@@ -423,8 +432,9 @@ export function createJournal(db: Database): Journal {
     nudge(requestId) {
       nudgeRequest.run(requestId.toString(), ...ACTIVE_STATES);
     },
-    dueJobs(at, limit = 500) {
-      return (selectDue.all(...ACTIVE_STATES, at, limit) as JobRow[]).map(toJob);
+    dueJobKeys(at, limit = 500) {
+      const rows = selectDue.all(...ACTIVE_STATES, at, limit) as Pick<JobRow, "request_id" | "validator" | "round">[];
+      return rows.map((row) => ({ requestId: BigInt(row.request_id), validator: row.validator, round: row.round }));
     },
     jobsOfRequest(requestId) {
       return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);

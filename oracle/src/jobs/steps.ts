@@ -76,7 +76,7 @@ export interface StepChain {
   send(
     validator: string,
     tx: JobTransaction,
-    options?: { beforeBroadcast?: (hash: string) => void },
+    options?: { beforeBroadcast?: (hash: string) => void | Promise<void> },
   ): Promise<MinedJobTransaction>;
   /** A journaled transaction: mined (in which block), still pending, or unknown to the chain (nothing was sent). */
   lookupTx(validator: string, hash: string): Promise<{ status: "mined"; blockNumber: number } | { status: "pending" } | { status: "unknown" }>;

@@ -13,8 +13,8 @@ export function openDatabase(file: string, options: { verbose?: (sql: unknown) =
   if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new BetterSqlite3(file, options.verbose ? { verbose: options.verbose } : {});
   db.pragma("journal_mode = WAL");
-  // NORMAL is durable across process crashes (kill -9) in WAL mode; only an OS crash can lose the last commits. The
-  // writes a signature depends on (salts, transaction hashes) go through `writeFullSync`.
+  // NORMAL is durable across process crashes (kill -9) in WAL mode; only an OS crash can lose the last commits. What a
+  // broadcast depends on (salts, transaction hashes) is synced before it leaves: `createSyncBarrier`.
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
@@ -34,6 +34,34 @@ export function writeFullSync<T>(db: Database, write: () => T): T {
   } finally {
     db.pragma("synchronous = NORMAL");
   }
+}
+
+/**
+ * Durability for writes that must survive an OS crash before something leaves the process (a transaction hash before
+ * its broadcast), at one synced commit per event-loop turn instead of one per write. Callers commit with the default
+ * NORMAL and await the returned function: on the next turn one FULL commit (a one-row counter) syncs the WAL, and
+ * every frame before it with it, then all waiters of that turn resume. WAL frames are appended in commit order, so a
+ * salt written earlier with NORMAL is on disk once a later barrier returns.
+ */
+export function createSyncBarrier(db: Database): () => Promise<void> {
+  db.exec("CREATE TABLE IF NOT EXISTS sync_barrier (id INTEGER PRIMARY KEY CHECK (id = 1), syncs INTEGER NOT NULL)");
+  db.prepare("INSERT OR IGNORE INTO sync_barrier (id, syncs) VALUES (1, 0)").run();
+  const bump = db.prepare("UPDATE sync_barrier SET syncs = syncs + 1 WHERE id = 1");
+  let next: Promise<void> | undefined;
+  return () => {
+    next ??= new Promise<void>((resolve, reject) =>
+      setImmediate(() => {
+        next = undefined;
+        try {
+          writeFullSync(db, () => bump.run());
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+    return next;
+  };
 }
 
 /**

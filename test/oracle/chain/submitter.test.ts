@@ -83,7 +83,7 @@ describe("submitter (hardhat node process)", function () {
     const { heads, submitter } = startRun(provider, key);
     const first = await provider.getTransactionCount(key.address, "pending");
     const broadcast: string[] = [];
-    const sends = Array.from({ length: 6 }, () => submitter.send(TRANSFER, { beforeBroadcast: (hash) => broadcast.push(hash) }));
+    const sends = Array.from({ length: 6 }, () => submitter.send(TRANSFER, { beforeBroadcast: (hash) => void broadcast.push(hash) }));
     // All six reach the pool before any block: none waits for another's receipt.
     await until("six broadcasts", () => broadcast.length === 6);
     expect(await provider.getTransactionCount(key.address, "latest")).to.equal(first);

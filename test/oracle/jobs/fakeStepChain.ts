@@ -68,9 +68,9 @@ export class FakeStepChain implements StepChain {
   async getModel() {
     return this.model;
   }
-  async send(validator: string, tx: JobTransaction, options?: { beforeBroadcast?: (hash: string) => void }) {
+  async send(validator: string, tx: JobTransaction, options?: { beforeBroadcast?: (hash: string) => void | Promise<void> }) {
     const hash = keccak256(toUtf8Bytes(`${validator}:${tx.kind}:${this.sent.length}`));
-    options?.beforeBroadcast?.(hash);
+    await options?.beforeBroadcast?.(hash);
     this.sent.push({ validator, tx, hash });
     const seat = this.members.find((m) => m.validator === validator);
     if (tx.kind === "commit" && seat) Object.assign(seat, { committed: true, commitment: tx.commitment });

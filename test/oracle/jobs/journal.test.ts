@@ -17,13 +17,13 @@ function request(requestId: bigint, seenBlock: number, deadline: number) {
 }
 
 describe("oracle job journal", function () {
-  it("adds a job once and moves it forward only", function () {
+  it("adds a job once and moves it forward only", async function () {
     const journal = createJournal(openDatabase(":memory:"));
     expect(journal.addJob(newJob(1n, 5))).to.equal(true);
     expect(journal.addJob(newJob(1n, 5))).to.equal(false);
     const key = { requestId: 1n, validator: V, round: 0 };
     journal.move(key, "inferred", { salt: "0xs", responseText: "yo", responseHash: "0xh" });
-    journal.recordTx(key, "commit", "0xtx");
+    await journal.recordTx(key, "commit", "0xtx");
     const committed = journal.move(key, "committed", { commitBlock: 6 });
     expect(committed).to.include({ state: "committed", salt: "0xs", responseText: "yo", commitTx: "0xtx", commitBlock: 6, txAttempts: 1 });
     expect(() => journal.move(key, "seen")).to.throw(InvalidJobTransitionError);
@@ -48,8 +48,8 @@ describe("oracle job journal", function () {
     journal.addJob(newJob(1n, 1));
     journal.addJob(newJob(2n, 2));
     journal.recordFailure({ requestId: 1n, validator: V, round: 0 }, "rpc down", 1_000);
-    expect(journal.dueJobs(500).map((j) => j.requestId)).to.deep.equal([2n]);
-    expect(journal.dueJobs(1_000).map((j) => j.requestId)).to.deep.equal([1n, 2n]);
+    expect(journal.dueJobKeys(500).map((j) => j.requestId)).to.deep.equal([2n]);
+    expect(journal.dueJobKeys(1_000).map((j) => j.requestId)).to.deep.equal([1n, 2n]);
   });
 
   it("closes every active job of a request and counts states", function () {
@@ -62,16 +62,16 @@ describe("oracle job journal", function () {
     expect(journal.countByState()).to.include({ finalized: 2, seen: 0 });
   });
 
-  it("rolls back to the common ancestor: deletes later jobs, steps back later transactions", function () {
+  it("rolls back to the common ancestor: deletes later jobs, steps back later transactions", async function () {
     const journal = createJournal(openDatabase(":memory:"));
     const early = { requestId: 1n, validator: V, round: 0 };
     const late = { requestId: 2n, validator: V, round: 0 };
     journal.addJob(newJob(1n, 10));
     journal.trackRequest(request(1n, 10, 100));
     journal.move(early, "inferred", { salt: "0x1" });
-    journal.recordTx(early, "commit", "0xc");
+    await journal.recordTx(early, "commit", "0xc");
     journal.move(early, "committed", { commitBlock: 11 });
-    journal.recordTx(early, "reveal", "0xr");
+    await journal.recordTx(early, "reveal", "0xr");
     journal.move(early, "revealed", { revealBlock: 13 });
     journal.move(early, "finalized", { closedBlock: 13 });
     journal.markRequestClosed(1n, 13);
@@ -120,7 +120,7 @@ describe("oracle job journal", function () {
 });
 
 describe("oracle job journal: declines", function () {
-  it("migrates a journal written before the declined state, keeping its rows, and then accepts declined jobs", function () {
+  it("migrates a journal written before the declined state, keeping its rows, and then accepts declined jobs", async function () {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "journal-v1-")), "j.sqlite");
     const db = openDatabase(file);
     createJournal(db).addJob(newJob(3n, 4));
@@ -141,7 +141,7 @@ describe("oracle job journal: declines", function () {
     const journal = createJournal(openDatabase(file));
     const key = { requestId: 3n, validator: V, round: 0 };
     expect(journal.get(key)?.state).to.equal("seen");
-    journal.recordTx(key, "commit", "0xdecline");
+    await journal.recordTx(key, "commit", "0xdecline");
     expect(journal.move(key, "declined", { commitBlock: 5 })).to.include({ state: "declined", commitTx: "0xdecline" });
     expect(() => journal.move(key, "committed")).to.throw(InvalidJobTransitionError);
   });
@@ -159,11 +159,11 @@ describe("oracle job journal: declines", function () {
     expect(journal.closeRequest(1n, "declined", 10).map((j) => j.state)).to.deep.equal(["declined"]);
   });
 
-  it("rolls a decline mined in a dropped block back to seen, where the decision is made again", function () {
+  it("rolls a decline mined in a dropped block back to seen, where the decision is made again", async function () {
     const journal = createJournal(openDatabase(":memory:"));
     const key = { requestId: 1n, validator: V, round: 0 };
     journal.addJob(newJob(1n, 10));
-    journal.recordTx(key, "commit", "0xdecline");
+    await journal.recordTx(key, "commit", "0xdecline");
     journal.move(key, "declined", { commitBlock: 12 });
     journal.commitRange(12, [10, 11, 12].map((n) => ({ number: n, hash: `0x${n}` })));
     journal.rollbackTo(11);

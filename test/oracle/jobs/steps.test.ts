@@ -100,7 +100,7 @@ describe("jobs/steps", function () {
     it("finishes a journaled decline that was mined without sending another", async function () {
       const s = setup();
       const hash = `0x${"77".repeat(32)}`;
-      s.journal.recordTx(s.job(), "commit", hash);
+      await s.journal.recordTx(s.job(), "commit", hash);
       s.chain.journaled.set(hash, "mined");
       const result = await inferStep(s.ctx, s.job());
       expect(result.kind).to.equal("moved");
@@ -214,7 +214,7 @@ describe("jobs/steps", function () {
       const s = setup();
       const job = inferred(s);
       const hash = `0x${"88".repeat(32)}`;
-      s.journal.recordTx(job, "commit", hash);
+      await s.journal.recordTx(job, "commit", hash);
       s.chain.journaled.set(hash, "pending");
       await commitStep(s.ctx, s.job());
       expect(s.job()).to.include({ state: "committed", commitBlock: 56 });
