@@ -18,6 +18,12 @@ export interface OracleProcess {
   exited: Promise<number | null>;
 }
 
+/** `BENCH_ORACLE_CPU_PROF=<dir>`: each oracle process writes a V8 CPU profile of its main thread there on exit. */
+function profilerFlags(): string[] {
+  const dir = process.env.BENCH_ORACLE_CPU_PROF;
+  return dir ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(dir)] : [];
+}
+
 /**
  * Starts `oracle/src/main.ts` as its own OS process (own process group that ends with this process, logs to `logFile`), with the given options as
  * command-line flags, and resolves once GET /readyz answers 200.
@@ -34,7 +40,7 @@ export async function startOracleProcess(options: {
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = fs.openSync(options.logFile, "a");
   // `ip netns exec` execs the watchdog in the namespace, so the pid (and process group) stays in there.
-  const child: ChildProcess = spawnWatched(TSX_BIN, [MAIN, ...options.args], { cwd: REPO_ROOT, output: log, env: { ...process.env, ...options.env }, wrapper: options.wrapper });
+  const child: ChildProcess = spawnWatched(TSX_BIN, [...profilerFlags(), MAIN, ...options.args], { cwd: REPO_ROOT, output: log, env: { ...process.env, ...options.env }, wrapper: options.wrapper });
   fs.closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const proc: OracleProcess = {
