@@ -38,30 +38,38 @@ export function writeFullSync<T>(db: Database, write: () => T): T {
 
 /**
  * Durability for writes that must survive an OS crash before something leaves the process (a transaction hash before
- * its broadcast), at one synced commit per event-loop turn instead of one per write. Callers commit with the default
- * NORMAL and await the returned function: on the next turn one FULL commit (a one-row counter) syncs the WAL, and
- * every frame before it with it, then all waiters of that turn resume. WAL frames are appended in commit order, so a
- * salt written earlier with NORMAL is on disk once a later barrier returns.
+ * its broadcast), at one sync per event-loop turn instead of one per write, and off the event loop. Callers commit
+ * with the default NORMAL (SQLite has written the WAL frames to the OS, unsynced) and await the returned function: on
+ * the next turn one `fdatasync` of the WAL file, run on libuv's thread pool, puts every frame written before it on
+ * disk, then all waiters of that turn resume. A salt written earlier is synced with the transaction hash after it;
+ * frames a checkpoint moved into the database file were synced by the checkpoint (NORMAL syncs around checkpoints).
+ * A synchronous FULL commit per write cost 0.45 ms of blocked event loop each, and 13 ms each with ten nodes sharing
+ * a disk. `sync` replaces the file sync (tests count the syncs).
  */
-export function createSyncBarrier(db: Database): () => Promise<void> {
-  db.exec("CREATE TABLE IF NOT EXISTS sync_barrier (id INTEGER PRIMARY KEY CHECK (id = 1), syncs INTEGER NOT NULL)");
-  db.prepare("INSERT OR IGNORE INTO sync_barrier (id, syncs) VALUES (1, 0)").run();
-  const bump = db.prepare("UPDATE sync_barrier SET syncs = syncs + 1 WHERE id = 1");
+export function createSyncBarrier(db: Database, options: { sync?: (walFile: string) => Promise<void> } = {}): () => Promise<void> {
+  if (db.memory) return () => Promise.resolve(); // nothing on disk to sync
+  const walFile = `${path.resolve(db.name)}-wal`;
+  const sync = options.sync ?? syncFile;
   let next: Promise<void> | undefined;
   return () => {
+    // Writers after this turn's sync started get the next one: theirs may not be covered by it.
     next ??= new Promise<void>((resolve, reject) =>
       setImmediate(() => {
         next = undefined;
-        try {
-          writeFullSync(db, () => bump.run());
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
+        sync(walFile).then(resolve, reject);
       }),
     );
     return next;
   };
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.promises.open(file, "r+");
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
