@@ -1,4 +1,5 @@
-import { type ParamType, ZeroHash, type Provider, getBytes, keccak256, toUtf8Bytes } from "ethers";
+import { type ParamType, ZeroHash, type Provider, getBytes, keccak256 } from "ethers";
+import { decodeUtf8Lenient } from "./listener";
 import { callEncoder, encodeParams, resultDecoder } from "./abi";
 import type { Metrics } from "../metrics";
 import type { DeployedContract } from "./deployments";
@@ -36,8 +37,6 @@ export interface RegisteredModel {
   uri: string;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
-
 /**
  * A prompt as the chain carries it (any bytes: Solidity does not check UTF-8): its text, with U+FFFD for every invalid
  * sequence, and whether the bytes were valid UTF-8 (only then does the text hash back to the on-chain promptHash).
@@ -50,8 +49,8 @@ export function decodePrompt(raw: string | Uint8Array): { text: string; validUtf
   } catch {
     return { text: "", validUtf8: false };
   }
-  const text = utf8.decode(bytes);
-  return { text, validUtf8: keccak256(toUtf8Bytes(text)) === keccak256(bytes) };
+  const { text, valid } = decodeUtf8Lenient(bytes);
+  return { text, validUtf8: valid };
 }
 
 export interface OnChainRecord {

@@ -116,7 +116,8 @@ export class ChainIndex {
   private decodeRow(row: StoredChainEvent): IndexedEvent | undefined {
     try {
       const decoder = this.decoders.get(row.address.toLowerCase());
-      const parsed = decoder?.decode(row);
+      // The listener's decoding when it handed it over (the same decoder), else decoded here (after a restart).
+      const parsed = row.args ? { name: row.name, args: row.args } : decoder?.decode(row);
       if (!decoder || !parsed) return undefined;
       return { name: parsed.name, args: parsed.args, contract: decoder.contract, block: row.block, txHash: row.txHash, logIndex: row.logIndex };
     } catch (error) {
@@ -135,6 +136,10 @@ export class ChainIndex {
   /** The same bound on the log and in memory: the oldest events go first, the models' registrations stay. */
   private applyRetention() {
     const { maxEvents, minBlock } = this.bound();
+    // Memory holds what the log holds (models apart), so it tells whether the log is over the bound: pruning is a
+    // scan of up to maxEvents rows, not to run on every sync.
+    const over = this.events.length > maxEvents || (minBlock !== undefined && this.events.length > 0 && this.events[0].block < minBlock);
+    if (!over) return;
     this.options.events.prune({ maxEvents, minBlock });
     let drop = Math.max(0, this.events.length - maxEvents);
     while (minBlock !== undefined && drop < this.events.length && this.events[drop].block < minBlock) drop++;

@@ -93,6 +93,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
         name: event.name,
         topics: event.topics,
         data: event.data,
+        args: event.args,
       });
       const requestId = event.args.requestId as bigint | undefined;
       switch (event.name) {

@@ -1,3 +1,4 @@
+import type { Result } from "ethers";
 import { applyMigrations, type Database } from "./database";
 
 /** A registry event as the listener read it: where it sits and its raw log, decoded again by whoever reads it. */
@@ -9,6 +10,11 @@ export interface StoredChainEvent {
   name: string;
   topics: readonly string[];
   data: string;
+  /**
+   * The listener's decoding, handed over in memory so the API's index does not decode the same log again; absent for
+   * rows read back after a restart (and for events appended without it).
+   */
+  args?: Result;
 }
 
 /** How much of the chain the log keeps: the newest `maxEvents`, none below `minBlock` (except the kept names). */
@@ -86,19 +92,41 @@ export function createChainEventLog(db: Database): ChainEventLog {
   const deleteBefore = db.prepare(`DELETE FROM chain_events WHERE (block, log_index) < (?, ?) AND name NOT IN (${kept})`);
   const countRows = db.prepare(`SELECT COUNT(*) AS n FROM chain_events`);
   const dropListeners = new Set<(ancestor: number) => void>();
+  /**
+   * Decoded args of appended events until `after` returns their rows, by position. An entry is used only for a row
+   * with the same transaction, topics and data (a range rolled back and read again on another branch cannot lend its
+   * decoding to a different event); bounded in case nobody reads.
+   */
+  const decoded = new Map<string, { txHash: string; topics: string; data: string; args: Result }>();
+  const positionKey = (block: number, logIndex: number) => `${block}:${logIndex}`;
 
   return {
     append(e) {
-      insert.run(e.block, e.logIndex, e.txHash, e.address, e.name, JSON.stringify(e.topics), e.data);
+      const topics = JSON.stringify(e.topics);
+      insert.run(e.block, e.logIndex, e.txHash, e.address, e.name, topics, e.data);
+      if (e.args) {
+        if (decoded.size >= 10_000) decoded.delete(decoded.keys().next().value as string);
+        decoded.set(positionKey(e.block, e.logIndex), { txHash: e.txHash, topics, data: e.data, args: e.args });
+      }
     },
     dropAbove(ancestor) {
       const dropped = deleteAbove.run(ancestor).changes;
+      decoded.clear();
       for (const listener of dropListeners) listener(ancestor);
       return dropped;
     },
     after(position) {
       const rows = (position ? selectAfter.all(position.block, position.logIndex) : selectAll.all()) as Row[];
-      return rows.map(fromRow);
+      return rows.map((row) => {
+        const event = fromRow(row);
+        const key = positionKey(row.block, row.log_index);
+        const known = decoded.get(key);
+        if (known) {
+          decoded.delete(key);
+          if (known.txHash === row.tx_hash && known.topics === row.topics && known.data === row.data) event.args = known.args;
+        }
+        return event;
+      });
     },
     prune({ maxEvents, minBlock }) {
       let deleted = minBlock !== undefined ? deleteBelow.run(minBlock).changes : 0;

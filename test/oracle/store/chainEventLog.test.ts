@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { Result } from "ethers";
 import { createChainEventLog, type StoredChainEvent } from "../../../oracle/src/store/chainEventLog";
 import { openDatabase } from "../../../oracle/src/store/database";
 
@@ -20,6 +21,23 @@ describe("store/chainEventLog", function () {
     expect(positions(log.after())).to.deep.equal(["1:0", "3:0", "3:1"]);
     expect(positions(log.after({ block: 3, logIndex: 0 }))).to.deep.equal(["3:1"]);
     expect(log.after()[0].topics).to.deep.equal([`0x${"11".repeat(32)}`]);
+  });
+
+  it("hands the listener's decoding to the reader once, only for the row it decoded", function () {
+    const log = createChainEventLog(openDatabase(":memory:"));
+    const args = Result.fromItems([1n], ["requestId"]);
+    log.append({ ...event(1, 0), args });
+    log.append({ ...event(2, 0), args });
+    // Block 2 read again (a rolled-back range re-read on another branch): another payload at the same position.
+    log.append({ ...event(2, 0), data: "0x01" });
+    const [first, second] = log.after();
+    expect(first.args, "the listener's args, not decoded again").to.equal(args);
+    expect(second.args, "not lent to a different event at the same position").to.equal(undefined);
+    expect(log.after()[0].args, "once: a second read decodes from the row").to.equal(undefined);
+    log.append({ ...event(3, 0), args });
+    log.dropAbove(2);
+    log.append(event(3, 0)); // the same log again, read without handing args over
+    expect(log.after({ block: 2, logIndex: 0 })[0].args, "a reorg forgets what was handed over").to.equal(undefined);
   });
 
   it("prunes to the newest events and the age bound, never a model registration", function () {
