@@ -62,6 +62,7 @@ interface Options {
   committee: number;
   quorum: number;
   out?: string;
+  pollMs: number;
 }
 
 /** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
@@ -73,6 +74,7 @@ function parseOptions(): Options {
     .option("--processes", "one oracle process per validator, each with its own key, data dir and HTTP port (default: one process serves all)")
     .option("--committee <c>", "committee size of each request", integerOption(1), 3)
     .option("--quorum <q>", "matching reveals that finalize a request", integerOption(1), 2)
+    .option("--poll-ms <ms>", "the oracle processes' --poll-interval-ms (head, journal and seat-finder polls)", integerOption(1), 20)
     .option("--out <file>", "where the JSON goes (default: bench/out/e2e.json)")
     .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
     .option("--rate <r>", "requests per second offered in that phase", numberOption(0.01, 10_000), 40)
@@ -379,7 +381,7 @@ async function measureChainAlone(context: PhaseContext, count: number, blockMs: 
  * The oracle processes that serve the validators: one for all of them (as a single operator would run them), or one
  * per validator with its own key, data dir and HTTP port (`--processes`, as separate machines would).
  */
-async function startOracles(network: LocalNetwork, options: { perValidator: boolean; apiKeysFile: string }) {
+async function startOracles(network: LocalNetwork, options: { perValidator: boolean; apiKeysFile: string; pollMs: number }) {
   const { node: chain, dir, validators, deploymentsFile } = network;
   const groups = options.perValidator ? validators.map((v) => [v]) : [validators];
   const ports = await Promise.all(groups.map(() => freePort()));
@@ -391,7 +393,7 @@ async function startOracles(network: LocalNetwork, options: { perValidator: bool
       "--deployments", deploymentsFile,
       "--data-dir", path.join(dir, name),
       "--http-port", String(ports[index]),
-      "--poll-interval-ms", "20",
+      "--poll-interval-ms", String(options.pollMs),
       "--log-level", process.env.BENCH_ORACLE_LOG_LEVEL ?? "warn",
       "--api-keys", options.apiKeysFile,
     ];
@@ -453,7 +455,7 @@ async function main() {
     const apiKey = randomBytes(18).toString("base64url");
     const apiKeysFile = path.join(dir, "api-keys");
     fs.writeFileSync(apiKeysFile, `${apiKey}\n`, { mode: 0o600 });
-    oracles = await startOracles(network, { perValidator: Boolean(options.processes), apiKeysFile });
+    oracles = await startOracles(network, { perValidator: Boolean(options.processes), apiKeysFile, pollMs: options.pollMs });
     const fleet = oracles;
     process.stdout.write(
       `bench:e2e  seed ${seed}, ${options.validators} validators in ${fleet.count} oracle process${fleet.count === 1 ? "" : "es"}, ` +
@@ -530,6 +532,7 @@ async function main() {
         offeredRate: rate,
         latencyOfferedRate: latencyRate,
         blockIntervalMs: blockMs,
+        oraclePollMs: options.pollMs,
         seed,
         cpus: os.cpus().length,
         loadAverage: os.loadavg().map(round),
