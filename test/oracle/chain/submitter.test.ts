@@ -37,16 +37,24 @@ function startRun(provider: JsonRpcProvider, key: Wallet): { heads: HeadTracker;
 
 /**
  * A JSON-RPC hop in front of the node that answers HTTP 503 to the first `failures` requests asking for `method`
- * (an overloaded RPC provider), and forwards everything else.
+ * (an overloaded RPC provider), after `delayMs`, and forwards everything else.
  */
-async function flakyRpc(target: string, method: string, failures: number): Promise<{ url: string; close(): Promise<void> }> {
+async function flakyRpc(
+  target: string,
+  method: string,
+  failures: number,
+  delayMs = 0,
+): Promise<{ url: string; close(): Promise<void>; requests(): number }> {
   let left = failures;
+  let requests = 0;
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
+    if (body.includes(`"${method}"`)) requests++;
     if (left > 0 && body.includes(`"${method}"`)) {
       left--;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
       res.writeHead(503).end("service unavailable");
       return;
     }
@@ -57,6 +65,7 @@ async function flakyRpc(target: string, method: string, failures: number): Promi
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    requests: () => requests,
   };
 }
 
@@ -85,7 +94,8 @@ describe("submitter (hardhat node process)", function () {
     const broadcast: string[] = [];
     const sends = Array.from({ length: 6 }, () => submitter.send(TRANSFER, { beforeBroadcast: (hash) => void broadcast.push(hash) }));
     // All six reach the pool before any block: none waits for another's receipt.
-    await until("six broadcasts", () => broadcast.length === 6);
+    await until("six in the pool", async () => (await provider.getTransactionCount(key.address, "pending")) === first + 6);
+    expect(broadcast, "each journaled before it left").to.have.length(6);
     expect(await provider.getTransactionCount(key.address, "latest")).to.equal(first);
     await provider.send("evm_mine", []);
     const mined = await Promise.all(sends);
@@ -135,6 +145,34 @@ describe("submitter (hardhat node process)", function () {
     expect(await provider.getTransactionCount(key.address, "pending")).to.equal(first + 3);
     expect(await restarted.submitter.lookup(journaled[2])).to.deep.equal({ status: "unknown" });
     await restarted.heads.stop();
+  });
+
+  it("does not broadcast a transaction signed before an earlier one failed to broadcast: no nonce gap, no reuse", async function () {
+    // Every broadcast attempt of the first transaction fails, slowly (three tries); the second is signed meanwhile.
+    const flaky = await flakyRpc(node.url, "eth_sendRawTransaction", 3, 200);
+    const flakyProvider = createProvider(flaky.url, 31337);
+    const common = makeCommon();
+    const heads = createHeadTracker(common, provider);
+    heads.start();
+    const account = devAccount(10);
+    const submitter = createSubmitter(common, flakyProvider, heads, account);
+    try {
+      const first = await provider.getTransactionCount(account.address, "pending");
+      const sends = [1n, 2n].map((value) => submitter.send({ ...TRANSFER, value }));
+      const mined = await Promise.all(sends);
+      // Each went out on the node's pending count after the failure (in either order): no gap, no reuse.
+      const nonces = await Promise.all(mined.map(async (m) => (await provider.getTransaction(m.hash))!.nonce));
+      expect(nonces.sort((a, b) => a - b)).to.deep.equal([first, first + 1]);
+      expect(await provider.getTransactionCount(account.address, "pending")).to.equal(first + 2);
+      // Three failed broadcasts and one for each transaction. The second one's first signature (nonce first + 1,
+      // behind the missing one) was never sent: the automining node would have refused it ("nonce too high"),
+      // adding broadcasts and retries.
+      expect(flaky.requests()).to.equal(5);
+    } finally {
+      await heads.stop();
+      flakyProvider.destroy();
+      await flaky.close();
+    }
   });
 
   it("counts a send that failed once and then went through as a retry, not as a failed transaction", async function () {
