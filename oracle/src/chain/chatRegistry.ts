@@ -1,4 +1,5 @@
-import { type ParamType, ZeroHash, type Provider, getBytes, keccak256 } from "ethers";
+import { type ParamType, ZeroHash, type Provider, getBytes } from "ethers";
+import { keccak256 } from "./keccak";
 import { decodeUtf8Lenient } from "./listener";
 import { callEncoder, encodeParams, resultDecoder } from "./abi";
 import type { Metrics } from "../metrics";

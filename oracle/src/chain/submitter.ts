@@ -1,9 +1,10 @@
-import { Transaction, keccak256, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
+import { Transaction, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
 import { type TokenUnits, describeCustomError } from "./errorText";
 import type { Common } from "../common";
 import { ChainRaceError, NonRetryableError, RetryableError } from "../errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
+import { keccak256 } from "./keccak";
 import { signTransaction } from "./signing";
 
 export type TxKind = "commit" | "reveal" | "respond" | "decline" | "draw" | "timeout" | "settle" | "anchor" | "other";

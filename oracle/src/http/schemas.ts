@@ -1,9 +1,7 @@
 import { z } from "zod";
 import type { ZodType } from "zod";
 import { HttpError } from "./errors";
-
-/** Lone UTF-16 surrogates are valid in JSON ("\ud800") but have no UTF-8 encoding, hence no keccak256 hash. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+import { LONE_SURROGATE } from "../chain/keccak";
 
 export const hashSchema = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 0x-prefixed 32-byte hex hash");
 

@@ -1,4 +1,4 @@
-import { keccak256, toUtf8Bytes } from "ethers";
+import { keccakText } from "../chain/keccak";
 import { createChatRenderer, type ChatMessage, type ChatRenderer } from "./chatTemplate";
 import { decoderFolder, type SequenceRequest, type SequenceResult } from "./decoderModel";
 import { NonRetryableError } from "../errors";
@@ -226,7 +226,7 @@ export class OnnxInferenceEngine implements InferenceEngine {
       text,
       promptTokenIds,
       tokenIds: result.tokenIds,
-      responseHash: keccak256(toUtf8Bytes(text)),
+      responseHash: keccakText(text),
       finishReason: result.finishReason,
       tokensPerSecond: seconds > 0 ? result.tokenIds.length / seconds : 0,
     };

@@ -1,4 +1,4 @@
-import { keccak256, toUtf8Bytes } from "ethers";
+import { keccakText } from "../chain/keccak";
 import { applyMigrations, type Database } from "./database";
 
 /** Texts (prompts, responses) by the hash the contracts store for them: keccak256 of the UTF-8 bytes. */
@@ -29,7 +29,7 @@ const MIGRATIONS = [
 
 /** keccak256 of the UTF-8 encoding, exactly as Solidity's keccak256(bytes(text)). Throws on lone surrogates. */
 export function hashText(text: string): string {
-  return keccak256(toUtf8Bytes(text));
+  return keccakText(text);
 }
 
 export function createContentStore(db: Database): ContentStore {

@@ -11,9 +11,8 @@ import type { ApiContext } from "../server";
 import { recordView } from "./records";
 import { RequestStatus, STATUS_NAMES } from "../../chain/chatRegistry";
 import { threadHistory, threadRecordHash } from "../../chain/threads";
+import { LONE_SURROGATE } from "../../chain/keccak";
 
-/** Lone UTF-16 surrogates have no UTF-8 encoding, hence no keccak256 hash (as for POST /v1/chat's prompt). */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /** OpenAI's name for the model a node serves: `model-<on-chain model id>`. */
 export const openAiModelName = (modelId: number) => `model-${modelId}`;
 
