@@ -53,7 +53,7 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
    * Attempts whose committee is not known yet, by request id: the block their attempt began in, and the attempt when
    * an event told it (after a restart it is read from the chain).
    */
-  const pending = new Map<string, { requestId: bigint; block: number; attempt?: number }>();
+  const pending = new Map<string, { requestId: bigint; block: number; attempt?: number; waitForHead?: number }>();
   /**
    * Attempts this node is seated on whose committee nobody had drawn when it was found, by request id, with the block
    * the attempt's seed is bound to: if their seats wait (an inference backlog) until half the blockhash window has
@@ -119,9 +119,13 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
   async function find(): Promise<number> {
     let added = 0;
     let lookups = 0;
+    const head = options.headNumber ? await options.headNumber() : undefined;
     for (const [key, entry] of [...pending]) {
       const { requestId, block, attempt } = entry;
       if (stopping || lookups >= lookupsPerPass) break;
+      // Its seed block's hash did not exist at the last look: not before the next block (every node polling every
+      // request until then was a dozen eth_calls per request and node at 250 ms blocks).
+      if (head !== undefined && entry.waitForHead !== undefined && head < entry.waitForHead) continue;
       const tracked = journal.getRequest(requestId);
       if (tracked?.open === false || tracked?.finalizedBlock !== undefined) {
         pending.delete(key);
@@ -135,7 +139,10 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
       // A newer attempt may have been tracked while we read the chain: keep that one.
       if (pending.get(key) !== entry) continue;
       pending.delete(key);
-      if (!result.done) pending.set(key, entry); // to the back: the next pass starts with those not looked at
+      if (!result.done) {
+        entry.waitForHead = head === undefined ? undefined : head + 1;
+        pending.set(key, entry); // to the back: the next pass starts with those not looked at
+      }
     }
     if (added > 0) options.onSeated?.();
     await drawAgingCommittees();

@@ -60,6 +60,26 @@ describe("seat finder", function () {
     expect(registry.previews).to.equal(before);
   });
 
+  it("looks at an attempt whose seed does not exist yet again only once a new block is seen", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    journal.trackRequest({ requestId: 1n, seenBlock: 10, modelId: "1", prompt: "hi", promptHash: "0x01", maxNewTokens: 8, deadline: 0 });
+    const registry = new FakeRegistry();
+    let head = 10;
+    const seats = createSeatFinder(common, { journal, registry: registry.client(), validators: [OURS], headNumber: async () => head });
+    seats.track(1n, 10, 1);
+    expect(await seats.find()).to.equal(0);
+    expect(registry.previews).to.equal(1);
+    // Polls within the same block ask nothing: the seed block's hash cannot exist before the next block.
+    await seats.find();
+    await seats.find();
+    expect(registry.previews).to.equal(1);
+    head = 11;
+    registry.preview = { committee: [OURS], ready: true };
+    expect(await seats.find()).to.equal(1);
+    expect(registry.previews).to.equal(2);
+  });
+
   it("takes the drawn committee without a preview, and the attempt number as the job's round", async function () {
     const { journal, registry, seats } = setup();
     registry.attempt = 2;
@@ -112,6 +132,8 @@ describe("seat finder", function () {
     await seats.find();
     await seats.find(); // once per window, not once per look
     expect(draws).to.deep.equal([1n]);
+    // The renewed seed's block is mined: the preview is ready.
+    head = 267;
     registry.preview = { committee: [OURS], ready: true };
     expect(await seats.find()).to.equal(1);
     // The job keeps the block of the request's event (a reorg below it deletes the job with the request).
