@@ -264,18 +264,22 @@ export function createSubmitter(
    */
   async function sign(intent: TxIntent, sendOptions: SendOptions): Promise<{ hash: string; sent: Promise<void> }> {
     const gasLimit = await gasLimitOf(intent);
+    const fee = await currentFees();
+    const { chainId } = await provider.getNetwork();
     if (heads.reorgs() !== nonceReorgs) nextNonce = undefined;
     nonceReorgs = heads.reorgs();
-    if (nextNonce === undefined) await broadcasts; // the pending count must include every nonce this key signed
-    // A broadcast failing from here on may leave this nonce a gap: then this transaction is not broadcast either.
+    if (nextNonce === undefined) {
+      // The pending count must include every nonce this key signed; nothing is queued meanwhile (signing is serialized).
+      await broadcasts;
+      nextNonce = await pendingNonce();
+    }
+    // From here to `nextNonce = nonce + 1` nothing awaits, so no broadcast can fail in between: a failure from now on
+    // may leave this nonce a gap, and then this transaction is not broadcast either.
+    const nonce = nextNonce;
     const failuresAtNonce = broadcastFailures;
-    const [nonce, fee] = await Promise.all([
-      nextNonce !== undefined ? Promise.resolve(nextNonce) : pendingNonce(),
-      currentFees(),
-    ]);
     const tx = Transaction.from({
       type: 2,
-      chainId: (await provider.getNetwork()).chainId,
+      chainId,
       to: intent.to,
       data: intent.data,
       value: intent.value ?? 0n,
