@@ -54,6 +54,50 @@ const DIRECT_CHECK_MS = 2_000;
 /** Hashes of recently read blocks' transactions kept (a few blocks' worth at any realistic rate). */
 const RECENT_TXS = 4_096;
 
+/** The longest pause between head polls the pacer chooses (the head's age is a readiness condition). */
+const MAX_QUIET_MS = 5_000;
+
+/**
+ * Paces head polls by how blocks arrive. On a chain that makes blocks at a steady interval (a real chain, interval
+ * mining) the next block is not due before about three quarters of the usual gap, so polling at the base interval
+ * until then only asks again for the head already known: at 250 ms blocks and 20 ms polls, twelve polls a block, per
+ * node. Where gaps are irregular (automine: a block per transaction) it always polls at the base interval.
+ */
+export function createPollPacer(): { onNewHead(now: number): void; delay(now: number, baseMs: number): number } {
+  let lastAt: number | undefined;
+  let gap: number | undefined;
+  let deviation = 0;
+  /** Gaps seen since the pace was last dropped: a pace needs a few. */
+  let gaps = 0;
+  return {
+    onNewHead(now) {
+      if (lastAt !== undefined) {
+        const observed = now - lastAt;
+        if (gap === undefined) {
+          gap = observed;
+          gaps = 1;
+        } else if (observed < gap / 2) {
+          // A block well ahead of the pace (interval mining stopped, automine began): poll at the base interval
+          // until a pace shows again.
+          gap = undefined;
+          deviation = 0;
+          gaps = 0;
+        } else {
+          deviation = 0.8 * deviation + 0.2 * Math.abs(observed - gap);
+          gap = 0.8 * gap + 0.2 * observed;
+          gaps++;
+        }
+      }
+      lastAt = now;
+    },
+    delay(now, baseMs) {
+      // Steady means three gaps or more that stray from their mean by under a fifth of it, on average.
+      if (lastAt === undefined || gap === undefined || gaps < 3 || deviation > gap / 5) return baseMs;
+      return Math.max(baseMs, Math.min(lastAt + 0.75 * gap - now, MAX_QUIET_MS));
+    },
+  };
+}
+
 export function createHeadTracker(common: Common, provider: JsonRpcProvider): HeadTracker & HeadHealth {
   const { config, logger, metrics } = common;
   const log = logger.child({ component: "heads" });
@@ -68,6 +112,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   let stopping = false;
   const abort = new AbortController();
   let loop: Promise<void> | undefined;
+  const pacer = createPollPacer();
 
   function notifyBlock() {
     // A poll may re-read the head a caller already knows (its own `current()`): that wait is not over yet.
@@ -117,6 +162,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
       recentTxs.delete(tx);
     }
     if (!newest) return;
+    if (newest.number !== head?.number) pacer.onNewHead(Date.now());
     head = newest;
     metrics.chainHeadBlock.set(head.number);
     await Promise.all(found.map(fetchReceipt));
@@ -165,7 +211,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
         if (failures === 1 || failures % 20 === 0) log.warn({ err: error, failures }, "head poll failed");
       }
       expireOverdue();
-      const wait = failures > 0 ? pollRetryDelayMs(config.pollIntervalMs, failures) : config.pollIntervalMs;
+      const wait = failures > 0 ? pollRetryDelayMs(config.pollIntervalMs, failures) : pacer.delay(Date.now(), config.pollIntervalMs);
       await sleep(wait, abort.signal);
     }
   }

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { JsonRpcProvider } from "ethers";
 import pino from "pino";
-import { createHeadTracker } from "../../../oracle/src/chain/heads";
+import { createHeadTracker, createPollPacer } from "../../../oracle/src/chain/heads";
 import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createMetrics } from "../../../oracle/src/metrics";
@@ -224,5 +224,50 @@ describe("head tracker over the in-process chain", function () {
     expect(await unknown).to.equal(null);
     expect(await settledNow(next)).to.equal(true);
     expect(await heads.receipt(ethers.id("never sent either"), 60_000)).to.equal(null);
+  });
+});
+
+describe("head poll pacing", function () {
+  it("polls at the base interval until it has seen how blocks arrive", function () {
+    const pacer = createPollPacer();
+    expect(pacer.delay(0, 20)).to.equal(20);
+    pacer.onNewHead(1_000);
+    expect(pacer.delay(1_000, 20), "one block says nothing about the gap").to.equal(20);
+    pacer.onNewHead(1_250);
+    pacer.onNewHead(1_500);
+    expect(pacer.delay(1_500, 20), "nor do two gaps").to.equal(20);
+  });
+
+  it("on steady blocks waits until three quarters of the gap, then polls at the base interval", function () {
+    const pacer = createPollPacer();
+    for (let t = 0; t <= 2_500; t += 250) pacer.onNewHead(t);
+    expect(pacer.delay(2_500, 20)).to.equal(187.5);
+    expect(pacer.delay(2_600, 20)).to.equal(87.5);
+    expect(pacer.delay(2_690, 20), "the block is due: base interval").to.equal(20);
+    expect(pacer.delay(3_000, 20), "a late block: base interval").to.equal(20);
+  });
+
+  it("never waits longer than 5 s (12-second blocks), nor less than the base interval", function () {
+    const pacer = createPollPacer();
+    for (let t = 0; t <= 120_000; t += 12_000) pacer.onNewHead(t);
+    expect(pacer.delay(120_000, 20)).to.equal(5_000);
+    expect(pacer.delay(120_000, 8_000)).to.equal(8_000);
+  });
+
+  it("drops the pace at once when a block comes well ahead of it (interval mining gave way to automine)", function () {
+    const pacer = createPollPacer();
+    for (let t = 0; t <= 2_500; t += 250) pacer.onNewHead(t);
+    pacer.onNewHead(2_530);
+    expect(pacer.delay(2_530, 20)).to.equal(20);
+    pacer.onNewHead(2_560);
+    pacer.onNewHead(2_590);
+    expect(pacer.delay(2_590, 20), "two gaps are not a pace yet").to.equal(20);
+  });
+
+  it("polls at the base interval when gaps are irregular (automine: a block per transaction)", function () {
+    const pacer = createPollPacer();
+    let t = 0;
+    for (const gap of [300, 12, 450, 40, 800, 25, 600, 15, 500, 30]) pacer.onNewHead((t += gap));
+    expect(pacer.delay(t, 20)).to.equal(20);
   });
 });
