@@ -31,12 +31,13 @@ function hexOf(bytes: Uint8Array, start: number, end: number): string {
   return out;
 }
 
-/** Bytes of a 0x hex string (ethers' `getBytes` without its checks' allocations). */
-export function bytesOfHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !hex.startsWith("0x")) throw new Error(`not an even-length 0x hex string (${hex.length} chars)`);
+/** Bytes of a 0x hex string (ethers' `getBytes` without its checks' allocations); a TypeError for anything else. */
+export function bytesOfHex(hex: string): Buffer {
+  if (hex.length % 2 !== 0 || !hex.startsWith("0x")) throw new TypeError(`not an even-length 0x hex string (${hex.length} chars)`);
   const buf = Buffer.from(hex.slice(2), "hex");
-  if (buf.length * 2 !== hex.length - 2) throw new Error("invalid hex characters");
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  // Buffer stops at the first character that is not hex.
+  if (buf.length * 2 !== hex.length - 2) throw new TypeError("not an even-length 0x hex string (a character that is not hex)");
+  return buf;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
@@ -44,6 +45,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 interface Reader {
   bytes: Uint8Array;
   results: boolean;
+  /** `string` values as their raw bytes (a view into the data), for callers that decode them leniently. */
+  rawStrings: boolean;
 }
 
 function word(reader: Reader, at: number): bigint {
@@ -65,32 +68,44 @@ function smallWord(reader: Reader, at: number): number {
   return Number(value);
 }
 
-function isDynamic(type: ParamType): boolean {
-  if (type.baseType === "string" || type.baseType === "bytes") return true;
-  if (type.baseType === "array") return type.arrayLength === -1 || isDynamic(type.arrayChildren as ParamType);
-  if (type.baseType === "tuple") return (type.components as readonly ParamType[]).some(isDynamic);
-  return false;
+/** Where a type sits in its sequence's head: behind an offset (dynamic), or inline taking `headSize` bytes. */
+interface Layout {
+  dynamic: boolean;
+  headSize: number;
 }
+/** Per ParamType, worked out once: the ABI's types are parsed once and decoded many times. */
+const layouts = new WeakMap<ParamType, Layout>();
 
-function headSize(type: ParamType): number {
-  if (isDynamic(type)) return 32;
-  if (type.baseType === "array") return (type.arrayLength as number) * headSize(type.arrayChildren as ParamType);
-  if (type.baseType === "tuple") return (type.components as readonly ParamType[]).reduce((sum, c) => sum + headSize(c), 0);
-  return 32;
-}
-
-/** Decodes `types` laid out from `base` (a tuple's or an array's body). */
-function decodeSequence(reader: Reader, types: readonly ParamType[], base: number): unknown[] {
-  const values: unknown[] = [];
-  let head = base;
-  for (const type of types) {
-    if (isDynamic(type)) {
-      values.push(decodeAt(reader, type, base + smallWord(reader, head)));
-      head += 32;
-    } else {
-      values.push(decodeAt(reader, type, head));
-      head += headSize(type);
+function layoutOf(type: ParamType): Layout {
+  let layout = layouts.get(type);
+  if (!layout) {
+    const base = type.baseType;
+    let dynamic = base === "string" || base === "bytes";
+    let inline = 32;
+    if (base === "array") {
+      const child = layoutOf(type.arrayChildren as ParamType);
+      dynamic = type.arrayLength === -1 || child.dynamic;
+      inline = (type.arrayLength as number) * child.headSize;
+    } else if (base === "tuple") {
+      const components = (type.components as readonly ParamType[]).map(layoutOf);
+      dynamic = components.some((c) => c.dynamic);
+      inline = components.reduce((sum, c) => sum + c.headSize, 0);
     }
+    layout = { dynamic, headSize: dynamic ? 32 : inline };
+    layouts.set(type, layout);
+  }
+  return layout;
+}
+
+/** Decodes `count` values laid out from `base` (a tuple's or an array's body), the i-th of type `typeAt(i)`. */
+function decodeSequence(reader: Reader, count: number, typeAt: (i: number) => ParamType, base: number): unknown[] {
+  const values: unknown[] = new Array(count);
+  let head = base;
+  for (let i = 0; i < count; i++) {
+    const type = typeAt(i);
+    const { dynamic, headSize } = layoutOf(type);
+    values[i] = decodeAt(reader, type, dynamic ? base + smallWord(reader, head) : head);
+    head += headSize;
   }
   return values;
 }
@@ -107,7 +122,9 @@ function decodeAt(reader: Reader, type: ParamType, at: number): unknown {
     const length = smallWord(reader, at);
     const start = at + 32;
     if (start + length > reader.bytes.length) throw new Error(`ABI ${base} of ${length} bytes past the end`);
-    return base === "string" ? utf8.decode(reader.bytes.subarray(start, start + length)) : hexOf(reader.bytes, start, start + length);
+    if (base === "bytes") return hexOf(reader.bytes, start, start + length);
+    const raw = reader.bytes.subarray(start, start + length);
+    return reader.rawStrings ? raw : utf8.decode(raw);
   }
   if (base.startsWith("uint") || base.startsWith("int")) {
     const signed = base.startsWith("int");
@@ -127,12 +144,12 @@ function decodeAt(reader: Reader, type: ParamType, at: number): unknown {
       length = smallWord(reader, at);
       body = at + 32;
     }
-    const items = decodeSequence(reader, Array.from({ length }, () => child), body);
+    const items = decodeSequence(reader, length, () => child, body);
     return reader.results ? Result.fromItems(items) : items;
   }
   if (base === "tuple") {
     const components = type.components as readonly ParamType[];
-    const items = decodeSequence(reader, components, at);
+    const items = decodeSequence(reader, components.length, (i) => components[i], at);
     return reader.results ? Result.fromItems(items, components.map((c) => c.name || null)) : items;
   }
   throw new Error(`ABI type ${type.type} is not supported`);
@@ -140,16 +157,22 @@ function decodeAt(reader: Reader, type: ParamType, at: number): unknown {
 
 /**
  * Decodes ABI data of `types` (a function's outputs, an event's non-indexed inputs). Tuples and arrays come out as
- * plain arrays, or as ethers `Result`s (named access, as ethers gives) with `results: true`.
+ * plain arrays, or as ethers `Result`s (named access, as ethers gives) with `results: true`; strings as text (invalid
+ * UTF-8 shown as U+FFFD), or as their raw bytes with `rawStrings: true`.
  */
-export function decodeAbi(types: readonly ParamType[], data: string | Uint8Array, options: { results?: boolean } = {}): unknown[] {
+export function decodeAbi(
+  types: readonly ParamType[],
+  data: string | Uint8Array,
+  options: { results?: boolean; rawStrings?: boolean } = {},
+): unknown[] {
   const bytes = typeof data === "string" ? bytesOfHex(data) : data;
-  return decodeSequence({ bytes, results: options.results ?? false }, types, 0);
+  const reader = { bytes, results: options.results ?? false, rawStrings: options.rawStrings ?? false };
+  return decodeSequence(reader, types.length, (i) => types[i], 0);
 }
 
 /** One value of a static type from a 32-byte topic or word. */
 export function decodeWord(type: ParamType, hex: string): unknown {
-  return decodeAt({ bytes: bytesOfHex(hex), results: false }, type, 0);
+  return decodeAt({ bytes: bytesOfHex(hex), results: false, rawStrings: false }, type, 0);
 }
 
 const WORD_HEX = 64;

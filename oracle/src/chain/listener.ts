@@ -1,5 +1,5 @@
-import { type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, ParamType, Result } from "ethers";
-import { bytesOfHex, decodeAbi, decodeWord } from "./abi";
+import { type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, type ParamType, Result } from "ethers";
+import { decodeAbi, decodeWord } from "./abi";
 import type { Common } from "../common";
 import type { Journal } from "../jobs/journal";
 import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
@@ -60,18 +60,17 @@ export function decodeUtf8Lenient(bytes: Uint8Array): { text: string; valid: boo
  * throws; an unknown topic is undefined.
  */
 export function createEventDecoder(iface: Interface): (log: { topics: readonly string[]; data: string }) => DecodedLog | undefined {
-  const bytesType = ParamType.from("bytes");
   const byTopic = new Map<string, { fragment: EventFragment; dataTypes: ParamType[] }>();
   iface.forEachEvent((fragment) => {
     if (fragment.anonymous) return;
-    const dataTypes = fragment.inputs.filter((p) => !p.indexed).map((p) => (p.type === "string" ? bytesType : p));
-    byTopic.set(fragment.topicHash, { fragment, dataTypes });
+    byTopic.set(fragment.topicHash, { fragment, dataTypes: fragment.inputs.filter((p) => !p.indexed) });
   });
   return (log) => {
     const known = byTopic.get(log.topics[0]);
     if (!known) return undefined;
     const { fragment, dataTypes } = known;
-    const data = decodeAbi(dataTypes, log.data, { results: true });
+    // Strings as raw bytes, decoded leniently below (no event of the contracts has a string inside a tuple or array).
+    const data = decodeAbi(dataTypes, log.data, { results: true, rawStrings: true });
     const invalidUtf8: string[] = [];
     let topic = 1;
     let field = 0;
@@ -79,7 +78,7 @@ export function createEventDecoder(iface: Interface): (log: { topics: readonly s
       if (!param.indexed) {
         const value = data[field++];
         if (param.type !== "string") return value;
-        const { text, valid } = decodeUtf8Lenient(bytesOfHex(value as string));
+        const { text, valid } = decodeUtf8Lenient(value as Uint8Array);
         if (!valid) invalidUtf8.push(param.name);
         return text;
       }
