@@ -1,5 +1,5 @@
 import path from "node:path";
-import { type Log, Wallet, formatEther } from "ethers";
+import { Wallet, formatEther } from "ethers";
 import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "./chain/errorText";
 import { runStartupChecks } from "./chain/startupChecks";
 import { createChatRegistryClient } from "./chain/chatRegistry";
@@ -255,7 +255,7 @@ export async function startOracleNode(config: OracleConfig, options: OracleNodeO
         pollIntervalMs: config.pollIntervalMs,
       });
       shutdown.add("chain views", () => chain.close());
-      const anchoredBatchId = (txHash: string, logs: readonly Log[]): bigint => {
+      const anchoredBatchId = (txHash: string, logs: readonly { topics: readonly string[]; data: string }[]): bigint => {
         for (const log of logs) {
           const parsed = deployment.chatRecordRegistry.iface.parseLog(log);
           if (parsed?.name === "BatchAnchored") return parsed.args.batchId as bigint;

@@ -1,4 +1,5 @@
-import { type ParamType, ZeroHash, type Provider, getBytes } from "ethers";
+import { type ParamType, ZeroHash, getBytes } from "ethers";
+import { type JsonRpcSender, ethCall, getBlockHeader } from "./jsonRpc";
 import { keccak256 } from "./keccak";
 import { decodeUtf8Lenient } from "./listener";
 import { callEncoder, encodeParams, resultDecoder } from "./abi";
@@ -141,7 +142,7 @@ function tupleFields(type: ParamType): (values: unknown[]) => Record<string, unk
 
 export function createChatRegistryClient(
   deployed: DeployedContract,
-  provider: Provider,
+  provider: JsonRpcSender,
   metrics?: Metrics,
 ): ChatRegistryClient {
   const iface = deployed.iface;
@@ -157,7 +158,7 @@ export function createChatRegistryClient(
   const view = (name: string) => {
     const encode = callEncoder(iface, name);
     const decode = resultDecoder(iface, name);
-    return async (args: unknown[], blockTag?: string) => decode(await provider.call({ to, data: encode(...args), blockTag }));
+    return async (args: unknown[], blockTag?: "latest" | "pending") => decode(await ethCall(provider, { to, data: encode(...args) }, blockTag));
   };
   const views = {
     getRecord: view("getRecord"),
@@ -255,7 +256,7 @@ export function createChatRegistryClient(
     creditOf: (account) => call("creditOf", async () => (await views.creditOf([account]))[0] as bigint),
     chainTime: () =>
       call("latest block", async () => {
-        const block = await provider.getBlock("latest");
+        const block = await getBlockHeader(provider, "latest");
         return block?.timestamp ?? Math.floor(Date.now() / 1000);
       }),
     encodeCommit: (requestId, commitment) => encoders.commit(requestId, commitment),

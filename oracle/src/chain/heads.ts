@@ -1,5 +1,5 @@
-import type { JsonRpcProvider, TransactionReceipt } from "ethers";
 import type { Common } from "../common";
+import { type JsonRpcSender, type MinedReceipt, getBlockHeader, getBlockNumber, getReceipt } from "./jsonRpc";
 import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
 
 /** The newest block the tracker has seen. */
@@ -14,7 +14,7 @@ export interface Head {
  * One poller of the chain head for the whole node. Every other stage asks it instead of polling the RPC on its own:
  * the listener steps when a block arrives, the pipeline reads chain time from it, and the submitters' receipt waits
  * are answered from the blocks it reads (one `eth_getBlockByNumber` per block, then one receipt per watched
- * transaction found in it) instead of one `eth_getTransactionReceipt` per pending transaction every poll.
+ * transaction found in it) instead of one `eth_getMinedReceipt` per pending transaction every poll.
  */
 export interface HeadTracker {
   /** The latest head, polling once if none is known yet. */
@@ -22,7 +22,7 @@ export interface HeadTracker {
   /** Resolves when a block newer than `after` is seen (or after `timeoutMs`, or at stop). */
   nextBlock(after: number | undefined, timeoutMs: number): Promise<void>;
   /** Resolves with the receipt once `txHash` is seen in a block (null after `timeoutMs`, or at stop). */
-  receipt(txHash: string, timeoutMs: number): Promise<TransactionReceipt | null>;
+  receipt(txHash: string, timeoutMs: number): Promise<MinedReceipt | null>;
   /**
    * How many times the head moved to a block that does not extend the last one seen (a lower height, or a parent hash
    * that differs): a submitter counting nonces locally reads them again after one.
@@ -41,7 +41,7 @@ export interface HeadHealth {
 }
 
 interface Waiter {
-  resolve(receipt: TransactionReceipt | null): void;
+  resolve(receipt: MinedReceipt | null): void;
   deadline: number;
   /** Last direct receipt check (the fallback for blocks the tracker did not read, e.g. mined before it started). */
   checkedAt: number;
@@ -98,7 +98,7 @@ export function createPollPacer(): { onNewHead(now: number): void; delay(now: nu
   };
 }
 
-export function createHeadTracker(common: Common, provider: JsonRpcProvider): HeadTracker & HeadHealth {
+export function createHeadTracker(common: Common, provider: JsonRpcSender): HeadTracker & HeadHealth {
   const { config, logger, metrics } = common;
   const log = logger.child({ component: "heads" });
   let head: Head | undefined;
@@ -125,7 +125,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
     for (const done of due) done();
   }
 
-  function settle(hash: string, receipt: TransactionReceipt | null) {
+  function settle(hash: string, receipt: MinedReceipt | null) {
     const list = waiters.get(hash);
     if (!list) return;
     waiters.delete(hash);
@@ -133,12 +133,12 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
   }
 
   async function fetchReceipt(hash: string): Promise<void> {
-    const receipt = await provider.getTransactionReceipt(hash);
+    const receipt = await getReceipt(provider, hash);
     if (receipt) settle(hash, receipt);
   }
 
   async function poll(): Promise<void> {
-    const number = await provider.getBlockNumber();
+    const number = await getBlockNumber(provider);
     answeredAt = Date.now();
     if (head && number === head.number) return;
     // Every new block is read (its transaction hashes tell which receipts to fetch); far behind, or after a reorg to a
@@ -148,7 +148,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
     let newest: Head | undefined;
     if (head && number < head.number) reorgs++;
     for (let n = from; n <= number; n++) {
-      const block = await provider.getBlock(n);
+      const block = await getBlockHeader(provider, n);
       if (!block?.hash) break;
       if (head && n === head.number + 1 && block.parentHash !== head.hash) reorgs++;
       newest = { number: block.number, hash: block.hash, timestamp: block.timestamp };
@@ -246,8 +246,10 @@ export function createHeadTracker(common: Common, provider: JsonRpcProvider): He
         blockListeners.push(listener);
       });
     },
-    receipt(txHash, timeoutMs) {
+    receipt(hash, timeoutMs) {
       if (stopping) return Promise.resolve(null);
+      // Blocks list their transactions' hashes in lowercase.
+      const txHash = hash.toLowerCase();
       return new Promise((resolve) => {
         const now = Date.now();
         const list = waiters.get(txHash) ?? [];

@@ -1,5 +1,6 @@
-import { type EventFragment, Indexed, type Interface, type JsonRpcProvider, type Log, type LogDescription, type ParamType, Result } from "ethers";
+import { type EventFragment, Indexed, type Interface, type LogDescription, type ParamType, Result } from "ethers";
 import { decodeAbi, decodeWord } from "./abi";
+import { type ChainLog, type JsonRpcSender, getBlockHeader, getBlockNumber, getLogs } from "./jsonRpc";
 import type { Common } from "../common";
 import type { Journal } from "../jobs/journal";
 import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
@@ -93,7 +94,7 @@ export function createEventDecoder(iface: Interface): (log: { topics: readonly s
 }
 
 export interface ListenerOptions {
-  provider: JsonRpcProvider;
+  provider: JsonRpcSender;
   journal: Journal;
   /** Contracts whose logs are read, each with the interface that decodes them. */
   contracts: readonly { address: string; iface: Interface }[];
@@ -144,8 +145,8 @@ export function createListener(common: Common, options: ListenerOptions): Listen
   let loop: Promise<void> | undefined;
 
   async function blockHashAt(number: number): Promise<string | undefined> {
-    const block = await provider.getBlock(number);
-    return block?.hash ?? undefined;
+    const block = await getBlockHeader(provider, number);
+    return block?.hash;
   }
 
   /** Highest stored block whose hash the chain still has; walks down the stored (sparse) hashes. */
@@ -158,7 +159,7 @@ export function createListener(common: Common, options: ListenerOptions): Listen
   }
 
   /** The event, undefined for a log of no watched event, or why the node cannot use it (never throws). */
-  function decode(raw: Log): ChainEvent | { skipped: string } | undefined {
+  function decode(raw: ChainLog): ChainEvent | { skipped: string } | undefined {
     let parsed: DecodedLog | undefined;
     try {
       parsed = byAddress.get(raw.address.toLowerCase())?.(raw);
@@ -180,14 +181,14 @@ export function createListener(common: Common, options: ListenerOptions): Listen
     };
   }
 
-  function skip(raw: Log, reason: string) {
+  function skip(raw: ChainLog, reason: string) {
     journal.recordSkippedEvent({ block: raw.blockNumber, logIndex: raw.index, txHash: raw.transactionHash, address: raw.address, reason });
     metrics.listenerSkippedEventsTotal.inc({ reason: reason.startsWith("undecodable") ? "undecodable" : "apply_failed" });
     log.error({ block: raw.blockNumber, logIndex: raw.index, tx: raw.transactionHash, reason }, "skipped an event the node cannot use");
   }
 
   /** Applies each event in a savepoint; one that cannot be decoded or applied is recorded and skipped. */
-  function applyRange(logs: readonly Log[]): number {
+  function applyRange(logs: readonly ChainLog[]): number {
     let applied = 0;
     for (const raw of logs) {
       const event = decode(raw);
@@ -208,7 +209,7 @@ export function createListener(common: Common, options: ListenerOptions): Listen
 
   async function step(): Promise<ListenerStep> {
     try {
-      const head = await provider.getBlockNumber();
+      const head = await getBlockNumber(provider);
       lastHead = head;
       metrics.chainHeadBlock.set(head);
       const processed = journal.processedBlock() ?? options.startBlock - 1;
@@ -234,7 +235,7 @@ export function createListener(common: Common, options: ListenerOptions): Listen
       }
       const fromBlock = processed + 1;
       const toBlock = Math.min(safe, processed + config.blockRange);
-      const rawLogs = await provider.getLogs({ address: addresses, fromBlock, toBlock });
+      const rawLogs = await getLogs(provider, { address: addresses, fromBlock, toBlock });
       const toHash = await blockHashAt(toBlock);
       if (!toHash) return { type: "idle", head }; // the chain shrank under us; the next step sees the reorg
       const hashes = new Map<number, string>([[toBlock, toHash]]);

@@ -1,4 +1,5 @@
-import { Transaction, type Interface, type JsonRpcProvider, type TransactionReceipt, type Wallet, isError } from "ethers";
+import { Transaction, type Interface, type JsonRpcProvider, type Wallet, isError } from "ethers";
+import { type MinedReceipt, getReceipt } from "./jsonRpc";
 import { type TokenUnits, describeCustomError } from "./errorText";
 import type { Common } from "../common";
 import { ChainRaceError, NonRetryableError, RetryableError } from "../errors";
@@ -37,7 +38,7 @@ export interface MinedTx {
   hash: string;
   blockNumber: number;
   gasUsed: bigint;
-  receipt: TransactionReceipt;
+  receipt: MinedReceipt;
 }
 
 export type TxLookup =
@@ -323,11 +324,11 @@ export function createSubmitter(
         } catch (error) {
           // Mined anyway (an automining node reports a transaction that reverted while mining as an error): the
           // receipt decides. The same signed bytes again after a lost reply: already in the pool is success too.
-          if (await provider.getTransactionReceipt(hash).catch(() => null)) return;
+          if (await getReceipt(provider, hash).catch(() => null)) return;
           const text = shortMessage(error);
           if (/already known|known transaction|already imported/i.test(text)) return;
           if (isError(error, "NONCE_EXPIRED") || /nonce too low/i.test(text)) {
-            if (await provider.getTransactionReceipt(hash)) return;
+            if (await getReceipt(provider, hash)) return;
             // This process never signs a nonce twice once one got through (see `pendingNonce`): someone else did.
             throw pauseFor(`${intent.kind}: nonce ${nonce} was used by a transaction this process did not sign`);
           }
@@ -352,7 +353,7 @@ export function createSubmitter(
    * Why a mined transaction reverted, for the log line: the same call replayed on the state after its block (close
    * enough for the usual causes, e.g. a phase that closed or a record already final), decoded to the custom error.
    */
-  async function revertReason(hash: string, receipt: TransactionReceipt): Promise<string> {
+  async function revertReason(hash: string, receipt: MinedReceipt): Promise<string> {
     try {
       const tx = await provider.getTransaction(hash);
       if (!tx) return "unknown";
@@ -366,7 +367,7 @@ export function createSubmitter(
 
   async function lookup(hash: string): Promise<TxLookup> {
     try {
-      const receipt = await provider.getTransactionReceipt(hash);
+      const receipt = await getReceipt(provider, hash);
       if (receipt) {
         if (receipt.status !== 1) return { status: "reverted", blockNumber: receipt.blockNumber };
         return { status: "mined", tx: { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt } };

@@ -1,4 +1,5 @@
-import { Contract, ZeroHash, type Provider } from "ethers";
+import { Contract, type Provider, ZeroHash } from "ethers";
+import type { JsonRpcSender } from "../chain/jsonRpc";
 import type { Logger } from "pino";
 import type { Deployment } from "../chain/deployments";
 import { type TokenUnits, UNKNOWN_TOKEN, readTokenUnits } from "../chain/errorText";
@@ -59,7 +60,7 @@ export interface RecordFields {
 export interface ChainViewsOptions {
   deployment: Deployment;
   /** A read-only provider (`createProvider` of chain/rpc.ts) for contract state; events come from `events`. */
-  provider: Provider;
+  provider: Provider & JsonRpcSender;
   /** The listener's event log (the chain is read once, by the listener). */
   events: ChainEventLog;
   /** Retention of the events the views derive from (see ChainIndex). */

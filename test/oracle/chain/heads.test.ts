@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import type { JsonRpcProvider } from "ethers";
+import { type JsonRpcProvider, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
 import pino from "pino";
 import { createHeadTracker, createPollPacer } from "../../../oracle/src/chain/heads";
 import { createShutdown, type Common } from "../../../oracle/src/common";
@@ -23,21 +23,29 @@ interface FakeBlock {
   transactions: string[];
 }
 
-/** A chain of blocks on branch `branch` (the hash names the branch, so two branches differ from where they fork). */
+/** A block's hash on `branch` (the hash names the branch, so two branches differ from where they fork). */
+const hashOf = (branch: string, n: number) => (n < 0 ? ZeroHash : keccak256(toUtf8Bytes(`${branch}${n}`)));
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** A chain of blocks behind the JSON-RPC methods the tracker calls (`eth_blockNumber`, `eth_getBlockByNumber`). */
 function fakeChain() {
   let blocks: FakeBlock[] = [];
-  const hashOf = (branch: string, n: number) => (n < 0 ? "0x" : `0x${branch}${n}`);
-  const provider = {
-    getBlockNumber: async () => blocks.length - 1,
-    getBlock: async (n: number) => blocks[n] ?? null,
-  } as unknown as JsonRpcProvider;
+  const send = async (method: string, params: unknown[]): Promise<unknown> => {
+    if (method === "eth_blockNumber") return hex(blocks.length - 1);
+    if (method === "eth_getBlockByNumber") {
+      const b = blocks[Number.parseInt(params[0] as string, 16)];
+      return b ? { number: hex(b.number), hash: b.hash, parentHash: b.parentHash, timestamp: hex(b.timestamp), transactions: b.transactions } : null;
+    }
+    throw new Error(`the fake chain has no ${method}`);
+  };
   return {
-    provider,
+    provider: { send } as unknown as JsonRpcProvider,
+    send,
     /** Keeps blocks below `from` and mines blocks from..to on `branch`. */
     mine(branch: string, from: number, to: number) {
       blocks = blocks.slice(0, from);
       for (let n = from; n <= to; n++) {
-        const parentHash = n === 0 ? "0x" : blocks[n - 1].hash;
+        const parentHash = n === 0 ? ZeroHash : blocks[n - 1].hash;
         blocks.push({ number: n, hash: hashOf(branch, n), parentHash, timestamp: n, transactions: [] });
       }
     },
@@ -50,13 +58,11 @@ describe("head tracker receipt waits while the RPC is down", function () {
     chain.mine("a", 0, 3);
     let down = false;
     const provider = {
-      getBlockNumber: async () => {
-        if (down) throw new Error("connect ECONNREFUSED 127.0.0.1:8545");
-        return chain.provider.getBlockNumber();
-      },
-      getBlock: (n: number) => chain.provider.getBlock(n),
-      getTransactionReceipt: async () => {
-        throw new Error("connect ECONNREFUSED 127.0.0.1:8545");
+      send: async (method: string, params: unknown[]) => {
+        if ((down && method === "eth_blockNumber") || method === "eth_getTransactionReceipt") {
+          throw new Error("connect ECONNREFUSED 127.0.0.1:8545");
+        }
+        return chain.send(method, params);
       },
     } as unknown as JsonRpcProvider;
     const heads = createHeadTracker(makeCommon(), provider);
@@ -82,14 +88,11 @@ describe("head tracker nextBlock", function () {
     let reads = 0;
     let numberCalls = 0;
     const provider = {
-      getBlockNumber: () => {
-        numberCalls++;
-        return chain.provider.getBlockNumber();
-      },
-      // The loop's first poll reads block 3 slowly; current()'s own poll overtakes it.
-      getBlock: async (n: number) => {
-        if (reads++ === 0) await firstReadReleased;
-        return chain.provider.getBlock(n);
+      send: async (method: string, params: unknown[]) => {
+        if (method === "eth_blockNumber") numberCalls++;
+        // The loop's first poll reads block 3 slowly; current()'s own poll overtakes it.
+        if (method === "eth_getBlockByNumber" && reads++ === 0) await firstReadReleased;
+        return chain.send(method, params);
       },
     } as unknown as JsonRpcProvider;
     const heads = createHeadTracker(makeCommon(), provider);
@@ -151,7 +154,7 @@ describe("head tracker reorg count", function () {
     try {
       await until("head 4", () => heads.latest()?.number === 4);
       chain.mine("b", 3, 5);
-      await until("head 5 on branch b", () => heads.latest()?.hash === "0xb5");
+      await until("head 5 on branch b", () => heads.latest()?.hash === hashOf("b", 5));
       expect(heads.reorgs()).to.equal(1);
     } finally {
       await heads.stop();

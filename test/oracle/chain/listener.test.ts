@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AbiCoder, Interface, type JsonRpcProvider, hexlify, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
+import { AbiCoder, Interface, type JsonRpcProvider, ZeroHash, getAddress, hexlify, keccak256, toUtf8Bytes, zeroPadValue, toBeHex } from "ethers";
 import pino from "pino";
 import { createEventDecoder, createListener, type ChainEvent } from "../../../oracle/src/chain/listener";
 import { readArtifact } from "../../../oracle/src/chain/artifacts";
@@ -11,7 +11,7 @@ import { createChainEventLog } from "../../../oracle/src/store/chainEventLog";
 import { openDatabase } from "../../../oracle/src/store/database";
 import { seededRandom } from "../../../oracle/src/prng";
 
-const ADDRESS = "0x00000000000000000000000000000000000000c0";
+const ADDRESS = getAddress("0x00000000000000000000000000000000000000c0");
 const IFACE = new Interface(["event Ping(uint256 indexed id, string note)"]);
 
 /** A Ping log: `note` as text, or as raw bytes (Solidity does not check UTF-8), or `data` as the whole raw payload. */
@@ -47,34 +47,36 @@ class FakeChain {
     if (this.down) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" });
   }
 
+  /** The JSON-RPC methods the listener calls, answered as a node would (hex quantities). */
   provider(): JsonRpcProvider {
-    return {
-      getBlockNumber: async () => {
-        this.check();
-        return this.blocks.length - 1;
-      },
-      getBlock: async (n: number) => {
-        this.check();
-        const b = this.blocks[n];
-        return b ? { hash: b.hash, number: b.number } : null;
-      },
-      getLogs: async (filter: { fromBlock: number; toBlock: number }) => {
-        this.check();
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const send = async (method: string, params: unknown[]): Promise<unknown> => {
+      this.check();
+      if (method === "eth_blockNumber") return hex(this.blocks.length - 1);
+      if (method === "eth_getBlockByNumber") {
+        const b = this.blocks[Number.parseInt(params[0] as string, 16)];
+        return b ? { number: hex(b.number), hash: b.hash, parentHash: ZeroHash, timestamp: hex(b.number), transactions: [] } : null;
+      }
+      if (method === "eth_getLogs") {
+        const filter = params[0] as { fromBlock: string; toBlock: string };
         return this.blocks
-          .slice(filter.fromBlock, filter.toBlock + 1)
+          .slice(Number.parseInt(filter.fromBlock, 16), Number.parseInt(filter.toBlock, 16) + 1)
           .flatMap((b) =>
             b.logs.map((l, index) => ({
-              address: ADDRESS,
+              address: ADDRESS.toLowerCase(),
               topics: [l.topic0 ?? IFACE.getEvent("Ping")!.topicHash, zeroPadValue(toBeHex(l.id), 32)],
               data: l.data ?? AbiCoder.defaultAbiCoder().encode([typeof l.note === "string" ? "string" : "bytes"], [l.note]),
-              blockNumber: b.number,
+              blockNumber: hex(b.number),
               blockHash: b.hash,
               transactionHash: keccak256(toUtf8Bytes(`${b.hash}${index}`)),
-              index,
+              logIndex: hex(index),
+              removed: false,
             })),
           );
-      },
-    } as unknown as JsonRpcProvider;
+      }
+      throw new Error(`the fake chain has no ${method}`);
+    };
+    return { send } as unknown as JsonRpcProvider;
   }
 }
 
