@@ -212,6 +212,8 @@ export interface Journal {
    * already running, so the rows (prompt and response included) are read only for the jobs it starts.
    */
   dueJobKeys(now: number, limit?: number): JobKey[];
+  /** When the earliest active job put off past `now` becomes due (undefined: none is). */
+  nextDueAt(now: number): number | undefined;
   /** Every job of a request (all validators and rounds). */
   jobsOfRequest(requestId: bigint): Job[];
   /**
@@ -303,6 +305,9 @@ export function createJournal(db: Database): Journal {
   const selectDue = db.prepare(
     `SELECT request_id, validator, round FROM journal_jobs WHERE state IN (${placeholders}) AND not_before <= ?
      ORDER BY seen_block, CAST(request_id AS INTEGER) LIMIT ?`,
+  );
+  const selectNextDue = db.prepare(
+    `SELECT MIN(not_before) AS at FROM journal_jobs WHERE state IN (${placeholders}) AND not_before > ?`,
   );
   const insertSkipped = db.prepare(
     `INSERT OR REPLACE INTO journal_skipped_events (block, log_index, tx_hash, address, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -435,6 +440,10 @@ export function createJournal(db: Database): Journal {
     dueJobKeys(at, limit = 500) {
       const rows = selectDue.all(...ACTIVE_STATES, at, limit) as Pick<JobRow, "request_id" | "validator" | "round">[];
       return rows.map((row) => ({ requestId: BigInt(row.request_id), validator: row.validator, round: row.round }));
+    },
+    nextDueAt(at) {
+      const row = selectNextDue.get(...ACTIVE_STATES, at) as { at: number | null };
+      return row.at ?? undefined;
     },
     jobsOfRequest(requestId) {
       return (selectOfRequest.all(requestId.toString()) as JobRow[]).map(toJob);

@@ -56,6 +56,8 @@ export interface Pipeline {
 
 /** After a wake-up, the pipeline loop waits this long for more before scanning the journal for due jobs. */
 const WAKE_COALESCE_MS = 3;
+/** The longest the loop sleeps without a wake-up or a due job. */
+const MAX_IDLE_WAIT_MS = 1_000;
 
 /**
  * The validator pipeline: for every active job of the journal, the next step toward finalization —
@@ -196,6 +198,17 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
     }
   }
 
+  /**
+   * How long the loop may sleep when nothing wakes it: until the earliest put-off job is due. Everything else that
+   * makes a job due wakes the loop (events, seats found, jobs finishing, resume); the cap only bounds what a missed
+   * wake-up could cost. Scanning the journal every poll interval instead cost each node a query every 20 ms.
+   */
+  function idleWaitMs(): number {
+    const now = Date.now();
+    const next = journal.nextDueAt(now);
+    return Math.max(1, Math.min(next === undefined ? MAX_IDLE_WAIT_MS : next - now + 1, MAX_IDLE_WAIT_MS));
+  }
+
   async function run() {
     refreshDepth(true);
     while (!stopping) {
@@ -218,7 +231,7 @@ export function createPipeline(common: Common, options: PipelineOptions): Pipeli
         log.error({ err: error }, "pipeline loop failed");
       }
       await new Promise<void>((resolve) => {
-        let timer = setTimeout(done, config.pollIntervalMs);
+        let timer = setTimeout(done, idleWaitMs());
         function done() {
           clearTimeout(timer);
           wakeUp = undefined;

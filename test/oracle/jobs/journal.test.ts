@@ -52,6 +52,22 @@ describe("oracle job journal", function () {
     expect(journal.dueJobKeys(1_000).map((j) => j.requestId)).to.deep.equal([1n, 2n]);
   });
 
+  it("tells when the earliest put-off active job becomes due, ignoring due and closed ones", function () {
+    const journal = createJournal(openDatabase(":memory:"));
+    expect(journal.nextDueAt(0), "no jobs").to.equal(undefined);
+    journal.addJob(newJob(1n, 1));
+    journal.addJob(newJob(2n, 2));
+    journal.addJob(newJob(3n, 3));
+    expect(journal.nextDueAt(100), "every job is due already").to.equal(undefined);
+    journal.defer({ requestId: 1n, validator: V, round: 0 }, 5_000);
+    journal.recordFailure({ requestId: 2n, validator: V, round: 0 }, "rpc down", 2_000);
+    journal.defer({ requestId: 3n, validator: V, round: 0 }, 1_000);
+    journal.closeRequest(3n, "finalized", 9);
+    expect(journal.nextDueAt(100)).to.equal(2_000);
+    expect(journal.nextDueAt(2_000), "due at 2,000 is not put off past it").to.equal(5_000);
+    expect(journal.nextDueAt(5_000)).to.equal(undefined);
+  });
+
   it("closes every active job of a request and counts states", function () {
     const journal = createJournal(openDatabase(":memory:"));
     journal.addJob(newJob(1n, 1, V));
