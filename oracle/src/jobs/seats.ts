@@ -21,6 +21,17 @@ export interface SeatFinderOptions {
   lookupsPerPass?: number;
 }
 
+/** An attempt whose committee this node has not learnt yet. */
+interface PendingAttempt {
+  requestId: bigint;
+  /** The block the attempt began in. */
+  block: number;
+  /** Known from its event; read from the chain after a restart. */
+  attempt?: number;
+  /** Its seed was not ready at the last look: not looked at again before this head. */
+  waitForHead?: number;
+}
+
 /** The EVM keeps the hashes of the last 256 blocks: a seed block further back is lost until `draw` renews it. */
 export const BLOCKHASH_WINDOW = 256;
 
@@ -53,7 +64,7 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
    * Attempts whose committee is not known yet, by request id: the block their attempt began in, and the attempt when
    * an event told it (after a restart it is read from the chain).
    */
-  const pending = new Map<string, { requestId: bigint; block: number; attempt?: number; waitForHead?: number }>();
+  const pending = new Map<string, PendingAttempt>();
   /**
    * Attempts this node is seated on whose committee nobody had drawn when it was found, by request id, with the block
    * the attempt's seed is bound to: if their seats wait (an inference backlog) until half the blockhash window has
@@ -116,35 +127,52 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
     }
   }
 
+  /** One attempt's lookup, and the seed's renewal when it is lost. */
+  async function lookUp(key: string, entry: PendingAttempt) {
+    const result = await findOne(entry.requestId, entry.block, entry.attempt);
+    if (!result.done) await renewIfLost(key, entry.requestId, entry.block, entry.attempt);
+    return result;
+  }
+
   async function find(): Promise<number> {
-    let added = 0;
-    let lookups = 0;
     const head = options.headNumber ? await options.headNumber() : undefined;
-    for (const [key, entry] of [...pending]) {
-      const { requestId, block, attempt } = entry;
-      if (stopping || lookups >= lookupsPerPass) break;
+    const batch: [string, PendingAttempt][] = [];
+    for (const [key, entry] of pending) {
+      if (stopping || batch.length >= lookupsPerPass) break;
       // Its seed block's hash did not exist at the last look: not before the next block (every node polling every
       // request until then was a dozen eth_calls per request and node at 250 ms blocks).
       if (head !== undefined && entry.waitForHead !== undefined && head < entry.waitForHead) continue;
-      const tracked = journal.getRequest(requestId);
+      const tracked = journal.getRequest(entry.requestId);
       if (tracked?.open === false || tracked?.finalizedBlock !== undefined) {
         pending.delete(key);
         continue;
       }
-      lookups++;
-      const result = await findOne(requestId, block, attempt);
+      batch.push([key, entry]);
+    }
+    // A pass's lookups go out together: the provider sends calls made in one tick as one JSON-RPC batch, so a pass
+    // costs one round trip instead of one per request (which left seats found late once requests queued).
+    const results = await Promise.allSettled(batch.map(([key, entry]) => lookUp(key, entry)));
+    let added = 0;
+    let failure: unknown;
+    results.forEach((settled, i) => {
+      const [key, entry] = batch[i];
+      if (settled.status === "rejected") {
+        failure ??= settled.reason; // stays where it is: first in line next pass
+        return;
+      }
+      const result = settled.value;
       added += result.added;
-      if (result.seatedUndrawn) undrawn.set(key, { requestId, seedBlock: block });
-      if (!result.done) await renewIfLost(key, requestId, block, attempt);
+      if (result.seatedUndrawn) undrawn.set(key, { requestId: entry.requestId, seedBlock: entry.block });
       // A newer attempt may have been tracked while we read the chain: keep that one.
-      if (pending.get(key) !== entry) continue;
+      if (pending.get(key) !== entry) return;
       pending.delete(key);
       if (!result.done) {
         entry.waitForHead = head === undefined ? undefined : head + 1;
         pending.set(key, entry); // to the back: the next pass starts with those not looked at
       }
-    }
+    });
     if (added > 0) options.onSeated?.();
+    if (failure !== undefined) throw failure;
     await drawAgingCommittees();
     return added;
   }

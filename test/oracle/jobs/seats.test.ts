@@ -249,4 +249,39 @@ describe("seat finder", function () {
     const seated = Array.from({ length: 10 }, (_, i) => journal.jobsOfRequest(BigInt(i + 1)).length);
     expect(seated).to.deep.equal([0, 0, 1, 1, 1, 1, 0, 0, 0, 0]);
   });
+
+  it("sends a pass's lookups together, and keeps one that failed first in line for the next pass", async function () {
+    const common = createTestCommon();
+    const journal = createJournal(common.db);
+    for (let id = 1n; id <= 4n; id++) {
+      journal.trackRequest({ requestId: id, seenBlock: 3, modelId: "1", prompt: "open", promptHash: "0x06", maxNewTokens: 8, deadline: 0 });
+    }
+    let inFlight = 0;
+    let most = 0;
+    let failing: bigint | undefined = 2n;
+    const looked: bigint[] = [];
+    const registry = {
+      getRecord: async (requestId: bigint) => {
+        looked.push(requestId);
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        if (requestId === failing) throw new Error("connect ECONNREFUSED 127.0.0.1:8545");
+        return { requestId, status: RequestStatus.Requested, attempt: 1, committee: [OURS], promptHash: ZeroHash } as unknown as OnChainRecord;
+      },
+    } as unknown as ChatRegistryClient;
+    const seats = createSeatFinder(common, { journal, registry, validators: [OURS] });
+    const failed = await seats.find().then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failed?.message, "the pass reports the failure").to.include("ECONNREFUSED");
+    expect(most, "all four lookups were in flight at once").to.equal(4);
+    expect([1n, 3n, 4n].map((id) => journal.jobsOfRequest(id).length), "the others were seated").to.deep.equal([1, 1, 1]);
+    failing = undefined;
+    looked.length = 0;
+    expect(await seats.find()).to.equal(1);
+    expect(looked, "only the failed one was looked up again").to.deep.equal([2n]);
+  });
 });
