@@ -1,4 +1,4 @@
-import { Transaction, type Interface, type JsonRpcProvider, type Wallet, isError } from "ethers";
+import { type Interface, type JsonRpcProvider, type Wallet, getBytes, isError } from "ethers";
 import { type MinedReceipt, getReceipt } from "./jsonRpc";
 import { type TokenUnits, describeCustomError } from "./errorText";
 import type { Common } from "../common";
@@ -6,7 +6,7 @@ import { ChainRaceError, NonRetryableError, RetryableError } from "../errors";
 import type { HeadTracker } from "./heads";
 import { classifyRpcError, shortMessage, withBackoff } from "./rpc";
 import { keccak256 } from "./keccak";
-import { signTransaction } from "./signing";
+import { signDynamicFeeTx } from "./signing";
 
 export type TxKind = "commit" | "reveal" | "respond" | "decline" | "draw" | "timeout" | "settle" | "anchor" | "other";
 
@@ -148,6 +148,7 @@ export function createSubmitter(
 ): Submitter & SubmitterHealth {
   const { config, logger, metrics } = common;
   const address = wallet.address;
+  const privateKey = getBytes(wallet.signingKey.privateKey);
   const log = logger.child({ validator: address });
   const headroom = BigInt(100 + (options.gasHeadroomPercent ?? 20));
   const receiptTimeout = options.receiptTimeoutMs ?? 120_000;
@@ -278,8 +279,7 @@ export function createSubmitter(
     // may leave this nonce a gap, and then this transaction is not broadcast either.
     const nonce = nextNonce;
     const failuresAtNonce = broadcastFailures;
-    const tx = Transaction.from({
-      type: 2,
+    const signed = signDynamicFeeTx(privateKey, {
       chainId,
       to: intent.to,
       data: intent.data,
@@ -289,7 +289,6 @@ export function createSubmitter(
       maxFeePerGas: fee.maxFeePerGas,
       maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
     });
-    const signed = signTransaction(wallet, tx);
     const hash = keccak256(signed); // a signed transaction's hash is the hash of its serialized bytes
     highestSigned = Math.max(highestSigned ?? nonce, nonce);
     nextNonce = nonce + 1;

@@ -101,7 +101,7 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
           // Raw bytes: the text keeps U+FFFD for invalid UTF-8 (the pipeline declines such a prompt); only a valid
           // prompt goes to the content store, whose key is the hash of the text.
           const { text: prompt, validUtf8 } = decodePrompt(event.args.prompt as string);
-          if (validUtf8) contentStore?.put(prompt);
+          if (validUtf8) contentStore?.put(prompt, event.args.promptHash as string);
           const commitDeadline = Number(event.args.commitDeadline);
           journal.trackRequest({
             requestId: requestId as bigint,
@@ -136,7 +136,8 @@ export function createEventApplier(options: EventApplierOptions): (events: Chain
           journal.nudge(requestId as bigint);
           break;
         case "ResponseRevealed":
-          contentStore?.put(event.args.responseText as string);
+          // The chain hashed the text's raw bytes: its hash is the stored text's only when they were valid UTF-8.
+          contentStore?.put(event.args.responseText as string, event.invalidUtf8.includes("responseText") ? undefined : (event.args.responseHash as string));
           journal.nudge(requestId as bigint);
           break;
         case "RecordFinalized":

@@ -3,8 +3,12 @@ import { applyMigrations, type Database } from "./database";
 
 /** Texts (prompts, responses) by the hash the contracts store for them: keccak256 of the UTF-8 bytes. */
 export interface ContentStore {
-  /** Stores the text (idempotent) and returns its 0x-prefixed lower-case keccak256 hash. */
-  put(text: string): string;
+  /**
+   * Stores the text (idempotent) and returns its 0x-prefixed lower-case keccak256 hash. `hash` is that hash when the
+   * caller has it from the chain, which hashed the same bytes (an event's text that is valid UTF-8): every node stores
+   * every prompt and response, and hashing them again was most of the cost.
+   */
+  put(text: string, hash?: string): string;
   /** The stored text for a hash, or undefined. The text is returned as stored: callers verify it by hashing. */
   get(hash: string): string | undefined;
   has(hash: string): boolean;
@@ -46,8 +50,8 @@ export function createContentStore(db: Database): ContentStore {
   const select = db.prepare(`SELECT text FROM ${CONTENT_TABLE} WHERE hash = ?`);
   const exists = db.prepare(`SELECT 1 FROM ${CONTENT_TABLE} WHERE hash = ?`);
   return {
-    put(text) {
-      const hash = hashText(text);
+    put(text, known) {
+      const hash = known?.toLowerCase() ?? hashText(text);
       insert.run(hash, text, Date.now());
       return hash;
     },

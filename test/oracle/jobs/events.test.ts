@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { JsonRpcProvider } from "ethers";
-import { createChatRegistryClient, RequestStatus } from "../../../oracle/src/chain/chatRegistry";
+import { computeCommitment, createChatRegistryClient, RequestStatus } from "../../../oracle/src/chain/chatRegistry";
 import { hashText } from "../../../oracle/src/store/contentStore";
 import { requestChatWithPromptBytes, runRequestToFinal } from "../http/fixture";
 import { nodeOverChain } from "./fixtures";
@@ -28,6 +28,31 @@ describe("event applier", function () {
     expect(contentStore.has(ethers.keccak256(raw))).to.equal(false);
     expect(contentStore.has(hashText("Hi\uFFFD\uFFFD!"))).to.equal(false);
     expect(contentStore.get(hashText("a normal prompt"))).to.equal("a normal prompt");
+  });
+
+  it("stores revealed responses under the chain's hash, and a reveal that is not UTF-8 under no hash of the chain's", async function () {
+    const { net, contentStore, drain } = await nodeOverChain();
+    const requestId = await requestChatWithPromptBytes(net, ethers.toUtf8Bytes("reveal me"));
+    await (await net.chatRegistry.connect(net.user).draw(requestId)).wait();
+    const committee = (await net.chatRegistry.getRecord(requestId)).committee.map((a: string) => net.validators.find((v) => v.address === a)!);
+    // Seat 0 reveals raw bytes that are not UTF-8 (the ABI encodes `string` like `bytes`); the others a normal text.
+    const raw = Uint8Array.from([0x4f, 0x4b, 0xc3, 0x28]);
+    const texts = committee.map((_, i) => (i === 0 ? raw : ethers.toUtf8Bytes("a fine answer")));
+    const salt = ethers.ZeroHash.replace(/0$/, "1");
+    for (const [i, member] of committee.entries()) {
+      const commitment = computeCommitment(requestId, member.address, ethers.keccak256(texts[i]), salt);
+      await (await net.chatRegistry.connect(member).commitResponse(requestId, commitment)).wait();
+    }
+    const selector = net.chatRegistry.interface.getFunction("revealResponse")!.selector;
+    for (const [i, member] of committee.entries()) {
+      const args = ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "bytes", "bytes32"], [requestId, texts[i], salt]);
+      await (await member.sendTransaction({ to: await net.chatRegistry.getAddress(), data: ethers.concat([selector, args]) })).wait();
+    }
+    await drain();
+
+    expect(contentStore.get(hashText("a fine answer"))).to.equal("a fine answer");
+    expect(contentStore.has(ethers.keccak256(raw)), "the chain's hash of the raw bytes names no stored text").to.equal(false);
+    expect(contentStore.get(hashText("OK\uFFFD(")), "the text shown is stored under its own hash").to.equal("OK\uFFFD(");
   });
 
   it("tracks a request with its prompt, hash and commit deadline, and adds jobs only for this node's seated validators", async function () {
