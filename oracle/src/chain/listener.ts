@@ -209,14 +209,18 @@ export function createListener(common: Common, options: ListenerOptions): Listen
 
   async function step(): Promise<ListenerStep> {
     try {
-      const head = await getBlockNumber(provider);
+      const processed = journal.processedBlock() ?? options.startBlock - 1;
+      const storedHash = journal.blockHash(processed);
+      // Asked in the same tick, the head and the processed block's hash go out as one JSON-RPC batch.
+      const [head, chainHash] = await Promise.all([
+        getBlockNumber(provider),
+        storedHash === undefined ? undefined : blockHashAt(processed),
+      ]);
       lastHead = head;
       metrics.chainHeadBlock.set(head);
-      const processed = journal.processedBlock() ?? options.startBlock - 1;
 
       // Reorg check: the last processed block must still be on the chain with the hash we stored.
-      const storedHash = journal.blockHash(processed);
-      if (storedHash !== undefined && (processed > head || (await blockHashAt(processed)) !== storedHash)) {
+      if (storedHash !== undefined && (processed > head || chainHash !== storedHash)) {
         const ancestor = await findCommonAncestor(Math.min(processed, head));
         const { deleted, reopened } = journal.atomically(() => {
           const rolledBack = journal.rollbackTo(ancestor);
@@ -235,8 +239,8 @@ export function createListener(common: Common, options: ListenerOptions): Listen
       }
       const fromBlock = processed + 1;
       const toBlock = Math.min(safe, processed + config.blockRange);
-      const rawLogs = await getLogs(provider, { address: addresses, fromBlock, toBlock });
-      const toHash = await blockHashAt(toBlock);
+      // One batch again: the range's logs and its last block's hash.
+      const [rawLogs, toHash] = await Promise.all([getLogs(provider, { address: addresses, fromBlock, toBlock }), blockHashAt(toBlock)]);
       if (!toHash) return { type: "idle", head }; // the chain shrank under us; the next step sees the reorg
       const hashes = new Map<number, string>([[toBlock, toHash]]);
       for (const l of rawLogs) {
