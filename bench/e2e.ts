@@ -4,13 +4,13 @@
  * committee 3 / quorum 2. `--validators N` stakes N validators; `--processes` runs each in its own oracle process
  * (own key, data dir and HTTP port), as separate machines would; `--committee`/`--quorum` change the committee.
  *
- * Phase "interval": N requests offered at R req/s while the chain mines a block every B ms (automine off, many
- *                   transactions share a block, like a real chain) → sustained finalized requests/s.
+ * Phase "interval": N requests offered at R req/s (80 on anvil, 40 on hardhat) while the chain mines a block every
+ *                   B ms (automine off, many transactions share a block, like a real chain) → finalized requests/s.
  * Phase "latency":  M requests at a low offered rate under automine → request→finalized latency without queueing.
  * Phase "streaming": S chat completions of 32 tokens streamed one at a time over SSE (POST /v1/chat/completions,
  *                   stream: true, the `openai` client) → time to first token, tokens/s as the client receives them,
  *                   and a chat template's render time as a share of one completion (bench/streaming.ts).
- * Phase "kills":    N more requests while the oracle process (with --processes: one validator's process, drawn at
+ * Phase "kills":    N more requests (40 req/s offered) while the oracle process (with --processes: one validator's process, drawn at
  *                   random each time) is killed with SIGKILL at random moments (until all are final) and restarted →
  *                   kills, lost requests (never finalized), requests finalized twice (both 0).
  * Phase "poison":  rounds of one normal request and four no node can serve (invalid UTF-8, over the context, over the
@@ -46,7 +46,8 @@ import { npmCommand, provenance } from "./provenance";
 
 interface Options {
   requests: number;
-  rate: number;
+  rate?: number;
+  killRate: number;
   seed?: number;
   latencyRequests: number;
   latencyRate: number;
@@ -65,6 +66,9 @@ interface Options {
   pollMs: number;
 }
 
+/** The interval phase's offered rate when `--rate` is not given. */
+const DEFAULT_RATE: Record<ChainKind, number> = { anvil: 80, hardhat: 40 };
+
 /** The command line; a bad value or an unknown option is commander's one-line error (exit 1). */
 function parseOptions(): Options {
   const command = new Command("bench:e2e")
@@ -77,12 +81,13 @@ function parseOptions(): Options {
     .option("--poll-ms <ms>", "the oracle processes' --poll-interval-ms (head, journal and seat-finder polls)", integerOption(1), 20)
     .option("--out <file>", "where the JSON goes (default: bench/out/e2e.json)")
     .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
-    .option("--rate <r>", "requests per second offered in that phase", numberOption(0.01, 10_000), 40)
+    .option("--rate <r>", "requests per second offered in that phase (default: 80 on anvil, 40 on hardhat)", numberOption(0.01, 10_000))
     .option("--seed <s>", "seed of the prompts and the kill times (default: random, recorded in the JSON)", integerOption(0))
     .option("--latency-requests <m>", "requests in the automine latency phase", integerOption(1), 50)
     .option("--latency-rate <r>", "requests per second offered in the latency phase", numberOption(0.01, 10_000), 2)
     .option("--block-ms <b>", "block interval of the interval-mining phase", integerOption(1), 250)
     .option("--kill-requests <k>", "requests in the kill -9 phase; 0 skips it (default: --requests)", integerOption(0))
+    .option("--kill-rate <r>", "requests per second offered in the kill -9 phase", numberOption(0.01, 10_000), 40)
     .option("--alone-transactions <t>", "transactions of the chain-alone ceiling phase", integerOption(1), 1200)
     .option("--stream-requests <s>", "streamed chat completions in the streaming phase; 0 skips it", integerOption(0), 10)
     .option("--poison-rounds <p>", "rounds of the poison phase (1 normal + 4 poison requests each); 0 skips it", integerOption(0), 10)
@@ -429,7 +434,10 @@ async function startOracles(network: LocalNetwork, options: { perValidator: bool
 
 async function main() {
   const options = parseOptions();
-  const { requests, rate, latencyRequests, latencyRate, aloneTransactions, chainLogging, chain: chainKind, blockMs } = options;
+  const { requests, latencyRequests, latencyRate, aloneTransactions, chainLogging, chain: chainKind, blockMs } = options;
+  // Offered above what the system finalizes, or the phase measures the offer instead: on anvil the oracles finalize
+  // more than 40 a second; on a hardhat node the chain process takes fewer than 20.
+  const rate = options.rate ?? DEFAULT_RATE[chainKind];
   const seed = options.seed ?? 1 + Math.floor(Math.random() * 1e6);
   // 0 skips the kill -9 phase (a quicker look at throughput and latency alone).
   const killRequests = options.killRequests ?? requests;
@@ -475,7 +483,7 @@ async function main() {
     const withKills = killRequests
       ? await runPhase(context, {
           requests: killRequests,
-          rate,
+          rate: options.killRate,
           label: "kills",
           random,
           // One process: it is the one killed (no draw, so a seed gives the kill times it gave before --processes).
@@ -530,6 +538,7 @@ async function main() {
         model: "tiny (npm run model:build -- --preset tiny)",
         maxNewTokens: 8,
         offeredRate: rate,
+        killOfferedRate: options.killRate,
         latencyOfferedRate: latencyRate,
         blockIntervalMs: blockMs,
         oraclePollMs: options.pollMs,
