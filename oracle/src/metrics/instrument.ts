@@ -77,8 +77,8 @@ export function instrumentJournal(journal: Journal, metrics: Metrics, now: () =>
       if (before !== to) observe(key, to);
       return moved;
     },
-    closeRequest(requestId, to, block, round) {
-      const closed = journal.closeRequest(requestId, to, block, round);
+    closeRequest(requestId, to, block, round, states) {
+      const closed = journal.closeRequest(requestId, to, block, round, states);
       for (const job of closed) observe(job, to);
       return closed;
     },

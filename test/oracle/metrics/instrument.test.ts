@@ -33,6 +33,21 @@ describe("metrics instrumentation", function () {
     expect(await histogram(metrics, "timeToFinalizeSeconds")).to.deep.equal({ sum: 10, count: 1 });
   });
 
+  it("closes only the states it is asked to: a committed member stays open after the quorum finalized, to reveal late", async function () {
+    const metrics = createMetrics();
+    const journal = instrumentJournal(createJournal(openDatabase(":memory:")), metrics);
+    const W = "0x00000000000000000000000000000000000000bb";
+    journal.addJob(newJob(1n));
+    journal.addJob({ ...newJob(1n), validator: W });
+    journal.move({ requestId: 1n, validator: V, round: 0 }, "committed", { commitBlock: 2 });
+    journal.move({ requestId: 1n, validator: W, round: 0 }, "revealed", { revealBlock: 3 });
+    // What RecordFinalized does: the revealed job is done; the committed one still reveals (it is paid, or slashed
+    // at settlement for not revealing).
+    const closed = journal.closeRequest(1n, "finalized", 4, undefined, ["revealed"]);
+    expect(closed.map((j) => j.validator)).to.deep.equal([W]);
+    expect(journal.get({ requestId: 1n, validator: V, round: 0 })?.state).to.equal("committed");
+  });
+
   it("reports depth per state and the oldest active job's age on scrape", async function () {
     const metrics = createMetrics();
     const db = openDatabase(":memory:");
