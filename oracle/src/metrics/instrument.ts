@@ -77,9 +77,10 @@ export function instrumentJournal(journal: Journal, metrics: Metrics, now: () =>
       if (before !== to) observe(key, to);
       return moved;
     },
-    closeRequest(requestId, to, block, round, states) {
-      const closed = journal.closeRequest(requestId, to, block, round, states);
-      for (const job of closed) observe(job, to);
+    // Every argument passed on as given, so a parameter the journal adds is never dropped here.
+    closeRequest(...args: Parameters<Journal["closeRequest"]>) {
+      const closed = journal.closeRequest(...args);
+      for (const job of closed) observe(job, args[1]);
       return closed;
     },
   };
