@@ -34,6 +34,8 @@ interface PendingAttempt {
 
 /** The EVM keeps the hashes of the last 256 blocks: a seed block further back is lost until `draw` renews it. */
 export const BLOCKHASH_WINDOW = 256;
+/** Blocks between looks at an attempt whose seed is lost (its renewal's event brings it back at once). */
+const LOST_SEED_RECHECK_BLOCKS = 32;
 
 export interface SeatFinder {
   /** Attempt `attempt` of `requestId` began in `block` (its committee is not drawn yet). */
@@ -157,7 +159,8 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
     results.forEach((settled, i) => {
       const [key, entry] = batch[i];
       if (settled.status === "rejected") {
-        failure ??= settled.reason; // stays where it is: first in line next pass
+        failure ??= settled.reason; // stays where it is: first in line at the next block
+        entry.waitForHead = head === undefined ? undefined : head + 1;
         return;
       }
       const result = settled.value;
@@ -167,7 +170,10 @@ export function createSeatFinder(common: Common, options: SeatFinderOptions): Se
       if (pending.get(key) !== entry) return;
       pending.delete(key);
       if (!result.done) {
-        entry.waitForHead = head === undefined ? undefined : head + 1;
+        // A lost seed comes back only through a `draw`, whose SeedRenewed tracks the attempt again: looking at it
+        // every block (every transaction under automine) was most of the chain's work once seeds were being lost.
+        const lost = head !== undefined && head - entry.block >= BLOCKHASH_WINDOW;
+        entry.waitForHead = head === undefined ? undefined : head + (lost ? LOST_SEED_RECHECK_BLOCKS : 1);
         pending.set(key, entry); // to the back: the next pass starts with those not looked at
       }
     });

@@ -132,12 +132,17 @@ describe("seat finder", function () {
     await seats.find();
     await seats.find(); // once per window, not once per look
     expect(draws).to.deep.equal([1n]);
-    // The renewed seed's block is mined: the preview is ready.
+    // Until the renewal's event, the lost attempt is not looked at again on every block.
+    const previews = registry.previews;
     head = 267;
+    await seats.find();
+    expect(registry.previews, "no look at a lost seed the next block").to.equal(previews);
+    // SeedRenewed (mined in 266) tracks the attempt again, as the event applier does; its seed block is mined.
+    seats.track(1n, 266, 1);
     registry.preview = { committee: [OURS], ready: true };
     expect(await seats.find()).to.equal(1);
-    // The job keeps the block of the request's event (a reorg below it deletes the job with the request).
-    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 1, seenBlock: 10 });
+    // The job keeps the block of the event that tracked the attempt (a reorg below it drops the renewal and the job).
+    expect(journal.jobsOfRequest(1n)[0]).to.include({ round: 1, seenBlock: 266 });
   });
 
   it("draws a seated committee nobody drew once half the blockhash window has passed, once, and not a drawn one", async function () {
