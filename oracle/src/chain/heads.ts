@@ -14,7 +14,7 @@ export interface Head {
  * One poller of the chain head for the whole node. Every other stage asks it instead of polling the RPC on its own:
  * the listener steps when a block arrives, the pipeline reads chain time from it, and the submitters' receipt waits
  * are answered from the blocks it reads (one `eth_getBlockByNumber` per block, then one receipt per watched
- * transaction found in it) instead of one `eth_getMinedReceipt` per pending transaction every poll.
+ * transaction found in it) instead of one `eth_getTransactionReceipt` per pending transaction every poll.
  */
 export interface HeadTracker {
   /** The latest head, polling once if none is known yet. */

@@ -51,7 +51,7 @@ export interface LogFilter {
 
 export type BlockTag = number | "latest" | "pending";
 
-export class RpcAnswerError extends Error {
+class RpcAnswerError extends Error {
   readonly code = "BAD_DATA";
 }
 
@@ -64,7 +64,7 @@ const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 
-export function quantity(value: unknown, what: string): number {
+function quantity(value: unknown, what: string): number {
   if (typeof value !== "string" || !QUANTITY.test(value)) bad(what, value);
   const n = Number.parseInt(value, 16);
   if (!Number.isSafeInteger(n)) bad(what, value);
@@ -96,11 +96,11 @@ function list(value: unknown, what: string): unknown[] {
   return value;
 }
 
-export function toTag(tag: BlockTag): string {
+function toTag(tag: BlockTag): string {
   return typeof tag === "number" ? `0x${tag.toString(16)}` : tag;
 }
 
-export function parseLog(value: unknown): ChainLog {
+function parseLog(value: unknown): ChainLog {
   const raw = object(value, "log");
   if (typeof raw.address !== "string" || !ADDRESS.test(raw.address)) bad("log address", raw.address);
   return {

@@ -18,7 +18,8 @@ export interface DynamicFeeTx {
  * Signs a type-2 transaction: RLP-encoded here, signed with libsecp256k1 (the `secp256k1` package's prebuilt native
  * binding). RFC 6979 nonces and low-s like ethers' `Wallet.signTransaction`, so the bytes are the same. ethers' own
  * path (a `Transaction` object, cloned, serialized twice, its signature rebuilt) cost three times the signature
- * itself, and the node signs every commit and reveal. Returns the raw transaction, 0x-prefixed.
+ * itself, and the node signs every commit and reveal; ethers' `encodeRlp` alone takes ~40 µs per encoding (it builds
+ * arrays of numbers), against ~50 µs for this whole function. Returns the raw transaction, 0x-prefixed.
  */
 export function signDynamicFeeTx(privateKey: Uint8Array, tx: DynamicFeeTx): string {
   const fields = [

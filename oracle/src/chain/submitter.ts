@@ -149,6 +149,8 @@ export function createSubmitter(
   const { config, logger, metrics } = common;
   const address = wallet.address;
   const privateKey = getBytes(wallet.signingKey.privateKey);
+  /** The provider's network is fixed (`staticNetwork`): read once, at the first transaction. */
+  let chainId: bigint | undefined;
   const log = logger.child({ validator: address });
   const headroom = BigInt(100 + (options.gasHeadroomPercent ?? 20));
   const receiptTimeout = options.receiptTimeoutMs ?? 120_000;
@@ -267,7 +269,7 @@ export function createSubmitter(
   async function sign(intent: TxIntent, sendOptions: SendOptions): Promise<{ hash: string; sent: Promise<void> }> {
     const gasLimit = await gasLimitOf(intent);
     const fee = await currentFees();
-    const { chainId } = await provider.getNetwork();
+    chainId ??= (await provider.getNetwork()).chainId;
     if (heads.reorgs() !== nonceReorgs) nextNonce = undefined;
     nonceReorgs = heads.reorgs();
     if (nextNonce === undefined) {
