@@ -40,7 +40,8 @@ describe("bench/e2e (npm run bench:e2e)", function () {
     const out = path.join(outDir, "e2e.json");
     const { code, output } = await runBench([
       // At 1 req/s the 4th kill-phase request leaves 3 s after the phase starts, after the first kill (at most 1.5 s in).
-      "--validators", "4", "--processes", "--seed", "7", "--rate", "1",
+      // The kill phase has its own rate (40 by default), so it is slowed too.
+      "--validators", "4", "--processes", "--seed", "7", "--rate", "1", "--kill-rate", "1",
       "--requests", "6", "--latency-requests", "2", "--kill-requests", "4",
       "--alone-transactions", "5", "--poison-rounds", "0", "--stream-requests", "0", "--out", out,
     ]);
