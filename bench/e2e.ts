@@ -29,7 +29,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { Contract, type JsonRpcProvider, Transaction, type Wallet, ZeroAddress, toUtf8Bytes } from "ethers";
 import { integerOption, numberOption } from "../oracle/src/cli/support";
 import { seededRandom } from "../oracle/src/prng";
@@ -64,6 +64,7 @@ interface Options {
   quorum: number;
   out?: string;
   pollMs: number;
+  heads: "ws" | "poll";
 }
 
 /** The interval phase's offered rate when `--rate` is not given. */
@@ -79,6 +80,11 @@ function parseOptions(): Options {
     .option("--committee <c>", "committee size of each request", integerOption(1), 3)
     .option("--quorum <q>", "matching reveals that finalize a request", integerOption(1), 2)
     .option("--poll-ms <ms>", "the oracle processes' --poll-interval-ms (head, journal and seat-finder polls)", integerOption(1), 20)
+    .addOption(
+      new Option("--heads <how>", "how the oracles learn of blocks: ws (the chain's newHeads over --ws-url) or poll")
+        .choices(["ws", "poll"])
+        .default("ws"),
+    )
     .option("--out <file>", "where the JSON goes (default: bench/out/e2e.json)")
     .option("--requests <n>", "requests in the interval-mining phase", integerOption(1), 200)
     .option("--rate <r>", "requests per second offered in that phase (default: 80 on anvil, 40 on hardhat)", numberOption(0.01, 10_000))
@@ -386,7 +392,7 @@ async function measureChainAlone(context: PhaseContext, count: number, blockMs: 
  * The oracle processes that serve the validators: one for all of them (as a single operator would run them), or one
  * per validator with its own key, data dir and HTTP port (`--processes`, as separate machines would).
  */
-async function startOracles(network: LocalNetwork, options: { perValidator: boolean; apiKeysFile: string; pollMs: number }) {
+async function startOracles(network: LocalNetwork, options: { perValidator: boolean; apiKeysFile: string; pollMs: number; heads: Options["heads"] }) {
   const { node: chain, dir, validators, deploymentsFile } = network;
   const groups = options.perValidator ? validators.map((v) => [v]) : [validators];
   const ports = await Promise.all(groups.map(() => freePort()));
@@ -399,6 +405,7 @@ async function startOracles(network: LocalNetwork, options: { perValidator: bool
       "--data-dir", path.join(dir, name),
       "--http-port", String(ports[index]),
       "--poll-interval-ms", String(options.pollMs),
+      ...(options.heads === "ws" ? ["--ws-url", chain.wsUrl] : []),
       "--log-level", process.env.BENCH_ORACLE_LOG_LEVEL ?? "warn",
       "--api-keys", options.apiKeysFile,
     ];
@@ -463,7 +470,7 @@ async function main() {
     const apiKey = randomBytes(18).toString("base64url");
     const apiKeysFile = path.join(dir, "api-keys");
     fs.writeFileSync(apiKeysFile, `${apiKey}\n`, { mode: 0o600 });
-    oracles = await startOracles(network, { perValidator: Boolean(options.processes), apiKeysFile, pollMs: options.pollMs });
+    oracles = await startOracles(network, { perValidator: Boolean(options.processes), apiKeysFile, pollMs: options.pollMs, heads: options.heads });
     const fleet = oracles;
     process.stdout.write(
       `bench:e2e  seed ${seed}, ${options.validators} validators in ${fleet.count} oracle process${fleet.count === 1 ? "" : "es"}, ` +
@@ -542,6 +549,8 @@ async function main() {
         latencyOfferedRate: latencyRate,
         blockIntervalMs: blockMs,
         oraclePollMs: options.pollMs,
+        /** How the oracles learn of blocks: newHeads over WebSocket, or head polls every oraclePollMs. */
+        heads: options.heads,
         seed,
         cpus: os.cpus().length,
         loadAverage: os.loadavg().map(round),

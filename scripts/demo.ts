@@ -146,7 +146,7 @@ async function run(options: DemoOptions, cleanups: { name: string; fn: () => Pro
   // Off-chain answers (POST /v1/chat, /v1/chat/completions) are anchored within seconds, one record being enough, so
   // that their receipts gain a Merkle proof while someone tries the demo; a local chain's gas costs nothing.
   const anchorArgs = ["--batch-interval-ms", String(DEMO_BATCH_INTERVAL_MS), "--anchor-min-records", "1"];
-  const baseArgs = ["--rpc-url", chain.url, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100", "--api-keys", apiKeysFile, ...anchorArgs];
+  const baseArgs = ["--rpc-url", chain.url, "--ws-url", chain.wsUrl, "--deployments", deploymentsFile, "--model-dir", modelDir, "--poll-interval-ms", "100", "--api-keys", apiKeysFile, ...anchorArgs];
   let apiUrls: string[];
   let engine: InferenceEngine | undefined;
   if (options.processes) {

@@ -19,6 +19,8 @@ export const anvilBin = () => path.join(REPO_ROOT, "node_modules/@foundry-rs/anv
 export interface ChainNode {
   kind: ChainKind;
   url: string;
+  /** The same node's WebSocket endpoint (anvil and hardhat serve it on the HTTP port): for newHeads. */
+  wsUrl: string;
   port: number;
   pid: number;
   /** Stops the node's process group (SIGTERM, then SIGKILL) and waits for it to exit. */
@@ -82,6 +84,7 @@ export async function startChainNode(kind: ChainKind, options: StartChainNodeOpt
   const node: ChainNode = {
     kind,
     url,
+    wsUrl: `ws://${host}:${port}`,
     port,
     pid: child.pid as number,
     stop: () => stopGroup(child, exited, "SIGTERM"),

@@ -146,6 +146,7 @@ export async function startValidatorNetwork(options: ValidatorNetworkOptions): P
         const proc = await startOracleProcess({
           args: [
             "--rpc-url", chain.url,
+            "--ws-url", chain.wsUrl,
             "--deployments", deploymentsFile,
             "--model-dir", options.modelDir,
             "--data-dir", dataDir,

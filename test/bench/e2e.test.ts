@@ -52,7 +52,7 @@ describe("bench/e2e (npm run bench:e2e)", function () {
     const result = JSON.parse(written as string);
 
     expect(result).to.include({ chain: "hardhat", validators: 4, processes: 4, requests: 4, lost: 0, doubleFinalized: 0 });
-    expect(result.setup).to.include({ validators: 4, oracleProcesses: 4, committee: 3, quorum: 2, seed: 7 });
+    expect(result.setup).to.include({ validators: 4, oracleProcesses: 4, committee: 3, quorum: 2, seed: 7, heads: "ws" });
     expect(result.throughput).to.have.all.keys(PHASE_KEYS);
     expect(result.latency).to.have.all.keys(PHASE_KEYS);
     expect(result.withKills).to.have.all.keys(PHASE_KEYS);

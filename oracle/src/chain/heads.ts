@@ -1,6 +1,7 @@
 import type { Common } from "../common";
 import { type JsonRpcSender, type MinedReceipt, getBlockHeader, getBlockNumber, getReceipt } from "./jsonRpc";
-import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
+import { type NewHeadsFeed, subscribeNewHeads } from "./newHeads";
+import { classifyRpcError, pollRetryDelayMs } from "./rpc";
 
 /** The newest block the tracker has seen. */
 export interface Head {
@@ -56,6 +57,11 @@ const RECENT_TXS = 4_096;
 
 /** The longest pause between head polls the pacer chooses (the head's age is a readiness condition). */
 const MAX_QUIET_MS = 5_000;
+/**
+ * Between head polls while a newHeads subscription tells of blocks: a check that also answers the receipt waits the
+ * blocks did not (`DIRECT_CHECK_MS`), ends overdue ones, and finds a head the subscription missed.
+ */
+const SUBSCRIBED_POLL_MS = 2_000;
 
 /**
  * Paces head polls by how blocks arrive. On a chain that makes blocks at a steady interval (a real chain, interval
@@ -98,6 +104,10 @@ export function createPollPacer(): { onNewHead(now: number): void; delay(now: nu
   };
 }
 
+/**
+ * The node's head tracker over `provider`. With `config.wsUrl` it also subscribes to the chain node's newHeads and
+ * reads each announced block at once; it then polls only every `SUBSCRIBED_POLL_MS` (or the poll interval, if longer).
+ */
 export function createHeadTracker(common: Common, provider: JsonRpcSender): HeadTracker & HeadHealth {
   const { config, logger, metrics } = common;
   const log = logger.child({ component: "heads" });
@@ -113,6 +123,33 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
   const abort = new AbortController();
   let loop: Promise<void> | undefined;
   const pacer = createPollPacer();
+  let feed: NewHeadsFeed | undefined;
+  /** Ends the loop's current pause (a block was announced); set while the loop sleeps. */
+  let endPause: (() => void) | undefined;
+  /** A block was announced while a poll ran: poll again without pausing. */
+  let announced = false;
+
+  function onAnnouncedHead(number: number) {
+    if (head && number <= head.number) return;
+    announced = true;
+    endPause?.();
+  }
+
+  /** Sleeps `ms`, or less if the tracker stops or (when `wakeable`) a block is announced. */
+  function pause(ms: number, wakeable: boolean): Promise<void> {
+    if ((wakeable && announced) || stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        abort.signal.removeEventListener("abort", done);
+        endPause = undefined;
+        resolve();
+      }
+      if (wakeable) endPause = done;
+      abort.signal.addEventListener("abort", done, { once: true });
+    });
+  }
 
   function notifyBlock() {
     // A poll may re-read the head a caller already knows (its own `current()`): that wait is not over yet.
@@ -200,6 +237,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
   async function run() {
     let failures = 0;
     while (!stopping) {
+      announced = false;
       try {
         await poll();
         await checkStale();
@@ -211,8 +249,13 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
         if (failures === 1 || failures % 20 === 0) log.warn({ err: error, failures }, "head poll failed");
       }
       expireOverdue();
-      const wait = failures > 0 ? pollRetryDelayMs(config.pollIntervalMs, failures) : pacer.delay(Date.now(), config.pollIntervalMs);
-      await sleep(wait, abort.signal);
+      const wait = failures > 0
+        ? pollRetryDelayMs(config.pollIntervalMs, failures)
+        : feed?.live()
+          ? Math.max(SUBSCRIBED_POLL_MS, config.pollIntervalMs)
+          : pacer.delay(Date.now(), config.pollIntervalMs);
+      // After a failed poll the back-off holds: announcements must not make a failing RPC busier.
+      await pause(wait, failures === 0);
     }
   }
 
@@ -260,14 +303,24 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
       });
     },
     start() {
-      loop ??= run();
+      if (loop) return;
+      if (config.wsUrl) {
+        feed = subscribeNewHeads({
+          url: config.wsUrl,
+          logger: log,
+          onHead: onAnnouncedHead,
+          // A new subscription may have missed blocks while it was down, and a lost one leaves polling to the pacer: look now.
+          onLiveChange: () => endPause?.(),
+        });
+      }
+      loop = run();
     },
     async stop() {
       stopping = true;
       abort.abort();
       notifyBlock();
       for (const hash of [...waiters.keys()]) settle(hash, null);
-      await loop;
+      await Promise.all([loop, feed?.close()]);
     },
   };
   return tracker;

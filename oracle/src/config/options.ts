@@ -61,6 +61,14 @@ export const OPTION_SPECS = {
     defaultFrom: (earlier) => resolveRpcUrl(undefined, earlier.deployments as string),
     defaultText: `the deployments file's rpcUrl, else ${FALLBACK_RPC_URL}`,
   },
+  wsUrl: {
+    flag: "ws-url",
+    env: "ORACLE_WS_URL",
+    description:
+      "WebSocket endpoint of the same chain node (anvil and hardhat serve one on their HTTP port): new blocks are read as the node announces them (eth_subscribe newHeads), with a check poll every 2 s, instead of polled for every --poll-interval-ms",
+    schema: z.url({ protocol: /^wss?$/, message: "must be a ws(s) URL" }).optional(),
+    defaultText: "none: blocks are polled for",
+  },
   validatorKeys: {
     flag: "validator-key",
     env: "ORACLE_VALIDATOR_KEYS",

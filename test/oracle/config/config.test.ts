@@ -35,6 +35,7 @@ describe("oracle config", function () {
     [["--http-port", "eighty"], {}, "http-port"],
     [["--http-port", "70000"], {}, "http-port"],
     [["--rpc-url", "not a url"], {}, "rpc-url"],
+    [["--ws-url", "http://127.0.0.1:8545"], {}, "ws-url"],
     [["--no-such-option", "1"], {}, "no-such-option"],
     [["--providers", "tpu"], {}, "providers"],
     [["--http-port"], {}, "http-port"],

@@ -1,0 +1,214 @@
+import { expect } from "chai";
+import pino from "pino";
+import net from "node:net";
+import { createHeadTracker } from "../../../oracle/src/chain/heads";
+import { headNumberOf, subscribeNewHeads } from "../../../oracle/src/chain/newHeads";
+import { createProvider } from "../../../oracle/src/chain/rpc";
+import { createShutdown, type Common } from "../../../oracle/src/common";
+import { parseConfig } from "../../../oracle/src/config";
+import { createMetrics } from "../../../oracle/src/metrics";
+import { openDatabase } from "../../../oracle/src/store/database";
+import { CHAIN_KINDS, type ChainNode, LOCAL_CHAIN_ID, startChainNode } from "../../../scripts/demo/chainNode";
+import { until } from "../../helpers/waitFor";
+
+const silent = pino({ level: "silent" });
+
+function makeCommon(argv: string[]): Common {
+  const config = parseConfig({ argv, env: {} }).config;
+  return { config, logger: silent, metrics: createMetrics(), db: openDatabase(":memory:"), shutdown: createShutdown(silent) };
+}
+
+const wsUrlOf = (node: ChainNode) => node.url.replace(/^http/, "ws");
+
+async function mine(node: ChainNode): Promise<void> {
+  const response = await fetch(node.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }),
+  });
+  expect(response.ok).to.equal(true);
+}
+
+/** A port nothing listens on (taken from the OS, then released). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("headNumberOf: what a newHeads message may contain", function () {
+  const notification = (subscription: string, number: unknown) => ({
+    jsonrpc: "2.0",
+    method: "eth_subscription",
+    params: { subscription, result: { number, hash: "0x01" } },
+  });
+
+  it("reads the head number of a notification of this subscription", function () {
+    expect(headNumberOf(notification("0xabc", "0x1f"), "0xabc")).to.equal(31);
+  });
+
+  it("ignores other subscriptions, other methods, numbers that are not hex quantities, and anything else", function () {
+    expect(headNumberOf(notification("0xother", "0x1"), "0xabc")).to.equal(undefined);
+    expect(headNumberOf(notification("0xabc", "0x1"), undefined), "no subscription yet").to.equal(undefined);
+    expect(headNumberOf({ ...notification("0xabc", "0x1"), method: "eth_other" }, "0xabc")).to.equal(undefined);
+    for (const number of [31, "31", "0x", "0xzz", `0x${"f".repeat(15)}`, null, undefined]) {
+      expect(headNumberOf(notification("0xabc", number), "0xabc"), String(number)).to.equal(undefined);
+    }
+    for (const message of [null, "text", 7, [], { method: "eth_subscription" }, { method: "eth_subscription", params: { subscription: "0xabc" } }]) {
+      expect(headNumberOf(message, "0xabc"), JSON.stringify(message)).to.equal(undefined);
+    }
+  });
+});
+
+for (const kind of CHAIN_KINDS) {
+  describe(`head tracker on ${kind}'s newHeads subscription`, function () {
+    this.timeout(120_000);
+    let node: ChainNode;
+    before(async function () {
+      node = await startChainNode(kind);
+    });
+    after(async function () {
+      await node?.stop();
+    });
+
+    it("reads each block as the node announces it, with polling alone ten minutes apart", async function () {
+      const provider = createProvider(node.url, LOCAL_CHAIN_ID);
+      let headPolls = 0;
+      const counted = {
+        send(method: string, params: unknown[]) {
+          if (method === "eth_blockNumber") headPolls++;
+          return provider.send(method, params);
+        },
+      };
+      const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "600000", "--ws-url", wsUrlOf(node)]), counted);
+      tracker.start();
+      try {
+        const start = (await tracker.current()).number;
+        for (let i = 1; i <= 3; i++) {
+          await mine(node);
+          await until(`block ${start + i} seen`, () => tracker.latest()?.number === start + i, 20_000);
+        }
+        // The first poll, one when the subscription began, and one per announced block: nothing in between.
+        expect(headPolls).to.be.at.most(2 + 3);
+      } finally {
+        await tracker.stop();
+        provider.destroy();
+      }
+    });
+  });
+}
+
+describe("newHeads subscription faults", function () {
+  this.timeout(120_000);
+
+  it("resubscribes when its chain node comes back after a crash", async function () {
+    let node = await startChainNode("anvil");
+    const port = node.port;
+    const heads: number[] = [];
+    const changes: boolean[] = [];
+    const feed = subscribeNewHeads({
+      url: wsUrlOf(node),
+      logger: silent,
+      onHead: (n) => heads.push(n),
+      onLiveChange: (live) => changes.push(live),
+      reconnectBaseMs: 50,
+      reconnectCapMs: 200,
+    });
+    try {
+      await until("subscribed", () => feed.live(), 20_000);
+      await mine(node);
+      await until("block 1 announced", () => heads.includes(1), 20_000);
+
+      await node.kill();
+      await until("subscription lost", () => !feed.live(), 20_000);
+      node = await startChainNode("anvil", { port });
+      await until("subscribed again", () => feed.live(), 20_000);
+      // A new chain: its first block is 1 again.
+      heads.length = 0;
+      await mine(node);
+      await until("block 1 of the new node announced", () => heads.includes(1), 20_000);
+      expect(changes).to.deep.equal([true, false, true]);
+    } finally {
+      await feed.close();
+      await node.stop();
+    }
+    expect(feed.live()).to.equal(false);
+  });
+
+  it("drops a socket that stops answering without closing (a partition) and subscribes again once it is healed", async function () {
+    const node = await startChainNode("anvil");
+    // A TCP relay to the node that can swallow every byte both ways while keeping its connections open.
+    let frozen = false;
+    const sockets = new Set<net.Socket>();
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(node.port, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("error", () => undefined);
+        socket.on("close", () => sockets.delete(socket));
+      }
+      client.on("data", (data) => frozen || upstream.write(data));
+      upstream.on("data", (data) => frozen || client.write(data));
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const changes: boolean[] = [];
+    const heads: number[] = [];
+    const feed = subscribeNewHeads({
+      url: `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}`,
+      logger: silent,
+      onHead: (n) => heads.push(n),
+      onLiveChange: (live) => changes.push(live),
+      reconnectBaseMs: 50,
+      reconnectCapMs: 200,
+      pingIntervalMs: 100,
+    });
+    try {
+      await until("subscribed", () => feed.live(), 20_000);
+      frozen = true;
+      await until("silent socket dropped", () => !feed.live(), 20_000);
+      frozen = false;
+      await until("subscribed again", () => feed.live(), 30_000);
+      await mine(node);
+      await until("block 1 announced", () => heads.includes(1), 20_000);
+      expect(changes.slice(0, 2)).to.deep.equal([true, false]);
+      expect(changes.at(-1)).to.equal(true);
+    } finally {
+      await feed.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+      await node.stop();
+    }
+  });
+
+  it("leaves the tracker polling at its interval when nothing listens at the WebSocket URL", async function () {
+    const node = await startChainNode("anvil");
+    const provider = createProvider(node.url, LOCAL_CHAIN_ID);
+    const wsUrl = `ws://127.0.0.1:${await closedPort()}`;
+    let headPolls = 0;
+    const counted = {
+      send(method: string, params: unknown[]) {
+        if (method === "eth_blockNumber") headPolls++;
+        return provider.send(method, params);
+      },
+    };
+    const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "10", "--ws-url", wsUrl]), counted);
+    tracker.start();
+    try {
+      const start = (await tracker.current()).number;
+      await mine(node);
+      await mine(node);
+      await until("blocks seen by polling", () => tracker.latest()?.number === start + 2, 20_000);
+      // At the 10 ms interval: a tracker that took the dead feed for a live one would poll every 2 s (40 s for these).
+      const polled = headPolls;
+      await until("20 more polls", () => headPolls >= polled + 20, 20_000);
+    } finally {
+      await tracker.stop();
+      provider.destroy();
+      await node.stop();
+    }
+  });
+});
