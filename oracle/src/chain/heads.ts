@@ -126,18 +126,18 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
   let feed: NewHeadsFeed | undefined;
   /** Ends the loop's current pause (a block was announced); set while the loop sleeps. */
   let endPause: (() => void) | undefined;
-  /** A block was announced while a poll ran: poll again without pausing. */
-  let announced = false;
+  /** The highest block announced since the loop last looked (undefined: none); the loop then polls at once. */
+  let announced: number | undefined;
 
   function onAnnouncedHead(number: number) {
     if (head && number <= head.number) return;
-    announced = true;
+    announced = Math.max(announced ?? 0, number);
     endPause?.();
   }
 
   /** Sleeps `ms`, or less if the tracker stops or (when `wakeable`) a block is announced. */
   function pause(ms: number, wakeable: boolean): Promise<void> {
-    if ((wakeable && announced) || stopping) return Promise.resolve();
+    if ((wakeable && announced !== undefined) || stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
@@ -174,9 +174,10 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
     if (receipt) settle(hash, receipt);
   }
 
-  async function poll(): Promise<void> {
-    const number = await getBlockNumber(provider);
-    answeredAt = Date.now();
+  /** Reads the blocks up to the head: `announced` (from newHeads, saving the head-number call), or the node's head. */
+  async function poll(announced?: number): Promise<void> {
+    const number = announced ?? (await getBlockNumber(provider));
+    if (announced === undefined) answeredAt = Date.now();
     if (head && number === head.number) return;
     // Every new block is read (its transaction hashes tell which receipts to fetch); far behind, or after a reorg to a
     // lower height, only the head (waiters then fall back to a direct receipt check).
@@ -187,6 +188,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
     for (let n = from; n <= number; n++) {
       const block = await getBlockHeader(provider, n);
       if (!block?.hash) break;
+      answeredAt = Date.now();
       if (head && n === head.number + 1 && block.parentHash !== head.hash) reorgs++;
       newest = { number: block.number, hash: block.hash, timestamp: block.timestamp };
       for (const tx of block.transactions) {
@@ -236,10 +238,15 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
 
   async function run() {
     let failures = 0;
+    /** An announced block the RPC did not have yet (a provider's HTTP backends may lag its WebSocket ones). */
+    let behindAnnounced = false;
     while (!stopping) {
-      announced = false;
+      // An announced head is read without asking for the head number; the check polls and retries ask.
+      const target = failures === 0 ? announced : undefined;
+      announced = undefined;
       try {
-        await poll();
+        await poll(target);
+        behindAnnounced = target !== undefined && (head?.number ?? -1) < target;
         await checkStale();
         if (failures > 0) log.info({ failures }, "rpc reachable again");
         failures = 0;
@@ -251,7 +258,7 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
       expireOverdue();
       const wait = failures > 0
         ? pollRetryDelayMs(config.pollIntervalMs, failures)
-        : feed?.live()
+        : feed?.live() && !behindAnnounced
           ? Math.max(SUBSCRIBED_POLL_MS, config.pollIntervalMs)
           : pacer.delay(Date.now(), config.pollIntervalMs);
       // After a failed poll the back-off holds: announcements must not make a failing RPC busier.
