@@ -39,6 +39,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
  * nothing.
  */
 const PING_INTERVAL_MS = 5_000;
+/** A newHeads notification is a block header, about 1 KB: a larger message drops the socket (ws closes it, 1009). */
+const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /**
  * The head number of an `eth_subscription` notification, or undefined for any other message. The message comes from
@@ -71,7 +73,7 @@ export function subscribeNewHeads(options: NewHeadsOptions): NewHeadsFeed {
 
   function connect() {
     if (closed) return;
-    const ws = new WebSocket(options.url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const ws = new WebSocket(options.url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, maxPayload: MAX_MESSAGE_BYTES });
     socket = ws;
     const subscribeTimer = setTimeout(() => ws.terminate(), HANDSHAKE_TIMEOUT_MS);
     let answeredPing = true;

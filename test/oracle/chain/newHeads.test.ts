@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import pino from "pino";
 import net from "node:net";
+import { WebSocketServer } from "ws";
 import { createHeadTracker } from "../../../oracle/src/chain/heads";
 import { headNumberOf, subscribeNewHeads } from "../../../oracle/src/chain/newHeads";
 import { createProvider } from "../../../oracle/src/chain/rpc";
@@ -210,6 +211,42 @@ describe("newHeads subscription faults", function () {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => relay.close(() => resolve()));
       await node.stop();
+    }
+  });
+
+  it("drops a socket that sends a message far larger than a block header, and subscribes again", async function () {
+    // A WebSocket endpoint that answers the subscription, then sends 1 MiB once per connection.
+    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    let connections = 0;
+    server.on("connection", (socket) => {
+      const first = ++connections === 1;
+      socket.on("message", (data) => {
+        const { id } = JSON.parse(data.toString()) as { id: number };
+        socket.send(JSON.stringify({ jsonrpc: "2.0", id, result: "0x5" }));
+        if (first) socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: "0x1", extra: "a".repeat(1 << 20) } } }));
+        else socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: "0x2" } } }));
+      });
+    });
+    const heads: number[] = [];
+    const changes: boolean[] = [];
+    const feed = subscribeNewHeads({
+      url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      logger: silent,
+      onHead: (n) => heads.push(n),
+      onLiveChange: (live) => changes.push(live),
+      reconnectBaseMs: 50,
+      reconnectCapMs: 200,
+    });
+    try {
+      await until("the second connection's head", () => heads.includes(2), 20_000);
+      expect(heads, "the oversized message is never read").to.deep.equal([2]);
+      expect(connections).to.equal(2);
+      expect(changes.slice(0, 3)).to.deep.equal([true, false, true]);
+    } finally {
+      await feed.close();
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
