@@ -261,8 +261,9 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
         : feed?.live() && !behindAnnounced
           ? Math.max(SUBSCRIBED_POLL_MS, config.pollIntervalMs)
           : pacer.delay(Date.now(), config.pollIntervalMs);
-      // After a failed poll the back-off holds: announcements must not make a failing RPC busier.
-      await pause(wait, failures === 0);
+      // After a failed poll the back-off holds, and after an announced block the RPC did not have the interval does:
+      // announcements (any number, as often as the socket sends them) must not make the RPC busier.
+      await pause(wait, failures === 0 && !behindAnnounced);
     }
   }
 

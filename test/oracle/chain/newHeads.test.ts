@@ -250,6 +250,50 @@ describe("newHeads subscription faults", function () {
     }
   });
 
+  it("reads no faster than its poll interval while announced blocks do not exist (a flood of false heads)", async function () {
+    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    server.on("connection", (socket) => {
+      socket.on("message", (data) => {
+        const { id } = JSON.parse(data.toString()) as { id: number };
+        socket.send(JSON.stringify({ jsonrpc: "2.0", id, result: "0x5" }));
+        // A false head every 5 ms, each higher than the last.
+        let n = 2;
+        const flood = setInterval(() => {
+          socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: `0x${(n++).toString(16)}` } } }));
+        }, 5);
+        socket.on("close", () => clearInterval(flood));
+      });
+    });
+    // A chain at block 1 over HTTP: every announced block is one it does not have.
+    let blockReads = 0;
+    const provider = {
+      async send(method: string, params: unknown[]) {
+        if (method === "eth_blockNumber") return "0x1";
+        if (method === "eth_getBlockByNumber") {
+          blockReads++;
+          if (Number.parseInt(params[0] as string, 16) !== 1) return null;
+          return { number: "0x1", hash: `0x${"11".repeat(32)}`, parentHash: `0x${"00".repeat(32)}`, timestamp: "0x1", transactions: [] };
+        }
+        throw new Error(`no ${method} here`);
+      },
+    };
+    const wsUrl = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "500", "--ws-url", wsUrl]), provider);
+    tracker.start();
+    try {
+      await until("an announced block asked for", () => blockReads >= 2, 20_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      // At one read per 500 ms interval: a handful. Woken by each announcement, one read per 5 ms: hundreds.
+      expect(blockReads).to.be.at.most(12);
+      expect(tracker.latest()?.number).to.equal(1);
+    } finally {
+      await tracker.stop();
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it("leaves the tracker polling at its interval when nothing listens at the WebSocket URL", async function () {
     const node = await startChainNode("anvil");
     const provider = createProvider(node.url, LOCAL_CHAIN_ID);
