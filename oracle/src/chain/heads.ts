@@ -1,7 +1,7 @@
 import type { Common } from "../common";
 import { type JsonRpcSender, type MinedReceipt, getBlockHeader, getBlockNumber, getReceipt } from "./jsonRpc";
 import { type NewHeadsFeed, subscribeNewHeads } from "./newHeads";
-import { classifyRpcError, pollRetryDelayMs } from "./rpc";
+import { classifyRpcError, pollRetryDelayMs, sleep } from "./rpc";
 
 /** The newest block the tracker has seen. */
 export interface Head {
@@ -120,35 +120,32 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
   /** Waits of `nextBlock`: each answered once the head passes its `after` (or at stop, or its timeout). */
   let blockListeners: { after: number | undefined; done: () => void }[] = [];
   let stopping = false;
-  const abort = new AbortController();
   let loop: Promise<void> | undefined;
   const pacer = createPollPacer();
   let feed: NewHeadsFeed | undefined;
-  /** Ends the loop's current pause (a block was announced); set while the loop sleeps. */
-  let endPause: (() => void) | undefined;
+  /** Ends the loop's current pause; set while the loop sleeps. Stopping ends any pause, an announcement a wakeable one. */
+  let pauseEnd: AbortController | undefined;
+  let pauseWakeable = false;
   /** The highest block announced since the loop last looked (undefined: none); the loop then polls at once. */
   let announced: number | undefined;
 
   function onAnnouncedHead(number: number) {
     if (head && number <= head.number) return;
     announced = Math.max(announced ?? 0, number);
-    endPause?.();
+    wake();
+  }
+
+  function wake() {
+    if (pauseWakeable) pauseEnd?.abort();
   }
 
   /** Sleeps `ms`, or less if the tracker stops or (when `wakeable`) a block is announced. */
-  function pause(ms: number, wakeable: boolean): Promise<void> {
-    if ((wakeable && announced !== undefined) || stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        abort.signal.removeEventListener("abort", done);
-        endPause = undefined;
-        resolve();
-      }
-      if (wakeable) endPause = done;
-      abort.signal.addEventListener("abort", done, { once: true });
-    });
+  async function pause(ms: number, wakeable: boolean): Promise<void> {
+    if (stopping || (wakeable && announced !== undefined)) return;
+    pauseEnd = new AbortController();
+    pauseWakeable = wakeable;
+    await sleep(ms, pauseEnd.signal);
+    pauseEnd = undefined;
   }
 
   function notifyBlock() {
@@ -174,10 +171,10 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
     if (receipt) settle(hash, receipt);
   }
 
-  /** Reads the blocks up to the head: `announced` (from newHeads, saving the head-number call), or the node's head. */
-  async function poll(announced?: number): Promise<void> {
-    const number = announced ?? (await getBlockNumber(provider));
-    if (announced === undefined) answeredAt = Date.now();
+  /** Reads the blocks up to the head: `known` (announced by newHeads, saving the head-number call), or the node's. */
+  async function poll(known?: number): Promise<void> {
+    const number = known ?? (await getBlockNumber(provider));
+    if (known === undefined) answeredAt = Date.now();
     if (head && number === head.number) return;
     // Every new block is read (its transaction hashes tell which receipts to fetch); far behind, or after a reorg to a
     // lower height, only the head (waiters then fall back to a direct receipt check).
@@ -318,14 +315,14 @@ export function createHeadTracker(common: Common, provider: JsonRpcSender): Head
           logger: log,
           onHead: onAnnouncedHead,
           // A new subscription may have missed blocks while it was down, and a lost one leaves polling to the pacer: look now.
-          onLiveChange: () => endPause?.(),
+          onLiveChange: wake,
         });
       }
       loop = run();
     },
     async stop() {
       stopping = true;
-      abort.abort();
+      pauseEnd?.abort();
       notifyBlock();
       for (const hash of [...waiters.keys()]) settle(hash, null);
       await Promise.all([loop, feed?.close()]);

@@ -64,7 +64,8 @@ const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 
-function quantity(value: unknown, what: string): number {
+/** A JSON-RPC quantity (0x-prefixed hex) as a safe integer; a `BAD_DATA` error otherwise. */
+export function quantity(value: unknown, what: string): number {
   if (typeof value !== "string" || !QUANTITY.test(value)) bad(what, value);
   const n = Number.parseInt(value, 16);
   if (!Number.isSafeInteger(n)) bad(what, value);

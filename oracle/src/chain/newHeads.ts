@@ -1,6 +1,7 @@
 import type pino from "pino";
 import WebSocket from "ws";
 import { backoffDelayMs } from "../backoff";
+import { quantity } from "./jsonRpc";
 import { redactUrl } from "./rpc";
 
 /**
@@ -50,9 +51,11 @@ export function headNumberOf(message: unknown, subscription: string | undefined)
   if (subscription === undefined || typeof message !== "object" || message === null) return undefined;
   const { method, params } = message as { method?: unknown; params?: { subscription?: unknown; result?: { number?: unknown } } };
   if (method !== "eth_subscription" || params?.subscription !== subscription) return undefined;
-  const number = params.result?.number;
-  if (typeof number !== "string" || !/^0x[0-9a-fA-F]{1,14}$/.test(number)) return undefined;
-  return Number.parseInt(number, 16);
+  try {
+    return quantity(params.result?.number, "announced head number");
+  } catch {
+    return undefined;
+  }
 }
 
 export function subscribeNewHeads(options: NewHeadsOptions): NewHeadsFeed {

@@ -9,6 +9,7 @@ import { createShutdown, type Common } from "../../../oracle/src/common";
 import { parseConfig } from "../../../oracle/src/config";
 import { createMetrics } from "../../../oracle/src/metrics";
 import { openDatabase } from "../../../oracle/src/store/database";
+import { freePort } from "../../../scripts/demo/hardhatNode";
 import { CHAIN_KINDS, type ChainNode, LOCAL_CHAIN_ID, startChainNode } from "../../../scripts/demo/chainNode";
 import { until } from "../../helpers/waitFor";
 
@@ -30,13 +31,16 @@ async function mine(node: ChainNode): Promise<void> {
   expect(response.ok).to.equal(true);
 }
 
-/** A port nothing listens on (taken from the OS, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/** `provider` with its `eth_blockNumber` calls (head polls) counted. */
+function countingHeadPolls(provider: { send(method: string, params: unknown[]): Promise<unknown> }) {
+  const counted = {
+    headPolls: 0,
+    send(method: string, params: unknown[]) {
+      if (method === "eth_blockNumber") counted.headPolls++;
+      return provider.send(method, params);
+    },
+  };
+  return counted;
 }
 
 describe("headNumberOf: what a newHeads message may contain", function () {
@@ -104,13 +108,7 @@ for (const kind of CHAIN_KINDS) {
 
     it("reads each block as the node announces it, with polling alone ten minutes apart", async function () {
       const provider = createProvider(node.url, LOCAL_CHAIN_ID);
-      let headPolls = 0;
-      const counted = {
-        send(method: string, params: unknown[]) {
-          if (method === "eth_blockNumber") headPolls++;
-          return provider.send(method, params);
-        },
-      };
+      const counted = countingHeadPolls(provider);
       const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "600000", "--ws-url", wsUrlOf(node)]), counted);
       tracker.start();
       try {
@@ -121,7 +119,7 @@ for (const kind of CHAIN_KINDS) {
         }
         // The first poll (and `current()`'s if it came first) and one when the subscription began. An announced block
         // is read by its number: no head-number call for it.
-        expect(headPolls).to.be.at.most(3);
+        expect(counted.headPolls).to.be.at.most(3);
       } finally {
         await tracker.stop();
         provider.destroy();
@@ -297,14 +295,8 @@ describe("newHeads subscription faults", function () {
   it("leaves the tracker polling at its interval when nothing listens at the WebSocket URL", async function () {
     const node = await startChainNode("anvil");
     const provider = createProvider(node.url, LOCAL_CHAIN_ID);
-    const wsUrl = `ws://127.0.0.1:${await closedPort()}`;
-    let headPolls = 0;
-    const counted = {
-      send(method: string, params: unknown[]) {
-        if (method === "eth_blockNumber") headPolls++;
-        return provider.send(method, params);
-      },
-    };
+    const wsUrl = `ws://127.0.0.1:${await freePort()}`;
+    const counted = countingHeadPolls(provider);
     const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "10", "--ws-url", wsUrl]), counted);
     tracker.start();
     try {
@@ -313,8 +305,8 @@ describe("newHeads subscription faults", function () {
       await mine(node);
       await until("blocks seen by polling", () => tracker.latest()?.number === start + 2, 20_000);
       // At the 10 ms interval: a tracker that took the dead feed for a live one would poll every 2 s (40 s for these).
-      const polled = headPolls;
-      await until("20 more polls", () => headPolls >= polled + 20, 20_000);
+      const polled = counted.headPolls;
+      await until("20 more polls", () => counted.headPolls >= polled + 20, 20_000);
     } finally {
       await tracker.stop();
       provider.destroy();
