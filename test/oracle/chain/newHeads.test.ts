@@ -43,6 +43,22 @@ function countingHeadPolls(provider: { send(method: string, params: unknown[]): 
   return counted;
 }
 
+/** A feed on `url` that records the heads announced and its live changes, reconnecting within 50–200 ms. */
+function recordingFeed(url: string, pingIntervalMs?: number) {
+  const heads: number[] = [];
+  const changes: boolean[] = [];
+  const feed = subscribeNewHeads({
+    url,
+    logger: silent,
+    onHead: (n) => heads.push(n),
+    onLiveChange: (live) => changes.push(live),
+    reconnectBaseMs: 50,
+    reconnectCapMs: 200,
+    pingIntervalMs,
+  });
+  return { feed, heads, changes };
+}
+
 describe("headNumberOf: what a newHeads message may contain", function () {
   const notification = (subscription: string, number: unknown) => ({
     jsonrpc: "2.0",
@@ -134,16 +150,7 @@ describe("newHeads subscription faults", function () {
   it("resubscribes when its chain node comes back after a crash", async function () {
     let node = await startChainNode("anvil");
     const port = node.port;
-    const heads: number[] = [];
-    const changes: boolean[] = [];
-    const feed = subscribeNewHeads({
-      url: wsUrlOf(node),
-      logger: silent,
-      onHead: (n) => heads.push(n),
-      onLiveChange: (live) => changes.push(live),
-      reconnectBaseMs: 50,
-      reconnectCapMs: 200,
-    });
+    const { feed, heads, changes } = recordingFeed(wsUrlOf(node));
     try {
       await until("subscribed", () => feed.live(), 20_000);
       await mine(node);
@@ -183,17 +190,7 @@ describe("newHeads subscription faults", function () {
       upstream.on("close", () => client.destroy());
     });
     await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-    const changes: boolean[] = [];
-    const heads: number[] = [];
-    const feed = subscribeNewHeads({
-      url: `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}`,
-      logger: silent,
-      onHead: (n) => heads.push(n),
-      onLiveChange: (live) => changes.push(live),
-      reconnectBaseMs: 50,
-      reconnectCapMs: 200,
-      pingIntervalMs: 100,
-    });
+    const { feed, heads, changes } = recordingFeed(`ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, 100);
     try {
       await until("subscribed", () => feed.live(), 20_000);
       frozen = true;
@@ -226,16 +223,7 @@ describe("newHeads subscription faults", function () {
         else socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: "0x2" } } }));
       });
     });
-    const heads: number[] = [];
-    const changes: boolean[] = [];
-    const feed = subscribeNewHeads({
-      url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-      logger: silent,
-      onHead: (n) => heads.push(n),
-      onLiveChange: (live) => changes.push(live),
-      reconnectBaseMs: 50,
-      reconnectCapMs: 200,
-    });
+    const { feed, heads, changes } = recordingFeed(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
     try {
       await until("the second connection's head", () => heads.includes(2), 20_000);
       expect(heads, "the oversized message is never read").to.deep.equal([2]);
