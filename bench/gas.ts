@@ -14,6 +14,9 @@
  * - afterFinalization.committee3: what a committee of 3 spends after its finalizing reveal, mean over the same runs:
  *   `lateReveal` = the third member's agreeing reveal (paid its share), `settle` = settle() after the reveal deadline
  *   (nobody to slash, nothing to refund).
+ * - lifecycleFloor: the committee-of-one lifecycle of contracts/test/GasFloorProbe.sol, which keeps the registry's
+ *   slots, reads, draw and events and drops every check (committee1: with the randomness source's two calls;
+ *   committee1InlineSeed: the seed computed in the probe). A floor for lifecycle.committee1.
  * - anchorPerRecord256: gasUsed of one anchorBatch transaction / 256.
  * - Tree figures (draw, drawLinear, stakeUpdate10000, insert10000) come from bench/gasTree.ts when present
  *   (BENCH_SKIP_TREE=1 reuses bench/out/gasTree.json from `npm run bench:tree` instead of measuring again).
@@ -57,8 +60,8 @@ interface LifecycleResult {
 
 const FINALIZED = 4n;
 
-/** `thread`: every lifecycle after the first is a turn extending the previous one (`requestChatFollowUp`). */
-async function lifecycle(committeeSize: number, quorum: number, thread = false): Promise<LifecycleResult> {
+/** A fresh deployment with ten validators of equal stake; signer 11 is the requester. */
+async function stakedDeployment(committeeSize: number, quorum: number) {
   const signers = await ethers.getSigners();
   const deployment = await deployAll(hre, {
     modelHash: MODEL_HASH,
@@ -76,8 +79,12 @@ async function lifecycle(committeeSize: number, quorum: number, thread = false):
     await token.connect(v).approve(await registry.getAddress(), stake);
     await registry.connect(v).stake(stake, "http://127.0.0.1:8080");
   }
-  const requester = signers[11];
-  const byAddress = new Map(validators.map((v) => [v.address, v]));
+  return { registry, chat, validators, requester: signers[11], byAddress: new Map(validators.map((v) => [v.address, v])) };
+}
+
+/** `thread`: every lifecycle after the first is a turn extending the previous one (`requestChatFollowUp`). */
+async function lifecycle(committeeSize: number, quorum: number, thread = false): Promise<LifecycleResult> {
+  const { chat, validators, requester, byAddress } = await stakedDeployment(committeeSize, quorum);
   const responseHash = ethers.keccak256(ethers.toUtf8Bytes(RESPONSE));
   const member = (address: string) => byAddress.get(address)!;
 
@@ -145,6 +152,26 @@ async function lifecycle(committeeSize: number, quorum: number, thread = false):
   };
 }
 
+/**
+ * The committee-of-one lifecycle of contracts/test/GasFloorProbe.sol: the same slots, reads, draw and events as
+ * request + respond, without any check. Mean of STEADY_RUNS, after the requester's and validators' slots exist.
+ * `inlineSeed`: the seed computed in the probe instead of by two calls to the randomness source.
+ */
+async function floorLifecycle(inlineSeed: boolean): Promise<number> {
+  const { registry, chat, validators, requester, byAddress } = await stakedDeployment(1, 1);
+  const factory = await ethers.getContractFactory("GasFloorProbe");
+  const probe = await factory.deploy(await registry.getAddress(), await chat.randomnessSource(), inlineSeed);
+  await probe.warm(requester.address, validators.map((v) => v.address));
+  const totals: number[] = [];
+  for (let run = 0; run < STEADY_RUNS; run++) {
+    const request = await receiptGas(probe.connect(requester).request(1, ethers.toUtf8Bytes(PROMPT), 64, { value: 10n ** 15n }));
+    const [member] = await probe.previewCommittee(run + 1, { blockTag: "pending" });
+    const respond = await receiptGas(probe.connect(byAddress.get(member)!).respond(run + 1, RESPONSE));
+    totals.push(Number(request.gas + respond.gas));
+  }
+  return Math.round(totals.reduce((sum, v) => sum + v, 0) / totals.length);
+}
+
 async function anchorPerRecord(count: number): Promise<number> {
   const signers = await ethers.getSigners();
   const deployment = await deployAll(hre, { modelHash: MODEL_HASH, modelLimits: MODEL_LIMITS, write: false });
@@ -199,6 +226,7 @@ async function main(): Promise<void> {
   const committee1 = await lifecycle(1, 1);
   const committee3 = await lifecycle(3, 2);
   const threadTurn = await lifecycle(3, 2, true);
+  const floor = { committee1: await floorLifecycle(false), committee1InlineSeed: await floorLifecycle(true) };
   const anchor = await anchorPerRecord(256);
   const tree = await treeFigures();
   const outDir = path.join(__dirname, "out");
@@ -215,6 +243,7 @@ async function main(): Promise<void> {
     lifecycleFirst: { committee1: Number(committee1.first), committee3: Number(committee3.first) },
     lifecycleSteps: { committee1: committee1.steadySteps, committee3: committee3.steadySteps, threadTurn: threadTurn.steadySteps },
     lifecycleBreakdown: { committee1: committee1.breakdown, committee3: committee3.breakdown },
+    lifecycleFloor: floor,
     afterFinalization: { committee3: committee3.after },
     anchorPerRecord256: anchor,
   };
@@ -229,6 +258,8 @@ async function main(): Promise<void> {
     ["lifecycle committee3 (steady, max)", result.lifecycleMax.committee3, ""],
     ["lifecycle committee1 (first)", result.lifecycleFirst.committee1, ""],
     ["lifecycle committee3 (first)", result.lifecycleFirst.committee3, ""],
+    ["floor committee1 (GasFloorProbe: same slots and events, no checks)", floor.committee1, ""],
+    ["floor committee1, seed computed inline (no randomness source calls)", floor.committee1InlineSeed, ""],
     ["anchor per record (batch 256)", anchor, "≤ 2,000"],
   ];
   for (const [name, run] of [["committee1", committee1], ["committee3", committee3], ["threadTurn", threadTurn]] as const) {
