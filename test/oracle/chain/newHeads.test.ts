@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import pino from "pino";
 import net from "node:net";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { createHeadTracker } from "../../../oracle/src/chain/heads";
 import { headNumberOf, subscribeNewHeads } from "../../../oracle/src/chain/newHeads";
 import { createProvider } from "../../../oracle/src/chain/rpc";
@@ -19,8 +19,6 @@ function makeCommon(argv: string[]): Common {
   const config = parseConfig({ argv, env: {} }).config;
   return { config, logger: silent, metrics: createMetrics(), db: openDatabase(":memory:"), shutdown: createShutdown(silent) };
 }
-
-const wsUrlOf = (node: ChainNode) => node.url.replace(/^http/, "ws");
 
 async function mine(node: ChainNode): Promise<void> {
   const response = await fetch(node.url, {
@@ -58,6 +56,36 @@ function recordingFeed(url: string, pingIntervalMs?: number) {
   });
   return { feed, heads, changes };
 }
+
+/**
+ * A WebSocket endpoint on a free port that answers each connection's `eth_subscribe` with subscription "0x5", then
+ * calls `afterSubscribe` with the socket and the connection's number (from 1).
+ */
+async function fakeNewHeadsServer(afterSubscribe: (socket: WebSocket, connection: number) => void) {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  let connections = 0;
+  server.on("connection", (socket) => {
+    const connection = ++connections;
+    socket.on("message", (data) => {
+      const { id } = JSON.parse(data.toString()) as { id: number };
+      socket.send(JSON.stringify({ jsonrpc: "2.0", id, result: "0x5" }));
+      afterSubscribe(socket, connection);
+    });
+  });
+  return {
+    url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    connections: () => connections,
+    async close() {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** An `eth_subscription` message of subscription "0x5" announcing `header`. */
+const announcement = (header: Record<string, unknown>) =>
+  JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: header } });
 
 describe("headNumberOf: what a newHeads message may contain", function () {
   const notification = (subscription: string, number: unknown) => ({
@@ -108,7 +136,7 @@ for (const kind of CHAIN_KINDS) {
           return provider.send(method, params);
         },
       };
-      const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "50", "--ws-url", wsUrlOf(node)]), behind);
+      const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "50", "--ws-url", node.wsUrl]), behind);
       tracker.start();
       try {
         const start = (await tracker.current()).number;
@@ -125,7 +153,7 @@ for (const kind of CHAIN_KINDS) {
     it("reads each block as the node announces it, with polling alone ten minutes apart", async function () {
       const provider = createProvider(node.url, LOCAL_CHAIN_ID);
       const counted = countingHeadPolls(provider);
-      const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "600000", "--ws-url", wsUrlOf(node)]), counted);
+      const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "600000", "--ws-url", node.wsUrl]), counted);
       tracker.start();
       try {
         const start = (await tracker.current()).number;
@@ -150,7 +178,7 @@ describe("newHeads subscription faults", function () {
   it("resubscribes when its chain node comes back after a crash", async function () {
     let node = await startChainNode("anvil");
     const port = node.port;
-    const { feed, heads, changes } = recordingFeed(wsUrlOf(node));
+    const { feed, heads, changes } = recordingFeed(node.wsUrl);
     try {
       await until("subscribed", () => feed.live(), 20_000);
       await mine(node);
@@ -210,46 +238,28 @@ describe("newHeads subscription faults", function () {
   });
 
   it("drops a socket that sends a message far larger than a block header, and subscribes again", async function () {
-    // A WebSocket endpoint that answers the subscription, then sends 1 MiB once per connection.
-    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    let connections = 0;
-    server.on("connection", (socket) => {
-      const first = ++connections === 1;
-      socket.on("message", (data) => {
-        const { id } = JSON.parse(data.toString()) as { id: number };
-        socket.send(JSON.stringify({ jsonrpc: "2.0", id, result: "0x5" }));
-        if (first) socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: "0x1", extra: "a".repeat(1 << 20) } } }));
-        else socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: "0x2" } } }));
-      });
+    // After the subscription: 1 MiB on the first connection, an ordinary head on later ones.
+    const server = await fakeNewHeadsServer((socket, connection) => {
+      socket.send(announcement(connection === 1 ? { number: "0x1", extra: "a".repeat(1 << 20) } : { number: "0x2" }));
     });
-    const { feed, heads, changes } = recordingFeed(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const { feed, heads, changes } = recordingFeed(server.url);
     try {
       await until("the second connection's head", () => heads.includes(2), 20_000);
       expect(heads, "the oversized message is never read").to.deep.equal([2]);
-      expect(connections).to.equal(2);
+      expect(server.connections()).to.equal(2);
       expect(changes.slice(0, 3)).to.deep.equal([true, false, true]);
     } finally {
       await feed.close();
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     }
   });
 
   it("reads no faster than its poll interval while announced blocks do not exist (a flood of false heads)", async function () {
-    const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    server.on("connection", (socket) => {
-      socket.on("message", (data) => {
-        const { id } = JSON.parse(data.toString()) as { id: number };
-        socket.send(JSON.stringify({ jsonrpc: "2.0", id, result: "0x5" }));
-        // A false head every 5 ms, each higher than the last.
-        let n = 2;
-        const flood = setInterval(() => {
-          socket.send(JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x5", result: { number: `0x${(n++).toString(16)}` } } }));
-        }, 5);
-        socket.on("close", () => clearInterval(flood));
-      });
+    const server = await fakeNewHeadsServer((socket) => {
+      // A false head every 5 ms, each higher than the last.
+      let n = 2;
+      const flood = setInterval(() => socket.send(announcement({ number: `0x${(n++).toString(16)}` })), 5);
+      socket.on("close", () => clearInterval(flood));
     });
     // A chain at block 1 over HTTP: every announced block is one it does not have.
     let blockReads = 0;
@@ -264,8 +274,7 @@ describe("newHeads subscription faults", function () {
         throw new Error(`no ${method} here`);
       },
     };
-    const wsUrl = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "500", "--ws-url", wsUrl]), provider);
+    const tracker = createHeadTracker(makeCommon(["--poll-interval-ms", "500", "--ws-url", server.url]), provider);
     tracker.start();
     try {
       await until("an announced block asked for", () => blockReads >= 2, 20_000);
@@ -275,8 +284,7 @@ describe("newHeads subscription faults", function () {
       expect(tracker.latest()?.number).to.equal(1);
     } finally {
       await tracker.stop();
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     }
   });
 
