@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { devAccount } from "../../scripts/demo/accounts";
-import { sendChatRequest } from "../../scripts/demo/network";
+import { ZeroAddress, toUtf8Bytes } from "ethers";
+import { contractsOf } from "../../scripts/demo/network";
 import type { OracleNode } from "../../oracle/src/node";
 import { type E2eChain, E2E_CHAINS, mineBlocks, setIntervalMining, startE2eChain, startNode, waitFor } from "./helpers";
 
@@ -32,11 +33,14 @@ describe(`stopping a node with a transaction in flight (${E2E_CHAINS[0]} node pr
     const validator = chain.validators[0].address;
     // No block unless the test mines one: the node's answer stays pending for as long as the test wants.
     await setIntervalMining(chain, 600_000);
-    const sending = sendChatRequest(chain.provider, chain.deployment, USER, { prompt: "answer, then wait", maxNewTokens: 4 });
-    await waitFor("the request broadcast", async () => ((await pendingTransactions(chain, USER.address)) > 0 ? true : undefined));
+    const { chat } = contractsOf(chain.deployment, USER.connect(chain.provider));
+    const fee = (await chat.getConfig()).minimumFee as bigint;
+    const request = await chat.requestChat(chain.deployment.modelId, toUtf8Bytes("answer, then wait"), 4, ZeroAddress, 0, 0, { value: fee });
     // The request's block, then the blocks its seed and the node's head tracking need.
     await mineBlocks(chain, 3);
-    await sending;
+    // Polled here, not `request.wait()`: ethers' wait can read the receipt before these blocks and the head after
+    // them, and then waits for a block that never comes (the test hung on it).
+    await waitFor("the request mined", async () => (await chain.provider.getTransactionReceipt(request.hash)) ?? undefined);
     await waitFor("the node's answer broadcast", async () => ((await pendingTransactions(chain, validator)) > 0 ? true : undefined), 60_000);
 
     // The receipt timeout is 120 s by default; the node must not wait for it while stopping.
